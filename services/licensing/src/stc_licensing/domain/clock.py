@@ -1,0 +1,132 @@
+"""The statutory clock (Reg. 17): a decision within 45 PRC working days of acceptance.
+
+Time waiting for the applicant (an information request) and expert review do not count:
+they are `Pause` intervals. Counting convention, the same as `stc_common.workdays`: the day
+of an event is not counted, counting starts the next working day. A working day `d` is
+paused when `pause.start < d <= pause.end` (an open pause, `end=None`, covers every day after
+its start): the day an information request goes out still counts, the day the answer
+arrives does not, the clock runs again from the next working day.
+
+Working days come from `stc_common.workdays` (chinese_calendar: public holidays off,
+adjusted weekend working days on). For years the State Council has not announced yet the
+calendar falls back to Monday-Friday and `ClockStatus.exact` is False: show the deadline
+with that caveat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+
+from stc_common.workdays import add_working_days, is_working_day
+
+STATUTORY_WORKING_DAYS = 45  # Reg. 17
+_ONE_DAY = dt.timedelta(days=1)
+
+
+class PauseKind(str, Enum):
+    """Why the clock stopped (Reg. 17 excludes both)."""
+
+    INFORMATION_REQUEST = "INFORMATION_REQUEST"
+    EXPERT_REVIEW = "EXPERT_REVIEW"
+
+
+@dataclass(frozen=True)
+class Pause:
+    """The clock stopped after `start` until and including `end` (None: still stopped)."""
+
+    start: dt.date
+    end: dt.date | None = None
+    kind: PauseKind = PauseKind.INFORMATION_REQUEST
+
+    def covers(self, day: dt.date) -> bool:
+        """True when `day` does not count because of this pause."""
+        return self.start < day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class ClockStatus:
+    """The clock of one application as of `as_of`.
+
+    `deadline` is None while an open pause stops the clock (it is not known yet);
+    `breached` is True when more than `limit` working days have been used by `as_of`.
+    """
+
+    accepted_on: dt.date
+    as_of: dt.date
+    limit: int
+    used: int
+    remaining: int
+    deadline: dt.date | None
+    paused: bool
+    breached: bool
+    exact: bool
+    paused_working_days: int
+
+
+def initial_deadline(accepted_on: dt.date, limit: int = STATUTORY_WORKING_DAYS) -> dt.date:
+    """The deadline of a fresh application with no pauses (shown on submission)."""
+    return add_working_days(accepted_on, limit).date
+
+
+def clock_status(
+    accepted_on: dt.date,
+    as_of: dt.date,
+    pauses: tuple[Pause, ...] = (),
+    limit: int = STATUTORY_WORKING_DAYS,
+) -> ClockStatus:
+    """Working days used and remaining, the deadline and whether it is breached, on `as_of`."""
+    for p in pauses:
+        if p.end is not None and p.end < p.start:
+            raise ValueError(f"pause ends ({p.end}) before it starts ({p.start})")
+    open_pause = any(p.end is None for p in pauses)
+    paused_now = any(p.start <= as_of and (p.end is None or as_of < p.end) for p in pauses)
+
+    if not pauses:
+        # The common case is exactly stc_common's add_working_days.
+        result = add_working_days(accepted_on, limit)
+        deadline: dt.date | None = result.date
+        exact = result.exact
+    else:
+        deadline, exact = None, True
+        if not open_pause:
+            deadline, exact = _walk_to_limit(accepted_on, pauses, limit)
+
+    used = paused_days = 0
+    day = accepted_on
+    while day < as_of:
+        day += _ONE_DAY
+        working, covered = is_working_day(day)
+        exact = exact and covered
+        if not working:
+            continue
+        if any(p.covers(day) for p in pauses):
+            paused_days += 1
+        else:
+            used += 1
+    return ClockStatus(
+        accepted_on=accepted_on,
+        as_of=as_of,
+        limit=limit,
+        used=used,
+        remaining=max(limit - used, 0),
+        deadline=deadline,
+        paused=paused_now,
+        breached=used > limit,
+        exact=exact,
+        paused_working_days=paused_days,
+    )
+
+
+def _walk_to_limit(
+    accepted_on: dt.date, pauses: tuple[Pause, ...], limit: int
+) -> tuple[dt.date, bool]:
+    day, counted, exact = accepted_on, 0, True
+    while counted < limit:
+        day += _ONE_DAY
+        working, covered = is_working_day(day)
+        exact = exact and covered
+        if working and not any(p.covers(day) for p in pauses):
+            counted += 1
+    return day, exact
