@@ -1,0 +1,1 @@
+"""Package data of the credit service (the penalty table of ECL Chapter IV)."""
