@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from stc_common.uscc import make_uscc
 from stc_enduser.domain.model import (
     Authority,

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-
 from stc_enduser.domain.errors import IllegalTransition, InvalidReport, NotPermitted
 from stc_enduser.domain.model import (
     AddToWatchList,
@@ -33,7 +32,12 @@ DAY = dt.timedelta(days=1)
 @pytest.fixture
 def check(licence, end_user, officer, now):
     return schedule_check(
-        check_id="chk-1", licence=licence, party=end_user, deadline=now + 30 * DAY, officer=officer, now=now
+        check_id="chk-1",
+        licence=licence,
+        party=end_user,
+        deadline=now + 30 * DAY,
+        officer=officer,
+        now=now,
     )
 
 
@@ -86,7 +90,12 @@ def test_schedule_refuses_a_naive_deadline(licence, end_user, officer, now):
 def test_schedule_by_another_authority_is_not_permitted(licence, end_user, other_officer, now):
     with pytest.raises(NotPermitted):
         schedule_check(
-            check_id="c", licence=licence, party=end_user, deadline=now + DAY, officer=other_officer, now=now
+            check_id="c",
+            licence=licence,
+            party=end_user,
+            deadline=now + DAY,
+            officer=other_officer,
+            now=now,
         )
 
 
@@ -103,12 +112,17 @@ def test_verified_has_no_consequence(check, officer, now):
 
 def test_not_cooperating_puts_the_party_on_the_watch_list(check, end_user, officer, now):
     out = record_outcome(
-        check, CheckOutcome(CheckStatus.NOT_COOPERATING, "refused the site visit"), officer=officer, now=now
+        check,
+        CheckOutcome(CheckStatus.NOT_COOPERATING, "refused the site visit"),
+        officer=officer,
+        now=now,
     )
     assert out.check.status is CheckStatus.NOT_COOPERATING
     assert out.check.outcome_details == "refused the site visit"
     assert not out.check.overdue_confirmed
-    assert out.consequence.effects == (AddToWatchList("lic-1", "chk-1", end_user, "Regulations Art. 26"),)
+    assert out.consequence.effects == (
+        AddToWatchList("lic-1", "chk-1", end_user, "Regulations Art. 26"),
+    )
     assert "Regulations Art. 26" in out.consequence.basis
 
 
@@ -124,9 +138,16 @@ def test_diverted_suspends_and_opens_a_violation_case(check, licence, officer, n
     assert out.check.status is CheckStatus.DIVERTED
     assert not out.check.failure_to_report
     assert out.consequence.effects == (
-        SuspendLicence("lic-1", "chk-1", "items found at a military site", "ECL Art. 17; ECL Art. 16"),
+        SuspendLicence(
+            "lic-1", "chk-1", "items found at a military site", "ECL Art. 17; ECL Art. 16"
+        ),
         OpenViolationCase(
-            "lic-1", licence.exporter_uscc, ViolationKind.DIVERSION, "ECL Art. 16", "chk-1", "party-eu"
+            "lic-1",
+            licence.exporter_uscc,
+            ViolationKind.DIVERSION,
+            "ECL Art. 16",
+            "chk-1",
+            "party-eu",
         ),
     )
     assert "ECL Art. 18" in out.consequence.basis
@@ -158,7 +179,9 @@ def test_outcome_by_another_authority_is_not_permitted(check, other_officer, now
 
 
 def test_late_verification_is_still_accepted(check, officer, now):
-    out = record_outcome(check, CheckOutcome(CheckStatus.VERIFIED), officer=officer, now=now + 60 * DAY)
+    out = record_outcome(
+        check, CheckOutcome(CheckStatus.VERIFIED), officer=officer, now=now + 60 * DAY
+    )
     assert out.check.status is CheckStatus.VERIFIED
 
 
@@ -206,7 +229,11 @@ def test_confirm_by_another_authority_is_not_permitted(check, other_officer, now
 
 def divert(check, officer, at, reports):
     return record_outcome(
-        check, CheckOutcome(CheckStatus.DIVERTED, "diverted"), officer=officer, now=at, reports=reports
+        check,
+        CheckOutcome(CheckStatus.DIVERTED, "diverted"),
+        officer=officer,
+        now=at,
+        reports=reports,
     )
 
 
@@ -235,7 +262,9 @@ def test_a_report_about_another_party_does_not_count(check, officer, now, report
 
 
 def test_a_report_on_another_licence_does_not_count(check, officer, now, report_on):
-    other = dataclasses.replace(report_on(ChangeKind.END_USE_CHANGED, now - DAY), licence_id="lic-9")
+    other = dataclasses.replace(
+        report_on(ChangeKind.END_USE_CHANGED, now - DAY), licence_id="lic-9"
+    )
     assert divert(check, officer, now + DAY, [other]).check.failure_to_report
 
 

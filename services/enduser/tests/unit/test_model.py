@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from stc_enduser.domain.errors import FieldViolation, IllegalTransition, InvalidReport, NotPermitted
 from stc_enduser.domain.model import (
     KEY_ELEMENTS,
@@ -46,7 +45,11 @@ def test_reference_year_is_the_year_in_china():
 
 
 def test_key_elements_are_end_user_destination_item():
-    assert KEY_ELEMENTS == {LicenceElement.END_USER, LicenceElement.DESTINATION, LicenceElement.ITEM}
+    assert KEY_ELEMENTS == {
+        LicenceElement.END_USER,
+        LicenceElement.DESTINATION,
+        LicenceElement.ITEM,
+    }
 
 
 def test_licence_knows_its_parties(licence):

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-
 from stc_common.uscc import make_uscc
 from stc_enduser.domain.errors import InvalidReport
 from stc_enduser.domain.model import (
@@ -46,7 +45,9 @@ def accept(draft, licence, now, **kw):
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
-def test_every_kind_puts_the_licence_on_hold_and_recommends(kind, draft, licence, now, new_end_user):
+def test_every_kind_puts_the_licence_on_hold_and_recommends(
+    kind, draft, licence, now, new_end_user
+):
     screens, recommended = EXPECTED[kind]
     overrides = {"new_end_user": new_end_user} if screens else {}
     result = accept(draft(kind, **overrides), licence, now)
@@ -70,9 +71,11 @@ def test_forged_and_fraud_are_advised_stricter_than_expired(draft, licence, now)
     fraud = accept(draft(ChangeKind.CERTIFICATE_BY_FRAUD), licence, now).consequence
     assert expired.recommended is ResolutionKind.ACCEPT_AMENDMENT
     assert forged.recommended is fraud.recommended is ResolutionKind.REVOKE_LICENCE
-    assert "ECL Art. 15" in forged.basis and "ECL Art. 15" not in accept(
-        draft(ChangeKind.END_USE_MAY_CHANGE), licence, now
-    ).consequence.basis
+    assert (
+        "ECL Art. 15" in forged.basis
+        and "ECL Art. 15"
+        not in accept(draft(ChangeKind.END_USE_MAY_CHANGE), licence, now).consequence.basis
+    )
 
 
 def test_end_user_may_change_without_a_name_holds_but_screens_nobody(draft, licence, now):
@@ -204,7 +207,10 @@ def test_new_end_user_or_use_for_an_unrelated_kind_is_refused(draft, licence, no
 
 def test_subject_party_must_be_on_the_licence(draft, licence, now):
     assert set(violations(draft(subject_party_id="stranger"), licence, now)) == {"subject_party_id"}
-    assert accept(draft(subject_party_id="party-eu"), licence, now).report.subject_party_id == "party-eu"
+    assert (
+        accept(draft(subject_party_id="party-eu"), licence, now).report.subject_party_id
+        == "party-eu"
+    )
 
 
 def test_all_violations_are_reported_at_once(draft, licence, now):

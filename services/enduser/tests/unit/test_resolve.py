@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-
 from stc_enduser.domain.errors import IllegalTransition, InvalidReport, NotPermitted
 from stc_enduser.domain.model import (
     AmendLicence,
@@ -61,17 +60,28 @@ def test_accept_amendment_of_a_non_key_element(open_report, officer, licence, no
 def test_end_use_change_can_be_accepted_as_an_amendment(open_report, officer, licence, now):
     # End use is not a key element: an officer may accept the amended end-use statement.
     res = Resolution(
-        ResolutionKind.ACCEPT_AMENDMENT, ("civil use confirmed",), frozenset({LicenceElement.END_USE})
+        ResolutionKind.ACCEPT_AMENDMENT,
+        ("civil use confirmed",),
+        frozenset({LicenceElement.END_USE}),
     )
     out = do(open_report(ChangeKind.END_USE_CHANGED), res, officer, licence, now)
     assert out.consequence.of_type(AmendLicence)[0].elements == {LicenceElement.END_USE}
 
 
 @pytest.mark.parametrize(
-    "kind", [ChangeKind.END_USER_CHANGED, ChangeKind.END_USER_MAY_CHANGE, ChangeKind.TRANSFER_TO_THIRD_PARTY]
+    "kind",
+    [
+        ChangeKind.END_USER_CHANGED,
+        ChangeKind.END_USER_MAY_CHANGE,
+        ChangeKind.TRANSFER_TO_THIRD_PARTY,
+    ],
 )
-def test_accept_amendment_refused_when_the_end_user_changes(kind, open_report, officer, licence, now):
-    res = Resolution(ResolutionKind.ACCEPT_AMENDMENT, ("ok",), frozenset({LicenceElement.CONSIGNEE}))
+def test_accept_amendment_refused_when_the_end_user_changes(
+    kind, open_report, officer, licence, now
+):
+    res = Resolution(
+        ResolutionKind.ACCEPT_AMENDMENT, ("ok",), frozenset({LicenceElement.CONSIGNEE})
+    )
     with pytest.raises(IllegalTransition, match="END_USER.*require re-application"):
         do(open_report(kind), res, officer, licence, now)
 
@@ -83,7 +93,13 @@ def test_a_new_end_user_abroad_touches_the_destination_too(open_report, officer,
         LicenceElement.END_USER,
         LicenceElement.DESTINATION,
     }
-    out = do(report, Resolution(ResolutionKind.REQUIRE_REAPPLICATION, ("new party",)), officer, licence, now)
+    out = do(
+        report,
+        Resolution(ResolutionKind.REQUIRE_REAPPLICATION, ("new party",)),
+        officer,
+        licence,
+        now,
+    )
     assert out.consequence.effects == (
         RequireReapplication(
             "lic-1", "rep-1", frozenset({LicenceElement.END_USER, LicenceElement.DESTINATION})
@@ -98,7 +114,9 @@ def test_same_country_new_end_user_touches_only_the_end_user(open_report, licenc
     assert key_elements_touched(open_report(ChangeKind.CERTIFICATE_ALTERED), licence) == set()
 
 
-@pytest.mark.parametrize("element", [LicenceElement.END_USER, LicenceElement.DESTINATION, LicenceElement.ITEM])
+@pytest.mark.parametrize(
+    "element", [LicenceElement.END_USER, LicenceElement.DESTINATION, LicenceElement.ITEM]
+)
 def test_amending_a_key_element_is_refused_even_on_a_non_key_report(
     element, open_report, officer, licence, now
 ):
@@ -111,7 +129,13 @@ def test_amending_a_key_element_is_refused_even_on_a_non_key_report(
 
 def test_accept_amendment_must_name_what_is_amended(open_report, officer, licence, now):
     with pytest.raises(InvalidReport) as exc:
-        do(open_report(), Resolution(ResolutionKind.ACCEPT_AMENDMENT, ("ok",)), officer, licence, now)
+        do(
+            open_report(),
+            Resolution(ResolutionKind.ACCEPT_AMENDMENT, ("ok",)),
+            officer,
+            licence,
+            now,
+        )
     assert exc.value.fields() == {"resolution.amended_elements"}
 
 
@@ -122,7 +146,9 @@ def test_amended_elements_only_with_accept_amendment(open_report, officer, licen
     assert exc.value.fields() == {"resolution.amended_elements"}
 
 
-def test_require_reapplication_on_a_non_key_change_names_no_element(open_report, officer, licence, now):
+def test_require_reapplication_on_a_non_key_change_names_no_element(
+    open_report, officer, licence, now
+):
     out = do(
         open_report(ChangeKind.CERTIFICATE_ALTERED),
         Resolution(ResolutionKind.REQUIRE_REAPPLICATION, ("start again",)),
@@ -140,7 +166,10 @@ def test_suspend(open_report, officer, licence, now):
     out = do(open_report(ChangeKind.CERTIFICATE_ALTERED), res, officer, licence, now)
     assert out.consequence.effects == (
         SuspendLicence(
-            "lic-1", "rep-1", "certificate altered; await original", "ECL Art. 16; Regulations Art. 25"
+            "lic-1",
+            "rep-1",
+            "certificate altered; await original",
+            "ECL Art. 16; Regulations Art. 25",
         ),
         ReleaseHold("lic-1", "rep-1"),
     )
@@ -167,7 +196,9 @@ def test_no_action_only_releases_the_hold(open_report, officer, licence, now):
     assert out.consequence.effects == (ReleaseHold("lic-1", "rep-1"),)
 
 
-def test_every_resolution_kind_ends_with_the_release_of_the_hold(open_report, officer, licence, now):
+def test_every_resolution_kind_ends_with_the_release_of_the_hold(
+    open_report, officer, licence, now
+):
     elements = {ResolutionKind.ACCEPT_AMENDMENT: frozenset({LicenceElement.QUANTITY})}
     for kind in ResolutionKind:
         res = Resolution(kind, ("r",), elements.get(kind, frozenset()))
@@ -176,7 +207,9 @@ def test_every_resolution_kind_ends_with_the_release_of_the_hold(open_report, of
 
 
 def test_only_open_reports_can_be_resolved(open_report, officer, licence, now):
-    done = do(open_report(), Resolution(ResolutionKind.NO_ACTION, ("r",)), officer, licence, now).report
+    done = do(
+        open_report(), Resolution(ResolutionKind.NO_ACTION, ("r",)), officer, licence, now
+    ).report
     with pytest.raises(IllegalTransition, match="RESOLVED"):
         do(done, Resolution(ResolutionKind.REVOKE_LICENCE, ("r",)), officer, licence, now)
 

@@ -476,4 +476,3 @@ def reference_year(at: dt.datetime) -> int:
     if at.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
     return at.astimezone(CHINA_TZ).year
-

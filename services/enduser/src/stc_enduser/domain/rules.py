@@ -38,8 +38,8 @@ from .model import (
     HoldLicence,
     LicenceElement,
     LicenceView,
-    OpenViolationCase,
     Officer,
+    OpenViolationCase,
     Party,
     ReleaseHold,
     ReportAccepted,
@@ -111,9 +111,7 @@ def validate_party(party: Party, path: str) -> list[FieldViolation]:
     if _blank(party.name):
         out.append(FieldViolation(f"{path}.name", "required"))
     if not isinstance(party.country, str) or not COUNTRY_RE.match(party.country):
-        out.append(
-            FieldViolation(f"{path}.country", "must be an ISO 3166-1 alpha-2 code, e.g. DE")
-        )
+        out.append(FieldViolation(f"{path}.country", "must be an ISO 3166-1 alpha-2 code, e.g. DE"))
     for i, ident in enumerate(party.identifiers):
         if _blank(ident.scheme):
             out.append(FieldViolation(f"{path}.identifiers[{i}].scheme", "required"))
@@ -122,9 +120,9 @@ def validate_party(party: Party, path: str) -> list[FieldViolation]:
     return out
 
 
-def validate_documents(documents: tuple[Document, ...], path: str = "documents") -> list[
-    FieldViolation
-]:
+def validate_documents(
+    documents: tuple[Document, ...], path: str = "documents"
+) -> list[FieldViolation]:
     """Field violations of documents: name required, sha256 64 hex digits, no duplicates."""
     out: list[FieldViolation] = []
     if len(documents) > MAX_DOCUMENTS:
@@ -167,7 +165,9 @@ def validate_report(draft: ChangeReportDraft, licence: LicenceView) -> list[Fiel
             out.append(FieldViolation("reporter_id", f"not a valid USCC: {exc}"))
         else:
             if uscc != licence.exporter_uscc:
-                out.append(FieldViolation("reporter_id", "the exporter is not a party to the licence"))
+                out.append(
+                    FieldViolation("reporter_id", "the exporter is not a party to the licence")
+                )
     elif draft.reporter_id != licence.importer_id:
         out.append(FieldViolation("reporter_id", "the importer is not a party to the licence"))
 
@@ -180,7 +180,9 @@ def validate_report(draft: ChangeReportDraft, licence: LicenceView) -> list[Fiel
         out.extend(validate_party(draft.new_end_user, "new_end_user"))
         if kind_ok and draft.kind not in END_USER_KINDS:
             out.append(
-                FieldViolation("new_end_user", f"not expected for {draft.kind}: no end user changes")
+                FieldViolation(
+                    "new_end_user", f"not expected for {draft.kind}: no end user changes"
+                )
             )
     elif kind_ok and draft.kind in NEW_END_USER_REQUIRED:
         out.append(FieldViolation("new_end_user", f"required for {draft.kind}"))
@@ -202,9 +204,9 @@ def validate_report(draft: ChangeReportDraft, licence: LicenceView) -> list[Fiel
     return out
 
 
-def key_elements_touched(report: ChangeReport | ChangeReportDraft, licence: LicenceView) -> frozenset[
-    LicenceElement
-]:
+def key_elements_touched(
+    report: ChangeReport | ChangeReportDraft, licence: LicenceView
+) -> frozenset[LicenceElement]:
     """The key elements (end user, destination, item) the reported change touches.
 
     A new end user or a transfer to a third party touches the end user; a new end user in
@@ -213,7 +215,10 @@ def key_elements_touched(report: ChangeReport | ChangeReportDraft, licence: Lice
     touched: set[LicenceElement] = set()
     if report.kind in END_USER_KINDS:
         touched.add(LicenceElement.END_USER)
-    if report.new_end_user is not None and report.new_end_user.country != licence.destination_country:
+    if (
+        report.new_end_user is not None
+        and report.new_end_user.country != licence.destination_country
+    ):
         touched.add(LicenceElement.DESTINATION)
     return frozenset(touched)
 
@@ -265,7 +270,9 @@ def accept_report(
     effects: list[Effect] = [HoldLicence(licence_id=licence.licence_id, report_id=report_id)]
     if report.new_end_user is not None and report.kind in END_USER_KINDS:
         effects.append(
-            ScreenParty(licence_id=licence.licence_id, report_id=report_id, party=report.new_end_user)
+            ScreenParty(
+                licence_id=licence.licence_id, report_id=report_id, party=report.new_end_user
+            )
         )
     basis = [ART_16, REG_25]
     if report.kind in CERTIFICATE_KINDS:
@@ -371,7 +378,9 @@ def resolve(
         resolved_by=officer,
         resolved_at=now,
     )
-    return ReportResolved(report=resolved, consequence=Consequence(tuple(effects), basis=tuple(basis)))
+    return ReportResolved(
+        report=resolved, consequence=Consequence(tuple(effects), basis=tuple(basis))
+    )
 
 
 def visible_to_exporter(report: ChangeReport, uscc: str) -> bool:
@@ -477,7 +486,12 @@ def _close_check(
             effects.append(SuspendLicence(lid, cid, details, f"{ART_17}; {ART_16}"))
             effects.append(
                 OpenViolationCase(
-                    lid, check.exporter_uscc, ViolationKind.DIVERSION, ART_16, cid, check.party.party_id
+                    lid,
+                    check.exporter_uscc,
+                    ViolationKind.DIVERSION,
+                    ART_16,
+                    cid,
+                    check.party.party_id,
                 )
             )
             # Art. 16 / Reg. 25: the exporter had to report the change at once.
