@@ -20,6 +20,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 # China has no daylight saving; a fixed offset avoids depending on tzdata.
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -407,6 +408,8 @@ Effect = (
     | OpenViolationCase
 )
 
+_E = TypeVar("_E")
+
 
 @dataclass(frozen=True)
 class Consequence:
@@ -420,7 +423,7 @@ class Consequence:
     recommended: ResolutionKind | None = None
     basis: tuple[str, ...] = ()
 
-    def of_type(self, kind: type) -> tuple:
+    def of_type(self, kind: type[_E]) -> tuple[_E, ...]:
         """The effects of one type, in order."""
         return tuple(e for e in self.effects if isinstance(e, kind))
 
