@@ -1,0 +1,268 @@
+"""Scoring a screened party against one list entry: name similarity over normalised units
+(Han characters compared one by one, Han to pinyin, romanisation variants, typos through
+rapidfuzz), then identifiers, country, address and party type, with an explanation of
+every step and a CLEAR / POTENTIAL_MATCH / MATCH decision on configurable thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from stc_screening.domain.countries import country_code
+from stc_screening.domain.lists import Identifier, ListEntry, ListKind, PartyType
+from stc_screening.domain.normalise import (
+    NormalisedName,
+    Unit,
+    consonant_skeleton,
+    fold_latin,
+    normalise_name,
+)
+
+
+class Decision(str, Enum):
+    """Outcome of screening one party against one entry."""
+
+    CLEAR = "CLEAR"
+    POTENTIAL_MATCH = "POTENTIAL_MATCH"
+    MATCH = "MATCH"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Score thresholds: at or above ``match`` is MATCH, at or above ``potential`` is a hit."""
+
+    potential: float = 0.84
+    match: float = 0.95
+
+    def decide(self, score: float) -> Decision:
+        """The decision for a score."""
+        if score >= self.match:
+            return Decision.MATCH
+        if score >= self.potential:
+            return Decision.POTENTIAL_MATCH
+        return Decision.CLEAR
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+# Feature weights (additive adjustments to the name score), kept here to be tuned as data.
+COUNTRY_AGREES = 0.03
+COUNTRY_CONFLICTS = -0.08
+ADDRESS_AGREES = 0.03
+TYPE_CONFLICTS = -0.05
+VARIANT_SIM = 0.94  # a romanisation variant (Chang ~ Zhang) or a non-default Han reading
+MIN_TOKEN_SIM = 0.75  # below this a typo'd token counts as not matching at all
+SKELETON_SIM = 0.88  # same consonant skeleton, different vowels
+COMPACT_MIN = 0.9  # spacing / hyphenation rescue: only near-identical compact forms
+COMPACT_FACTOR = 0.98
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A party to screen: names in any script, and whatever else the application gives."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    party_type: PartyType = PartyType.UNKNOWN
+    country: str = ""
+    address: str = ""
+    identifiers: tuple[Identifier, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Primary name then aliases."""
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    """The best pair of names between a party and an entry and how they compare."""
+
+    query_name: str
+    entry_name: str
+    query_normalised: str
+    entry_normalised: str
+    stripped_query: tuple[str, ...]
+    stripped_entry: tuple[str, ...]
+    score: float
+    method: str  # "han-chars", "units", "compact"
+    unit_pairs: tuple[tuple[str, str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One entry that a party may be: score, decision, features and the explanation."""
+
+    entry_id: str
+    list_kind: ListKind
+    legal_basis: str
+    score: float
+    decision: Decision
+    name_match: NameMatch | None
+    features: Mapping[str, float] = field(default_factory=dict)
+    matched_identifier: str = ""
+    explanation: str = ""
+
+
+def unit_similarity(a: Unit, b: Unit) -> float:
+    """Similarity of two name units in [0, 1]."""
+    if a.han and b.han:
+        return 1.0 if a.han == b.han else 0.0
+    if a.text == b.text:
+        return 1.0
+    if a.keys & b.keys:
+        return VARIANT_SIM
+    if a.han or b.han:
+        return 0.0
+    if len(a.text) < 4 or len(b.text) < 4:
+        return 0.0
+    sim = Levenshtein.normalized_similarity(a.text, b.text)
+    if sim < SKELETON_SIM and consonant_skeleton(a.text) == consonant_skeleton(b.text):
+        # Transliteration variants (Mohammed / Muhammad) share their consonants.
+        sim = SKELETON_SIM
+    return sim if sim >= MIN_TOKEN_SIM else 0.0
+
+
+def align_units(q: tuple[Unit, ...], e: tuple[Unit, ...]
+                ) -> tuple[float, tuple[tuple[str, str, float], ...]]:
+    """Greedy one-to-one alignment of units, order-free; weighted Dice-style score."""
+    if not q or not e:
+        return 0.0, ()
+    pairs = []
+    for i, a in enumerate(q):
+        for j, b in enumerate(e):
+            s = unit_similarity(a, b)
+            if s > 0.0:
+                pairs.append((s, -abs(i - j), i, j))
+    pairs.sort(reverse=True)
+    used_q: set[int] = set()
+    used_e: set[int] = set()
+    total = 0.0
+    matched: list[tuple[str, str, float]] = []
+    for s, _, i, j in pairs:
+        if i in used_q or j in used_e:
+            continue
+        used_q.add(i)
+        used_e.add(j)
+        total += s * (q[i].weight + e[j].weight)
+        matched.append((q[i].han or q[i].text, e[j].han or e[j].text, round(s, 3)))
+    denom = sum(u.weight for u in q) + sum(u.weight for u in e)
+    return total / denom, tuple(matched)
+
+
+def compare_names(q: NormalisedName, e: NormalisedName) -> tuple[float, str,
+                                                                 tuple[tuple[str, str, float], ...]]:
+    """Score two normalised names; returns (score, method, unit pairs)."""
+    if q.han and e.han and len(q.han) == len(q.units) and len(e.han) == len(e.units):
+        # Both wholly Han: character by character, in order.
+        score = Levenshtein.normalized_similarity(q.han, e.han)
+        return score, "han-chars", tuple((c, c, 1.0) for c in q.han if c in e.han)
+    score, pairs = align_units(q.units, e.units)
+    method = "units"
+    if score < 0.999 and q.compact and e.compact and len(q.compact) >= 5:
+        compact = max(fuzz.ratio(q.compact, e.compact),
+                      fuzz.ratio("".join(sorted(u.text for u in q.units)),
+                                 "".join(sorted(u.text for u in e.units)))) / 100.0
+        if compact >= COMPACT_MIN and compact * COMPACT_FACTOR > score:
+            score, method = compact * COMPACT_FACTOR, "compact"
+    return score, method, pairs
+
+
+def best_name_match(query_names: Iterable[str], entry_names: Iterable[str]) -> NameMatch | None:
+    """The best-scoring pair of (query name, entry name)."""
+    best: NameMatch | None = None
+    entry_list = list(entry_names)
+    for qn in query_names:
+        nq = normalise_name(qn)
+        if not nq.units:
+            continue
+        for en in entry_list:
+            ne = normalise_name(en)
+            if not ne.units:
+                continue
+            score, method, pairs = compare_names(nq, ne)
+            if best is None or score > best.score:
+                best = NameMatch(qn, en, nq.display, ne.display, nq.stripped, ne.stripped,
+                                 round(score, 4), method, pairs)
+    return best
+
+
+def _address_tokens(text: str) -> set[str]:
+    return {fold_latin(t) for t in text.replace(",", " ").split() if len(t) > 2}
+
+
+def identifier_match(party: Party, entry: ListEntry) -> Identifier | None:
+    """The entry's identifier that equals one of the party's (same value), if any."""
+    keys = {i.key for i in party.identifiers if len(i.key) >= 5}
+    for ident in entry.identifiers:
+        if ident.key in keys:
+            return ident
+    return None
+
+
+def score_entry(party: Party, entry: ListEntry, name_match: NameMatch | None,
+                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Hit:
+    """Combine the name match with identifiers, country, address and type into a hit."""
+    features: dict[str, float] = {}
+    ident = identifier_match(party, entry)
+    if ident is not None:
+        features["identifier"] = 1.0
+        if name_match:
+            features["name"] = name_match.score
+        return Hit(entry.entry_id, entry.list_kind, entry.legal_basis, 1.0, Decision.MATCH,
+                   name_match, features, f"{ident.type} {ident.value}",
+                   f"identifier {ident.type} {ident.value} equals the party's; "
+                   + _explain(name_match))
+    score = name_match.score if name_match else 0.0
+    features["name"] = score
+    if party.country and entry.countries:
+        qc = country_code(party.country)
+        ecs = {country_code(c) for c in entry.countries}
+        adj = COUNTRY_AGREES if qc in ecs else COUNTRY_CONFLICTS
+        features["country"] = adj
+        score += adj
+    if party.address and entry.addresses:
+        qa = _address_tokens(party.address)
+        best = 0.0
+        for a in entry.addresses:
+            ea = _address_tokens(a.text())
+            if qa and ea:
+                best = max(best, len(qa & ea) / min(len(qa), len(ea)))
+        if best >= 0.5:
+            features["address"] = ADDRESS_AGREES
+            score += ADDRESS_AGREES
+    if (party.party_type not in (PartyType.UNKNOWN,) and entry.party_type != PartyType.UNKNOWN
+            and party.party_type != entry.party_type):
+        features["party_type"] = TYPE_CONFLICTS
+        score += TYPE_CONFLICTS
+    score = round(min(1.0, max(0.0, score)), 4)
+    decision = thresholds.decide(score)
+    return Hit(entry.entry_id, entry.list_kind, entry.legal_basis, score, decision,
+               name_match, features, "", _explain(name_match, features))
+
+
+def _explain(nm: NameMatch | None, features: Mapping[str, float] | None = None) -> str:
+    if nm is None:
+        return "no comparable name"
+    parts = [f"query name {nm.query_name!r} ~ entry name {nm.entry_name!r} "
+             f"({nm.method}, {nm.score:.3f}); normalised {nm.query_normalised!r} vs "
+             f"{nm.entry_normalised!r}"]
+    if nm.stripped_query or nm.stripped_entry:
+        parts.append(f"legal forms stripped: query {list(nm.stripped_query)}, "
+                     f"entry {list(nm.stripped_entry)}")
+    if nm.unit_pairs:
+        parts.append("units " + ", ".join(f"{a}={b}:{s}" for a, b, s in nm.unit_pairs))
+    if features:
+        parts.append("features " + ", ".join(f"{k}={v:+.2f}" if k != "name" else f"{k}={v:.3f}"
+                                             for k, v in features.items()))
+    return "; ".join(parts)
+
+
+def screen_entry(party: Party, entry: ListEntry,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Hit:
+    """Score a party against one entry without an index (all names compared)."""
+    return score_entry(party, entry, best_name_match(party.names, entry.names), thresholds)
