@@ -86,6 +86,8 @@ class MerkleTree:
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         self.levels: list[list[bytes]] = [[]]
+        # Heads of incomplete (right-edge) subtrees, valid until the next append.
+        self.range_cache: dict[tuple[int, int], bytes] = {}
         for h in leaf_hashes:
             self.append_hash(h)
 
@@ -111,6 +113,7 @@ class MerkleTree:
         if len(h) != HASH_SIZE:
             raise ValueError("leaf hash must be 32 bytes")
         index = self.size
+        self.range_cache.clear()
         self.levels[0].append(h)
         level = 0
         # Each time a level gets an even count, a new complete subtree one level up closes.
@@ -159,6 +162,12 @@ def range_hash(nodes: NodeSource, start: int, end: int) -> bytes:
     """MTH of leaves [start, end) for an RFC 6962 subtree (start aligned to its split)."""
     if end <= start:
         raise ValueError("empty range")
+    width = end - start
+    if width & (width - 1) == 0 and start % width == 0:  # one complete subtree
+        return nodes.subtree(width.bit_length() - 1, start // width)
+    cache: dict[tuple[int, int], bytes] | None = getattr(nodes, "range_cache", None)
+    if cache is not None and (start, end) in cache:
+        return cache[(start, end)]
     parts: list[bytes] = []
     position, remaining = start, end - start
     while remaining:
@@ -173,6 +182,8 @@ def range_hash(nodes: NodeSource, start: int, end: int) -> bytes:
     head = parts[-1]
     for part in reversed(parts[:-1]):
         head = node_hash(part, head)
+    if cache is not None:
+        cache[(start, end)] = head
     return head
 
 
