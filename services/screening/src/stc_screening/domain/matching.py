@@ -121,7 +121,8 @@ def unit_similarity(a: Unit, b: Unit) -> float:
     if len(a.text) < 4 or len(b.text) < 4:
         return 0.0
     sim = Levenshtein.normalized_similarity(a.text, b.text)
-    if sim < SKELETON_SIM and consonant_skeleton(a.text) == consonant_skeleton(b.text):
+    if (sim < SKELETON_SIM and len(a.text) >= 6 and len(b.text) >= 6
+            and consonant_skeleton(a.text) == consonant_skeleton(b.text)):
         # Transliteration variants (Mohammed / Muhammad) share their consonants.
         sim = SKELETON_SIM
     return sim if sim >= MIN_TOKEN_SIM else 0.0

@@ -1,0 +1,228 @@
+"""In-memory screening index over list entries.
+
+Two passes per query: a candidate pass over an inverted index of name keys (Han
+characters, pinyin syllable keys, Latin tokens, consonant skeletons, token prefixes and
+suffixes for typos, compact forms), weighted by inverse document frequency; then exact
+re-scoring of the best candidates with ``matching``. Identifiers (USCC, passport, IMO ...)
+have their own exact index and decide on their own.
+
+The index is plain Python state owned by one process; ``add`` replaces an entry with the
+same id, so re-imports and ``ListEntryUpdated`` events apply in place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from stc_screening.domain.lists import ListEntry, ListKind, normalise_identifier
+from stc_screening.domain.matching import (
+    DEFAULT_THRESHOLDS,
+    Hit,
+    NameMatch,
+    Party,
+    Thresholds,
+    compare_names,
+    score_entry,
+)
+from stc_screening.domain.normalise import NormalisedName, consonant_skeleton, normalise_name
+
+_PAREN_RE = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*")
+
+# How many candidate names are re-scored exactly, and the document frequency above which
+# a key is too common to nominate candidates on its own.
+CANDIDATES = 60
+MAX_DF_FRACTION = 0.08
+# Feature adjustments can lift a name score by at most this much; names further below the
+# threshold are not turned into hits.
+MAX_LIFT = 0.06
+
+
+def name_variants(name: str) -> tuple[str, ...]:
+    """The name, the name without parenthesised parts, and each parenthesised part."""
+    out = [name]
+    if _PAREN_RE.search(name):
+        bare = _PAREN_RE.sub(" ", name).strip()
+        if bare:
+            out.append(bare)
+        out.extend(p.strip() for p in _PAREN_RE.findall(name) if len(p.strip()) >= 3)
+    return tuple(dict.fromkeys(out))
+
+
+def name_keys(norm: NormalisedName) -> set[str]:
+    """Inverted-index keys of a normalised name."""
+    keys: set[str] = set()
+    for u in norm.units:
+        if u.han:
+            keys.add("h" + u.han)
+        if u.syllable:
+            keys.update("k" + k for k in u.keys)
+            continue
+        t = u.text
+        keys.add("t" + t)
+        if len(t) >= 4:
+            keys.add("s" + consonant_skeleton(t))
+        if len(t) >= 6:
+            keys.add("p" + t[:4])
+            keys.add("x" + t[-4:])
+    if len(norm.compact) >= 4:
+        keys.add("c" + norm.compact)
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class _NameRecord:
+    entry_id: str
+    name: str
+    norm: NormalisedName
+
+
+class ScreeningIndex:
+    """In-memory index of list entries; ``screen`` returns hits sorted by score."""
+
+    def __init__(self, entries: Iterable[ListEntry] = (),
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        self.thresholds = thresholds
+        self._entries: dict[str, ListEntry] = {}
+        self._names: list[_NameRecord | None] = []
+        self._entry_names: dict[str, list[int]] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._identifiers: dict[str, set[str]] = {}
+        self._live_names = 0
+        for e in entries:
+            self.add(e)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._entries
+
+    @property
+    def name_count(self) -> int:
+        """Number of indexed names (primary names, aliases and their variants)."""
+        return self._live_names
+
+    def get(self, entry_id: str) -> ListEntry | None:
+        """The entry with this id, or None."""
+        return self._entries.get(entry_id)
+
+    def entries(self) -> list[ListEntry]:
+        """All entries in the index."""
+        return list(self._entries.values())
+
+    def add(self, entry: ListEntry) -> None:
+        """Index an entry, replacing any entry with the same id."""
+        if entry.entry_id in self._entries:
+            self.remove(entry.entry_id)
+        self._entries[entry.entry_id] = entry
+        ids: list[int] = []
+        seen: set[str] = set()
+        for name in entry.names:
+            for variant in name_variants(name):
+                norm = normalise_name(variant)
+                if not norm.units or norm.display in seen:
+                    continue
+                seen.add(norm.display)
+                nid = len(self._names)
+                self._names.append(_NameRecord(entry.entry_id, variant, norm))
+                ids.append(nid)
+                for key in name_keys(norm):
+                    self._postings.setdefault(key, []).append(nid)
+        self._entry_names[entry.entry_id] = ids
+        self._live_names += len(ids)
+        for ident in entry.identifiers:
+            key = ident.key
+            if len(key) >= 5:
+                self._identifiers.setdefault(key, set()).add(entry.entry_id)
+
+    def remove(self, entry_id: str) -> bool:
+        """Drop an entry; returns False when it was not indexed."""
+        entry = self._entries.pop(entry_id, None)
+        if entry is None:
+            return False
+        ids = self._entry_names.pop(entry_id, [])
+        for nid in ids:
+            rec = self._names[nid]
+            if rec is not None:
+                for key in name_keys(rec.norm):
+                    posting = self._postings.get(key)
+                    if posting is not None:
+                        try:
+                            posting.remove(nid)
+                        except ValueError:
+                            pass
+                        if not posting:
+                            del self._postings[key]
+            self._names[nid] = None
+        self._live_names -= len(ids)
+        for ident in entry.identifiers:
+            holders = self._identifiers.get(ident.key)
+            if holders is not None:
+                holders.discard(entry_id)
+                if not holders:
+                    del self._identifiers[ident.key]
+        return True
+
+    def _candidates(self, norms: list[NormalisedName], limit: int) -> list[int]:
+        n = max(1, self._live_names)
+        max_df = max(50, int(n * MAX_DF_FRACTION))
+        acc: dict[int, float] = {}
+        keys: set[str] = set()
+        for norm in norms:
+            keys |= name_keys(norm)
+        for key in keys:
+            posting = self._postings.get(key)
+            if not posting or len(posting) > max_df:
+                continue
+            w = math.log(n / len(posting))
+            if key[0] in "px":
+                w *= 0.5
+            get = acc.get
+            for nid in posting:
+                acc[nid] = get(nid, 0.0) + w
+        if len(acc) <= limit:
+            return list(acc)
+        return sorted(acc, key=acc.__getitem__, reverse=True)[:limit]
+
+    def screen(self, party: Party, lists: Iterable[ListKind] | None = None,
+               threshold: float | None = None, limit: int = 20) -> list[Hit]:
+        """Screen a party; hits at or above ``threshold`` (default: potential), best first."""
+        floor = self.thresholds.potential if threshold is None else threshold
+        kinds = set(lists) if lists is not None else None
+        hits: dict[str, Hit] = {}
+        for ident in party.identifiers:
+            for entry_id in self._identifiers.get(normalise_identifier(ident.value), ()):
+                entry = self._entries[entry_id]
+                if kinds is None or entry.list_kind in kinds:
+                    hits[entry_id] = score_entry(party, entry, None, self.thresholds)
+        query_names = [v for name in party.names for v in name_variants(name)]
+        norms = [normalise_name(q) for q in query_names]
+        norms_named = [(q, nq) for q, nq in zip(query_names, norms, strict=True) if nq.units]
+        best: dict[str, NameMatch] = {}
+        for nid in self._candidates([nq for _, nq in norms_named], CANDIDATES):
+            rec = self._names[nid]
+            if rec is None:
+                continue
+            if kinds is not None and self._entries[rec.entry_id].list_kind not in kinds:
+                continue
+            for q, nq in norms_named:
+                score, method, pairs = compare_names(nq, rec.norm)
+                cur = best.get(rec.entry_id)
+                if cur is None or score > cur.score:
+                    best[rec.entry_id] = NameMatch(
+                        q, rec.name, nq.display, rec.norm.display, nq.stripped,
+                        rec.norm.stripped, round(score, 4), method, pairs)
+        for entry_id, nm in best.items():
+            if entry_id in hits:
+                hits[entry_id] = score_entry(party, self._entries[entry_id], nm, self.thresholds)
+                continue
+            if nm.score + MAX_LIFT < floor:
+                continue
+            hit = score_entry(party, self._entries[entry_id], nm, self.thresholds)
+            if hit.score >= floor:
+                hits[entry_id] = hit
+        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.entry_id))
+        return ranked[:limit]
