@@ -1,0 +1,162 @@
+"""Builders for the licensing domain's unit tests: a clean baseline application that the
+assessment grants, and small overrides per test. Tests get this module through the `b`
+fixture (test modules cannot import conftest under --import-mode=importlib)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from stc_common.uscc import make_uscc
+
+from stc_licensing.domain.inputs import CreditLevel, CreditStanding, ScreeningOutcome
+from stc_licensing.domain.model import (
+    Application,
+    ApplicationContent,
+    ApplicationState,
+    CertificateIssuer,
+    EndUse,
+    EndUseCategory,
+    EndUserCertificate,
+    ExportOperator,
+    ExportType,
+    IcpAudit,
+    IcpAuditOutcome,
+    IcpElement,
+    IcpElementAssessment,
+    IcpStatus,
+    Item,
+    ItemRegime,
+    LicenceType,
+    MilitaryQualification,
+    Money,
+    Party,
+    PartyIdentifier,
+    PartyRole,
+    party_key,
+)
+from stc_licensing.domain.policy import (
+    ArmsEmbargo,
+    CountryMeasure,
+    GeneralLicenceRules,
+    MeasureKind,
+    Policy,
+    Sensitivity,
+    SensitivityRule,
+)
+
+TODAY = dt.date(2026, 3, 2)
+USCC = make_uscc("91110000MA01ABCD1")
+SHA = "ab" * 32
+
+
+def operator(**kw) -> ExportOperator:
+    base = ExportOperator(
+        uscc=USCC,
+        name_zh="北京某某科技有限公司",
+        name_en="Beijing Example Technology Co., Ltd.",
+        address="北京市海淀区",
+        icp=tuple(IcpElementAssessment(e, IcpStatus.IMPLEMENTED, (f"doc-{e.value.lower()}",))
+                  for e in IcpElement),
+        icp_audits=(IcpAudit(dt.date(2025, 6, 1), IcpAuditOutcome.EFFECTIVE, "officer-1"),),
+        licensed_exports=12,
+        established_end_users=frozenset({party_key(end_user())}),
+    )
+    return replace(base, **kw)
+
+
+def qualification(valid_to: dt.date = dt.date(2028, 12, 31)) -> MilitaryQualification:
+    return MilitaryQualification("JP-2024-0007", ("radar components",), dt.date(2024, 1, 1),
+                                 valid_to)
+
+
+def importer() -> Party:
+    return Party(PartyRole.IMPORTER, "Müller Präzision GmbH", "DE",
+                 (PartyIdentifier("VAT", "DE123456789"),))
+
+
+def end_user(**kw) -> Party:
+    return replace(Party(PartyRole.END_USER, "Müller Präzision GmbH Werk Ulm", "DE",
+                         (PartyIdentifier("REG", "HRB 1234 Ulm"),)), **kw)
+
+
+def item(**kw) -> Item:
+    return replace(Item("1C117.d", "Ammonium paratungstate", "2841801000", Decimal("500"), "kg",
+                        Money(12_500_000, "CNY")), **kw)
+
+
+def certificate(**kw) -> EndUserCertificate:
+    return replace(EndUserCertificate(CertificateIssuer.END_USER, "Müller Präzision GmbH", SHA,
+                                      dt.date(2026, 1, 15), dt.date(2027, 1, 14)), **kw)
+
+
+def content(**kw) -> ApplicationContent:
+    base = ApplicationContent(
+        exporter_uscc=USCC,
+        licence_type=LicenceType.SINGLE,
+        regime=ItemRegime.DUAL_USE,
+        export_type=ExportType.PERMANENT,
+        items=(item(),),
+        destination="DE",
+        parties=(importer(), end_user()),
+        end_use=EndUse(EndUseCategory.CIVIL, "Sintering of cutting tools"),
+        end_user_certificate=certificate(),
+        contract_reference="C-2026-001",
+    )
+    return replace(base, **kw)
+
+
+def application(c: ApplicationContent | None = None, **kw) -> Application:
+    return replace(Application("app-1", c or content(), ApplicationState.SCREENING,
+                               submitted_on=TODAY, accepted_on=TODAY), **kw)
+
+
+def screening(**kw) -> ScreeningOutcome:
+    return replace(ScreeningOutcome("scr-1"), **kw)
+
+
+def standing(**kw) -> CreditStanding:
+    return replace(CreditStanding(USCC, CreditLevel.GOOD, 0), **kw)
+
+
+def policy(**kw) -> Policy:
+    base = Policy(
+        version="test-1",
+        effective_from=dt.date(2026, 1, 1),
+        destination_tiers={"KP": 3, "YE": 3, "MM": 3, "DE": 1},
+        default_tier=2,
+        arms_embargoes=(
+            ArmsEmbargo("KP", "Democratic People's Republic of Korea", "full", "UNSCR 1718",
+                        dt.date(2006, 10, 14)),
+            ArmsEmbargo("YE", "Yemen", "listed individuals and entities (Houthis)",
+                        "UNSCR 2216", dt.date(2015, 4, 14)),
+        ),
+        measures=(
+            CountryMeasure("M-US-MIL", "US", MeasureKind.BAN_MILITARY_END_USE,
+                           (ItemRegime.DUAL_USE,), dt.date(2024, 12, 3),
+                           "MOFCOM Announcement 2024 No. 46", "No dual-use to US military users",
+                           "禁止两用物项对美国军事用户出口"),
+            CountryMeasure("M-XX-BAN", "AQ", MeasureKind.BAN, (ItemRegime.DUAL_USE,),
+                           dt.date(2025, 1, 1), "Test ban", "All dual-use exports banned",
+                           "禁止出口", suspended_from=dt.date(2026, 6, 1),
+                           suspended_until=dt.date(2026, 9, 1)),
+        ),
+        sensitivity_rules=(
+            SensitivityRule("", Sensitivity.CRITICAL, ItemRegime.NUCLEAR),
+            SensitivityRule("", Sensitivity.HIGH, ItemRegime.MILITARY),
+            SensitivityRule("1C902", Sensitivity.HIGH),
+            SensitivityRule("1C351", Sensitivity.CRITICAL),
+            SensitivityRule("1", Sensitivity.MEDIUM),
+        ),
+        general_licence=GeneralLicenceRules((ItemRegime.DUAL_USE,), 3, 1095),
+    )
+    return replace(base, **kw)
+
+
+@pytest.fixture
+def b():
+    """This module: the builders above."""
+    return sys.modules[__name__]
