@@ -46,7 +46,7 @@ HS_CODE_RE = re.compile(r"^[0-9]{6,10}$")
 _NOT_A_COUNTRY = frozenset({"AA", "QM", "QN", "QO", "QP", "QQ", "QR", "QS", "QT", "QU", "QV",
                             "QW", "QX", "QY", "QZ", "XA", "XB", "XC", "XD", "XE", "XF", "XG",
                             "XH", "XI", "XJ", "XL", "XM", "XN", "XO", "XP", "XQ", "XR", "XS",
-                            "XT", "XU", "XV", "XW", "XY", "XZ", "ZZ"})
+                            "XT", "XU", "XV", "XW", "XX", "XY", "XZ", "ZZ"})
 
 CERTIFICATE_NOT_REQUIRED = frozenset({ExportType.TEMPORARY_EXHIBITION, ExportType.TEMPORARY_REPAIR})
 
