@@ -113,7 +113,11 @@ def _check_sequence(records: Sequence[bytes], problems: list[Problem]) -> None:
     for position, seq in seqs:
         if seq in seen:
             problems.append(
-                Problem(ProblemKind.RECORD_DUPLICATED, position, f"seq {seq} appears {counts[seq]} times")
+                Problem(
+                    ProblemKind.RECORD_DUPLICATED,
+                    position,
+                    f"seq {seq} appears {counts[seq]} times",
+                )
             )
             continue
         seen.add(seq)
@@ -166,7 +170,11 @@ def verify_log(
             continue
         if origin is not None and cp.origin != origin:
             problems.append(
-                Problem(ProblemKind.CHECKPOINT_ORIGIN, number, f"origin {cp.origin!r}, expected {origin!r}")
+                Problem(
+                    ProblemKind.CHECKPOINT_ORIGIN,
+                    number,
+                    f"origin {cp.origin!r}, expected {origin!r}",
+                )
             )
             continue
         valid.append(cp)
@@ -195,9 +203,7 @@ def verify_log(
         bad = min(mismatching_sizes)
         good = max((s for s in matching_sizes if s < bad), default=0)
         where = f"entry {good}" if bad - good == 1 else f"one of entries {good}..{bad - 1}"
-        problems.append(
-            Problem(ProblemKind.LEAF_MISMATCH, good, f"first altered entry is {where}")
-        )
+        problems.append(Problem(ProblemKind.LEAF_MISMATCH, good, f"first altered entry is {where}"))
 
     if not valid:
         problems.append(Problem(ProblemKind.NO_VALID_CHECKPOINT, None, "no checkpoint verified"))

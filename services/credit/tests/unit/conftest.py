@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from stc_common.uscc import make_uscc
-
 from stc_credit.domain.checkpoint import SignerKey, parse_signer_key
 from stc_credit.domain.penalties import Article, Sanction
 from stc_credit.domain.records import CreditRecord, Measure, MeasureKind, Penalty
@@ -27,7 +26,9 @@ def _record(**overrides: Any) -> CreditRecord:
         decision_no="商务部行罚〔2026〕12号",
         decision_sha256="ab" * 32,
         penalty=Penalty.of(
-            Sanction.WARNING, Sanction.CONFISCATION, fine_fen=600_000 * YUAN,
+            Sanction.WARNING,
+            Sanction.CONFISCATION,
+            fine_fen=600_000 * YUAN,
             confiscated_fen=80_000 * YUAN,
         ),
         decision_date=dt.date(2026, 9, 21),
@@ -67,6 +68,4 @@ def make_measure() -> Callable[..., Measure]:
 @pytest.fixture(scope="session")
 def signer() -> SignerKey:
     """A fixed test signing key (never used outside tests)."""
-    return parse_signer_key(
-        SignerKey("stc.test/credit-log", bytes(range(32))).encode()
-    )
+    return parse_signer_key(SignerKey("stc.test/credit-log", bytes(range(32))).encode())

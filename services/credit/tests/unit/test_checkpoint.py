@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from stc_credit.domain.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -31,7 +30,8 @@ GO_TEXT = (
     "then you don't know what your problem is.\n"
 )
 GO_NOTE = GO_TEXT + (
-    "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+    "\n— PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 )
 ORIGIN = "stc.test/credit-log"
 

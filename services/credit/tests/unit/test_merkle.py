@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
 from stc_credit.domain.merkle import (
     EMPTY_ROOT,
     LeafHashSource,
@@ -135,7 +134,9 @@ def test_rfc6962_roots(size):
 def test_inclusion_vectors(index, size, path):
     tree = MerkleTree.from_leaves(LEAVES)
     assert [p.hex() for p in tree.inclusion_proof(index, size)] == path
-    assert verify_inclusion(leaf_hash(LEAVES[index]), index, size, [H(p) for p in path], H(ROOTS[size - 1]))
+    assert verify_inclusion(
+        leaf_hash(LEAVES[index]), index, size, [H(p) for p in path], H(ROOTS[size - 1])
+    )
 
 
 @pytest.mark.parametrize(("old", "new", "proof"), CONSISTENCY_VECTORS)
@@ -192,8 +193,9 @@ def test_every_consistency_proof_matches_reference_and_verifies(new):
             assert not verify_consistency(old, new, TREE.root(old), TREE.root(new), proof[:-1])
             bad = proof[:-1] + [bytes([proof[-1][0] ^ 1]) + proof[-1][1:]]
             assert not verify_consistency(old, new, TREE.root(old), TREE.root(new), bad)
-            assert not verify_consistency(old, new, TREE.root(old - 1) if old > 1 else leaf_hash(b"x"),
-                                          TREE.root(new), proof)
+            assert not verify_consistency(
+                old, new, TREE.root(old - 1) if old > 1 else leaf_hash(b"x"), TREE.root(new), proof
+            )
             assert not verify_consistency(new, old, TREE.root(new), TREE.root(old), proof)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from stc_credit.domain.penalties import (
     Article,
     Sanction,
@@ -52,7 +51,9 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize(("article", "low", "high", "threshold", "m_lo", "m_hi"), FIXED_AND_MULTIPLE)
+@pytest.mark.parametrize(
+    ("article", "low", "high", "threshold", "m_lo", "m_hi"), FIXED_AND_MULTIPLE
+)
 def test_fixed_range_without_turnover(article, low, high, threshold, m_lo, m_hi):
     ok = ALLOWED[article]
     assert check_penalty(article, None, low * YUAN, ok) == []
@@ -65,7 +66,9 @@ def test_fixed_range_without_turnover(article, low, high, threshold, m_lo, m_hi)
     assert check_penalty(article, threshold * YUAN - 1, low * YUAN, ok) == []
 
 
-@pytest.mark.parametrize(("article", "low", "high", "threshold", "m_lo", "m_hi"), FIXED_AND_MULTIPLE)
+@pytest.mark.parametrize(
+    ("article", "low", "high", "threshold", "m_lo", "m_hi"), FIXED_AND_MULTIPLE
+)
 def test_turnover_based_range(article, low, high, threshold, m_lo, m_hi):
     ok = ALLOWED[article]
     turnover = threshold * YUAN * 3
@@ -97,7 +100,9 @@ def test_fine_required_by_bing_chu():
 
 def test_sanction_not_of_the_article():
     problems = check_penalty("35(2)", None, 50_000 * YUAN, [Sanction.WARNING])
-    assert fields(problems) == ["sanctions"] and "not a sanction of Art. 35(2)" in problems[0].reason
+    assert (
+        fields(problems) == ["sanctions"] and "not a sanction of Art. 35(2)" in problems[0].reason
+    )
 
 
 def test_serious_sanctions_need_a_serious_case():
@@ -106,7 +111,9 @@ def test_serious_sanctions_need_a_serious_case():
     assert fields(problems) == ["sanctions"] and "serious case" in problems[0].reason
     assert check_penalty("34", None, 500_000 * YUAN, sanctions, serious=True) == []
     # Art. 33 has no serious-case sanctions at all
-    assert fields(check_penalty("33", None, 500_000 * YUAN, sanctions, serious=True)) == ["sanctions"]
+    assert fields(check_penalty("33", None, 500_000 * YUAN, sanctions, serious=True)) == [
+        "sanctions"
+    ]
 
 
 def test_unknown_article_and_sanction():
@@ -121,9 +128,9 @@ def test_negative_amounts_rejected():
 
 def test_table_is_data_a_corrected_amount_changes_the_check():
     import copy
+    from importlib import resources
 
     import yaml
-    from importlib import resources
 
     doc = yaml.safe_load(
         resources.files("stc_credit").joinpath("data/penalties.yaml").read_text("utf-8")

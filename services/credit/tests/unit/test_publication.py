@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-
 from stc_credit.domain.penalties import Article, Sanction
 from stc_credit.domain.publication import (
     PublishedRecord,
@@ -82,7 +81,9 @@ def test_severity_and_default_periods(make_record):
     assert severity_of(serious) is Severity.SERIOUS and default_publicity_months(serious) == 36
     listed_party = make_record(article=Article.ART_37)
     assert severity_of(listed_party) is Severity.SERIOUS
-    revoked = make_record(penalty=Penalty.of(Sanction.SUSPENSION, fine_fen=50_000_000), serious=True)
+    revoked = make_record(
+        penalty=Penalty.of(Sanction.SUSPENSION, fine_fen=50_000_000), serious=True
+    )
     assert default_publicity_months(revoked) == 36
 
 
@@ -117,7 +118,9 @@ def test_repair_refused_before_minimum_period(make_record):
     window = publicity(make_record(serious=True), dt.date(2026, 10, 20))
     early = Repair("rec-1", "修复〔2027〕1号", dt.date(2027, 4, 20), "officer-2")
     problems = check_repair(window, early)
-    assert [p.field for p in problems] == ["decided_on"] and "minimum publicity" in problems[0].reason
+    assert [p.field for p in problems] == ["decided_on"] and "minimum publicity" in problems[
+        0
+    ].reason
     with pytest.raises(ValueError, match="minimum publicity"):
         apply_repair(window, early)
     assert check_repair(window, dataclasses.replace(early, decided_on=dt.date(2027, 4, 21))) == []

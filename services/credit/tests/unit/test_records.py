@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from stc_credit.domain.penalties import Sanction
 from stc_credit.domain.records import (
     CaseAlreadyDecided,
@@ -42,7 +41,9 @@ def test_add_months_end_of_month():
 def test_responsible_persons_five_years_or_life(make_record):
     plain = ResponsiblePerson("张三", "110101199001011234")
     convicted = ResponsiblePerson("李四", "110101198801011234", criminally_convicted=True)
-    record = make_record(effective_date=dt.date(2028, 2, 29), responsible_persons=(plain, convicted))
+    record = make_record(
+        effective_date=dt.date(2028, 2, 29), responsible_persons=(plain, convicted)
+    )
     bans = {b.person.name: b for b in record.person_bans()}
     assert bans["张三"].until == dt.date(2033, 2, 28) and not bans["张三"].for_life
     assert bans["李四"].until is None and bans["李四"].for_life
@@ -92,35 +93,61 @@ def test_severe_record(make_record):
 
 def test_diversion_opens_a_case_but_no_record():
     case = case_from_end_use_check(
-        case_id="c-1", uscc="X", event_id="ev-1", completed_on=dt.date(2026, 5, 6),
-        licence_id="lic-9", diversion_found=True, findings="items found at a third party",
+        case_id="c-1",
+        uscc="X",
+        event_id="ev-1",
+        completed_on=dt.date(2026, 5, 6),
+        licence_id="lic-9",
+        diversion_found=True,
+        findings="items found at a third party",
     )
     assert case is not None
     assert case.source is CaseSource.END_USE_CHECK_DIVERSION
     assert case.awaiting_officer and case.outcome_id is None
     none = case_from_end_use_check(
-        case_id="c-2", uscc="X", event_id="ev-2", completed_on=dt.date(2026, 5, 6),
-        licence_id=None, diversion_found=False, findings="in order",
+        case_id="c-2",
+        uscc="X",
+        event_id="ev-2",
+        completed_on=dt.date(2026, 5, 6),
+        licence_id=None,
+        diversion_found=False,
+        findings="in order",
     )
     assert none is None
 
 
 def test_officer_decides_a_case_once():
     case = case_from_unreported_change(
-        case_id="c-3", uscc="X", event_id="ev-3", found_on=dt.date(2026, 5, 6),
-        licence_id="lic-1", details="end user changed, not reported",
+        case_id="c-3",
+        uscc="X",
+        event_id="ev-3",
+        found_on=dt.date(2026, 5, 6),
+        licence_id="lic-1",
+        details="end user changed, not reported",
     )
     assert case.source is CaseSource.CHANGE_NOT_REPORTED
     with pytest.raises(ValueError, match="needs its id"):
-        decide_case(case, status=CaseStatus.PENALTY_RECORDED, officer_id="o-1",
-                    decided_on=dt.date(2026, 5, 7))
+        decide_case(
+            case,
+            status=CaseStatus.PENALTY_RECORDED,
+            officer_id="o-1",
+            decided_on=dt.date(2026, 5, 7),
+        )
     with pytest.raises(ValueError, match="officer"):
-        decide_case(case, status=CaseStatus.DISMISSED, officer_id="", decided_on=dt.date(2026, 5, 7))
-    decided = decide_case(case, status=CaseStatus.PENALTY_RECORDED, officer_id="o-1",
-                          decided_on=dt.date(2026, 5, 7), outcome_id="rec-5")
+        decide_case(
+            case, status=CaseStatus.DISMISSED, officer_id="", decided_on=dt.date(2026, 5, 7)
+        )
+    decided = decide_case(
+        case,
+        status=CaseStatus.PENALTY_RECORDED,
+        officer_id="o-1",
+        decided_on=dt.date(2026, 5, 7),
+        outcome_id="rec-5",
+    )
     assert decided.status is CaseStatus.PENALTY_RECORDED and not decided.awaiting_officer
     assert decided.outcome_id == "rec-5" and decided.decided_by == "o-1"
     assert case.awaiting_officer  # the original is unchanged (frozen)
     with pytest.raises(CaseAlreadyDecided):
-        decide_case(decided, status=CaseStatus.DISMISSED, officer_id="o-2",
-                    decided_on=dt.date(2026, 5, 8))
+        decide_case(
+            decided, status=CaseStatus.DISMISSED, officer_id="o-2", decided_on=dt.date(2026, 5, 8)
+        )

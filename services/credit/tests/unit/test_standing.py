@@ -45,7 +45,10 @@ def test_warning_only_and_measures_are_warned(make_record, make_measure):
     warning = make_record(
         article=Article.ART_38, penalty=Penalty.of(Sanction.WARNING), application_ban=False
     )
-    assert compute_standing(warning.uscc, [warning], [], dt.date(2027, 1, 1)).level is StandingLevel.WARNED
+    assert (
+        compute_standing(warning.uscc, [warning], [], dt.date(2027, 1, 1)).level
+        is StandingLevel.WARNED
+    )
     measure = make_measure(issued_on=dt.date(2026, 3, 2))
     warned = compute_standing(measure.uscc, [], [measure], dt.date(2027, 3, 2))
     assert warned.level is StandingLevel.WARNED and warned.measure_ids == ("m-1",)

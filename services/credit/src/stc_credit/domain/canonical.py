@@ -128,7 +128,12 @@ def encode_entry(entry: LogEntry) -> bytes:
     if not isinstance(entry.body, expected):
         raise ValueError(f"a {entry.kind} entry needs a {expected.__name__} body")
     return _dump(
-        {"format": FORMAT, "seq": entry.seq, "kind": str(entry.kind), "body": _body_to_json(entry.body)}
+        {
+            "format": FORMAT,
+            "seq": entry.seq,
+            "kind": str(entry.kind),
+            "body": _body_to_json(entry.body),
+        }
     )
 
 

@@ -67,7 +67,9 @@ def _check_key_name(name: str) -> None:
 
 def key_hash(name: str, public_key: bytes) -> bytes:
     """First 4 bytes of SHA-256(name || 0x0A || 0x01 || public key)."""
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+    return hashlib.sha256(
+        name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key
+    ).digest()[:4]
 
 
 @dataclass(frozen=True)

@@ -179,9 +179,7 @@ class Publicity:
         return today > self.last_day_shown
 
 
-def publicity(
-    record: CreditRecord, published_on: dt.date, months: int | None = None
-) -> Publicity:
+def publicity(record: CreditRecord, published_on: dt.date, months: int | None = None) -> Publicity:
     """The publicity window of `record` published on `published_on`."""
     length = publicity_months(record, months)
     return Publicity(
