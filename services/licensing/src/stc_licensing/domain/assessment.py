@@ -547,7 +547,8 @@ def _destination(f: _Findings, application: Application, screening: ScreeningOut
     """Art. 13(5): risk tier, country measures in force, screening findings, embargoes."""
     content = application.content
     dest = content.destination
-    tier_ev = Evidence(EvidenceKind.DESTINATION_TIER, dest, f"tier {tier} (policy {policy.version})")
+    tier_ev = Evidence(EvidenceKind.DESTINATION_TIER, dest,
+                       f"tier {tier} (policy {policy.version})")
     if tier >= 3:
         if content.regime == ItemRegime.MILITARY or max_sens.rank >= Sensitivity.HIGH.rank:
             f.add(Factor.DESTINATION, Level.CONCERN, "F5-HIGH-RISK-SENSITIVE",
@@ -699,7 +700,8 @@ def _other(f: _Findings, application: Application, operator: ExportOperator,
            on_date: dt.date) -> None:
     """Art. 13(8): other factors set by law (Art. 23 qualification, Art. 9 temporary control)."""
     content = application.content
-    if content.regime == ItemRegime.MILITARY and not operator.has_valid_military_qualification(on_date):
+    qualified = operator.has_valid_military_qualification(on_date)
+    if content.regime == ItemRegime.MILITARY and not qualified:
         f.add(Factor.OTHER, Level.PROHIBITIVE, "F8-NO-MILITARY-QUALIFICATION",
               "The exporter holds no valid military export qualification (Art. 23)",
               "出口经营者不具有有效的军品出口经营资格（第二十三条）",

@@ -166,7 +166,9 @@ class Policy:
         return tuple(m for m in self.measures
                      if m.country == country.upper() and m.in_force_on(day))
 
-    def sensitivity(self, control_code: str, regime: ItemRegime) -> tuple[Sensitivity, SensitivityRule | None]:
+    def sensitivity(
+        self, control_code: str, regime: ItemRegime
+    ) -> tuple[Sensitivity, SensitivityRule | None]:
         """The sensitivity of one item and the rule that set it (LOW, None when none match)."""
         best: SensitivityRule | None = None
         best_key: tuple[int, int] | None = None

@@ -1,13 +1,13 @@
 """Routing: the competent authority that reviews an application, by item regime.
 
-| regime              | competent authority | basis |
-|---------------------|---------------------|-------|
-| DUAL_USE            | MOFCOM              | Art. 5 ECL; Dual-use Regulations (2024) |
-| TEMPORARY_CONTROL   | MOFCOM              | Art. 9: temporary controls on items of the dual-use kind announced by MOFCOM |
-| CATCH_ALL           | MOFCOM              | Art. 12(3); Reg. on dual-use items (catch-all is a dual-use instrument) |
-| MILITARY            | SASTIND             | Art. 5, Art. 23; Regulations on the Administration of Arms Export (with the CMC's equipment department) |
-| NUCLEAR             | CAEA                | Regulations on Nuclear Export Control (MOFCOM consulted) |
-| CONTROLLED_CHEMICAL | CWC_OFFICE          | Regulations on the Administration of Controlled Chemicals: CWC-scheduled chemicals, the National CWC Implementation Office (in MIIT) |
+- DUAL_USE -> MOFCOM (Art. 5; Dual-use Regulations 2024)
+- TEMPORARY_CONTROL -> MOFCOM (Art. 9: temporary controls announced by MOFCOM)
+- CATCH_ALL -> MOFCOM (Art. 12(3); catch-all is a dual-use instrument)
+- MILITARY -> SASTIND (Art. 5, Art. 23; Regulations on the Administration of Arms Export,
+  with the CMC's equipment department)
+- NUCLEAR -> CAEA, MOFCOM consulted (Regulations on Nuclear Export Control)
+- CONTROLLED_CHEMICAL -> CWC_OFFICE (Regulations on the Administration of Controlled
+  Chemicals: CWC-scheduled chemicals, the National CWC Implementation Office in MIIT)
 
 Thought given to chemicals: "controlled chemical" here means the CWC-scheduled chemicals
 (监控化学品) only. Chemicals and chemical equipment that sit on the dual-use list (category

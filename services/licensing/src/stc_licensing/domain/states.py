@@ -2,17 +2,17 @@
 
 Transitions (action: from -> to):
 
-| action                  | from                                              | to |
-|-------------------------|---------------------------------------------------|----|
-| START_SCREENING         | SUBMITTED                                         | SCREENING |
-| COMPLETE_ASSESSMENT     | SCREENING                                         | UNDER_REVIEW |
-| REQUEST_INFORMATION     | UNDER_REVIEW                                      | INFORMATION_REQUESTED (clock paused, Reg. 17) |
-| AMEND                   | INFORMATION_REQUESTED                             | SCREENING (the amended content is screened and assessed again) |
-| APPROVE                 | UNDER_REVIEW, RECONSIDERATION                     | APPROVED |
-| APPROVE_WITH_CONDITIONS | UNDER_REVIEW, RECONSIDERATION                     | APPROVED_WITH_CONDITIONS |
-| DENY                    | UNDER_REVIEW, RECONSIDERATION                     | DENIED |
-| WITHDRAW                | SUBMITTED, SCREENING, UNDER_REVIEW, INFORMATION_REQUESTED, RECONSIDERATION | WITHDRAWN |
-| REQUEST_RECONSIDERATION | DENIED, once (Art. 41: the reconsideration decision is final) | RECONSIDERATION |
+- START_SCREENING: SUBMITTED -> SCREENING
+- COMPLETE_ASSESSMENT: SCREENING -> UNDER_REVIEW
+- REQUEST_INFORMATION: UNDER_REVIEW -> INFORMATION_REQUESTED (the clock pauses, Reg. 17)
+- AMEND: INFORMATION_REQUESTED -> SCREENING (the amended content is screened and assessed
+  again)
+- APPROVE, APPROVE_WITH_CONDITIONS, DENY: UNDER_REVIEW or RECONSIDERATION -> APPROVED,
+  APPROVED_WITH_CONDITIONS, DENIED
+- WITHDRAW: SUBMITTED, SCREENING, UNDER_REVIEW, INFORMATION_REQUESTED, RECONSIDERATION
+  -> WITHDRAWN
+- REQUEST_RECONSIDERATION: DENIED -> RECONSIDERATION, once (Art. 41: the reconsideration
+  decision is final)
 
 APPROVED, APPROVED_WITH_CONDITIONS and WITHDRAWN are terminal; DENIED is terminal once a
 reconsideration has been decided.

@@ -204,7 +204,8 @@ def _check_parties(content, v) -> None:
         if not content.parties_with_role(role):
             v.append(FieldViolation(
                 "parties",
-                f"a party with role {role.value} is required for {content.export_type.value} exports",
+                f"a party with role {role.value} is required for "
+                f"{content.export_type.value} exports",
             ))
     if content.licence_type == LicenceType.SINGLE and len(content.end_users) > 1:
         v.append(FieldViolation(
@@ -219,7 +220,8 @@ def _check_certificate(content, today, v) -> None:
     if cert is None:
         v.append(FieldViolation(
             "end_user_certificate",
-            f"an end-user certificate is required for {content.export_type.value} exports (Art. 15)",
+            f"an end-user certificate is required for {content.export_type.value} exports "
+            "(Art. 15)",
         ))
         return
     if cert.issuer_kind == CertificateIssuer.OTHER:
