@@ -443,9 +443,12 @@ def test_deny_carries_no_conditions_even_with_caution_factors(b):
     assert a.recommendation == Recommendation.DENY and a.conditions == ()
 
 
-def test_assessment_rejects_operator_of_another_exporter(b):
-    with pytest.raises(ValueError):
-        run(b, op=b.operator(uscc=b.make_uscc("91310000MA1FL0000")))
+def test_assessment_rejects_inputs_of_another_exporter(b):
+    other = b.make_uscc("91310000MA1FL0000")
+    with pytest.raises(ValueError, match="operator"):
+        run(b, op=b.operator(uscc=other))
+    with pytest.raises(ValueError, match="credit standing"):
+        run(b, st=b.standing(uscc=other))
 
 
 # --------------------------------------------------------------------------- Art. 14

@@ -70,7 +70,7 @@ from .model import (
     PartyRole,
     party_key,
 )
-from .policy import MeasureKind, Policy, Sensitivity
+from .policy import MeasureKind, Policy, Sensitivity, SensitivityRule
 from .validation import certificate_required
 
 # --------------------------------------------------------------------------- result types
@@ -348,6 +348,8 @@ def assess(
     content = application.content
     if operator.uscc != content.exporter_uscc:
         raise ValueError("the operator is not the application's exporter")
+    if standing.uscc != content.exporter_uscc:
+        raise ValueError("the credit standing is not the application's exporter's")
     f = _Findings()
     sens = _item_sensitivities(application, policy)
     max_sens = max((s for s, _ in sens), key=lambda s: s.rank, default=Sensitivity.LOW)
@@ -396,7 +398,9 @@ def assess(
     )
 
 
-def _item_sensitivities(application: Application, policy: Policy):
+def _item_sensitivities(
+    application: Application, policy: Policy
+) -> list[tuple[Sensitivity, SensitivityRule | None]]:
     content = application.content
     return [policy.sensitivity(i.control_code, content.regime) for i in content.items]
 
@@ -520,7 +524,9 @@ def _export_type(f: _Findings, application: Application, max_sens: Sensitivity,
                   "向境外或外国人员转移敏感技术或物项", ev, COND_NO_RETRANSFER)
 
 
-def _item_sensitivity(f: _Findings, application: Application, sens) -> None:
+def _item_sensitivity(
+    f: _Findings, application: Application, sens: list[tuple[Sensitivity, SensitivityRule | None]]
+) -> None:
     """Art. 13(4): sensitivity by control-code prefix and regime (policy rules)."""
     content = application.content
     for i, (level, rule) in enumerate(sens):

@@ -110,7 +110,14 @@ def validate_submission(
     return v
 
 
-def _check_exporter(content, operator, standing, today, v) -> None:
+def _check_exporter(
+    content: ApplicationContent,
+    operator: ExportOperator | None,
+    standing: CreditStanding | None,
+    today: dt.date,
+    v: list[FieldViolation],
+) -> None:
+    uscc: str | None
     try:
         uscc = validate_uscc(content.exporter_uscc)
     except UsccError as exc:
@@ -136,7 +143,9 @@ def _check_exporter(content, operator, standing, today, v) -> None:
         ))
 
 
-def _check_items(content, control_list, v) -> None:
+def _check_items(
+    content: ApplicationContent, control_list: Collection[str] | None, v: list[FieldViolation]
+) -> None:
     if not content.items:
         v.append(FieldViolation("items", "at least one item is required"))
     listed = frozenset(control_list) if control_list is not None else None
@@ -180,7 +189,7 @@ def _check_items(content, control_list, v) -> None:
         v.append(FieldViolation("items", "all item values must be in one currency"))
 
 
-def _check_destination(content, v) -> None:
+def _check_destination(content: ApplicationContent, v: list[FieldViolation]) -> None:
     dest = content.destination
     if not is_country_code(dest):
         v.append(FieldViolation("destination", f"'{dest}' is not an ISO 3166-1 alpha-2 code"))
@@ -188,7 +197,7 @@ def _check_destination(content, v) -> None:
         v.append(FieldViolation("destination", "an export destination cannot be CN"))
 
 
-def _check_parties(content, v) -> None:
+def _check_parties(content: ApplicationContent, v: list[FieldViolation]) -> None:
     for i, party in enumerate(content.parties):
         path = f"parties[{i}]"
         if not party.name.strip():
@@ -213,7 +222,9 @@ def _check_parties(content, v) -> None:
         ))
 
 
-def _check_certificate(content, today, v) -> None:
+def _check_certificate(
+    content: ApplicationContent, today: dt.date, v: list[FieldViolation]
+) -> None:
     cert = content.end_user_certificate
     if not certificate_required(content):
         return
