@@ -1,8 +1,8 @@
 """In-memory screening index over list entries.
 
 Two passes per query: a candidate pass over an inverted index of name keys (Han
-characters, pinyin syllable keys, Latin tokens, consonant skeletons, token prefixes and
-suffixes for typos, compact forms), weighted by inverse document frequency; then exact
+characters, pinyin syllable keys, Latin tokens, consonant skeletons, one-deletion
+neighbourhoods for typos, compact forms), weighted by inverse document frequency; then exact
 re-scoring of the best candidates with ``matching``. Identifiers (USCC, passport, IMO ...)
 have their own exact index and decide on their own.
 
@@ -64,9 +64,10 @@ def name_keys(norm: NormalisedName) -> set[str]:
         keys.add("t" + t)
         if len(t) >= 4:
             keys.add("s" + consonant_skeleton(t))
-        if len(t) >= 6:
-            keys.add("p" + t[:4])
-            keys.add("x" + t[-4:])
+        if 4 <= len(t) <= 14:
+            # One-deletion neighbourhood (SymSpell): any single edit shares a key.
+            keys.add("d" + t)
+            keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
     if len(norm.compact) >= 4:
         keys.add("c" + norm.compact)
     return keys
@@ -178,7 +179,7 @@ class ScreeningIndex:
             if not posting or len(posting) > max_df:
                 continue
             w = math.log(n / len(posting))
-            if key[0] in "px":
+            if key[0] == "d":
                 w *= 0.5
             get = acc.get
             for nid in posting:

@@ -15,6 +15,7 @@ from rapidfuzz.distance import Levenshtein
 from stc_screening.domain.countries import country_code
 from stc_screening.domain.lists import Identifier, ListEntry, ListKind, PartyType
 from stc_screening.domain.normalise import (
+    PINYIN_SYLLABLES,
     NormalisedName,
     Unit,
     consonant_skeleton,
@@ -54,10 +55,11 @@ COUNTRY_AGREES = 0.03
 COUNTRY_CONFLICTS = -0.08
 ADDRESS_AGREES = 0.03
 TYPE_CONFLICTS = -0.05
-VARIANT_SIM = 0.94  # a romanisation variant (Chang ~ Zhang) or a non-default Han reading
+VARIANT_SIM = 0.94
+PINYIN_PAIR_SIM = 0.86  # a romanisation variant (Chang ~ Zhang) or a non-default Han reading
 MIN_TOKEN_SIM = 0.75  # below this a typo'd token counts as not matching at all
 SKELETON_SIM = 0.88  # same consonant skeleton, different vowels
-COMPACT_MIN = 0.9  # spacing / hyphenation rescue: only near-identical compact forms
+COMPACT_MIN = 0.88  # spacing / hyphenation rescue: only near-identical compact forms
 COMPACT_FACTOR = 0.98
 
 
@@ -115,6 +117,10 @@ def unit_similarity(a: Unit, b: Unit) -> float:
     if a.text == b.text:
         return 1.0
     if a.keys & b.keys:
+        if (not a.han and not b.han and a.text in PINYIN_SYLLABLES
+                and b.text in PINYIN_SYLLABLES):
+            # Two different valid pinyin spellings (Chang / Zhang): ambiguous, weaker.
+            return PINYIN_PAIR_SIM
         return VARIANT_SIM
     if a.han or b.han:
         return 0.0
@@ -126,6 +132,28 @@ def unit_similarity(a: Unit, b: Unit) -> float:
         # Transliteration variants (Mohammed / Muhammad) share their consonants.
         sim = SKELETON_SIM
     return sim if sim >= MIN_TOKEN_SIM else 0.0
+
+
+def align_sequence(q: tuple[Unit, ...], e: tuple[Unit, ...]
+                   ) -> tuple[float, tuple[tuple[str, str, float], ...]]:
+    """Positional comparison of two Chinese names of equal length, in order or with the
+    surname moved from first to last (or back): "Zhang Xiaoming" = "Xiaoming Zhang"."""
+    n = len(q)
+    best: tuple[float, tuple[tuple[str, str, float], ...]] = (0.0, ())
+    denom = sum(u.weight for u in q) + sum(u.weight for u in e)
+    orders = [tuple(range(n))]
+    if n >= 2:
+        orders += [(*range(1, n), 0), (n - 1, *range(0, n - 1))]
+    for order in orders:
+        total = 0.0
+        pairs = []
+        for i, j in enumerate(order):
+            s = unit_similarity(q[i], e[j])
+            total += s * (q[i].weight + e[j].weight)
+            pairs.append((q[i].han or q[i].text, e[j].han or e[j].text, round(s, 3)))
+        if total / denom > best[0]:
+            best = (total / denom, tuple(pairs))
+    return best
 
 
 def align_units(q: tuple[Unit, ...], e: tuple[Unit, ...]
@@ -162,12 +190,20 @@ def compare_names(q: NormalisedName, e: NormalisedName) -> tuple[float, str,
         # Both wholly Han: character by character, in order.
         score = Levenshtein.normalized_similarity(q.han, e.han)
         return score, "han-chars", tuple((c, c, 1.0) for c in q.han if c in e.han)
-    score, pairs = align_units(q.units, e.units)
-    method = "units"
+    both_chinese = (all(u.syllable for u in q.units) and all(u.syllable for u in e.units))
+    if both_chinese and len(q.units) == len(e.units):
+        score, pairs = align_sequence(q.units, e.units)
+        method = "syllables"
+    else:
+        score, pairs = align_units(q.units, e.units)
+        method = "units"
     if score < 0.999 and q.compact and e.compact and len(q.compact) >= 5:
-        compact = max(fuzz.ratio(q.compact, e.compact),
-                      fuzz.ratio("".join(sorted(u.text for u in q.units)),
-                                 "".join(sorted(u.text for u in e.units)))) / 100.0
+        compact = fuzz.ratio(q.compact, e.compact)
+        if not both_chinese:
+            # Word order is free outside Chinese names ("BIN LADIN, Usama").
+            compact = max(compact, fuzz.ratio("".join(sorted(u.text for u in q.units)),
+                                              "".join(sorted(u.text for u in e.units))))
+        compact /= 100.0
         if compact >= COMPACT_MIN and compact * COMPACT_FACTOR > score:
             score, method = compact * COMPACT_FACTOR, "compact"
     return score, method, pairs

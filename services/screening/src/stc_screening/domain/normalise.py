@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import opencc
 from pypinyin import Style, pinyin
+from rapidfuzz.distance import OSA
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -312,12 +313,15 @@ def fold_latin(token: str) -> str:
 
 @lru_cache(maxsize=65536)
 def han_readings(char: str, surname: bool = False) -> tuple[str, ...]:
-    """Toneless pinyin readings of one Han character, the usual (or surname) one first."""
-    readings = [r for r in pinyin(char, style=Style.NORMAL, heteronym=True)[0] if r.isascii()]
-    if surname and char in SURNAME_READINGS:
-        readings.insert(0, SURNAME_READINGS[char])
-    elif char in SURNAME_READINGS:
-        readings.append(SURNAME_READINGS[char])
+    """Toneless pinyin readings of one Han character: the usual one, and for a surname
+    position the surname reading first. Rare heteronyms are left out on purpose: they
+    matched unrelated names far more often than they found real ones."""
+    readings = [r for r in pinyin(char, style=Style.NORMAL)[0] if r.isascii()]
+    if char in SURNAME_READINGS:
+        if surname:
+            readings.insert(0, SURNAME_READINGS[char])
+        else:
+            readings.append(SURNAME_READINGS[char])
     readings = [r.replace("ü", "v") for r in readings]
     return tuple(dict.fromkeys(readings)) or (char,)
 
@@ -365,10 +369,28 @@ def _strip_zh(text: str, stripped: list[str]) -> str:
     return text
 
 
+_FUZZY_FORMS = ("company", "limited", "corporation", "holdings", "incorporated", "holding")
+
+
+def _is_misspelt_form(token: str) -> str:
+    """The legal-form word a token misspells by one edit (``compnay``), or ''."""
+    if len(token) < 6:
+        return ""
+    for form in _FUZZY_FORMS:
+        if abs(len(form) - len(token)) <= 1 and OSA.distance(form, token) <= 1:
+            return form
+    return ""
+
+
 def _strip_en(tokens: list[str], stripped: list[str]) -> list[str]:
     changed = True
     while changed and len(tokens) > 1:
         changed = False
+        form_word = _is_misspelt_form(tokens[-1])
+        if form_word:
+            stripped.append(f"{tokens[-1]} (~{form_word})")
+            tokens, changed = tokens[:-1], True
+            continue
         for form in EN_LEGAL_SUFFIXES:
             k = len(form)
             if len(tokens) > k and tuple(tokens[-k:]) == form and not _HAN_RE.match(tokens[-k]):
