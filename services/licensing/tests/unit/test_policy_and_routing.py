@@ -139,3 +139,20 @@ def test_dual_use_chemical_goes_to_mofcom_and_misfiled_chemical_gets_a_note(b):
 
 def test_nuclear_consults_mofcom(b):
     assert route(b.content(regime=ItemRegime.NUCLEAR)).consulted == (Authority.MOFCOM,)
+
+
+def test_more_specific_sensitivity_rule_wins_even_when_milder(b):
+    from stc_licensing.domain.policy import SensitivityRule
+
+    pol = b.policy(sensitivity_rules=(
+        SensitivityRule("1C", Sensitivity.HIGH),
+        SensitivityRule("1C117", Sensitivity.LOW, note="tungsten carve-out"),
+        SensitivityRule("", Sensitivity.CRITICAL, ItemRegime.NUCLEAR),
+        SensitivityRule("0", Sensitivity.MEDIUM),
+    ))
+    level, rule = pol.sensitivity("1C117.d", ItemRegime.DUAL_USE)
+    assert level == Sensitivity.LOW and rule.note == "tungsten carve-out"
+    assert pol.sensitivity("1C902.a", ItemRegime.DUAL_USE)[0] == Sensitivity.HIGH
+    # A regime-specific rule beats a longer generic prefix.
+    assert pol.sensitivity("0B001.a", ItemRegime.NUCLEAR)[0] == Sensitivity.CRITICAL
+    assert pol.sensitivity("0B001.a", ItemRegime.DUAL_USE)[0] == Sensitivity.MEDIUM
