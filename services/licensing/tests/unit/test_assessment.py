@@ -108,6 +108,19 @@ def test_f1_national_security_declaration_refers(b):
     assert a.recommendation == Recommendation.REFER
 
 
+def test_f1_critical_item_to_high_risk_destination_refers(b):
+    c = b.content(destination="MM", items=(b.item(control_code="1C351.a"),),
+                  parties=(replace(b.importer(), country="MM"), b.end_user(country="MM")))
+    a = run(b, content=c)
+    f1 = a.factor(Factor.NATIONAL_SECURITY)
+    assert f1.level == Level.CONCERN
+    assert [x.code for x in f1.findings] == ["F1-CRITICAL-TO-HIGH-RISK"]
+    assert f1.findings[0].evidence[0].detail == "tier 3"
+    # The same item to a tier-1 destination leaves factor 1 clear.
+    assert run(b, content=b.content(items=(b.item(control_code="1C351.a"),))).factor(
+        Factor.NATIONAL_SECURITY).level == Level.CLEAR
+
+
 # --------------------------------------------------------------------------- factor 2
 
 
@@ -493,6 +506,13 @@ def test_general_licence_needs_all_nine_icp_elements_with_evidence(b):
     assert "EMERGENCY_MEASURES" in reason.text_en
     a2 = run(b, op=b.operator(icp=icp[:-1]))
     assert not a2.general_licence.eligible
+
+
+def test_general_licence_never_when_the_assessment_refers(b):
+    a = run(b, content=b.content(items=(b.item(control_code="1C351.a"),)))
+    assert a.recommendation == Recommendation.REFER
+    assert [r.code for r in a.general_licence.reasons] == ["GL-ASSESSMENT"]
+    assert not a.general_licence.eligible
 
 
 def test_general_licence_watch_list_potential_match_blocks_too(b):
