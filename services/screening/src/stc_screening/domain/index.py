@@ -70,6 +70,15 @@ def name_keys(norm: NormalisedName) -> set[str]:
             keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
     if len(norm.compact) >= 4:
         keys.add("c" + norm.compact)
+    units = norm.units
+    if len(units) >= 2 and all(u.syllable for u in units):
+        # Chinese names: syllables alone are common, adjacent pairs (cyclic, so that the
+        # surname-last order shares them) are selective.
+        n = len(units)
+        for i in range(n if n > 2 else 1):
+            a, b = units[i], units[(i + 1) % n]
+            keys.update(f"b{x}|{y}" for x in a.keys for y in b.keys)
+            keys.update(f"b{y}|{x}" for x in a.keys for y in b.keys)
     return keys
 
 

@@ -197,7 +197,10 @@ def compare_names(q: NormalisedName, e: NormalisedName) -> tuple[float, str,
     else:
         score, pairs = align_units(q.units, e.units)
         method = "units"
-    if score < 0.999 and q.compact and e.compact and len(q.compact) >= 5:
+    # Spelling rescue on the compact forms, except where a Chinese name is compared with
+    # Han characters: the characters are exact, so a near pinyin is another name.
+    han_vs_chinese = both_chinese and bool(q.han or e.han)
+    if score < 0.999 and not han_vs_chinese and len(q.compact) >= 5 and e.compact:
         compact = fuzz.ratio(q.compact, e.compact)
         if not both_chinese:
             # Word order is free outside Chinese names ("BIN LADIN, Usama").

@@ -1,0 +1,70 @@
+# STC licensing platform — one entry point for the local stack, the build and the tests.
+#   make run    bring the whole platform up with sample data (Ctrl-C stops it)
+#   make test   install what is missing, start Kafka and PostgreSQL, run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+export STC_STATE_DIR ?= $(CURDIR)/.state
+export STC_KAFKA_PORT ?= 9092
+export STC_KAFKA_CONTROLLER_PORT ?= 9093
+export STC_PG_PORT ?= 55432
+export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(STC_KAFKA_PORT)
+export STC_TEST_DATABASE_URL ?= postgresql://stc@127.0.0.1:$(STC_PG_PORT)/postgres
+export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src
+PROTOS      := $(shell find protos -name '*.proto')
+PYTEST_ARGS ?=
+
+.PHONY: help venv protos up down status logs reset test test-unit test-integration lint clean
+
+help:
+	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
+	@echo "make test     install, start Kafka + PostgreSQL, run all tests"
+	@echo "make up|down|status|logs|reset   the local stack (Kafka KRaft + PostgreSQL)"
+	@echo "make protos   generate protobuf code into services/common/src/stc"
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+services/common/src/stc/.generated: $(PROTOS) $(VENV)/.installed
+	rm -rf services/common/src/stc
+	mkdir -p services/common/src/stc
+	$(PY) -m grpc_tools.protoc -I protos --python_out=services/common/src \
+	  --pyi_out=services/common/src --grpc_python_out=services/common/src $(PROTOS)
+	@touch $@
+
+protos: services/common/src/stc/.generated
+
+up: venv protos
+	deploy/stack.sh up
+
+down:
+	deploy/stack.sh down
+
+status:
+	deploy/stack.sh status
+
+logs:
+	deploy/stack.sh logs
+
+reset:
+	deploy/stack.sh reset
+
+test-unit: venv protos
+	$(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
+
+test: up
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check services tests bench || true
+
+clean:
+	rm -rf services/common/src/stc .pytest_cache

@@ -1,0 +1,79 @@
+"""Screening accuracy and speed over every shipped list: recall@1, precision, F1,
+false-positive rate, latency percentiles, index build time, memory, entries and names.
+
+Prints figures, passes nothing: ``.venv/bin/python bench/screening_accuracy.py
+[--data DIR] [--threshold T] [--show N]``. The labelled sets come from
+``stc_screening.evaluation`` (the same builder as the unit test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "services/screening/src"), str(ROOT / "services/common/src")]
+
+from stc_screening.domain.index import ScreeningIndex  # noqa: E402
+from stc_screening.evaluation import build_labelled_sets, evaluate  # noqa: E402
+from stc_screening.importers.bundle import load_lists  # noqa: E402
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0
+
+
+def main() -> None:
+    """Load, index, evaluate, print."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default=os.environ.get("STC_DATA_DIR", str(ROOT.parent / "shared/data")))
+    ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--show", type=int, default=10, help="misses and false positives to print")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    entries = load_lists(args.data)
+    t_parse = time.perf_counter() - t0
+    sets = build_labelled_sets(entries)
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    index = ScreeningIndex(entries)
+    t_build = time.perf_counter() - t0
+    rss1 = _rss_mb()
+    for probe in sets.probes:
+        index.add(probe)
+    report = evaluate(index, sets.positives, sets.negatives, args.threshold)
+
+    print(f"entries loaded          {len(entries)} (+{len(sets.probes)} synthetic probes)")
+    print(f"names indexed           {index.name_count}")
+    print(f"parse time              {t_parse:.2f} s")
+    print(f"index build time        {t_build:.2f} s")
+    print(f"index memory (RSS)      {rss1 - rss0:.0f} MB (process {rss1:.0f} MB)")
+    print(f"threshold               {report.threshold:.2f}")
+    print(f"positives / negatives   {report.positives} / {report.negatives}")
+    print(f"recall@1                {report.recall_at_1:.4f}")
+    print(f"precision               {report.precision:.4f}")
+    print(f"F1                      {report.f1:.4f}")
+    print(f"false-positive rate     {report.false_positive_rate:.4f}")
+    print(f"latency p50/p95/p99     {report.latency(50):.2f} / {report.latency(95):.2f} / "
+          f"{report.latency(99):.2f} ms")
+    print("recall@1 by set         " + ", ".join(f"{k} {v:.4f}" for k, v in
+                                                report.category_recall().items()))
+    print("FPR by set              " + ", ".join(f"{k} {v:.4f}" for k, v in
+                                                report.category_fpr().items()))
+    for case, top in report.missed[: args.show]:
+        print(f"  miss  {case.category:14} {case.query!r} -> expected {case.expected}, "
+              f"got {top or 'nothing'}")
+    for name, entry_id, entry_name, score in report.false_positives[: args.show]:
+        print(f"  fp    {name!r} ~ {entry_name!r} ({entry_id}) {score:.3f}")
+
+
+if __name__ == "__main__":
+    main()

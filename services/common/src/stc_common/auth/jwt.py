@@ -1,0 +1,142 @@
+"""JWT bearer tokens: who is calling, in which role, bound to which USCC or authority.
+
+Tokens are EdDSA (Ed25519) JWTs with claims `sub`, `role` (exporter | officer | auditor),
+`uscc` (exporters: the one enterprise they act for), `authority` (officers: MOFCOM, SASTIND,
+CAEA or CWC), `iss`, `aud`, `iat`, `exp`. Only EdDSA is accepted, so `alg: none` and HMAC
+confusions fail. The development key pair beside this file is for the local stack only;
+production sets STC_JWT_PUBLIC_KEY_PEM.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from stc_common.errors import PermissionDenied, Unauthenticated
+from stc_common.uscc import UsccError, validate_uscc
+
+DEV_PRIVATE_KEY_PEM = (Path(__file__).parent / "dev_ed25519.pem").read_text()
+DEV_PUBLIC_KEY_PEM = (Path(__file__).parent / "dev_ed25519.pub.pem").read_text()
+ALGORITHM = "EdDSA"
+
+
+class Role(enum.StrEnum):
+    """The roles of DESIGN.md."""
+
+    EXPORTER = "exporter"
+    OFFICER = "officer"
+    AUDITOR = "auditor"
+
+
+class Authority(enum.StrEnum):
+    """Competent authorities an officer can be bound to."""
+
+    MOFCOM = "MOFCOM"   # dual-use items
+    SASTIND = "SASTIND"  # military items
+    CAEA = "CAEA"       # nuclear
+    CWC = "CWC"         # scheduled chemicals (CWC implementation office)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    subject: str
+    role: Role
+    uscc: str | None = None
+    authority: Authority | None = None
+
+    @property
+    def is_exporter(self) -> bool:
+        """True for an exporter (tenant-bound)."""
+        return self.role is Role.EXPORTER
+
+
+ANONYMOUS: Principal | None = None
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "stc_principal", default=None)
+
+
+def set_principal(p: Principal | None) -> contextvars.Token:
+    """Bind the caller for the current request (the interceptor does this)."""
+    return _current.set(p)
+
+
+def current_principal() -> Principal | None:
+    """The caller of the current request, None for an unauthenticated public call."""
+    return _current.get()
+
+
+def require(*roles: Role) -> Principal:
+    """The caller, who must hold one of `roles`; raise PERMISSION_DENIED/UNAUTHENTICATED."""
+    p = _current.get()
+    if p is None:
+        raise Unauthenticated("this method needs a bearer token", reason="TOKEN_MISSING")
+    if roles and p.role not in roles:
+        raise PermissionDenied(
+            f"role {p.role.value} may not call this method (needs {', '.join(r.value for r in roles)})",
+            reason="ROLE_NOT_ALLOWED")
+    return p
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against one Ed25519 public key."""
+
+    def __init__(self, public_key_pem: str = "", *, issuer: str = "stc-dev",
+                 audience: str = "stc-platform") -> None:
+        self.key = public_key_pem or DEV_PUBLIC_KEY_PEM
+        self.issuer, self.audience = issuer, audience
+
+    def verify(self, token: str) -> Principal:
+        """Return the Principal of a valid token; raise Unauthenticated with the reason."""
+        try:
+            claims = jwt.decode(token, self.key, algorithms=[ALGORITHM], audience=self.audience,
+                                issuer=self.issuer,
+                                options={"require": ["exp", "iat", "sub", "role"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired", reason="TOKEN_EXPIRED") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"invalid token: {exc}", reason="TOKEN_INVALID") from exc
+        try:
+            role = Role(claims["role"])
+        except ValueError as exc:
+            raise Unauthenticated(f"unknown role {claims['role']!r}", reason="TOKEN_INVALID") from exc
+        uscc = authority = None
+        if role is Role.EXPORTER:
+            try:
+                uscc = validate_uscc(str(claims.get("uscc", "")))
+            except UsccError as exc:
+                raise Unauthenticated(f"exporter token without a valid uscc: {exc}",
+                                      reason="TOKEN_INVALID") from exc
+        if role is Role.OFFICER:
+            try:
+                authority = Authority(claims.get("authority", ""))
+            except ValueError as exc:
+                raise Unauthenticated("officer token without a known authority",
+                                      reason="TOKEN_INVALID") from exc
+        return Principal(subject=str(claims["sub"]), role=role, uscc=uscc, authority=authority)
+
+
+def mint_token(*, role: Role | str, subject: str | None = None, uscc: str | None = None,
+               authority: Authority | str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8),
+               private_key_pem: str = "", issuer: str = "stc-dev",
+               audience: str = "stc-platform", now: dt.datetime | None = None) -> str:
+    """Sign a token (the development key unless `private_key_pem` is given)."""
+    role = Role(role)
+    now = now or dt.datetime.now(dt.UTC)
+    claims: dict[str, object] = {
+        "sub": subject or f"{role.value}-{uuid.uuid4().hex[:8]}", "role": role.value,
+        "iss": issuer, "aud": audience, "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()), "jti": uuid.uuid4().hex,
+    }
+    if uscc:
+        claims["uscc"] = validate_uscc(uscc)
+    if authority:
+        claims["authority"] = Authority(authority).value
+    return jwt.encode(claims, private_key_pem or DEV_PRIVATE_KEY_PEM, algorithm=ALGORITHM)

@@ -1,0 +1,36 @@
+"""Settings shared by every service (pydantic-settings).
+
+Each service subclasses `ServiceSettings` once, builds it in `main()` and passes it down;
+nothing else reads `os.environ`. Variables are prefixed `STC_` (e.g. `STC_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs: its database, Kafka, ports, auth keys, logging."""
+
+    model_config = SettingsConfigDict(env_prefix="STC_", frozen=True, extra="ignore")
+
+    service_name: str = "stc"
+    database_url: str = "postgresql://stc@127.0.0.1:55432/stc"
+    db_pool_min: int = 1
+    db_pool_max: int = 5
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    metrics_port: int = 9101
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Ed25519 public key (PEM) that verifies bearer tokens; empty = the development key.
+    jwt_public_key_pem: str = ""
+    jwt_issuer: str = "stc-dev"
+    jwt_audience: str = "stc-platform"
+    relay_batch_size: int = 200
+    relay_poll_interval_s: float = 0.2
+    consumer_group_prefix: str = "stc"

@@ -1,0 +1,156 @@
+"""The inbox consumer loop: idempotent event handlers over Kafka with manual commits.
+
+For each record: decode the CloudEvent envelope and the protobuf payload, then, in ONE
+database transaction, insert `(consumer, event_id)` into the inbox and run the handler (whose
+own events go to the outbox in that same transaction). The offset is committed to Kafka only
+after that transaction committed: a crash in between redelivers the record, and the inbox
+row turns the redelivery into a no-op. A record that cannot be decoded, or whose handler keeps
+failing, goes to `<topic>.dlq` with the error and the partition moves on. Losing the database
+is not the record's fault: the loop waits and retries without committing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from google.protobuf.message import Message
+
+from stc_common import envelope
+from stc_common.db.uow import UnitOfWork
+from stc_common.envelope import Envelope, EnvelopeError
+from stc_common.kafka.clients import make_consumer, make_producer
+from stc_common.logging import get_logger
+from stc_common.metrics import EVENTS_CONSUMED
+
+Handler = Callable[[UnitOfWork, Envelope, Message], Awaitable[None]]
+log = get_logger("stc_common.consumer")
+
+_TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError,
+              ConnectionError, OSError, asyncio.TimeoutError)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumed event type and its handler."""
+
+    message_cls: type[Message]
+    handler: Handler
+
+    @property
+    def ce_type(self) -> str:
+        """The CloudEvents type, i.e. the message's full protobuf name."""
+        return self.message_cls.DESCRIPTOR.full_name
+
+
+class EventConsumer:
+    """Consumes `topics` as consumer group `group_id`, handling the subscribed event types."""
+
+    def __init__(self, *, name: str, topics: list[str], pool: asyncpg.Pool, bootstrap: str,
+                 group_id: str, subscriptions: list[Subscription], source: str,
+                 max_attempts: int = 3, client_id: str | None = None) -> None:
+        self.name, self.topics, self.pool, self.bootstrap = name, topics, pool, bootstrap
+        self.group_id, self.source, self.max_attempts = group_id, source, max_attempts
+        self.handlers = {s.ce_type: s for s in subscriptions}
+        self.client_id = client_id or name
+        self.assigned: set[TopicPartition] = set()
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set."""
+        consumer = make_consumer(self.bootstrap, *self.topics, group_id=self.group_id,
+                                 client_id=self.client_id)
+        dlq = make_producer(self.bootstrap, client_id=f"{self.client_id}-dlq")
+        await consumer.start()
+        await dlq.start()
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500, max_records=100)
+                self.assigned = set(consumer.assignment())
+                if self.assigned:
+                    self.ready.set()
+                for tp, records in batch.items():
+                    for rec in records:
+                        await self._process(rec, dlq, stop)
+                        if stop.is_set():
+                            break
+                    # committed only now: every record up to here is in the database
+                    with contextlib.suppress(CommitFailedError, KafkaError):
+                        await consumer.commit({tp: records[-1].offset + 1})
+                    if stop.is_set():
+                        break
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            with contextlib.suppress(Exception):
+                await dlq.stop()
+
+    async def _process(self, rec, dlq, stop: asyncio.Event) -> None:
+        structlog.contextvars.unbind_contextvars("event_id", "ce_type", "traceparent")
+        try:
+            env = envelope.decode(rec.headers, rec.value, rec.key)
+        except EnvelopeError as exc:
+            await self._dead_letter(dlq, rec, f"undecodable: {exc}")
+            return
+        structlog.contextvars.bind_contextvars(event_id=env.id, ce_type=env.type,
+                                               traceparent=env.traceparent)
+        sub = self.handlers.get(env.type)
+        if sub is None:
+            EVENTS_CONSUMED.labels(self.name, env.type, "ignored").inc()
+            return
+        try:
+            message = env.parse(sub.message_cls)
+        except EnvelopeError as exc:
+            await self._dead_letter(dlq, rec, f"undecodable: {exc}")
+            return
+        attempt, backoff = 0, 0.5
+        while True:
+            try:
+                outcome = await self.handle(env, message, sub, rec.topic, rec.partition, rec.offset)
+                EVENTS_CONSUMED.labels(self.name, env.type, outcome).inc()
+                log.info("event.handled", consumer=self.name, outcome=outcome,
+                         topic=rec.topic, partition=rec.partition, offset=rec.offset)
+                return
+            except _TRANSIENT as exc:  # the database is away: wait, never skip the record
+                log.warning("event.retry_transient", error=repr(exc), retry_in=backoff)
+                if stop.is_set():
+                    raise
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+            except Exception as exc:
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    log.exception("event.failed", consumer=self.name)
+                    await self._dead_letter(dlq, rec, f"handler failed: {exc!r}")
+                    return
+                await asyncio.sleep(0.1 * attempt)
+
+    async def handle(self, env: Envelope, message: Message, sub: Subscription,
+                     topic: str, partition: int, offset: int) -> str:
+        """Run one handler with its inbox row in one transaction: 'handled' or 'duplicate'."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                """INSERT INTO inbox (consumer, event_id, ce_type, topic, partition, "offset")
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
+                self.name, env.id, env.type, topic, partition, offset)
+            if not fresh:
+                return "duplicate"
+            await sub.handler(UnitOfWork(conn, self.source), env, message)
+            return "handled"
+
+    async def _dead_letter(self, dlq, rec, reason: str) -> None:
+        headers = list(rec.headers or ()) + [
+            ("dlq_reason", reason.encode()[:4000]),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_source", f"{rec.topic}/{rec.partition}/{rec.offset}".encode()),
+        ]
+        await (await dlq.send(f"{rec.topic}.dlq", value=rec.value, key=rec.key, headers=headers))
+        EVENTS_CONSUMED.labels(self.name, "?", "dead_lettered").inc()
+        log.warning("event.dead_lettered", consumer=self.name, reason=reason, topic=rec.topic,
+                    partition=rec.partition, offset=rec.offset)

@@ -1,0 +1,1 @@
+"""Database access: asyncpg pool, migrations, unit of work."""

@@ -1,0 +1,1 @@
+"""grpc.aio server bootstrap, interceptors and error mapping."""

@@ -1,0 +1,58 @@
+"""Domain errors as rich gRPC statuses: google.rpc.Status with ErrorInfo and BadRequest."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from stc_common.errors import DomainError, ValidationFailed
+
+DOMAIN = "stc.gov.cn"
+
+
+def to_status(err: DomainError) -> grpc.Status:
+    """The grpc.Status (with trailing google.rpc.Status details) for a domain error."""
+    code = getattr(code_pb2, err.code)
+    details = []
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN,
+                                          metadata={k: str(v) for k, v in err.metadata.items()}))
+    details.append(info)
+    if isinstance(err, ValidationFailed):
+        bad = error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
+            for v in err.violations])
+        packed = any_pb2.Any()
+        packed.Pack(bad)
+        details.append(packed)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=err.message, details=details))
+
+
+def internal_status(message: str = "internal error") -> grpc.Status:
+    """An INTERNAL status without details (the cause is logged, not sent)."""
+    return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message=message))
+
+
+def field_violations(exc: grpc.aio.AioRpcError | grpc.RpcError) -> list[tuple[str, str]]:
+    """Client side: the (field, reason) pairs of an INVALID_ARGUMENT error, if any."""
+    status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
+    out = []
+    for d in status.details if status else []:
+        if d.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            d.Unpack(bad)
+            out += [(v.field, v.description) for v in bad.field_violations]
+    return out
+
+
+def error_reason(exc: grpc.aio.AioRpcError | grpc.RpcError) -> str | None:
+    """Client side: the ErrorInfo reason of an error, if any."""
+    status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
+    for d in status.details if status else []:
+        if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            d.Unpack(info)
+            return info.reason
+    return None

@@ -1,0 +1,1 @@
+"""Kafka: topic registry, producer and consumer set-up, envelopes."""

@@ -1,0 +1,21 @@
+"""Prometheus metrics shared by the platform's building blocks, and the HTTP endpoint."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+GRPC_REQUESTS = Counter("stc_grpc_requests_total", "gRPC requests handled",
+                        ["service", "method", "code"])
+GRPC_LATENCY = Histogram("stc_grpc_request_seconds", "gRPC request latency", ["service", "method"],
+                         buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+EVENTS_CONSUMED = Counter("stc_events_consumed_total", "Kafka events handled by consumers",
+                          ["consumer", "ce_type", "outcome"])
+EVENTS_PUBLISHED = Counter("stc_outbox_published_total", "Outbox events published", ["service", "topic"])
+OUTBOX_PENDING = Gauge("stc_outbox_pending", "Outbox rows not yet published", ["service"])
+RELAY_LEADER = Gauge("stc_outbox_relay_leader", "1 while this process is the active relay", ["service"])
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """Expose /metrics on `host:port` (a daemon thread); port 0 disables it."""
+    if port:
+        start_http_server(port, addr=host)

@@ -1,0 +1,174 @@
+"""The outbox relay over real PostgreSQL and Kafka: SIGKILLed and restarted while rows are
+written, every committed row is published exactly once."""
+
+import asyncio
+import os
+import random
+import signal
+import sys
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from google.protobuf import wrappers_pb2
+
+from stc_common.db.migrate import migrate
+from stc_common.db.pool import create_pool
+from stc_common.db.uow import unit_of_work
+from stc_common.outbox import OutboxRelay
+
+pytestmark = pytest.mark.integration
+
+
+async def _read_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[str]:
+    """Every ce_id on `topic`, read from the beginning until `expected` or the timeout."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    ids: list[str] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                ids += [dict(r.headers)["ce_id"].decode() for r in records]
+            if len(ids) >= expected:
+                # read a little longer: duplicates would arrive after the expected count
+                extra = await consumer.getmany(timeout_ms=1500)
+                for records in extra.values():
+                    ids += [dict(r.headers)["ce_id"].decode() for r in records]
+                break
+    finally:
+        await consumer.stop()
+    return ids
+
+
+def _relay_cmd(dsn: str, bootstrap: str, service: str) -> list[str]:
+    return [sys.executable, "-m", "stc_common.tools.relay", "--service", service, "--dsn", dsn,
+            "--bootstrap", bootstrap, "--batch-size", "25", "--poll-interval", "0.05"]
+
+
+async def test_relay_killed_mid_batch_publishes_every_row_once(fresh_database, new_topic,
+                                                               kafka_bootstrap):
+    dsn = await fresh_database("outbox")
+    topic = await new_topic("outbox", partitions=3)
+    await migrate(dsn, [])
+    pool = await create_pool(dsn, max_size=4)
+    service = f"svc-{uuid.uuid4().hex[:6]}"
+    committed: list[str] = []
+    writing = True
+
+    async def writer():
+        i = 0
+        while writing:
+            async with unit_of_work(pool, "/test") as uow:  # 5 events per transaction
+                for _ in range(5):
+                    committed.append(await uow.publish(
+                        topic, f"agg-{i % 17}", wrappers_pb2.StringValue(value=str(i))))
+                    i += 1
+            await asyncio.sleep(0.002)
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    writer_task = asyncio.create_task(writer())
+    rng = random.Random(7)
+    kills = 0
+    try:
+        for _ in range(6):  # six crashes at random points while rows keep coming
+            proc = await asyncio.create_subprocess_exec(
+                *_relay_cmd(dsn, kafka_bootstrap, service), env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            await asyncio.sleep(rng.uniform(1.5, 3.0))
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            kills += 1
+        writing = False
+        await writer_task
+        # a last relay drains what is left, then stops cleanly
+        proc = await asyncio.create_subprocess_exec(
+            *_relay_cmd(dsn, kafka_bootstrap, service), env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        for _ in range(600):
+            async with pool.acquire() as conn:
+                if await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0:
+                    break
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 20)
+        published = await _read_all(kafka_bootstrap, topic, len(committed))
+    finally:
+        writing = False
+        await pool.close()
+    assert kills == 6
+    assert len(committed) > 200
+    assert len(published) == len(set(published)), "an event was published twice"
+    assert set(published) == set(committed), "a committed event is missing from the topic"
+
+
+async def test_acknowledged_but_unmarked_rows_are_not_published_again(fresh_database, new_topic,
+                                                                      kafka_bootstrap):
+    """The crash window the relay guards: broker acked the batch, the UPDATE never committed."""
+    dsn = await fresh_database("outbox")
+    topic = await new_topic("outbox", partitions=2)
+    await migrate(dsn, [])
+    pool = await create_pool(dsn)
+    try:
+        ids = []
+        async with unit_of_work(pool, "/test") as uow:
+            for i in range(30):
+                ids.append(await uow.publish(topic, f"k{i}", wrappers_pb2.StringValue(value=str(i))))
+
+        from stc_common.kafka.clients import make_producer
+        relay = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="crashy", batch_size=100)
+        producer = make_producer(kafka_bootstrap, client_id="crashy")
+        await producer.start()
+        conn = await pool.acquire()
+
+        class Crash(Exception):
+            pass
+
+        class DiesAfterAck:
+            """The connection of a relay process that dies right after the broker's ack."""
+
+            def __getattr__(self, name):
+                return getattr(conn, name)
+
+            async def executemany(self, sql, *args, **kw):
+                if "UPDATE outbox" in sql:
+                    raise Crash()
+                return await conn.executemany(sql, *args, **kw)
+
+        with pytest.raises(Crash):
+            await relay.publish_batch(DiesAfterAck(), producer)
+        await producer.stop()
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 30
+        await pool.release(conn)
+
+        stop = asyncio.Event()
+        task = asyncio.create_task(OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap,
+                                               service="crashy").run(stop))
+        for _ in range(100):
+            async with pool.acquire() as c:
+                if await c.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0:
+                    break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        published = await _read_all(kafka_bootstrap, topic, 30, timeout=20)
+    finally:
+        await pool.close()
+    assert sorted(published) == sorted(ids)  # thirty, once each
+
+
+async def test_only_one_relay_is_active(fresh_database, kafka_bootstrap):
+    dsn = await fresh_database("outbox")
+    await migrate(dsn, [])
+    stop = asyncio.Event()
+    a = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="single")
+    b = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="single")
+    ta, tb = asyncio.create_task(a.run(stop)), asyncio.create_task(b.run(stop))
+    await asyncio.sleep(2)
+    leaders = [r.leader for r in (a, b)]
+    stop.set()
+    await asyncio.gather(ta, tb)
+    assert sorted(leaders) == [False, True]

@@ -1,0 +1,64 @@
+"""Token verification rules, without a server (the server path is an integration test)."""
+
+import datetime as dt
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from stc_common.auth.jwt import Authority, Role, TokenVerifier, mint_token
+from stc_common.errors import Unauthenticated
+
+USCC = "91350100M000100Y43"
+
+
+def test_exporter_token_binds_uscc():
+    p = TokenVerifier().verify(mint_token(role="exporter", uscc=USCC))
+    assert p.role is Role.EXPORTER and p.uscc == USCC and p.authority is None
+
+
+def test_officer_token_binds_authority():
+    p = TokenVerifier().verify(mint_token(role="officer", authority="SASTIND"))
+    assert p.authority is Authority.SASTIND
+
+
+def test_expired_token():
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    token = mint_token(role="auditor", ttl=dt.timedelta(minutes=5), now=old)
+    with pytest.raises(Unauthenticated) as err:
+        TokenVerifier().verify(token)
+    assert err.value.reason == "TOKEN_EXPIRED"
+
+
+def test_token_signed_with_another_key():
+    other = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        TokenVerifier().verify(mint_token(role="auditor", private_key_pem=other))
+
+
+def test_alg_none_is_refused():
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    token = jwt.encode({"sub": "x", "role": "officer", "authority": "MOFCOM", "iat": now,
+                        "exp": now + 600, "iss": "stc-dev", "aud": "stc-platform"},
+                       key=None, algorithm="none")
+    with pytest.raises(Unauthenticated):
+        TokenVerifier().verify(token)
+
+
+def test_exporter_token_without_uscc_is_refused():
+    now = dt.datetime.now(dt.UTC)
+    token = mint_token(role="auditor", now=now)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["role"] = "exporter"
+    from stc_common.auth.jwt import DEV_PRIVATE_KEY_PEM
+    forged = jwt.encode(claims, DEV_PRIVATE_KEY_PEM, algorithm="EdDSA")
+    with pytest.raises(Unauthenticated, match="uscc"):
+        TokenVerifier().verify(forged)
+
+
+def test_mint_rejects_bad_uscc():
+    with pytest.raises(ValueError):
+        mint_token(role="exporter", uscc="123")
