@@ -80,6 +80,7 @@ def test_content_hash_is_stable_and_changes_with_content(embargo_csv):
     assert len(p1.content_hash) == 64
     assert p1.content_hash == p2.content_hash
     assert p1.content_hash != p3.content_hash  # no embargoes loaded
+    assert p1 == p2 and len({p1, p2, p3}) == 2  # usable as dict keys and in sets
 
 
 def test_measure_dates_effective_suspended_expired(b):

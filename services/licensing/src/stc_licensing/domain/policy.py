@@ -147,6 +147,10 @@ class Policy:
     effective_to: dt.date | None = None
     description: str = ""
 
+    def __hash__(self) -> int:
+        # destination_tiers is a dict, so the generated field-wise hash would fail.
+        return hash(self.content_hash)
+
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 over the canonical JSON of every field (the version included)."""
