@@ -1,0 +1,173 @@
+"""The inbox consumer over real Kafka and PostgreSQL: redelivery is a no-op, a consumer group
+shares partitions through a rebalance, poison records go to the DLQ."""
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from google.protobuf import wrappers_pb2
+
+from stc_common import envelope
+from stc_common.consumer import EventConsumer, Subscription
+from stc_common.db.migrate import migrate
+from stc_common.db.pool import create_pool
+from stc_common.kafka.clients import make_producer
+
+pytestmark = pytest.mark.integration
+
+
+async def _setup(dsn: str) -> asyncpg.Pool:
+    await migrate(dsn, [])
+    pool = await create_pool(dsn, max_size=6)
+    async with pool.acquire() as c:
+        await c.execute("CREATE TABLE effects (event_id text, value text, handled_by text)")
+    return pool
+
+
+def _recorder(name: str, fail_on: str | None = None):
+    async def handle(uow, env, msg):
+        if fail_on is not None and msg.value == fail_on:
+            raise RuntimeError(f"cannot handle {msg.value}")
+        await uow.conn.execute("INSERT INTO effects VALUES ($1, $2, $3)", env.id, msg.value, name)
+    return handle
+
+
+def _consumer(name, topic, pool, bootstrap, group, handler):
+    return EventConsumer(name="effects", topics=[topic], pool=pool, bootstrap=bootstrap,
+                         group_id=group, subscriptions=[Subscription(wrappers_pb2.StringValue, handler)],
+                         source="/test", client_id=name)
+
+
+async def _produce(bootstrap, topic, messages, *, event_ids=None, keys=None):
+    producer = make_producer(bootstrap, client_id="test")
+    await producer.start()
+    ids = []
+    try:
+        for i, m in enumerate(messages):
+            eid, headers, value = envelope.encode(m, source="/test",
+                                                  event_id=(event_ids or {}).get(i))
+            key = (keys[i] if keys else f"k{i}").encode()
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+            ids.append(eid)
+    finally:
+        await producer.stop()
+    return ids
+
+
+async def _wait_count(pool, sql, expected, timeout=30):
+    for _ in range(int(timeout * 10)):
+        async with pool.acquire() as c:
+            n = await c.fetchval(sql)
+        if n >= expected:
+            return n
+        await asyncio.sleep(0.1)
+    return n
+
+
+async def test_redelivered_event_is_a_no_op(fresh_database, new_topic, kafka_bootstrap):
+    pool = await _setup(await fresh_database("inbox"))
+    topic = await new_topic("inbox")
+    same = str(uuid.uuid4())
+    # the same event three times (a producer retry, a replay), then another event
+    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=v) for v in "aaab"],
+                   event_ids={0: same, 1: same, 2: same})
+    stop = asyncio.Event()
+    c = _consumer("c1", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}", _recorder("c1"))
+    task = asyncio.create_task(c.run(stop))
+    await _wait_count(pool, "SELECT count(*) FROM inbox", 2)
+    await asyncio.sleep(1)
+    stop.set()
+    await task
+    # a second consumer in a NEW group re-reads everything from the start: still no effect
+    stop2 = asyncio.Event()
+    c2 = _consumer("c2", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}", _recorder("c2"))
+    t2 = asyncio.create_task(c2.run(stop2))
+    await asyncio.sleep(3)
+    stop2.set()
+    await t2
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT event_id, value FROM effects ORDER BY value")
+    await pool.close()
+    assert [r["value"] for r in rows] == ["a", "b"]
+    assert rows[0]["event_id"] == same
+
+
+async def test_group_shares_partitions_and_survives_rebalance(fresh_database, new_topic,
+                                                              kafka_bootstrap):
+    pool = await _setup(await fresh_database("group"))
+    topic = await new_topic("group", partitions=4)
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    a = _consumer("a", topic, pool, kafka_bootstrap, group, _recorder("a"))
+    b = _consumer("b", topic, pool, kafka_bootstrap, group, _recorder("b"))
+    ta = asyncio.create_task(a.run(stop_a))
+    await asyncio.wait_for(a.ready.wait(), 30)
+    tb = asyncio.create_task(b.run(stop_b))
+    await asyncio.wait_for(b.ready.wait(), 30)
+    for _ in range(100):  # the rebalance gives each member some partitions
+        if a.assigned and b.assigned and len(a.assigned) + len(b.assigned) == 4:
+            break
+        await asyncio.sleep(0.1)
+    shared = (len(a.assigned), len(b.assigned))
+    n = 200
+    producer_task = asyncio.create_task(_produce(
+        kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=str(i)) for i in range(n)],
+        keys=[f"agg-{i}" for i in range(n)]))
+    await _wait_count(pool, "SELECT count(*) FROM effects", n // 3)
+    stop_a.set()  # member a leaves mid-stream: b takes over its partitions
+    await ta
+    await producer_task
+    got = await _wait_count(pool, "SELECT count(DISTINCT value) FROM effects", n, timeout=60)
+    await asyncio.sleep(1)
+    stop_b.set()
+    await tb
+    async with pool.acquire() as conn:
+        total = await conn.fetchval("SELECT count(*) FROM effects")
+        by = dict(await conn.fetch("SELECT handled_by, count(*) FROM effects GROUP BY 1"))
+    await pool.close()
+    assert shared[0] >= 1 and shared[1] >= 1 and sum(shared) == 4
+    assert got == n and total == n, "every event handled exactly once"
+    assert by.get("a", 0) > 0 and by.get("b", 0) > 0
+
+
+async def test_poison_records_go_to_dlq_and_partition_moves_on(fresh_database, new_topic,
+                                                               kafka_bootstrap):
+    pool = await _setup(await fresh_database("dlq"))
+    topic = await new_topic("dlq")
+    producer = make_producer(kafka_bootstrap, client_id="poison")
+    await producer.start()
+    await producer.send_and_wait(topic, value=b"not a cloudevent", key=b"x")  # no headers
+    _, headers, _ = envelope.encode(wrappers_pb2.StringValue(value="x"), source="/t")
+    await producer.send_and_wait(topic, value=b"\xff\xff\xff", key=b"y", headers=headers)
+    await producer.stop()
+    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value="explode"),
+                                            wrappers_pb2.StringValue(value="fine")])
+    stop = asyncio.Event()
+    c = _consumer("c", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}",
+                  _recorder("c", fail_on="explode"))
+    task = asyncio.create_task(c.run(stop))
+    await _wait_count(pool, "SELECT count(*) FROM effects", 1)
+    stop.set()
+    await task
+    async with pool.acquire() as conn:
+        values = [r["value"] for r in await conn.fetch("SELECT value FROM effects")]
+    await pool.close()
+    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=kafka_bootstrap,
+                           auto_offset_reset="earliest", group_id=None)
+    await dlq.start()
+    reasons = []
+    try:
+        for _ in range(20):
+            for recs in (await dlq.getmany(timeout_ms=500)).values():
+                reasons += [dict(r.headers)["dlq_reason"].decode() for r in recs]
+            if len(reasons) >= 3:
+                break
+    finally:
+        await dlq.stop()
+    assert values == ["fine"]
+    assert len(reasons) == 3
+    assert reasons[0].startswith("undecodable") and "ce_id" in reasons[0]
+    assert reasons[1].startswith("undecodable") and "not a valid" in reasons[1]
+    assert reasons[2].startswith("handler failed") and "explode" in reasons[2]
