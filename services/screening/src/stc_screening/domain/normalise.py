@@ -332,19 +332,22 @@ def segment_syllables(token: str) -> tuple[str, ...] | None:
     n = len(token)
     if n < 4 or n > 4 * _MAX_SYLLABLE or not token.isascii():
         return None
-    # best[i] = fewest syllables covering token[:i]
-    best: list[tuple[str, ...] | None] = [None] * (n + 1)
-    best[0] = ()
+    # best[i] = (syllables, non-pinyin pieces, pieces) covering token[:i]: fewest
+    # syllables, then the most standard pinyin ("hanyu" = han yu, not ha nyu).
+    best: list[tuple[int, int, tuple[str, ...]] | None] = [None] * (n + 1)
+    best[0] = (0, 0, ())
     for i in range(n):
-        if best[i] is None:
+        cur = best[i]
+        if cur is None:
             continue
         for j in range(min(n, i + _MAX_SYLLABLE), i, -1):
             piece = token[i:j]
             if piece in SYLLABLE_KEYS and len(piece) >= 2 or piece in ("a", "e", "o"):
-                cand = (*best[i], piece)  # type: ignore[misc]
-                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
+                cand = (cur[0] + 1, cur[1] + (piece not in PINYIN_SYLLABLES), (*cur[2], piece))
+                old = best[j]
+                if old is None or cand[:2] < old[:2]:
                     best[j] = cand
-    result = best[n]
+    result = best[n][2] if best[n] is not None else None
     if result is None or not 2 <= len(result) <= 4:
         return None
     return result
