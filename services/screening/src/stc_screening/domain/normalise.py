@@ -389,17 +389,18 @@ def _strip_en(tokens: list[str], stripped: list[str]) -> list[str]:
     changed = True
     while changed and len(tokens) > 1:
         changed = False
-        form_word = _is_misspelt_form(tokens[-1])
-        if form_word:
-            stripped.append(f"{tokens[-1]} (~{form_word})")
-            tokens, changed = tokens[:-1], True
-            continue
         for form in EN_LEGAL_SUFFIXES:
             k = len(form)
             if len(tokens) > k and tuple(tokens[-k:]) == form and not _HAN_RE.match(tokens[-k]):
                 stripped.append(" ".join(form))
                 tokens, changed = tokens[:-k], True
                 break
+        if not changed:
+            form_word = _is_misspelt_form(tokens[-1])
+            if form_word:
+                stripped.append(f"{tokens[-1]} (~{form_word})")
+                tokens, changed = tokens[:-1], True
+                continue
         for form in EN_LEGAL_PREFIXES:
             k = len(form)
             if len(tokens) > k and tuple(tokens[:k]) == form:
