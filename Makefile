@@ -34,10 +34,12 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed
 
 services/common/src/stc/.generated: $(PROTOS) $(VENV)/.installed
-	rm -rf services/common/src/stc
-	mkdir -p services/common/src/stc
-	$(PY) -m grpc_tools.protoc -I protos --python_out=services/common/src \
-	  --pyi_out=services/common/src --grpc_python_out=services/common/src $(PROTOS)
+	@# generate into a scratch folder, then copy over: a process importing the code meanwhile
+	@# never sees an empty folder
+	tmp=$$(mktemp -d) && $(PY) -m grpc_tools.protoc -I protos \
+	  -I $$($(PY) -c "import google.type, os; print(os.path.dirname(os.path.dirname(google.type.__path__[0])))") \
+	  --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTOS) \
+	  && mkdir -p services/common/src/stc && cp -r $$tmp/stc/. services/common/src/stc/ && rm -rf $$tmp
 	@touch $@
 
 protos: services/common/src/stc/.generated

@@ -55,9 +55,10 @@ async def run_service(settings: ServiceSettings, spec: ServiceSpec, *,
                       with_relay: bool = True, stop: asyncio.Event | None = None) -> None:
     """Run one service process until it is signalled (or `stop` is set)."""
     configure_logging(spec.name, settings.log_level, settings.log_json)
-    stop = stop or asyncio.Event()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        install_signal_handlers(stop)
+    if stop is None:  # a real process: SIGTERM/SIGINT stop it; tests pass their own event
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            install_signal_handlers(stop)
     await run_migrations(settings, spec)
     serve_metrics(settings.metrics_port)
     pool = await create_pool(settings.database_url, min_size=settings.db_pool_min,

@@ -36,13 +36,15 @@ LICENCE = Topic("stc.licensing.licence.v1", "licensing", "licence id")
 OPERATOR = Topic("stc.licensing.operator.v1", "licensing", "USCC")
 SCREENING_RESULT = Topic("stc.screening.result.v1", "screening", "subject id")
 SCREENING_LIST = Topic("stc.screening.list.v1", "screening", "entry id")
+SCREENING_CONSULTATION = Topic("stc.screening.consultation.v1", "screening", "consultation id")
 ENDUSER_CHANGE = Topic("stc.enduser.change.v1", "enduser", "licence id")
 CREDIT_RECORD = Topic("stc.credit.record.v1", "credit", "USCC")
 CREDIT_STANDING = Topic("stc.credit.standing.v1", "credit", "USCC", compacted=True)
 CREDIT_PUBLICATION = Topic("stc.credit.publication.v1", "credit", "USCC")
 
 TOPICS: tuple[Topic, ...] = (
-    APPLICATION, LICENCE, OPERATOR, SCREENING_RESULT, SCREENING_LIST, ENDUSER_CHANGE,
+    APPLICATION, LICENCE, OPERATOR, SCREENING_RESULT, SCREENING_LIST, SCREENING_CONSULTATION,
+    ENDUSER_CHANGE,
     CREDIT_RECORD, CREDIT_STANDING, CREDIT_PUBLICATION,
 )
 
