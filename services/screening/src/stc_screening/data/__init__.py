@@ -1,0 +1,1 @@
+"""Data tables shipped with the screening service (finding texts, red flags of diversion)."""
