@@ -17,7 +17,7 @@ export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos up down status logs reset test test-unit test-integration lint clean
+.PHONY: help venv protos tools lint-protos up down status logs reset test test-unit lint clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -44,6 +44,20 @@ services/common/src/stc/.generated: $(PROTOS) $(VENV)/.installed
 
 protos: services/common/src/stc/.generated
 
+# buf (proto lint) ships as an npm package; without npm the proto lint test skips
+BUF := $(STC_STATE_DIR)/tools/node_modules/.bin/buf
+$(BUF):
+	@mkdir -p $(STC_STATE_DIR)/tools
+	@command -v npm >/dev/null && (cd $(STC_STATE_DIR)/tools && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null 2>&1) \
+	  || echo "buf could not be installed (npm missing or offline): proto lint will be skipped"
+
+tools: $(BUF)
+
+lint-protos: tools
+	$(PY) -m grpc_tools.protoc -I protos -I $$($(PY) -c "import google.type, os; print(os.path.dirname(os.path.dirname(google.type.__path__[0])))") \
+	  --include_imports --include_source_info --descriptor_set_out=$(STC_STATE_DIR)/protos.binpb $(PROTOS)
+	$(BUF) lint $(STC_STATE_DIR)/protos.binpb#format=bin --config buf.yaml --exclude-path google
+
 up: venv protos
 	deploy/stack.sh up
 
@@ -62,7 +76,7 @@ reset:
 test-unit: venv protos
 	$(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: up
+test: up tools
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: venv

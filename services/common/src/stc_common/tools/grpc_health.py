@@ -1,0 +1,31 @@
+"""Exit 0 when the gRPC server on --port answers its health check SERVING (for container health checks)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+
+def main() -> int:
+    """Command line entry point."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--service", default="")
+    a = p.parse_args()
+    try:
+        with grpc.insecure_channel(f"{a.host}:{a.port}") as ch:
+            r = health_pb2_grpc.HealthStub(ch).Check(
+                health_pb2.HealthCheckRequest(service=a.service), timeout=3)
+    except grpc.RpcError as exc:
+        print(f"unhealthy: {exc.code().name}", file=sys.stderr)
+        return 1
+    print(health_pb2.HealthCheckResponse.ServingStatus.Name(r.status))
+    return 0 if r.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
