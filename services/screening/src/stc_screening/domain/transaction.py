@@ -207,7 +207,7 @@ def screen_transaction(
     texts = texts or default_texts()
     out: list[Finding] = []
 
-    def add(code: str, severity: Severity | None = None, **evidence: str) -> None:
+    def add(code: str, /, severity: Severity | None = None, **evidence: str) -> None:
         t = texts[code]
         out.append(Finding(code, severity or t.severity, t.text_en, t.text_zh, t.article,
                            dict(evidence)))
