@@ -33,7 +33,8 @@ def _rss_mb() -> float:
 def main() -> None:
     """Load, index, evaluate, print."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", default=os.environ.get("STC_DATA_DIR", str(ROOT.parent / "shared/data")))
+    ap.add_argument("--data", default=os.environ.get("STC_DATA_DIR",
+                                                    str(ROOT.parent / "shared/data")))
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--show", type=int, default=10, help="misses and false positives to print")
     args = ap.parse_args()

@@ -73,7 +73,8 @@ def test_bis_groups_rows_of_one_person(tmp_path: Path):
                                            "Postal_Code", "Effective_Date", "Expiration_Date",
                                            "Standard_Order", "Last_Update", "Action",
                                            "FR_Citation"))
-    row = '"JANE ROE"\t"1 MAIN ST"\t"{city}"\t"TX"\t"US"\t"1"\t"01/02/2020"\t""\t"Y"\t""\t"ADDED"\t"85 F.R. 1"'
+    row = ('"JANE ROE"\t"1 MAIN ST"\t"{city}"\t"TX"\t"US"\t"1"\t"01/02/2020"\t""\t"Y"\t""'
+           '\t"ADDED"\t"85 F.R. 1"')
     path = tmp_path / "dpl.txt"
     path.write_text("\n".join([header, row.format(city="AUSTIN"), row.format(city="DALLAS")]))
     [e] = parse_bis_dpl(path)

@@ -35,8 +35,8 @@ _COMPARATORS = {"above": ">", "more than": ">", "exceeding": ">", "greater than"
 _CMP = "|".join(sorted(_COMPARATORS, key=len, reverse=True))
 _NUM = r"([0-9]+(?:\.[0-9]+)?)"
 # "density above 17.5 g/cm3", "ultimate tensile strength above 1270 MPa"
-_PARAM_RE = re.compile(rf"([a-z][a-z ]{{2,40}}?)\s+({_CMP})\s+{_NUM}\s*(g/cm3|mpa|gpa|%|k|°c|mm|nm|kg|w|kw|mhz|ghz)?",
-                       re.IGNORECASE)
+_UNITS = r"(g/cm3|mpa|gpa|%|k|°c|mm|nm|kg|w|kw|mhz|ghz)?"
+_PARAM_RE = re.compile(rf"([a-z][a-z ]{{2,40}}?)\s+({_CMP})\s+{_NUM}\s*{_UNITS}", re.IGNORECASE)
 # "at least 97% tungsten"
 _PCT_RE = re.compile(rf"({_CMP})\s+{_NUM}\s*%\s+([a-z]+)", re.IGNORECASE)
 

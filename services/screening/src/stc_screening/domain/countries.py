@@ -33,9 +33,11 @@ PA panama|PY paraguay|PE peru|PH philippines|PL poland|PT portugal|QA qatar|RO r
 RU russia;russian federation;俄罗斯|RW rwanda|KN saint kitts and nevis|SA saudi arabia
 SN senegal|RS serbia|SC seychelles|SL sierra leone|SG singapore|SK slovakia|SI slovenia
 SO somalia|ZA south africa|SS south sudan|ES spain|LK sri lanka|SD sudan|SE sweden
-CH switzerland|SY syria;syrian arab republic|TW taiwan;台湾|TJ tajikistan|TZ tanzania;united republic of tanzania
+CH switzerland|SY syria;syrian arab republic|TW taiwan;台湾|TJ tajikistan
+TZ tanzania;united republic of tanzania
 TH thailand|TG togo|TT trinidad and tobago|TN tunisia|TR turkey;turkiye;türkiye|TM turkmenistan
-UG uganda|UA ukraine|AE united arab emirates;uae|GB united kingdom;uk;great britain;united kingdom of great britain and northern ireland
+UG uganda|UA ukraine|AE united arab emirates;uae
+GB united kingdom;uk;great britain;united kingdom of great britain and northern ireland
 US united states;united states of america;usa;u.s.a.;美国|UY uruguay|UZ uzbekistan
 VE venezuela;venezuela (bolivarian republic of)|VN vietnam;viet nam|VG virgin islands, british;british virgin islands
 YE yemen|ZM zambia|ZW zimbabwe|BS bahamas|BB barbados|CV cabo verde;cape verde|CY cyprus

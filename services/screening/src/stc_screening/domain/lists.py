@@ -40,7 +40,8 @@ class ListKind(str, Enum):
 LEGAL_BASIS: dict[ListKind, str] = {
     ListKind.CONTROL_LIST: "Export Control Law Art. 18; Dual-use Regulations Arts. 28-29",
     ListKind.WATCH_LIST: "Dual-use Items Export Control Regulations Art. 26",
-    ListKind.UNRELIABLE_ENTITY_LIST: "Provisions on the Unreliable Entity List (MOFCOM Order 2020 No. 4)",
+    ListKind.UNRELIABLE_ENTITY_LIST:
+        "Provisions on the Unreliable Entity List (MOFCOM Order 2020 No. 4)",
     ListKind.OFAC_SDN: "US Treasury OFAC SDN list (foreign list, information only)",
     ListKind.UN_CONSOLIDATED: "UN Security Council consolidated sanctions list",
     ListKind.BIS_DPL: "US Commerce BIS Denied Persons List (foreign list, information only)",

@@ -183,8 +183,8 @@ def align_units(q: tuple[Unit, ...], e: tuple[Unit, ...]
     return total / denom, tuple(matched)
 
 
-def compare_names(q: NormalisedName, e: NormalisedName) -> tuple[float, str,
-                                                                 tuple[tuple[str, str, float], ...]]:
+def compare_names(q: NormalisedName, e: NormalisedName
+                  ) -> tuple[float, str, tuple[tuple[str, str, float], ...]]:
     """Score two normalised names; returns (score, method, unit pairs)."""
     if q.han and e.han and len(q.han) == len(q.units) and len(e.han) == len(e.units):
         # Both wholly Han: character by character, in order.

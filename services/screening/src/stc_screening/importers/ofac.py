@@ -116,7 +116,8 @@ def parse_ofac_sdn(folder: str | Path) -> list[ListEntry]:
                 countries=countries,
                 addresses=addrs,
                 identifiers=ids,
-                programs=tuple(p.strip(" []") for p in clean(row[3]).split("] [") if p.strip(" []")),
+                programs=tuple(p.strip(" []") for p in clean(row[3]).split("] [")
+                               if p.strip(" []")),
                 remarks=remarks,
             )
         )
