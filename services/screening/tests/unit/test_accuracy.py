@@ -9,12 +9,13 @@ import pytest
 
 from stc_screening.evaluation import Report, evaluate, sample
 
-# Measured on the full sets (bench): recall@1 0.9962, FPR 0.0086, p50 ~0.95 ms.
+# Measured on the full sets (bench): recall@1 0.9957 (typo 0.9685), FPR 0.0066
+# (zh_pinyin 0.0247, ar_person 0.0133), p50 ~0.95 ms.
 RECALL_FLOOR = 0.99
 CATEGORY_FLOORS = {"ofac_alias": 0.995, "prc_bilingual": 0.99, "typo": 0.96,
                    "zh_variants": 0.99}
-FPR_CEILING = 0.012
-CATEGORY_FPR_CEILINGS = {"zh_pinyin": 0.05, "zh_han": 0.01, "ar_person": 0.02,
+FPR_CEILING = 0.009
+CATEGORY_FPR_CEILINGS = {"zh_pinyin": 0.035, "zh_han": 0.01, "ar_person": 0.02,
                          "en_person": 0.005, "en_company": 0.005, "ru_person": 0.005}
 
 

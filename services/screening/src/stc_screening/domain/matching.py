@@ -197,10 +197,9 @@ def compare_names(q: NormalisedName, e: NormalisedName
     else:
         score, pairs = align_units(q.units, e.units)
         method = "units"
-    # Spelling rescue on the compact forms, except where a Chinese name is compared with
-    # Han characters: the characters are exact, so a near pinyin is another name.
-    han_vs_chinese = both_chinese and bool(q.han or e.han)
-    if score < 0.999 and not han_vs_chinese and len(q.compact) >= 5 and e.compact:
+    # Spelling rescue on the compact forms, except between two well-formed Chinese names:
+    # there a syllable one letter away is another character, so another name.
+    if score < 0.999 and not both_chinese and len(q.compact) >= 5 and e.compact:
         compact = fuzz.ratio(q.compact, e.compact)
         if not both_chinese:
             # Word order is free outside Chinese names ("BIN LADIN, Usama").

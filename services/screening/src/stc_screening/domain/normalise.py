@@ -99,7 +99,7 @@ ROMANISATION_VARIANTS: dict[str, tuple[str, ...]] = {
     "lu": ("loo", "lo", "lou", "luk", "lui", "loh"),
     "lv": ("lu", "lui", "leu", "lyu", "lue"),
     "ding": ("ting", "teng"),
-    "ren": ("jen", "yam", "yan"),
+    "ren": ("jen", "yam"),
     "shen": ("sham", "shum", "sum", "sim"),
     "yao": ("yiu", "yau"),
     "cui": ("tsui", "chui", "tsuei"),
@@ -122,7 +122,7 @@ ROMANISATION_VARIANTS: dict[str, tuple[str, ...]] = {
     "jun": ("chun", "kwan", "chuen"),
     "zhi": ("chih", "chi", "ji", "jee"),
     "qi": ("chi", "chee", "kei", "kee"),
-    "xin": ("hsin", "sun", "yan", "san"),
+    "xin": ("hsin", "sun"),
     "ming": ("meng",),
     "hua": ("wah", "hwa", "fa"),
     "guang": ("kuang", "kwong"),
@@ -372,12 +372,13 @@ def _strip_zh(text: str, stripped: list[str]) -> str:
     return text
 
 
-_FUZZY_FORMS = ("company", "limited", "corporation", "holdings", "incorporated", "holding")
+_FUZZY_FORMS = ("company", "limited", "corporation", "holdings", "incorporated", "holding",
+                "group")
 
 
 def _is_misspelt_form(token: str) -> str:
     """The legal-form word a token misspells by one edit (``compnay``), or ''."""
-    if len(token) < 6:
+    if len(token) < 5:
         return ""
     for form in _FUZZY_FORMS:
         if abs(len(form) - len(token)) <= 1 and OSA.distance(form, token) <= 1:
