@@ -13,7 +13,7 @@ export STC_KAFKA_CONTROLLER_PORT ?= 9093
 export STC_PG_PORT ?= 55432
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(STC_KAFKA_PORT)
 export STC_TEST_DATABASE_URL ?= postgresql://stc@127.0.0.1:$(STC_PG_PORT)/postgres
-export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src
+export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src:$(CURDIR)/services/cli/src
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
