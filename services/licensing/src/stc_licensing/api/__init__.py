@@ -1,0 +1,1 @@
+"""gRPC API of the licensing service: servicer, proto <-> domain mapping, error mapping."""

@@ -1,0 +1,132 @@
+"""grpc.aio servicer of stc.licensing.v1.LicensingService: authorise, call one use case in
+one unit of work, map the answer. No SQL and no business rules here."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc.licensing.v1 import licensing_service_pb2_grpc as grpc_pb
+from stc.licensing.v1.assessment_pb2 import Assessment
+from stc.licensing.v1.application_pb2 import Application
+from stc_common.auth.jwt import Role, require
+from stc_common.db.uow import unit_of_work
+
+from stc_licensing import service as svc
+from stc_licensing.api.errors import mapped
+from stc_licensing.api.mapping import STATE_FROM_PB
+from stc_licensing.storage import repo
+
+SERVICE_NAME = "stc.licensing.v1.LicensingService"
+SOURCE = "stc-licensing"
+E, O, A = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
+_KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_KIND_ASSESSED,
+         "FLAGGED": spb.UPDATE_KIND_FLAGGED,
+         "DEADLINE_BREACHED": spb.UPDATE_KIND_DEADLINE_BREACHED}
+
+
+class LicensingServicer(grpc_pb.LicensingServiceServicer):
+    """Each RPC: roles allowed, then one use case inside one transaction."""
+
+    def __init__(self, pool: asyncpg.Pool, watch_poll_s: float = 0.25) -> None:
+        self.pool = pool
+        self.watch_poll_s = watch_poll_s
+
+    async def _run(self, roles, use_case, **kw):
+        p = require(*roles)
+        with mapped():
+            async with unit_of_work(self.pool, SOURCE) as uow:
+                return await use_case(uow=uow, p=p, **kw)
+
+    # operators
+    async def RegisterOperator(self, request, context):
+        return await self._run((E, O), svc.register_operator, req=request)
+
+    async def GetOperator(self, request, context):
+        return await self._run((E, O, A), svc.get_operator, uscc=request.uscc)
+
+    async def UpdateIcpSelfAssessment(self, request, context):
+        return await self._run((E,), svc.update_icp_self_assessment, req=request)
+
+    async def RecordIcpAudit(self, request, context):
+        return await self._run((O,), svc.record_icp_audit, req=request)
+
+    async def SetMilitaryQualification(self, request, context):
+        return await self._run((O,), svc.set_military_qualification, req=request)
+
+    # applications
+    async def SubmitApplication(self, request, context):
+        return await self._run((E,), svc.submit_application, req=request)
+
+    async def GetApplication(self, request, context):
+        return await self._run((E, O, A), svc.get_application,
+                               application_id=request.application_id)
+
+    async def ListApplications(self, request, context):
+        return await self._run((E, O, A), svc.list_applications, req=request)
+
+    async def WithdrawApplication(self, request, context):
+        return await self._run((E,), svc.withdraw_application, req=request)
+
+    async def AmendApplication(self, request, context):
+        return await self._run((E,), svc.amend_application, req=request)
+
+    async def GetAssessment(self, request, context):
+        return await self._run((E, O, A), svc.get_assessment,
+                               application_id=request.application_id)
+
+    async def RequestReconsideration(self, request, context):
+        return await self._run((E,), svc.request_reconsideration, req=request)
+
+    async def WatchApplication(self, request, context):
+        """Every step after `after_sequence`, then live ones (polls the history table)."""
+        await self._run((E, O, A), svc.get_application, application_id=request.application_id)
+        last = max(request.after_sequence, 0)
+        while True:
+            async with self.pool.acquire() as conn:
+                rows = await repo.history_after(conn, request.application_id, last)
+            for r in rows:
+                last = r["sequence"]
+                yield spb.ApplicationUpdate(
+                    sequence=r["sequence"], kind=_KIND.get(r["kind"], 0),
+                    state=next(k for k, v in STATE_FROM_PB.items() if v.value == r["state"]),
+                    note=r["note"], application=Application.FromString(r["snapshot"]),
+                    assessment=Assessment.FromString(r["assessment_body"])
+                    if r["assessment_body"] else None)
+            if not rows:
+                await asyncio.sleep(self.watch_poll_s)
+
+    # officers
+    async def ListReviewQueue(self, request, context):
+        return await self._run((O,), svc.list_review_queue, req=request)
+
+    async def RequestInformation(self, request, context):
+        return await self._run((O,), svc.request_information, req=request)
+
+    async def DecideApplication(self, request, context):
+        return await self._run((O,), svc.decide_application, req=request)
+
+    # licences
+    async def GetLicence(self, request, context):
+        return await self._run((E, O, A), svc.get_licence, licence_id=request.licence_id)
+
+    async def ListLicences(self, request, context):
+        return await self._run((E, O, A), svc.list_licences, req=request)
+
+    async def RecordExport(self, request, context):
+        return await self._run((E, O), svc.record_export, req=request)
+
+    async def SuspendLicence(self, request, context):
+        return await self._run((O,), svc.suspend_licence, req=request)
+
+    async def ReinstateLicence(self, request, context):
+        return await self._run((O,), svc.reinstate_licence, req=request)
+
+    async def RevokeLicence(self, request, context):
+        return await self._run((O,), svc.revoke_licence, req=request)
+
+
+def register(server, pool: asyncpg.Pool) -> None:
+    """Add the servicer to a grpc.aio server."""
+    grpc_pb.add_LicensingServiceServicer_to_server(LicensingServicer(pool), server)

@@ -1,0 +1,17 @@
+"""Settings of the licensing service (env prefix STC_)."""
+
+from __future__ import annotations
+
+from stc_common.config import ServiceSettings
+
+
+class LicensingSettings(ServiceSettings):
+    """Licensing defaults: gRPC 50051, metrics 9101, database stc_licensing."""
+
+    service_name: str = "licensing"
+    database_url: str = "postgresql://stc@127.0.0.1:55432/stc_licensing"
+    grpc_port: int = 50051
+    metrics_port: int = 9101
+    db_pool_max: int = 10
+    # How often the background task looks for breached deadlines and expired licences.
+    ticker_interval_s: float = 60.0

@@ -1,0 +1,61 @@
+"""Event handlers: one `on_<event>(uow, env, msg)` per consumed type, run inside the inbox
+transaction, and the subscription list.
+
+- stc.screening.v1.ScreeningCompleted (APPLICATION subjects) -> assessment (Art. 13)
+- stc.screening.v1.RescreeningMatch -> suspend a licence / flag a pending application
+- stc.credit.v1.CreditStandingChanged -> credit_standing projection (factor 7, Art. 39 ban)
+- stc.enduser.v1.ChangeReported -> licence on hold (Art. 16, Reg. 25)
+- stc.enduser.v1.ChangeResolved -> release the hold and apply the resolution
+"""
+
+from __future__ import annotations
+
+from stc.credit.v1 import events_pb2 as credit
+from stc.enduser.v1 import events_pb2 as enduser
+from stc.screening.v1 import events_pb2 as screening
+from stc_common.consumer import Subscription
+from stc_common.db.uow import UnitOfWork
+from stc_common.envelope import Envelope
+
+from stc_licensing import service as svc
+from stc_licensing.api.errors import mapped
+
+
+async def on_screening_completed(uow: UnitOfWork, env: Envelope,
+                                 msg: screening.ScreeningCompleted) -> None:
+    """Assess a screened application."""
+    if msg.subject_kind != screening.SUBJECT_KIND_APPLICATION:
+        return
+    with mapped():
+        await svc.assess_application(uow=uow, msg=msg)
+
+
+async def on_rescreening_match(uow: UnitOfWork, env: Envelope,
+                               msg: screening.RescreeningMatch) -> None:
+    """Suspend a licence or flag an application after a list change."""
+    await svc.on_rescreening_match(uow=uow, msg=msg)
+
+
+async def on_credit_standing_changed(uow: UnitOfWork, env: Envelope,
+                                     msg: credit.CreditStandingChanged) -> None:
+    """Update the local credit-standing projection."""
+    await svc.on_credit_standing(uow=uow, msg=msg)
+
+
+async def on_change_reported(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeReported) -> None:
+    """Hold the licence while the report is open."""
+    await svc.on_change_reported(uow=uow, msg=msg)
+
+
+async def on_change_resolved(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeResolved) -> None:
+    """Release the hold and apply the officer's resolution."""
+    await svc.on_change_resolved(uow=uow, msg=msg)
+
+
+SUBSCRIPTIONS = [
+    Subscription(screening.ScreeningCompleted, on_screening_completed),
+    Subscription(screening.RescreeningMatch, on_rescreening_match),
+    Subscription(credit.CreditStandingChanged, on_credit_standing_changed),
+    Subscription(enduser.ChangeReported, on_change_reported),
+    Subscription(enduser.ChangeResolved, on_change_resolved),
+]

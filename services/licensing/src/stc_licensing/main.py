@@ -1,0 +1,82 @@
+"""Composition root of the licensing service: settings, the service spec (gRPC, consumers,
+the deadline/expiry ticker) and `run_service`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from stc_common.consumer import EventConsumer
+from stc_common.db.uow import unit_of_work
+from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
+from stc_common.logging import get_logger
+from stc_common.runtime import ServiceSpec, run_service
+
+from stc_licensing import service as svc
+from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
+from stc_licensing.config import LicensingSettings
+from stc_licensing.events.handlers import SUBSCRIPTIONS
+from stc_licensing.storage import repo
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+log = get_logger("stc_licensing.main")
+
+
+def make_ticker(interval_s: float):
+    """A background task: Reg. 17 breaches (DeadlineBreached, once) and licence expiry."""
+
+    async def ticker(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await tick(pool)
+            except Exception:  # keep ticking; the next round retries
+                log.exception("ticker.failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            except asyncio.TimeoutError:
+                pass
+
+    ticker.__name__ = "deadline_ticker"
+    return ticker
+
+
+async def tick(pool: asyncpg.Pool) -> tuple[int, int]:
+    """One round: every breach and every expiry in its own transaction."""
+    day = svc.today()
+    async with pool.acquire() as conn:
+        pending = await repo.pending_ids(conn)
+        due = await repo.licences_due_to_expire(conn, day)
+    breached = expired = 0
+    for app_id in pending:
+        async with unit_of_work(pool, SOURCE) as uow:
+            breached += await svc.mark_breach(uow=uow, application_id=app_id, as_of=day)
+    for lic_id in due:
+        async with unit_of_work(pool, SOURCE) as uow:
+            expired += await svc.expire_licence(uow=uow, licence_id=lic_id, as_of=day)
+    return breached, expired
+
+
+def build_spec(settings: LicensingSettings) -> ServiceSpec:
+    """The licensing service as the runtime skeleton runs it."""
+
+    def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
+        return [EventConsumer(
+            name="licensing", topics=[SCREENING_RESULT.name, CREDIT_STANDING.name,
+                                      ENDUSER_CHANGE.name],
+            pool=pool, bootstrap=settings.kafka_bootstrap_servers,
+            group_id=f"{settings.consumer_group_prefix}-licensing",
+            subscriptions=SUBSCRIPTIONS, source=SOURCE)]
+
+    async def warm(pool: asyncpg.Pool) -> None:
+        svc.policies()  # fail at start-up, not on the first event, if the policy is broken
+
+    return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
+                       register=register, consumers=consumers,
+                       background=[make_ticker(settings.ticker_interval_s)], on_start=warm)
+
+
+def main() -> None:
+    """Run the service until SIGTERM."""
+    settings = LicensingSettings()
+    asyncio.run(run_service(settings, build_spec(settings)))

@@ -1,0 +1,1 @@
+"""Repositories of the licensing service: plain SQL over an asyncpg connection."""

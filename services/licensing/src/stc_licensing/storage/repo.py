@@ -1,0 +1,378 @@
+"""Repositories: operators, applications and their history, assessments, licences and usage,
+the credit-standing projection. Plain SQL over the unit of work's connection; rows become
+domain objects (or small row records) here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+from stc_licensing.domain import inputs as di
+from stc_licensing.domain import licence as dl
+from stc_licensing.domain import model as dm
+from stc_licensing.domain.clock import Pause, PauseKind
+
+# The pool's codec (stc_common.db.pool) encodes and decodes json/jsonb as Python objects.
+
+
+def _load(value):
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def _operator(row: asyncpg.Record, licensed_exports: int = 0,
+              end_users: frozenset[str] = frozenset()) -> dm.ExportOperator:
+    q = _load(row["qualification"]) if row["qualification"] else None
+    return dm.ExportOperator(
+        uscc=row["uscc"], name_zh=row["name_zh"], name_en=row["name_en"], address=row["address"],
+        military_qualification=dm.MilitaryQualification(
+            q["certificate_no"], tuple(q["scope"]), dt.date.fromisoformat(q["valid_from"]),
+            dt.date.fromisoformat(q["valid_to"])) if q else None,
+        icp=tuple(dm.IcpElementAssessment(dm.IcpElement(e["element"]), dm.IcpStatus(e["status"]),
+                                          tuple(e.get("evidence_refs", ())))
+                  for e in _load(row["icp"])),
+        icp_audits=tuple(dm.IcpAudit(dt.date.fromisoformat(a["audited_on"]),
+                                     dm.IcpAuditOutcome(a["outcome"]), a.get("officer_id", ""),
+                                     a.get("report_ref", ""))
+                         for a in _load(row["icp_audits"])),
+        licensed_exports=licensed_exports, established_end_users=end_users)
+
+
+def _icp_json(icp: tuple[dm.IcpElementAssessment, ...]) -> list:
+    return ([{"element": e.element.value, "status": e.status.value,
+                        "evidence_refs": list(e.evidence_refs)} for e in icp])
+
+
+async def insert_operator(conn, op: dm.ExportOperator) -> bool:
+    """Insert a new operator; False when the USCC is registered already."""
+    done = await conn.fetchval(
+        """INSERT INTO operators (uscc, name_zh, name_en, address, icp)
+           VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING RETURNING true""",
+        op.uscc, op.name_zh, op.name_en, op.address, _icp_json(op.icp))
+    return bool(done)
+
+
+async def get_operator(conn, uscc: str, *, for_update: bool = False
+                       ) -> tuple[dm.ExportOperator, dt.datetime] | None:
+    """The operator with its export history (Art. 14) and registration time."""
+    row = await conn.fetchrow("SELECT * FROM operators WHERE uscc = $1"
+                              + (" FOR UPDATE" if for_update else ""), uscc)
+    if row is None:
+        return None
+    exports = await conn.fetchval(
+        """SELECT count(*) FROM licence_usage u JOIN licences l ON l.id = u.licence_id
+           WHERE l.holder_uscc = $1""", uscc)
+    keys = await conn.fetch(
+        """SELECT DISTINCT unnest(l.end_user_keys) AS k FROM licences l
+           JOIN licence_usage u ON u.licence_id = l.id WHERE l.holder_uscc = $1""", uscc)
+    return _operator(row, int(exports), frozenset(r["k"] for r in keys)), row["registered_at"]
+
+
+async def save_operator(conn, op: dm.ExportOperator) -> None:
+    """Write the mutable parts of an operator (qualification, ICP, audits)."""
+    q = op.military_qualification
+    await conn.execute(
+        """UPDATE operators SET qualification = $2::jsonb, icp = $3::jsonb,
+           icp_audits = $4::jsonb, updated_at = now() WHERE uscc = $1""",
+        op.uscc,
+        ({"certificate_no": q.certificate_no, "scope": list(q.scope),
+                    "valid_from": q.valid_from.isoformat(),
+                    "valid_to": q.valid_to.isoformat()}) if q else None,
+        _icp_json(op.icp),
+        ([{"audited_on": a.audited_on.isoformat(), "outcome": a.outcome.value,
+                     "officer_id": a.officer_id, "report_ref": a.report_ref}
+                    for a in op.icp_audits]))
+
+
+# --------------------------------------------------------------------------- credit standing
+
+
+async def get_standing(conn, uscc: str) -> di.CreditStanding:
+    """The projected credit standing; GOOD when credit never reported one."""
+    row = await conn.fetchrow("SELECT * FROM credit_standing WHERE uscc = $1", uscc)
+    if row is None:
+        return di.CreditStanding(uscc=uscc)
+    return di.CreditStanding(uscc=uscc, level=di.CreditLevel(row["level"]),
+                             active_record_count=row["active_records"],
+                             ban_until=row["ban_until"], record_refs=tuple(row["record_ids"]))
+
+
+async def upsert_standing(conn, s: di.CreditStanding, as_of: dt.date | None) -> None:
+    """Replace the projection row of one USCC (older as_of never overwrites newer)."""
+    await conn.execute(
+        """INSERT INTO credit_standing (uscc, level, active_records, ban_until, record_ids, as_of)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (uscc) DO UPDATE SET level = EXCLUDED.level,
+             active_records = EXCLUDED.active_records, ban_until = EXCLUDED.ban_until,
+             record_ids = EXCLUDED.record_ids, as_of = EXCLUDED.as_of, updated_at = now()
+           WHERE credit_standing.as_of IS NULL OR EXCLUDED.as_of IS NULL
+              OR EXCLUDED.as_of >= credit_standing.as_of""",
+        s.uscc, s.level.value, s.active_record_count, s.ban_until, list(s.record_refs), as_of)
+
+
+# --------------------------------------------------------------------------- applications
+
+
+@dataclass
+class AppRow:
+    """An application row: identity, content (proto JSON), state and clock data."""
+
+    id: str
+    reference: str
+    exporter_uscc: str
+    request_id: str
+    authority: str
+    state: dm.ApplicationState
+    content: dict
+    submitted_at: dt.datetime
+    accepted_on: dt.date
+    pauses: tuple[Pause, ...]
+    deadline: dt.date | None
+    deadline_exact: bool
+    flags: list[str]
+    licence_id: str | None
+    reconsideration_used: bool
+    breach_reported: bool
+    updated_at: dt.datetime
+
+
+def _pauses_json(pauses: tuple[Pause, ...]) -> list:
+    return ([{"start": p.start.isoformat(),
+                        "end": p.end.isoformat() if p.end else None, "kind": p.kind.value}
+                       for p in pauses])
+
+
+def _app(row: asyncpg.Record) -> AppRow:
+    return AppRow(
+        id=row["id"], reference=row["reference"], exporter_uscc=row["exporter_uscc"],
+        request_id=row["request_id"], authority=row["authority"],
+        state=dm.ApplicationState(row["state"]), content=_load(row["content"]),
+        submitted_at=row["submitted_at"], accepted_on=row["accepted_on"],
+        pauses=tuple(Pause(dt.date.fromisoformat(p["start"]),
+                           dt.date.fromisoformat(p["end"]) if p["end"] else None,
+                           PauseKind(p["kind"])) for p in _load(row["pauses"])),
+        deadline=row["deadline"], deadline_exact=row["deadline_exact"], flags=list(row["flags"]),
+        licence_id=row["licence_id"], reconsideration_used=row["reconsideration_used"],
+        breach_reported=row["breach_reported"], updated_at=row["updated_at"])
+
+
+async def next_reference(conn, authority: str, year: int) -> str:
+    """The next reference number, e.g. MOFCOM-2026-000123 (gaps are possible, never repeats)."""
+    n = await conn.fetchval(
+        """INSERT INTO reference_counters (authority, year, last_value) VALUES ($1, $2, 1)
+           ON CONFLICT (authority, year)
+           DO UPDATE SET last_value = reference_counters.last_value + 1
+           RETURNING last_value""", authority, year)
+    return f"{authority}-{year}-{n:06d}"
+
+
+async def insert_application(conn, a: AppRow) -> bool:
+    """Insert; False when (exporter, request_id) exists (the idempotent retry)."""
+    done = await conn.fetchval(
+        """INSERT INTO applications (id, reference, exporter_uscc, request_id, authority, state,
+             content, submitted_at, accepted_on, pauses, deadline, deadline_exact, updated_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10::jsonb,$11,$12,$13)
+           ON CONFLICT (exporter_uscc, request_id) DO NOTHING RETURNING true""",
+        a.id, a.reference, a.exporter_uscc, a.request_id, a.authority, a.state.value,
+        a.content, a.submitted_at, a.accepted_on, _pauses_json(a.pauses),
+        a.deadline, a.deadline_exact, a.updated_at)
+    return bool(done)
+
+
+async def get_application(conn, app_id: str, *, for_update: bool = False) -> AppRow | None:
+    """One application (locked for update when asked)."""
+    row = await conn.fetchrow("SELECT * FROM applications WHERE id = $1"
+                              + (" FOR UPDATE" if for_update else ""), app_id)
+    return _app(row) if row else None
+
+
+async def get_by_request_id(conn, uscc: str, request_id: str) -> AppRow | None:
+    """The application an exporter submitted with `request_id`."""
+    row = await conn.fetchrow(
+        "SELECT * FROM applications WHERE exporter_uscc = $1 AND request_id = $2",
+        uscc, request_id)
+    return _app(row) if row else None
+
+
+async def save_application(conn, a: AppRow) -> None:
+    """Write the mutable parts of an application."""
+    await conn.execute(
+        """UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
+             deadline = $5, deadline_exact = $6, flags = $7, licence_id = $8,
+             reconsideration_used = $9, breach_reported = $10, updated_at = $11
+           WHERE id = $1""",
+        a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
+        a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
+        a.updated_at)
+
+
+async def list_applications(conn, *, uscc: str | None, authority: str | None,
+                            states: list[str] | None, offset: int, limit: int,
+                            order: str = "submitted_at, id") -> list[AppRow]:
+    """Applications matching the filters (None: any), paged by offset."""
+    rows = await conn.fetch(
+        f"""SELECT * FROM applications
+            WHERE ($1::text IS NULL OR exporter_uscc = $1)
+              AND ($2::text IS NULL OR authority = $2)
+              AND ($3::text[] IS NULL OR state = ANY($3))
+            ORDER BY {order} OFFSET $4 LIMIT $5""",
+        uscc, authority, states, offset, limit)
+    return [_app(r) for r in rows]
+
+
+async def pending_ids(conn) -> list[str]:
+    """Ids of applications whose statutory clock may be running and not reported breached."""
+    rows = await conn.fetch(
+        """SELECT id FROM applications WHERE NOT breach_reported
+           AND state = ANY($1::text[])""",
+        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "RECONSIDERATION"])
+    return [r["id"] for r in rows]
+
+
+async def append_history(conn, app_id: str, kind: str, state: str, note: str,
+                         snapshot: bytes, assessment_id: str | None = None) -> int:
+    """Append one step to the application's history; the caller holds the row lock."""
+    seq = await conn.fetchval(
+        """INSERT INTO application_history
+             (application_id, sequence, kind, state, note, assessment_id, snapshot)
+           SELECT $1, coalesce(max(sequence), 0) + 1, $2, $3, $4, $5, $6
+           FROM application_history WHERE application_id = $1
+           RETURNING sequence""", app_id, kind, state, note, assessment_id, snapshot)
+    await conn.execute("SELECT pg_notify('licensing_application', $1)", app_id)
+    return seq
+
+
+async def history_after(conn, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
+    """History rows with a sequence above `after`, in order."""
+    return await conn.fetch(
+        """SELECT h.*, a.body AS assessment_body FROM application_history h
+           LEFT JOIN assessments a ON a.id = h.assessment_id
+           WHERE h.application_id = $1 AND h.sequence > $2 ORDER BY h.sequence LIMIT $3""",
+        app_id, after, limit)
+
+
+# --------------------------------------------------------------------------- assessments
+
+
+async def insert_assessment(conn, *, assessment_id: str, application_id: str, screening_id: str,
+                            recommendation: str, policy_version: str, policy_hash: str,
+                            inputs_hash: str, assessed_on: dt.date, assessed_at: dt.datetime,
+                            body: bytes) -> None:
+    """Store one assessment with its reproducibility data."""
+    await conn.execute(
+        """INSERT INTO assessments (id, application_id, screening_id, recommendation,
+             policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
+        assessment_id, application_id, screening_id, recommendation, policy_version,
+        policy_hash, inputs_hash, assessed_on, assessed_at, body)
+
+
+async def latest_assessment(conn, application_id: str) -> bytes | None:
+    """The body of the newest assessment of an application."""
+    return await conn.fetchval(
+        """SELECT body FROM assessments WHERE application_id = $1
+           ORDER BY assessed_at DESC, id DESC LIMIT 1""", application_id)
+
+
+# --------------------------------------------------------------------------- licences
+
+
+def _items_json(items: tuple[dl.LicensedItem, ...]) -> list:
+    return ([{"control_code": i.control_code, "description": i.description,
+                        "quantity": format(i.quantity, "f"), "unit": i.unit,
+                        "amount_minor": i.value.amount_minor, "currency": i.value.currency}
+                       for i in items])
+
+
+async def insert_licence(conn, lic: dl.Licence, authority: str) -> None:
+    """Store a newly issued licence."""
+    await conn.execute(
+        """INSERT INTO licences (id, application_id, holder_uscc, authority, licence_type,
+             destination, end_user_keys, items, issued_on, valid_from, valid_until, conditions,
+             state, state_reason, holds)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb,$9,$10,$11,$12,$13,$14,$15)""",
+        lic.id, lic.application_id, lic.holder_uscc, authority, lic.licence_type.value,
+        lic.destination, list(lic.end_user_keys), _items_json(lic.items), lic.issued_on,
+        lic.valid_from, lic.valid_until, list(lic.conditions), lic.state.value,
+        lic.state_reason, sorted(lic.holds))
+
+
+@dataclass
+class LicenceRow:
+    """A licence with the row data the domain does not carry."""
+
+    licence: dl.Licence
+    authority: str
+    updated_at: dt.datetime
+
+
+async def _licence(conn, row: asyncpg.Record) -> LicenceRow:
+    usage = await conn.fetch(
+        "SELECT * FROM licence_usage WHERE licence_id = $1 ORDER BY recorded_at, export_id",
+        row["id"])
+    lic = dl.Licence(
+        id=row["id"], application_id=row["application_id"],
+        licence_type=dm.LicenceType(row["licence_type"]), holder_uscc=row["holder_uscc"],
+        destination=row["destination"], end_user_keys=tuple(row["end_user_keys"]),
+        items=tuple(dl.LicensedItem(i["control_code"], i["description"], Decimal(i["quantity"]),
+                                    i["unit"], dm.Money(i["amount_minor"], i["currency"]))
+                    for i in _load(row["items"])),
+        issued_on=row["issued_on"], valid_from=row["valid_from"],
+        valid_until=row["valid_until"], conditions=tuple(row["conditions"]),
+        state=dl.LicenceState(row["state"]), state_reason=row["state_reason"],
+        holds=frozenset(row["holds"]),
+        exports=tuple(dl.ExportRecord(
+            u["export_id"], u["exported_on"],
+            tuple(dl.ExportLine(ln["item_index"], Decimal(ln["quantity"]), ln["value_minor"])
+                  for ln in _load(u["lines"])), u["customs_declaration"])
+            for u in usage))
+    return LicenceRow(lic, row["authority"], row["updated_at"])
+
+
+async def get_licence(conn, licence_id: str, *, for_update: bool = False) -> LicenceRow | None:
+    """One licence with its usage."""
+    row = await conn.fetchrow("SELECT * FROM licences WHERE id = $1"
+                              + (" FOR UPDATE" if for_update else ""), licence_id)
+    return await _licence(conn, row) if row else None
+
+
+async def save_licence(conn, lic: dl.Licence) -> None:
+    """Write state, reason and holds; add export records not stored yet."""
+    await conn.execute(
+        """UPDATE licences SET state = $2, state_reason = $3, holds = $4, updated_at = now()
+           WHERE id = $1""", lic.id, lic.state.value, lic.state_reason, sorted(lic.holds))
+    for r in lic.exports:
+        await conn.execute(
+            """INSERT INTO licence_usage (licence_id, export_id, exported_on, lines,
+                 customs_declaration) VALUES ($1, $2, $3, $4::jsonb, $5)
+               ON CONFLICT DO NOTHING""",
+            lic.id, r.export_id, r.exported_on,
+            ([{"item_index": ln.item_index, "quantity": format(ln.quantity, "f"),
+                         "value_minor": ln.value_minor} for ln in r.lines]),
+            r.customs_declaration)
+
+
+async def list_licences(conn, *, uscc: str | None, authority: str | None,
+                        states: list[str] | None, offset: int, limit: int) -> list[LicenceRow]:
+    """Licences matching the filters, paged by offset."""
+    rows = await conn.fetch(
+        """SELECT * FROM licences WHERE ($1::text IS NULL OR holder_uscc = $1)
+             AND ($2::text IS NULL OR authority = $2)
+             AND ($3::text[] IS NULL OR state = ANY($3))
+           ORDER BY issued_on, id OFFSET $4 LIMIT $5""", uscc, authority, states, offset, limit)
+    return [await _licence(conn, r) for r in rows]
+
+
+async def licences_due_to_expire(conn, today: dt.date) -> list[str]:
+    """Ids of ACTIVE or SUSPENDED licences whose validity ended before `today`."""
+    rows = await conn.fetch(
+        """SELECT id FROM licences WHERE state IN ('ACTIVE', 'SUSPENDED')
+           AND valid_until < $1""", today)
+    return [r["id"] for r in rows]

@@ -1,0 +1,230 @@
+"""Fixtures of the licensing integration tests: one running service per module against a fresh
+database and a unique consumer group, an event log reading the licensing topics from their
+current end, a producer for the events other services would publish, and builders."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import uuid
+
+import asyncpg
+import grpc
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from google.type import date_pb2
+from stc.common.v1 import common_pb2
+from stc.licensing.v1 import application_pb2 as apb
+from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc.licensing.v1 import licensing_service_pb2_grpc as spb_grpc
+from stc.screening.v1 import events_pb2 as scr
+from stc_common import envelope
+from stc_common.kafka.clients import make_producer
+from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR, SCREENING_RESULT
+from stc_common.testing.service import bearer, free_port, running_service
+from stc_common.uscc import make_uscc
+
+from stc_licensing.config import LicensingSettings
+from stc_licensing.main import build_spec
+
+CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+SHA = "ab" * 32
+
+
+def new_uscc() -> str:
+    """A valid random USCC (unique per test run)."""
+    body = "".join(CHARSET[b % 31] for b in uuid.uuid4().bytes[:9])
+    return make_uscc("91110000" + body)
+
+
+def d(day: dt.date) -> date_pb2.Date:
+    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def content(uscc: str, **kw) -> apb.ApplicationContent:
+    """A clean dual-use application to Germany the assessment grants."""
+    today = dt.date.today()
+    c = apb.ApplicationContent(
+        exporter_uscc=uscc, licence_type=apb.LICENCE_TYPE_SINGLE,
+        regime=apb.ITEM_REGIME_DUAL_USE, export_type=apb.EXPORT_TYPE_PERMANENT,
+        items=[apb.Item(control_code="1C117.d", description="Ammonium paratungstate",
+                        hs_code="2841801000", quantity="500", unit="kg",
+                        value=common_pb2.Money(currency_code="CNY", amount_minor=12_500_000))],
+        destination="DE",
+        parties=[
+            common_pb2.Party(role=common_pb2.PARTY_ROLE_IMPORTER, name="Müller Präzision GmbH",
+                             country="DE", identifiers=[common_pb2.PartyIdentifier(
+                                 type="VAT", value="DE123456789")]),
+            common_pb2.Party(role=common_pb2.PARTY_ROLE_END_USER,
+                             name="Müller Präzision GmbH Werk Ulm", country="DE",
+                             identifiers=[common_pb2.PartyIdentifier(type="REG",
+                                                                     value="HRB 1234 Ulm")]),
+        ],
+        end_use=apb.EndUse(category=apb.END_USE_CATEGORY_CIVIL,
+                           statement="Sintering of cutting tools"),
+        end_user_certificate=apb.EndUserCertificate(
+            issuer_kind=apb.CERTIFICATE_ISSUER_END_USER, issuer_name="Müller Präzision GmbH",
+            document_sha256=SHA, issued_on=d(today - dt.timedelta(days=30)),
+            expires_on=d(today + dt.timedelta(days=300))),
+        contract_reference="C-2026-001")
+    for k, v in kw.items():
+        if isinstance(v, list):
+            c.ClearField(k)
+            getattr(c, k).extend(v)
+        elif hasattr(v, "CopyFrom"):
+            getattr(c, k).CopyFrom(v)
+        else:
+            setattr(c, k, v)
+    return c
+
+
+class EventLog:
+    """Reads the licensing topics from their end at start; keeps decoded envelopes."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.events: list = []
+        self._task = None
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap,
+                                         enable_auto_commit=False,
+                                         isolation_level="read_committed")
+        await self.consumer.start()
+        tps = []
+        for t in (APPLICATION.name, LICENCE.name, OPERATOR.name):
+            parts = self.consumer.partitions_for_topic(t)
+            if parts is None:
+                await self.consumer._client.force_metadata_update()
+                parts = self.consumer.partitions_for_topic(t) or {0}
+            tps += [TopicPartition(t, p) for p in parts]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                for r in recs:
+                    self.events.append((r.topic, envelope.decode(r.headers, r.value, r.key)))
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await self.consumer.stop()
+
+    def find(self, ce_type: str, subject: str, topic: str | None = None) -> list:
+        return [e for t, e in self.events if e.type == ce_type and e.subject == subject
+                and (topic is None or t == topic)]
+
+    async def wait_for(self, ce_type: str, subject: str, n: int = 1, timeout: float = 20,
+                       topic: str | None = None) -> list:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while loop.time() < end:
+            found = self.find(ce_type, subject, topic)
+            if len(found) >= n:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {n}x {ce_type} for {subject} within {timeout}s")
+
+
+class Env:
+    """The running service, its database, the event log and clients."""
+
+    def __init__(self, port, dsn, log, producer):
+        self.port, self.dsn, self.log, self.producer = port, dsn, log, producer
+        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        self.stub = spb_grpc.LicensingServiceStub(self.channel)
+
+    async def publish(self, topic: str, key: str, message) -> str:
+        eid, headers, value = envelope.encode(message, source="test", subject=key)
+        await self.producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
+        return eid
+
+    async def sql(self, query: str, *args):
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    async def operator(self, uscc: str | None = None) -> str:
+        uscc = uscc or new_uscc()
+        await self.stub.RegisterOperator(spb.RegisterOperatorRequest(
+            uscc=uscc, name_zh="北京某某科技有限公司", name_en="Beijing Example Co."),
+            metadata=bearer("exporter", uscc=uscc))
+        return uscc
+
+    async def submit(self, uscc: str, c: apb.ApplicationContent | None = None,
+                     request_id: str | None = None):
+        return await self.stub.SubmitApplication(spb.SubmitApplicationRequest(
+            request_id=request_id or uuid.uuid4().hex, content=c or content(uscc)),
+            metadata=bearer("exporter", uscc=uscc))
+
+    async def screen(self, app, hits=(), findings=()) -> None:
+        await self.publish(SCREENING_RESULT.name, app.application_id, scr.ScreeningCompleted(
+            screening_id=f"scr-{uuid.uuid4().hex[:8]}", subject_id=app.application_id,
+            subject_kind=scr.SUBJECT_KIND_APPLICATION,
+            exporter_uscc=app.content.exporter_uscc, party_hits=list(hits),
+            findings=list(findings)))
+
+    async def wait_state(self, app_id: str, uscc: str, state: int, timeout: float = 20):
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            a = await self.stub.GetApplication(spb.GetApplicationRequest(application_id=app_id),
+                                               metadata=bearer("exporter", uscc=uscc))
+            if a.state == state:
+                return a
+            if loop.time() > end:
+                raise AssertionError(f"application {app_id} is {a.state}, wanted {state}")
+            await asyncio.sleep(0.05)
+
+    async def licence(self, uscc: str):
+        """A fresh ACTIVE licence (submit, screen, approve)."""
+        app = await self.submit(uscc)
+        await self.screen(app)
+        await self.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+        from stc.licensing.v1 import events_pb2
+        r = await self.stub.DecideApplication(spb.DecideApplicationRequest(
+            application_id=app.application_id, decision=events_pb2.DECISION_APPROVE),
+            metadata=bearer("officer", authority="MOFCOM"))
+        return r.licence
+
+
+@pytest.fixture(scope="module")
+async def env(pg_admin_dsn, kafka_bootstrap):
+    name = f"test_lic_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = pg_admin_dsn.rpartition("/")[0] + "/" + name
+    settings = LicensingSettings(
+        database_url=dsn, grpc_port=free_port(), metrics_port=free_port(),
+        kafka_bootstrap_servers=kafka_bootstrap, consumer_group_prefix=f"t-{uuid.uuid4().hex}",
+        ticker_interval_s=0.5, log_level="WARNING")
+    log = EventLog(kafka_bootstrap)
+    await log.start()
+    producer = make_producer(kafka_bootstrap, client_id="licensing-test")
+    await producer.start()
+    try:
+        async with running_service(settings, build_spec(settings)) as port:
+            e = Env(port, dsn, log, producer)
+            yield e
+            await e.channel.close()
+    finally:
+        await producer.stop()
+        await log.stop()
+        admin = await asyncpg.connect(pg_admin_dsn)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def h():
+    """This module's helpers (test modules cannot import conftest under importlib mode)."""
+    return sys.modules[__name__]
