@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "services/screening/src"), str(ROOT / "services/common/src")]
 
 from stc_screening.domain.index import ScreeningIndex  # noqa: E402
-from stc_screening.evaluation import build_labelled_sets, evaluate  # noqa: E402
+from stc_screening.evaluation import (  # noqa: E402
+    Report,
+    build_labelled_sets,
+    evaluate,
+    evaluate_baseline,
+    sample,
+)
 from stc_screening.importers.bundle import load_lists  # noqa: E402
 
 
@@ -37,6 +43,8 @@ def main() -> None:
                                                     str(ROOT.parent / "shared/data")))
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--show", type=int, default=10, help="misses and false positives to print")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also run a whole-name Jaro-Winkler baseline on a sample")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -69,11 +77,25 @@ def main() -> None:
                                                 report.category_recall().items()))
     print("FPR by set              " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                 report.category_fpr().items()))
+    if args.baseline:
+        positives = sample(sets.positives, per_category=500)
+        negatives = list(sets.negatives[::10])
+        ours = evaluate(index, positives, negatives, args.threshold)
+        base = evaluate_baseline(index.entries(), positives, negatives, threshold=0.9)
+        print(f"comparison on a sample ({len(positives)} positives, {len(negatives)} negatives):")
+        _row("this matcher", ours)
+        _row("Jaro-Winkler 0.90", base)
     for case, top in report.missed[: args.show]:
         print(f"  miss  {case.category:14} {case.query!r} -> expected {case.expected}, "
               f"got {top or 'nothing'}")
     for name, entry_id, entry_name, score in report.false_positives[: args.show]:
         print(f"  fp    {name!r} ~ {entry_name!r} ({entry_id}) {score:.3f}")
+
+
+def _row(label: str, r: Report) -> None:
+    cats = ", ".join(f"{k} {v:.3f}" for k, v in r.category_recall().items())
+    print(f"  {label:18} recall@1 {r.recall_at_1:.4f}  FPR {r.false_positive_rate:.4f}  "
+          f"p50 {r.latency(50):.2f} ms  [{cats}]")
 
 
 if __name__ == "__main__":
