@@ -68,8 +68,14 @@ def name_keys(norm: NormalisedName) -> set[str]:
             # One-deletion neighbourhood (SymSpell): any single edit shares a key.
             keys.add("d" + t)
             keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
-    if len(norm.compact) >= 4:
-        keys.add("c" + norm.compact)
+    c = norm.compact
+    if len(c) >= 4:
+        keys.add("c" + c)
+    if 5 <= len(c) <= 16 and len(norm.units) > 1:
+        # Deletion neighbourhood of the whole name too, for typos in run-together or
+        # segmented names ("Jiangzdhou" -> jiang zhou).
+        keys.add("d" + c)
+        keys.update("d" + c[:i] + c[i + 1:] for i in range(len(c)))
     units = norm.units
     if len(units) >= 2 and all(u.syllable for u in units):
         # Chinese names: syllables alone are common, adjacent pairs (cyclic, so that the
