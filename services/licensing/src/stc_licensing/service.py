@@ -4,7 +4,9 @@ events they emit written to the outbox in that same transaction.
 Visibility (DESIGN.md, Security): an exporter sees only its own USCC's operator,
 applications and licences; an officer sees the applications and licences of its authority;
 an auditor reads everything. Anything a caller may not see answers NOT_FOUND. An officer
-acting on a case of another authority gets PERMISSION_DENIED (NOT_COMPETENT_AUTHORITY):
+of another authority does not see the case at all (NOT_FOUND); a caller who sees a case but
+may not act on it as its competent authority (e.g. an exporter suspending a licence, a MOFCOM
+officer setting a military qualification) gets PERMISSION_DENIED (NOT_COMPETENT_AUTHORITY):
 only the competent authority decides (Art. 5, routing.py).
 
 Domain errors (IllegalTransition, LicenceRefused, AmendmentRefused ...) propagate from here;
@@ -19,7 +21,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from stc.licensing.v1 import application_pb2 as apb
-from stc.licensing.v1 import assessment_pb2, events_pb2, licence_pb2
+from stc.licensing.v1 import assessment_pb2, events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Principal, Role
@@ -47,7 +49,7 @@ from stc_licensing.domain.inputs import CreditLevel, CreditStanding
 from stc_licensing.domain.policy import Policy, load_bundled_policies, policy_in_force
 from stc_licensing.domain.routing import Authority as RoutingAuthority
 from stc_licensing.domain.routing import route
-from stc_licensing.domain.states import PENDING_STATES, Action, transition
+from stc_licensing.domain.states import PENDING_STATES, Action, check_amendment, transition
 from stc_licensing.domain.validation import validate_submission
 from stc_licensing.storage import repo
 
@@ -121,7 +123,8 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
 
 def _domain_app(row: repo.AppRow) -> dm.Application:
     return dm.Application(id=row.id, content=m.content_to_domain(m.content_from_json(row.content)),
-                          state=row.state, submitted_on=row.submitted_at.date(),
+                          state=row.state,
+                          submitted_on=row.submitted_at.astimezone(SHANGHAI).date(),
                           accepted_on=row.accepted_on, reference=row.reference,
                           authority=row.authority)
 
@@ -411,7 +414,6 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
     m.assign_party_ids(new_pb)
     old = _domain_app(row).content
     new = m.content_to_domain(new_pb)
-    from stc_licensing.domain.states import check_amendment
     check_amendment(old, new)  # AmendmentRefused -> INVALID_ARGUMENT, reason RE_APPLY
     day = today()
     found = await repo.get_operator(uow.conn, row.exporter_uscc)
@@ -818,5 +820,3 @@ async def expire_licence(*, uow: UnitOfWork, licence_id: str, as_of: dt.date) ->
     log.info("licence.expired", licence_id=lic.id)
     return True
 
-
-__all__ = ["licence_pb2"]

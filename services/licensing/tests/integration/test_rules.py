@@ -10,7 +10,6 @@ import uuid
 
 import grpc
 import pytest
-from google.type import date_pb2
 from stc.common.v1 import common_pb2
 from stc.credit.v1 import events_pb2 as credit
 from stc.enduser.v1 import events_pb2 as enduser
@@ -352,5 +351,3 @@ async def test_operator_icp_and_audit_events(env, h):
         await env.stub.GetOperator(spb.GetOperatorRequest(uscc="123"), metadata=MOFCOM)
     assert field_violations(exc.value)[0][0] == "uscc"
 
-
-__all__ = ["date_pb2"]
