@@ -1,0 +1,1 @@
+"""Consumed events: the licence projection from stc.licensing.licence.v1."""

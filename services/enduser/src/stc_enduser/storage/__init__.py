@@ -1,0 +1,1 @@
+"""Repositories of the end-user service: plain SQL over one asyncpg connection."""
