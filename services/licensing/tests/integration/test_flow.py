@@ -114,3 +114,28 @@ async def test_submit_assess_decide_issue(env, h):
 
     print(f"\nFLOW submit->assessed {t_assessed - t0:.2f}s, submit->decided "
           f"{t_decided - t0:.2f}s")
+
+
+async def test_many_applications_concurrently(env, h):
+    """40 exporters submit at once; every application is assessed and decided exactly once."""
+    n = 40
+    usccs = await asyncio.gather(*(env.operator() for _ in range(n)))
+    t0 = time.perf_counter()
+    apps = await asyncio.gather(*(env.submit(u) for u in usccs))
+    t_submitted = time.perf_counter()
+    assert len({a.reference for a in apps}) == n
+    await asyncio.gather(*(env.screen(a) for a in apps))
+    await asyncio.gather(*(env.wait_state(a.application_id, u, apb.APPLICATION_STATE_UNDER_REVIEW,
+                                          timeout=60) for a, u in zip(apps, usccs)))
+    t_assessed = time.perf_counter()
+    decided = await asyncio.gather(*(env.stub.DecideApplication(spb.DecideApplicationRequest(
+        application_id=a.application_id, decision=events_pb2.DECISION_APPROVE),
+        metadata=OFFICER) for a in apps))
+    t_decided = time.perf_counter()
+    assert all(r.licence.licence_id for r in decided)
+    for a in apps:
+        await env.log.wait_for("stc.licensing.v1.ApplicationAssessed", a.application_id)
+    assert all(len(env.log.find("stc.licensing.v1.ApplicationAssessed", a.application_id)) == 1
+               for a in apps)
+    print(f"\nLOAD {n} applications: submitted {t_submitted - t0:.2f}s, assessed "
+          f"{t_assessed - t0:.2f}s, decided {t_decided - t0:.2f}s")

@@ -64,6 +64,11 @@ async def test_tenants_see_only_their_own(env, h):
         await env.stub.GetApplication(spb.GetApplicationRequest(
             application_id=app_a.application_id), metadata=bearer("exporter", uscc=b))
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        async for _ in env.stub.WatchApplication(spb.WatchApplicationRequest(
+                application_id=app_a.application_id), metadata=bearer("exporter", uscc=b)):
+            pass
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND
     listed = await env.stub.ListApplications(spb.ListApplicationsRequest(),
                                              metadata=bearer("exporter", uscc=b))
     assert [x.application_id for x in listed.applications] == [app_b.application_id]
