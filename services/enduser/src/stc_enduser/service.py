@@ -21,8 +21,8 @@ from stc_common.kafka.topics import ENDUSER_CHANGE
 from stc_common.logging import get_logger
 
 from stc_enduser import publishing
-from stc_enduser.domain import rules
 from stc_enduser.convert import party_from_pb, party_pb
+from stc_enduser.domain import rules
 from stc_enduser.domain.errors import InvalidReport, NotPermitted
 from stc_enduser.domain.model import (
     Authority,
@@ -302,7 +302,8 @@ async def confirm_overdue_check(*, uow: UnitOfWork, cmd: ConfirmOverdue) -> Stor
 async def _close(uow: UnitOfWork, stored: StoredCheck, recorded) -> StoredCheck:
     check = recorded.check
     await check_repo.save_outcome(uow.conn, check)
-    await uow.publish(TOPIC, check.licence_id, publishing.check_completed(recorded, stored.party_pb))
+    event = publishing.check_completed(recorded, stored.party_pb)
+    await uow.publish(TOPIC, check.licence_id, event)
     log.info("end_use_check.completed", check_id=check.check_id, outcome=check.status.value,
              failure_to_report=check.failure_to_report,
              overdue_confirmed=check.overdue_confirmed)

@@ -39,7 +39,8 @@ async def test_report_holds_licence_and_resolution_is_published(stack):
     report = answer.report
     assert answer.hold_licence and not answer.screen_new_end_user
     assert answer.recommended == events_pb2.RESOLUTION_KIND_SUSPEND_LICENCE
-    assert report.reference.startswith("CR-20") and report.status == change_report_pb2.REPORT_STATUS_OPEN
+    assert report.reference.startswith("CR-20")
+    assert report.status == change_report_pb2.REPORT_STATUS_OPEN
     reported, t_event = await stack.reader.wait_for(licence_id, events_pb2.ChangeReported)
     assert reported.report_id == report.report_id and reported.hold_licence
     assert reported.exporter_uscc == EXPORTER and reported.authority == "MOFCOM"
@@ -68,7 +69,8 @@ async def test_report_holds_licence_and_resolution_is_published(stack):
     assert again.resolution == events_pb2.RESOLUTION_KIND_ACCEPT_AMENDMENT
     with pytest.raises(grpc.aio.AioRpcError) as err:  # resolved once only
         await stack.stub.ResolveChange(
-            pb.ResolveChangeRequest(name=report.name, resolution=events_pb2.RESOLUTION_KIND_NO_ACTION,
+            pb.ResolveChangeRequest(name=report.name,
+                                    resolution=events_pb2.RESOLUTION_KIND_NO_ACTION,
                                     reasons=["again"]), metadata=stack.officer())
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 

@@ -39,7 +39,8 @@ async def test_not_cooperating_puts_the_party_on_the_watch_list(stack):
     check = await schedule(stack, licence_id)
     assert check.status == end_use_check_pb2.CHECK_STATUS_SCHEDULED
     scheduled, _ = await stack.reader.wait_for(licence_id, events_pb2.EndUseCheckScheduled)
-    assert scheduled.check_id == check.check_id and scheduled.party.name == "Berliner Messtechnik AG"
+    assert scheduled.check_id == check.check_id
+    assert scheduled.party.name == "Berliner Messtechnik AG"
 
     t0 = time.perf_counter()
     done = await stack.stub.RecordEndUseCheckOutcome(
