@@ -71,8 +71,11 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
     async def warm(pool: asyncpg.Pool) -> None:
         svc.policies()  # fail at start-up, not on the first event, if the policy is broken
 
+    def register_servicer(server, pool: asyncpg.Pool) -> None:
+        register(server, pool, dsn=settings.database_url)
+
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
-                       register=register, consumers=consumers,
+                       register=register_servicer, consumers=consumers,
                        background=[make_ticker(settings.ticker_interval_s)], on_start=warm)
 
 

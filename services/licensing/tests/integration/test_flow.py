@@ -20,11 +20,13 @@ pytestmark = pytest.mark.integration
 OFFICER = bearer("officer", authority="MOFCOM")
 
 
-async def _collect(stub, app_id, uscc, after, into, stop_at_state=None):
+async def _collect(stub, app_id, uscc, after, into, stop_at_state=None, times=None):
     async for u in stub.WatchApplication(
             spb.WatchApplicationRequest(application_id=app_id, after_sequence=after),
             metadata=bearer("exporter", uscc=uscc)):
         into.append(u)
+        if times is not None:
+            times.append(time.perf_counter())
         if stop_at_state is not None and u.state == stop_at_state:
             return
 
@@ -41,8 +43,9 @@ async def test_submit_assess_decide_issue(env, h):
     assert app.deadline.year >= 2026 and app.working_days_remaining == 45
 
     updates: list = []
+    seen_at: list = []
     watcher = asyncio.create_task(_collect(env.stub, app.application_id, uscc, 0, updates,
-                                           apb.APPLICATION_STATE_APPROVED))
+                                           apb.APPLICATION_STATE_APPROVED, seen_at))
 
     submitted = await env.log.wait_for("stc.licensing.v1.ApplicationSubmitted",
                                        app.application_id, topic=APPLICATION.name)
@@ -93,6 +96,8 @@ async def test_submit_assess_decide_issue(env, h):
         (spb.UPDATE_KIND_STATE_CHANGED, apb.APPLICATION_STATE_APPROVED),
     ]
     assert [u.sequence for u in updates] == [1, 2, 3, 4, 5]
+    # live through LISTEN/NOTIFY: well under the 2 s fallback re-read
+    assert seen_at[-1] - t_decided < 1.0, seen_at[-1] - t_decided
     assert updates[3].assessment.inputs_hash == assessment.inputs_hash
 
     # reconnect after having seen sequence 2: everything after it, nothing before
@@ -113,7 +118,7 @@ async def test_submit_assess_decide_issue(env, h):
     assert ev_used[0].parse(events_pb2.LicenceUsed).exhausted
 
     print(f"\nFLOW submit->assessed {t_assessed - t0:.2f}s, submit->decided "
-          f"{t_decided - t0:.2f}s")
+          f"{t_decided - t0:.2f}s, decided->watcher {seen_at[-1] - t_decided:.3f}s")
 
 
 async def test_many_applications_concurrently(env, h):

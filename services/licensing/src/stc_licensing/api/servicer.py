@@ -4,6 +4,7 @@ one unit of work, map the answer. No SQL and no business rules here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 from stc.licensing.v1 import licensing_service_pb2 as spb
@@ -16,6 +17,7 @@ from stc_common.db.uow import unit_of_work
 from stc_licensing import service as svc
 from stc_licensing.api.errors import mapped
 from stc_licensing.api.mapping import STATE_FROM_PB
+from stc_licensing.api.watch import HistoryNotifier
 from stc_licensing.storage import repo
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
@@ -24,14 +26,16 @@ E, O, A = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
 _KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_KIND_ASSESSED,
          "FLAGGED": spb.UPDATE_KIND_FLAGGED,
          "DEADLINE_BREACHED": spb.UPDATE_KIND_DEADLINE_BREACHED}
+_STATE = {state.value: number for number, state in STATE_FROM_PB.items()}
 
 
 class LicensingServicer(grpc_pb.LicensingServiceServicer):
     """Each RPC: roles allowed, then one use case inside one transaction."""
 
-    def __init__(self, pool: asyncpg.Pool, watch_poll_s: float = 0.25) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, fallback_s: float = 2.0) -> None:
         self.pool = pool
-        self.watch_poll_s = watch_poll_s
+        self.notifier = HistoryNotifier(dsn)
+        self.fallback_s = fallback_s
 
     async def _run(self, roles, use_case, **kw):
         p = require(*roles)
@@ -80,22 +84,30 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
         return await self._run((E,), svc.request_reconsideration, req=request)
 
     async def WatchApplication(self, request, context):
-        """Every step after `after_sequence`, then live ones (polls the history table)."""
+        """Every step after `after_sequence`, then live ones (LISTEN/NOTIFY wake-ups, the
+        history table read after each; see api/watch.py)."""
         await self._run((E, O, A), svc.get_application, application_id=request.application_id)
+        app_id = request.application_id
         last = max(request.after_sequence, 0)
-        while True:
-            async with self.pool.acquire() as conn:
-                rows = await repo.history_after(conn, request.application_id, last)
-            for r in rows:
-                last = r["sequence"]
-                yield spb.ApplicationUpdate(
-                    sequence=r["sequence"], kind=_KIND.get(r["kind"], 0),
-                    state=next(k for k, v in STATE_FROM_PB.items() if v.value == r["state"]),
-                    note=r["note"], application=Application.FromString(r["snapshot"]),
-                    assessment=Assessment.FromString(r["assessment_body"])
-                    if r["assessment_body"] else None)
-            if not rows:
-                await asyncio.sleep(self.watch_poll_s)
+        woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips
+        try:
+            while True:
+                woken.clear()
+                async with self.pool.acquire() as conn:
+                    rows = await repo.history_after(conn, app_id, last)
+                for r in rows:
+                    last = r["sequence"]
+                    yield spb.ApplicationUpdate(
+                        sequence=r["sequence"], kind=_KIND.get(r["kind"], 0),
+                        state=_STATE[r["state"]], note=r["note"],
+                        application=Application.FromString(r["snapshot"]),
+                        assessment=Assessment.FromString(r["assessment_body"])
+                        if r["assessment_body"] else None)
+                if not rows:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
+        finally:
+            await self.notifier.unsubscribe(app_id, woken)
 
     # officers
     async def ListReviewQueue(self, request, context):
@@ -127,6 +139,6 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
         return await self._run((O,), svc.revoke_licence, req=request)
 
 
-def register(server, pool: asyncpg.Pool) -> None:
+def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:
     """Add the servicer to a grpc.aio server."""
-    grpc_pb.add_LicensingServiceServicer_to_server(LicensingServicer(pool), server)
+    grpc_pb.add_LicensingServiceServicer_to_server(LicensingServicer(pool, dsn), server)
