@@ -202,6 +202,31 @@ async def test_information_request_pauses_clock_and_key_change_means_reapply(env
     assert recon.state == apb.APPLICATION_STATE_RECONSIDERATION
 
 
+async def test_review_queue_oldest_deadline_first_and_state_filter(env, h):
+    uscc = await env.operator()
+    first, second = await env.submit(uscc), await env.submit(uscc)
+    await env.sql("UPDATE applications SET deadline = $2 WHERE id = $1", second.application_id,
+                  dt.date(2026, 2, 2))
+    queue = await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(page_size=500),
+                                           metadata=MOFCOM)
+    ids = [a.application_id for a in queue.applications]
+    assert ids.index(second.application_id) < ids.index(first.application_id)
+    deadlines = [(a.deadline.year, a.deadline.month, a.deadline.day) for a in
+                 queue.applications]
+    assert all(x for x in deadlines)  # every application shows its deadline
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(),
+                                       metadata=bearer("exporter", uscc=uscc))
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    me = bearer("exporter", uscc=uscc)
+    screening = await env.stub.ListApplications(spb.ListApplicationsRequest(
+        state=apb.APPLICATION_STATE_SCREENING), metadata=me)
+    assert len(screening.applications) == 2
+    approved = await env.stub.ListApplications(spb.ListApplicationsRequest(
+        state=apb.APPLICATION_STATE_APPROVED), metadata=me)
+    assert not approved.applications
+
+
 async def test_withdrawal(env, h):
     uscc = await env.operator()
     app = await env.submit(uscc)

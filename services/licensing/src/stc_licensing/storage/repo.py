@@ -232,7 +232,7 @@ async def pending_ids(conn) -> list[str]:
     rows = await conn.fetch(
         """SELECT id FROM applications WHERE NOT breach_reported
            AND state = ANY($1::text[])""",
-        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "RECONSIDERATION"])
+        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED", "RECONSIDERATION"])
     return [r["id"] for r in rows]
 
 
