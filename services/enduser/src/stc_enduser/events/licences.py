@@ -25,7 +25,7 @@ async def on_licence_issued(uow: UnitOfWork, env: Envelope, msg: lic.LicenceIssu
     """A new licence: project its exporter, authority, destination, parties and items."""
     authority = Authority(msg.authority.strip().upper())  # unknown: ValueError, to the DLQ
     new = await repo.upsert_issued(
-        uow.conn, licence_id=msg.licence_id, exporter_uscc=msg.exporter_uscc,
+        uow.conn, licence_id=msg.licence_id, exporter_uscc=msg.exporter_uscc.strip().upper(),
         authority=authority.value, destination=msg.destination.strip().upper(),
         parties=[to_dict(p) for p in msg.parties],
         item_codes=[i.control_code for i in msg.items if i.control_code], event_id=env.id)
