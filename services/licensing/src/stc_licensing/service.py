@@ -541,7 +541,7 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     (unknown application, or no longer screening: a stale or repeated result)."""
     row = await repo.get_application(uow.conn, msg.subject_id, for_update=True)
     if row is None or row.state != S.SCREENING:
-        log.info("application.screening_ignored", application_id=msg.subject_id,
+        log.debug("application.screening_ignored", application_id=msg.subject_id,
                  state=row.state.value if row else None)
         return False
     content_pb = m.content_from_json(row.content)
