@@ -201,8 +201,9 @@ def compare_names(q: NormalisedName, e: NormalisedName
     # there a syllable one letter away is another character, so another name.
     if score < 0.999 and not both_chinese and len(q.compact) >= 5 and e.compact:
         compact = fuzz.ratio(q.compact, e.compact)
-        if not both_chinese:
-            # Word order is free outside Chinese names ("BIN LADIN, Usama").
+        if len(q.units) == len(e.units):
+            # Word order is free ("BIN LADIN, Usama"), but only between names with the
+            # same number of words: sorting a name with a word missing lines up strangers.
             compact = max(compact, fuzz.ratio("".join(sorted(u.text for u in q.units)),
                                               "".join(sorted(u.text for u in e.units))))
         compact /= 100.0
