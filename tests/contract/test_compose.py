@@ -23,12 +23,23 @@ def test_compose_file_is_valid_and_names_every_service():
     cmd = _compose()
     if cmd is None:
         pytest.skip("neither `docker compose` nor docker-compose is installed")
-    out = subprocess.run([*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     services = set(out.stdout.split())
-    assert {"kafka", "postgres", "topic-init", "licensing", "screening", "enduser",
-            "credit"} <= services
+    assert {
+        "kafka",
+        "postgres",
+        "topic-init",
+        "licensing",
+        "screening",
+        "enduser",
+        "credit",
+    } <= services
 
 
 def test_every_declared_topic_is_created_by_topic_init():

@@ -20,10 +20,16 @@ def test_buf_lint_standard():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("module", [
-    "stc.common.v1.common_pb2", "stc.licensing.v1.events_pb2", "stc.screening.v1.events_pb2",
-    "stc.enduser.v1.events_pb2", "stc.credit.v1.events_pb2",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "stc.common.v1.common_pb2",
+        "stc.licensing.v1.events_pb2",
+        "stc.screening.v1.events_pb2",
+        "stc.enduser.v1.events_pb2",
+        "stc.credit.v1.events_pb2",
+    ],
+)
 def test_generated_modules_import(module):
     mod = importlib.import_module(module)
     assert mod.DESCRIPTOR.package.startswith("stc.")
@@ -33,4 +39,6 @@ def test_generated_code_is_not_tracked_by_git():
     if not shutil.which("git"):
         pytest.skip("git missing")
     tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT).stdout
-    assert not [f for f in tracked.splitlines() if f.endswith(("_pb2.py", "_pb2_grpc.py", "_pb2.pyi"))]
+    assert not [
+        f for f in tracked.splitlines() if f.endswith(("_pb2.py", "_pb2_grpc.py", "_pb2.pyi"))
+    ]

@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 
 import grpc
-
 from stc_common.auth.jwt import mint_token
 
 ADDRESSES = {
@@ -39,15 +38,19 @@ class Identity:
             if role == "exporter":
                 token = mint_token(role="exporter", uscc=arg, subject=f"cli-{arg}")
             elif role == "officer":
-                token = mint_token(role="officer", authority=arg.upper(), subject=f"cli-officer-{arg.lower()}")
+                token = mint_token(
+                    role="officer", authority=arg.upper(), subject=f"cli-officer-{arg.lower()}"
+                )
             elif role == "auditor":
                 token = mint_token(role="auditor", subject="cli-auditor")
             else:
                 raise IdentityError(f"unknown role {role!r}")
         except ValueError as exc:
             raise IdentityError(
-                f"--as {self.spec!r}: {exc}. Use exporter:<USCC>, officer:<MOFCOM|SASTIND|CAEA|CWC>, "
-                "auditor or public") from exc
+                f"--as {self.spec!r}: {exc}. Use exporter:<USCC>, "
+                "officer:<MOFCOM|SASTIND|CAEA|CWC>, "
+                "auditor or public"
+            ) from exc
         return (("authorization", f"Bearer {token}"),)
 
 

@@ -8,11 +8,14 @@ from typing import Any
 
 from google.protobuf import symbol_database
 from google.protobuf.json_format import MessageToDict
-
 from stc_common import envelope
 
-_EVENT_MODULES = ["stc.licensing.v1.events_pb2", "stc.screening.v1.events_pb2",
-                  "stc.enduser.v1.events_pb2", "stc.credit.v1.events_pb2"]
+_EVENT_MODULES = [
+    "stc.licensing.v1.events_pb2",
+    "stc.screening.v1.events_pb2",
+    "stc.enduser.v1.events_pb2",
+    "stc.credit.v1.events_pb2",
+]
 
 
 def load_event_types() -> None:
@@ -33,8 +36,9 @@ def readable(headers, value: bytes | None, key: bytes | None) -> dict[str, Any]:
         if dlq:
             out["dead_letter"] = dlq
         return out
-    out.update(type=env.type, id=env.id, source=env.source, time=env.time.isoformat(),
-               subject=env.subject)
+    out.update(
+        type=env.type, id=env.id, source=env.source, time=env.time.isoformat(), subject=env.subject
+    )
     try:
         cls = symbol_database.Default().GetSymbol(env.type)
         out["data"] = MessageToDict(env.parse(cls), preserving_proto_field_name=True)

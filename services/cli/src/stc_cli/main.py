@@ -17,20 +17,23 @@ import typer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
-
-from stc_cli.context import ADDRESSES, KAFKA, Identity, IdentityError, channel
 from stc_common.auth.jwt import mint_token
 from stc_common.grpc.errors import error_reason, field_violations
+
+from stc_cli.context import ADDRESSES, KAFKA, IdentityError, channel
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
 
-AsOption = Annotated[str, typer.Option("--as", help="exporter:<USCC> | officer:<AUTHORITY> | auditor | public")]
+AsOption = Annotated[
+    str, typer.Option("--as", help="exporter:<USCC> | officer:<AUTHORITY> | auditor | public")
+]
 
 
 def run(coro_fn):
     """Run an async command; turn gRPC errors into readable messages and exit codes."""
+
     @functools.wraps(coro_fn)
     def wrapper(*args, **kwargs):
         try:
@@ -43,6 +46,7 @@ def run(coro_fn):
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+
     return wrapper
 
 
@@ -63,8 +67,14 @@ def report_rpc_error(exc: grpc.aio.AioRpcError) -> None:
 def token(role: str, uscc: str = "", authority: str = "", hours: float = 8) -> None:
     """Print a development token (local stack only), e.g. `stc token officer --authority MOFCOM`."""
     try:
-        print(mint_token(role=role, uscc=uscc or None, authority=authority or None,
-                         ttl=dt.timedelta(hours=hours)))
+        print(
+            mint_token(
+                role=role,
+                uscc=uscc or None,
+                authority=authority or None,
+                ttl=dt.timedelta(hours=hours),
+            )
+        )
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -79,7 +89,9 @@ async def status() -> None:
     for name, addr in ADDRESSES.items():
         async with channel(name) as ch:
             try:
-                r = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=3)
+                r = await health_pb2_grpc.HealthStub(ch).Check(
+                    health_pb2.HealthCheckRequest(), timeout=3
+                )
                 state = health_pb2.HealthCheckResponse.ServingStatus.Name(r.status)
             except grpc.aio.AioRpcError as exc:
                 state = f"[red]{exc.code().name}[/red]"
@@ -92,18 +104,27 @@ async def status() -> None:
 
 @app.command()
 @run
-async def tail(topics: Annotated[list[str] | None, typer.Argument(help="topics (default: all platform topics)")] = None,
-               from_beginning: bool = False, json_lines: Annotated[bool, typer.Option("--json")] = False,
-               count: Annotated[int, typer.Option(help="stop after N events (0: run until Ctrl-C)")] = 0) -> None:
+async def tail(
+    topics: Annotated[
+        list[str] | None, typer.Argument(help="topics (default: all platform topics)")
+    ] = None,
+    from_beginning: bool = False,
+    json_lines: Annotated[bool, typer.Option("--json")] = False,
+    count: Annotated[int, typer.Option(help="stop after N events (0: run until Ctrl-C)")] = 0,
+) -> None:
     """Follow topics as readable events."""
     from aiokafka import AIOKafkaConsumer
-
-    from stc_cli.events import readable, to_json
     from stc_common.kafka.topics import TOPICS
 
+    from stc_cli.events import readable, to_json
+
     names = topics or [t.name for t in TOPICS]
-    consumer = AIOKafkaConsumer(*names, bootstrap_servers=KAFKA, group_id=None,
-                                auto_offset_reset="earliest" if from_beginning else "latest")
+    consumer = AIOKafkaConsumer(
+        *names,
+        bootstrap_servers=KAFKA,
+        group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
     await consumer.start()
     seen = 0
     try:
@@ -112,8 +133,11 @@ async def tail(topics: Annotated[list[str] | None, typer.Argument(help="topics (
             if json_lines:
                 print(to_json({"topic": rec.topic, **ev}), flush=True)
             else:
-                console.print(f"[dim]{rec.topic}[/dim] [bold cyan]{ev.get('type', '?').rsplit('.', 1)[-1]}[/bold cyan] "
-                              f"key={ev.get('key')} {to_json(ev.get('data', ev.get('error')))[:300]}")
+                console.print(
+                    f"[dim]{rec.topic}[/dim] "
+                    f"[bold cyan]{ev.get('type', '?').rsplit('.', 1)[-1]}[/bold cyan] "
+                    f"key={ev.get('key')} {to_json(ev.get('data', ev.get('error')))[:300]}"
+                )
             seen += 1
             if count and seen >= count:
                 break

@@ -32,8 +32,13 @@ from stc_common.metrics import EVENTS_CONSUMED
 Handler = Callable[[UnitOfWork, Envelope, Message], Awaitable[None]]
 log = get_logger("stc_common.consumer")
 
-_TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError,
-              ConnectionError, OSError, asyncio.TimeoutError)
+_TRANSIENT = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,19 @@ class Subscription:
 class EventConsumer:
     """Consumes `topics` as consumer group `group_id`, handling the subscribed event types."""
 
-    def __init__(self, *, name: str, topics: list[str], pool: asyncpg.Pool, bootstrap: str,
-                 group_id: str, subscriptions: list[Subscription], source: str,
-                 max_attempts: int = 3, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: list[str],
+        pool: asyncpg.Pool,
+        bootstrap: str,
+        group_id: str,
+        subscriptions: list[Subscription],
+        source: str,
+        max_attempts: int = 3,
+        client_id: str | None = None,
+    ) -> None:
         self.name, self.topics, self.pool, self.bootstrap = name, topics, pool, bootstrap
         self.group_id, self.source, self.max_attempts = group_id, source, max_attempts
         self.handlers = {s.ce_type: s for s in subscriptions}
@@ -64,8 +79,9 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set."""
-        consumer = make_consumer(self.bootstrap, *self.topics, group_id=self.group_id,
-                                 client_id=self.client_id)
+        consumer = make_consumer(
+            self.bootstrap, *self.topics, group_id=self.group_id, client_id=self.client_id
+        )
         dlq = make_producer(self.bootstrap, client_id=f"{self.client_id}-dlq")
         await consumer.start()
         await dlq.start()
@@ -98,8 +114,9 @@ class EventConsumer:
         except EnvelopeError as exc:
             await self._dead_letter(dlq, rec, f"undecodable: {exc}")
             return
-        structlog.contextvars.bind_contextvars(event_id=env.id, ce_type=env.type,
-                                               traceparent=env.traceparent)
+        structlog.contextvars.bind_contextvars(
+            event_id=env.id, ce_type=env.type, traceparent=env.traceparent
+        )
         sub = self.handlers.get(env.type)
         if sub is None:
             EVENTS_CONSUMED.labels(self.name, env.type, "ignored").inc()
@@ -114,8 +131,14 @@ class EventConsumer:
             try:
                 outcome = await self.handle(env, message, sub, rec.topic, rec.partition, rec.offset)
                 EVENTS_CONSUMED.labels(self.name, env.type, outcome).inc()
-                log.info("event.handled", consumer=self.name, outcome=outcome,
-                         topic=rec.topic, partition=rec.partition, offset=rec.offset)
+                log.info(
+                    "event.handled",
+                    consumer=self.name,
+                    outcome=outcome,
+                    topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                )
                 return
             except _TRANSIENT as exc:  # the database is away: wait, never skip the record
                 log.warning("event.retry_transient", error=repr(exc), retry_in=backoff)
@@ -131,14 +154,27 @@ class EventConsumer:
                     return
                 await asyncio.sleep(0.1 * attempt)
 
-    async def handle(self, env: Envelope, message: Message, sub: Subscription,
-                     topic: str, partition: int, offset: int) -> str:
+    async def handle(
+        self,
+        env: Envelope,
+        message: Message,
+        sub: Subscription,
+        topic: str,
+        partition: int,
+        offset: int,
+    ) -> str:
         """Run one handler with its inbox row in one transaction: 'handled' or 'duplicate'."""
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 """INSERT INTO inbox (consumer, event_id, ce_type, topic, partition, "offset")
                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-                self.name, env.id, env.type, topic, partition, offset)
+                self.name,
+                env.id,
+                env.type,
+                topic,
+                partition,
+                offset,
+            )
             if not fresh:
                 return "duplicate"
             await sub.handler(UnitOfWork(conn, self.source), env, message)
@@ -152,5 +188,11 @@ class EventConsumer:
         ]
         await (await dlq.send(f"{rec.topic}.dlq", value=rec.value, key=rec.key, headers=headers))
         EVENTS_CONSUMED.labels(self.name, "?", "dead_lettered").inc()
-        log.warning("event.dead_lettered", consumer=self.name, reason=reason, topic=rec.topic,
-                    partition=rec.partition, offset=rec.offset)
+        log.warning(
+            "event.dead_lettered",
+            consumer=self.name,
+            reason=reason,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+        )

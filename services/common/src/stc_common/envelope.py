@@ -66,9 +66,15 @@ class Envelope:
         return msg
 
 
-def encode(message: Message, *, source: str, subject: str | None = None,
-           event_id: str | None = None, time: dt.datetime | None = None,
-           traceparent: str | None = None) -> tuple[str, list[tuple[str, bytes]], bytes]:
+def encode(
+    message: Message,
+    *,
+    source: str,
+    subject: str | None = None,
+    event_id: str | None = None,
+    time: dt.datetime | None = None,
+    traceparent: str | None = None,
+) -> tuple[str, list[tuple[str, bytes]], bytes]:
     """Build (event id, Kafka headers, value) for one protobuf message in binary mode."""
     eid = event_id or str(uuid.uuid4())
     attrs: dict[str, Any] = {
@@ -89,8 +95,9 @@ def encode(message: Message, *, source: str, subject: str | None = None,
     return eid, headers, km.value
 
 
-def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None,
-           key: bytes | None = None) -> Envelope:
+def decode(
+    headers: list[tuple[str, bytes]] | tuple, value: bytes | None, key: bytes | None = None
+) -> Envelope:
     """Read the CloudEvent attributes of a Kafka record; raise EnvelopeError if not one."""
     hmap = {k: (v or b"") for k, v in (headers or ())}
     if "ce_type" not in hmap or "ce_id" not in hmap:
@@ -103,9 +110,14 @@ def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None,
     except Exception as exc:  # the library raises several types for bad attributes
         raise EnvelopeError(f"invalid CloudEvent headers: {exc}") from exc
     return Envelope(
-        id=event.get_id(), type=event.get_type(), source=event.get_source(),
-        time=event.get_time() or dt.datetime.now(dt.UTC), subject=event.get_subject(),
+        id=event.get_id(),
+        type=event.get_type(),
+        source=event.get_source(),
+        time=event.get_time() or dt.datetime.now(dt.UTC),
+        subject=event.get_subject(),
         traceparent=event.get_extension("traceparent")
-        or hmap.get("traceparent", b"").decode() or None, data=bytes(event.get_data() or b""),
+        or hmap.get("traceparent", b"").decode()
+        or None,
+        data=bytes(event.get_data() or b""),
         key=key,
     )

@@ -22,8 +22,9 @@ class DomainError(Exception):
 
     code = "UNKNOWN"  # name of the grpc.StatusCode
 
-    def __init__(self, message: str, *, reason: str | None = None,
-                 metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason or type(self).__name__.upper()
@@ -35,9 +36,16 @@ class ValidationFailed(DomainError):
 
     code = "INVALID_ARGUMENT"
 
-    def __init__(self, violations: list[FieldViolation] | FieldViolation, message: str = "",
-                 *, reason: str = "VALIDATION_FAILED") -> None:
-        self.violations = [violations] if isinstance(violations, FieldViolation) else list(violations)
+    def __init__(
+        self,
+        violations: list[FieldViolation] | FieldViolation,
+        message: str = "",
+        *,
+        reason: str = "VALIDATION_FAILED",
+    ) -> None:
+        self.violations = (
+            [violations] if isinstance(violations, FieldViolation) else list(violations)
+        )
         text = message or "; ".join(f"{v.field}: {v.reason}" for v in self.violations)
         super().__init__(text, reason=reason)
 

@@ -35,8 +35,11 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     )
     structlog.contextvars.bind_contextvars(service=service)
     # libraries (aiokafka, asyncio) log through the standard library: route them to stderr
-    logging.basicConfig(level=max(lvl, logging.WARNING), stream=sys.stderr,
-                        format='{"level":"%(levelname)s","logger":"%(name)s","event":"%(message)s"}')
+    logging.basicConfig(
+        level=max(lvl, logging.WARNING),
+        stream=sys.stderr,
+        format='{"level":"%(levelname)s","logger":"%(name)s","event":"%(message)s"}',
+    )
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

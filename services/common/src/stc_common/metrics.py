@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-GRPC_REQUESTS = Counter("stc_grpc_requests_total", "gRPC requests handled",
-                        ["service", "method", "code"])
-GRPC_LATENCY = Histogram("stc_grpc_request_seconds", "gRPC request latency", ["service", "method"],
-                         buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
-EVENTS_CONSUMED = Counter("stc_events_consumed_total", "Kafka events handled by consumers",
-                          ["consumer", "ce_type", "outcome"])
-EVENTS_PUBLISHED = Counter("stc_outbox_published_total", "Outbox events published", ["service", "topic"])
+GRPC_REQUESTS = Counter(
+    "stc_grpc_requests_total", "gRPC requests handled", ["service", "method", "code"]
+)
+GRPC_LATENCY = Histogram(
+    "stc_grpc_request_seconds",
+    "gRPC request latency",
+    ["service", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_CONSUMED = Counter(
+    "stc_events_consumed_total",
+    "Kafka events handled by consumers",
+    ["consumer", "ce_type", "outcome"],
+)
+EVENTS_PUBLISHED = Counter(
+    "stc_outbox_published_total", "Outbox events published", ["service", "topic"]
+)
 OUTBOX_PENDING = Gauge("stc_outbox_pending", "Outbox rows not yet published", ["service"])
-RELAY_LEADER = Gauge("stc_outbox_relay_leader", "1 while this process is the active relay", ["service"])
+RELAY_LEADER = Gauge(
+    "stc_outbox_relay_leader", "1 while this process is the active relay", ["service"]
+)
 
 
 def serve_metrics(port: int, host: str = "127.0.0.1") -> None:

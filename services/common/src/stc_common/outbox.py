@@ -37,8 +37,15 @@ def relay_lock_key(service: str) -> int:
 class OutboxRelay:
     """Publishes a service's outbox; run `run(stop)` as a task or its own process."""
 
-    def __init__(self, *, dsn: str, bootstrap: str, service: str, batch_size: int = 200,
-                 poll_interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        bootstrap: str,
+        service: str,
+        batch_size: int = 200,
+        poll_interval: float = 0.2,
+    ) -> None:
         self.dsn, self.bootstrap, self.service = dsn, bootstrap, service
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self._wake = asyncio.Event()
@@ -49,8 +56,9 @@ class OutboxRelay:
         lock_conn = await connect(self.dsn)
         try:
             while not stop.is_set():
-                if await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)",
-                                            relay_lock_key(self.service)):
+                if await lock_conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", relay_lock_key(self.service)
+                ):
                     break
                 await _wait(stop, 1.0)
             if stop.is_set():
@@ -99,20 +107,25 @@ class OutboxRelay:
             rows = await conn.fetch(
                 """SELECT id, event_id, topic, key, headers, payload FROM outbox
                    WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
-                self.batch_size)
+                self.batch_size,
+            )
             if not rows:
                 OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
             futures = []
             for r in rows:
                 headers = [(k, base64.b64decode(v)) for k, v in r["headers"]]
-                futures.append(await producer.send(r["topic"], value=r["payload"], key=r["key"],
-                                                   headers=headers))
+                futures.append(
+                    await producer.send(
+                        r["topic"], value=r["payload"], key=r["key"], headers=headers
+                    )
+                )
             metas = await asyncio.gather(*futures)
             await conn.executemany(
                 """UPDATE outbox SET sent_at = now(), sent_partition = $2, sent_offset = $3
                    WHERE id = $1""",
-                [(r["id"], m.partition, m.offset) for r, m in zip(rows, metas, strict=True)])
+                [(r["id"], m.partition, m.offset) for r, m in zip(rows, metas, strict=True)],
+            )
             await _save_positions(conn, ((m.topic, m.partition, m.offset) for m in metas))
         for r in rows:
             EVENTS_PUBLISHED.labels(self.service, r["topic"]).inc()
@@ -121,15 +134,25 @@ class OutboxRelay:
 
     async def recover(self, conn: asyncpg.Connection) -> int:
         """Mark unsent rows whose events are already on their topics; return how many."""
-        topics = [r["topic"] for r in await conn.fetch(
-            "SELECT DISTINCT topic FROM outbox WHERE sent_at IS NULL")]
+        topics = [
+            r["topic"]
+            for r in await conn.fetch("SELECT DISTINCT topic FROM outbox WHERE sent_at IS NULL")
+        ]
         if not topics:
             return 0
-        positions = {(r["topic"], r["partition"]): r["last_offset"] for r in await conn.fetch(
-            "SELECT topic, partition, last_offset FROM outbox_positions WHERE topic = ANY($1)",
-            topics)}
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    group_id=None, client_id=f"{self.service}-relay-recovery")
+        positions = {
+            (r["topic"], r["partition"]): r["last_offset"]
+            for r in await conn.fetch(
+                "SELECT topic, partition, last_offset FROM outbox_positions WHERE topic = ANY($1)",
+                topics,
+            )
+        }
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            client_id=f"{self.service}-relay-recovery",
+        )
         await consumer.start()
         found: dict[str, tuple[str, int, int]] = {}
         try:
@@ -168,23 +191,25 @@ class OutboxRelay:
             status = await conn.executemany(
                 """UPDATE outbox SET sent_at = now(), sent_partition = $2, sent_offset = $3
                    WHERE event_id = $1::uuid AND sent_at IS NULL""",
-                [(eid, p, o) for eid, (_, p, o) in found.items()])
+                [(eid, p, o) for eid, (_, p, o) in found.items()],
+            )
             del status
             await _save_positions(conn, found.values())
         log.info("relay.recovered", already_published=len(found))
         return len(found)
 
 
-async def _save_positions(conn: asyncpg.Connection,
-                          items: Iterable[tuple[str, int, int]]) -> None:
+async def _save_positions(conn: asyncpg.Connection, items: Iterable[tuple[str, int, int]]) -> None:
     best: dict[tuple[str, int], int] = {}
     for topic, part, off in items:
         best[(topic, part)] = max(off, best.get((topic, part), -1))
     await conn.executemany(
         """INSERT INTO outbox_positions (topic, partition, last_offset) VALUES ($1, $2, $3)
            ON CONFLICT (topic, partition)
-           DO UPDATE SET last_offset = GREATEST(outbox_positions.last_offset, EXCLUDED.last_offset)""",
-        [(t, p, o) for (t, p), o in best.items()])
+           DO UPDATE SET last_offset =
+               GREATEST(outbox_positions.last_offset, EXCLUDED.last_offset)""",
+        [(t, p, o) for (t, p), o in best.items()],
+    )
 
 
 async def _wait(stop: asyncio.Event, timeout: float, other: asyncio.Event | None = None) -> None:

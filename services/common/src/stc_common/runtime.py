@@ -42,7 +42,8 @@ class ServiceSpec:
     consumers: Callable[[asyncpg.Pool], list[EventConsumer]] = lambda pool: []
     # extra long-running tasks (e.g. a deadline ticker): each gets (pool, stop)
     background: list[Callable[[asyncpg.Pool, asyncio.Event], Awaitable[None]]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     on_start: Callable[[asyncpg.Pool], Awaitable[None]] | None = None
 
 
@@ -51,8 +52,13 @@ async def run_migrations(settings: ServiceSettings, spec: ServiceSpec) -> list[s
     return await migrate(settings.database_url, [MigrationSource(spec.name, spec.migrations)])
 
 
-async def run_service(settings: ServiceSettings, spec: ServiceSpec, *,
-                      with_relay: bool = True, stop: asyncio.Event | None = None) -> None:
+async def run_service(
+    settings: ServiceSettings,
+    spec: ServiceSpec,
+    *,
+    with_relay: bool = True,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Run one service process until it is signalled (or `stop` is set)."""
     configure_logging(spec.name, settings.log_level, settings.log_json)
     if stop is None:  # a real process: SIGTERM/SIGINT stop it; tests pass their own event
@@ -61,28 +67,39 @@ async def run_service(settings: ServiceSettings, spec: ServiceSpec, *,
             install_signal_handlers(stop)
     await run_migrations(settings, spec)
     serve_metrics(settings.metrics_port)
-    pool = await create_pool(settings.database_url, min_size=settings.db_pool_min,
-                             max_size=settings.db_pool_max)
+    pool = await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
     tasks: list[asyncio.Task] = []
     server = health = None
     try:
         if spec.on_start:
             await spec.on_start(pool)
         if with_relay:
-            relay = OutboxRelay(dsn=settings.database_url, bootstrap=settings.kafka_bootstrap_servers,
-                                service=spec.name, batch_size=settings.relay_batch_size,
-                                poll_interval=settings.relay_poll_interval_s)
+            relay = OutboxRelay(
+                dsn=settings.database_url,
+                bootstrap=settings.kafka_bootstrap_servers,
+                service=spec.name,
+                batch_size=settings.relay_batch_size,
+                poll_interval=settings.relay_poll_interval_s,
+            )
             tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
         for consumer in spec.consumers(pool):
             tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer:{consumer.name}"))
         for bg in spec.background:
             tasks.append(asyncio.create_task(bg(pool, stop), name=getattr(bg, "__name__", "bg")))
-        verifier = TokenVerifier(settings.jwt_public_key_pem, issuer=settings.jwt_issuer,
-                                 audience=settings.jwt_audience)
+        verifier = TokenVerifier(
+            settings.jwt_public_key_pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
         server, port, health = await build_server(
-            service=spec.name, register=lambda s: spec.register(s, pool),
-            service_names=spec.service_names, verifier=verifier,
-            public_methods=spec.public_methods, host=settings.grpc_host, port=settings.grpc_port)
+            service=spec.name,
+            register=lambda s: spec.register(s, pool),
+            service_names=spec.service_names,
+            verifier=verifier,
+            public_methods=spec.public_methods,
+            host=settings.grpc_host,
+            port=settings.grpc_port,
+        )
         log.info("service.ready", grpc_port=port, metrics_port=settings.metrics_port)
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)

@@ -8,7 +8,6 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from google.protobuf import wrappers_pb2
-
 from stc_common import envelope
 from stc_common.consumer import EventConsumer, Subscription
 from stc_common.db.migrate import migrate
@@ -31,13 +30,21 @@ def _recorder(name: str, fail_on: str | None = None):
         if fail_on is not None and msg.value == fail_on:
             raise RuntimeError(f"cannot handle {msg.value}")
         await uow.conn.execute("INSERT INTO effects VALUES ($1, $2, $3)", env.id, msg.value, name)
+
     return handle
 
 
 def _consumer(name, topic, pool, bootstrap, group, handler):
-    return EventConsumer(name="effects", topics=[topic], pool=pool, bootstrap=bootstrap,
-                         group_id=group, subscriptions=[Subscription(wrappers_pb2.StringValue, handler)],
-                         source="/test", client_id=name)
+    return EventConsumer(
+        name="effects",
+        topics=[topic],
+        pool=pool,
+        bootstrap=bootstrap,
+        group_id=group,
+        subscriptions=[Subscription(wrappers_pb2.StringValue, handler)],
+        source="/test",
+        client_id=name,
+    )
 
 
 async def _produce(bootstrap, topic, messages, *, event_ids=None, keys=None):
@@ -46,8 +53,9 @@ async def _produce(bootstrap, topic, messages, *, event_ids=None, keys=None):
     ids = []
     try:
         for i, m in enumerate(messages):
-            eid, headers, value = envelope.encode(m, source="/test",
-                                                  event_id=(event_ids or {}).get(i))
+            eid, headers, value = envelope.encode(
+                m, source="/test", event_id=(event_ids or {}).get(i)
+            )
             key = (keys[i] if keys else f"k{i}").encode()
             await producer.send_and_wait(topic, value=value, key=key, headers=headers)
             ids.append(eid)
@@ -71,8 +79,12 @@ async def test_redelivered_event_is_a_no_op(fresh_database, new_topic, kafka_boo
     topic = await new_topic("inbox")
     same = str(uuid.uuid4())
     # the same event three times (a producer retry, a replay), then another event
-    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=v) for v in "aaab"],
-                   event_ids={0: same, 1: same, 2: same})
+    await _produce(
+        kafka_bootstrap,
+        topic,
+        [wrappers_pb2.StringValue(value=v) for v in "aaab"],
+        event_ids={0: same, 1: same, 2: same},
+    )
     stop = asyncio.Event()
     c = _consumer("c1", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}", _recorder("c1"))
     task = asyncio.create_task(c.run(stop))
@@ -94,8 +106,9 @@ async def test_redelivered_event_is_a_no_op(fresh_database, new_topic, kafka_boo
     assert rows[0]["event_id"] == same
 
 
-async def test_group_shares_partitions_and_survives_rebalance(fresh_database, new_topic,
-                                                              kafka_bootstrap):
+async def test_group_shares_partitions_and_survives_rebalance(
+    fresh_database, new_topic, kafka_bootstrap
+):
     pool = await _setup(await fresh_database("group"))
     topic = await new_topic("group", partitions=4)
     group = f"g-{uuid.uuid4().hex[:6]}"
@@ -112,9 +125,14 @@ async def test_group_shares_partitions_and_survives_rebalance(fresh_database, ne
         await asyncio.sleep(0.1)
     shared = (len(a.assigned), len(b.assigned))
     n = 200
-    producer_task = asyncio.create_task(_produce(
-        kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=str(i)) for i in range(n)],
-        keys=[f"agg-{i}" for i in range(n)]))
+    producer_task = asyncio.create_task(
+        _produce(
+            kafka_bootstrap,
+            topic,
+            [wrappers_pb2.StringValue(value=str(i)) for i in range(n)],
+            keys=[f"agg-{i}" for i in range(n)],
+        )
+    )
     await _wait_count(pool, "SELECT count(*) FROM effects", n // 3)
     stop_a.set()  # member a leaves mid-stream: b takes over its partitions
     await ta
@@ -132,8 +150,9 @@ async def test_group_shares_partitions_and_survives_rebalance(fresh_database, ne
     assert by.get("a", 0) > 0 and by.get("b", 0) > 0
 
 
-async def test_poison_records_go_to_dlq_and_partition_moves_on(fresh_database, new_topic,
-                                                               kafka_bootstrap):
+async def test_poison_records_go_to_dlq_and_partition_moves_on(
+    fresh_database, new_topic, kafka_bootstrap
+):
     pool = await _setup(await fresh_database("dlq"))
     topic = await new_topic("dlq")
     producer = make_producer(kafka_bootstrap, client_id="poison")
@@ -142,11 +161,20 @@ async def test_poison_records_go_to_dlq_and_partition_moves_on(fresh_database, n
     _, headers, _ = envelope.encode(wrappers_pb2.StringValue(value="x"), source="/t")
     await producer.send_and_wait(topic, value=b"\xff\xff\xff", key=b"y", headers=headers)
     await producer.stop()
-    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value="explode"),
-                                            wrappers_pb2.StringValue(value="fine")])
+    await _produce(
+        kafka_bootstrap,
+        topic,
+        [wrappers_pb2.StringValue(value="explode"), wrappers_pb2.StringValue(value="fine")],
+    )
     stop = asyncio.Event()
-    c = _consumer("c", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}",
-                  _recorder("c", fail_on="explode"))
+    c = _consumer(
+        "c",
+        topic,
+        pool,
+        kafka_bootstrap,
+        f"g-{uuid.uuid4().hex[:6]}",
+        _recorder("c", fail_on="explode"),
+    )
     task = asyncio.create_task(c.run(stop))
     await _wait_count(pool, "SELECT count(*) FROM effects", 1)
     stop.set()
@@ -154,8 +182,12 @@ async def test_poison_records_go_to_dlq_and_partition_moves_on(fresh_database, n
     async with pool.acquire() as conn:
         values = [r["value"] for r in await conn.fetch("SELECT value FROM effects")]
     await pool.close()
-    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=kafka_bootstrap,
-                           auto_offset_reset="earliest", group_id=None)
+    dlq = AIOKafkaConsumer(
+        f"{topic}.dlq",
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
     await dlq.start()
     reasons = []
     try:

@@ -9,7 +9,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from stc_common.auth.jwt import Role, TokenVerifier, current_principal, mint_token, require
 from stc_common.errors import FieldViolation, NotFound, ValidationFailed
 from stc_common.grpc.errors import error_reason, field_violations
@@ -39,11 +38,15 @@ async def _public(request, context):
 def _register(server):
     handlers = {
         "Echo": grpc.unary_unary_rpc_method_handler(
-            _echo, request_deserializer=wrappers_pb2.StringValue.FromString,
-            response_serializer=wrappers_pb2.StringValue.SerializeToString),
+            _echo,
+            request_deserializer=wrappers_pb2.StringValue.FromString,
+            response_serializer=wrappers_pb2.StringValue.SerializeToString,
+        ),
         "Public": grpc.unary_unary_rpc_method_handler(
-            _public, request_deserializer=wrappers_pb2.StringValue.FromString,
-            response_serializer=wrappers_pb2.StringValue.SerializeToString),
+            _public,
+            request_deserializer=wrappers_pb2.StringValue.FromString,
+            response_serializer=wrappers_pb2.StringValue.SerializeToString,
+        ),
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
 
@@ -51,17 +54,24 @@ def _register(server):
 @pytest.fixture
 async def channel():
     server, port, health = await build_server(
-        service="test", register=_register, service_names=[SERVICE], verifier=TokenVerifier(),
-        public_methods=[f"/{SERVICE}/Public"], port=0)
+        service="test",
+        register=_register,
+        service_names=[SERVICE],
+        verifier=TokenVerifier(),
+        public_methods=[f"/{SERVICE}/Public"],
+        port=0,
+    )
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
         yield ch
     await shutdown(server, health, grace=1)
 
 
 def _call(channel, method):
-    return channel.unary_unary(f"/{SERVICE}/{method}",
-                               request_serializer=wrappers_pb2.StringValue.SerializeToString,
-                               response_deserializer=wrappers_pb2.StringValue.FromString)
+    return channel.unary_unary(
+        f"/{SERVICE}/{method}",
+        request_serializer=wrappers_pb2.StringValue.SerializeToString,
+        response_deserializer=wrappers_pb2.StringValue.FromString,
+    )
 
 
 def _auth(token):
@@ -88,16 +98,20 @@ async def test_reflection_lists_services(channel):
 
 
 async def test_valid_token_reaches_the_method(channel):
-    resp = await _call(channel, "Echo")(wrappers_pb2.StringValue(value="hi"),
-                                         metadata=_auth(mint_token(role="exporter", uscc=USCC)))
+    resp = await _call(channel, "Echo")(
+        wrappers_pb2.StringValue(value="hi"), metadata=_auth(mint_token(role="exporter", uscc=USCC))
+    )
     assert resp.value == f"exporter:{USCC}:hi"
 
 
-@pytest.mark.parametrize("metadata,reason", [
-    ((), "TOKEN_MISSING"),
-    ((("authorization", "Basic abc"),), "TOKEN_MALFORMED"),
-    ((("authorization", "Bearer not.a.jwt"),), "TOKEN_INVALID"),
-])
+@pytest.mark.parametrize(
+    "metadata,reason",
+    [
+        ((), "TOKEN_MISSING"),
+        ((("authorization", "Basic abc"),), "TOKEN_MALFORMED"),
+        ((("authorization", "Bearer not.a.jwt"),), "TOKEN_INVALID"),
+    ],
+)
 async def test_missing_or_malformed_token_is_unauthenticated(channel, metadata, reason):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await _call(channel, "Echo")(wrappers_pb2.StringValue(value="hi"), metadata=metadata)
@@ -106,18 +120,42 @@ async def test_missing_or_malformed_token_is_unauthenticated(channel, metadata, 
 
 
 async def test_forged_and_expired_tokens_are_unauthenticated(channel):
-    other = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+    other = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     forged = mint_token(role="officer", authority="MOFCOM", private_key_pem=other)
-    expired = mint_token(role="officer", authority="MOFCOM", ttl=dt.timedelta(seconds=1),
-                         now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    expired = mint_token(
+        role="officer",
+        authority="MOFCOM",
+        ttl=dt.timedelta(seconds=1),
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+    )
     import jwt as pyjwt
-    alg_none = pyjwt.encode({"sub": "x", "role": "officer", "authority": "MOFCOM",
-                             "iat": 1, "exp": 4102444800, "iss": "stc-dev", "aud": "stc-platform"},
-                            key=None, algorithm="none")
-    for token, reason in ((forged, "TOKEN_INVALID"), (expired, "TOKEN_EXPIRED"),
-                          (alg_none, "TOKEN_INVALID")):
+
+    alg_none = pyjwt.encode(
+        {
+            "sub": "x",
+            "role": "officer",
+            "authority": "MOFCOM",
+            "iat": 1,
+            "exp": 4102444800,
+            "iss": "stc-dev",
+            "aud": "stc-platform",
+        },
+        key=None,
+        algorithm="none",
+    )
+    for token, reason in (
+        (forged, "TOKEN_INVALID"),
+        (expired, "TOKEN_EXPIRED"),
+        (alg_none, "TOKEN_INVALID"),
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await _call(channel, "Echo")(wrappers_pb2.StringValue(value="x"), metadata=_auth(token))
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -126,16 +164,18 @@ async def test_forged_and_expired_tokens_are_unauthenticated(channel):
 
 async def test_wrong_role_is_permission_denied(channel):
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await _call(channel, "Echo")(wrappers_pb2.StringValue(value="x"),
-                                     metadata=_auth(mint_token(role="auditor")))
+        await _call(channel, "Echo")(
+            wrappers_pb2.StringValue(value="x"), metadata=_auth(mint_token(role="auditor"))
+        )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_reason(err.value) == "ROLE_NOT_ALLOWED"
 
 
 async def test_public_method_needs_no_token(channel):
     anon = await _call(channel, "Public")(wrappers_pb2.StringValue())
-    signed = await _call(channel, "Public")(wrappers_pb2.StringValue(),
-                                             metadata=_auth(mint_token(role="auditor")))
+    signed = await _call(channel, "Public")(
+        wrappers_pb2.StringValue(), metadata=_auth(mint_token(role="auditor"))
+    )
     assert (anon.value, signed.value) == ("anonymous", "auditor")
 
 
@@ -155,6 +195,8 @@ async def test_domain_errors_become_rich_statuses(channel):
 
 
 async def test_request_id_is_echoed(channel):
-    call = _call(channel, "Public")(wrappers_pb2.StringValue(), metadata=(("x-request-id", "req-42"),))
+    call = _call(channel, "Public")(
+        wrappers_pb2.StringValue(), metadata=(("x-request-id", "req-42"),)
+    )
     await call
     assert ("x-request-id", "req-42") in tuple(await call.trailing_metadata())

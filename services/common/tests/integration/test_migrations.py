@@ -4,7 +4,6 @@ import asyncio
 
 import asyncpg
 import pytest
-
 from stc_common.db.migrate import MigrationError, MigrationSource, migrate
 
 pytestmark = pytest.mark.integration
@@ -21,8 +20,10 @@ async def test_migrations_run_twice_without_harm(fresh_database, tmp_path):
     assert second == []
     conn = await asyncpg.connect(dsn)
     try:
-        cols = await conn.fetch("SELECT column_name FROM information_schema.columns "
-                                "WHERE table_name = 'things' ORDER BY ordinal_position")
+        cols = await conn.fetch(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'things' ORDER BY ordinal_position"
+        )
         assert [c["column_name"] for c in cols] == ["id", "name"]
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 3
     finally:
@@ -32,7 +33,9 @@ async def test_migrations_run_twice_without_harm(fresh_database, tmp_path):
 async def test_concurrent_runners_apply_each_file_once(fresh_database, tmp_path):
     dsn = await fresh_database("mig")
     (tmp_path / "0001_t.sql").write_text("CREATE TABLE t (id int);")
-    results = await asyncio.gather(*(migrate(dsn, [MigrationSource("svc", tmp_path)]) for _ in range(3)))
+    results = await asyncio.gather(
+        *(migrate(dsn, [MigrationSource("svc", tmp_path)]) for _ in range(3))
+    )
     applied = [name for r in results for name in r]
     assert sorted(applied) == ["common/0001_outbox_inbox.sql", "svc/0001_t.sql"]
 
@@ -55,7 +58,9 @@ async def test_failed_migration_leaves_nothing_half_applied(fresh_database, tmp_
     conn = await asyncpg.connect(dsn)
     try:
         assert await conn.fetchval("SELECT to_regclass('ok')") is None
-        assert await conn.fetchval(
-            "SELECT count(*) FROM schema_migrations WHERE name LIKE 'svc/%'") == 0
+        assert (
+            await conn.fetchval("SELECT count(*) FROM schema_migrations WHERE name LIKE 'svc/%'")
+            == 0
+        )
     finally:
         await conn.close()

@@ -11,7 +11,6 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer
 from google.protobuf import wrappers_pb2
-
 from stc_common.db.migrate import migrate
 from stc_common.db.pool import create_pool
 from stc_common.db.uow import unit_of_work
@@ -22,8 +21,13 @@ pytestmark = pytest.mark.integration
 
 async def _read_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[str]:
     """Every ce_id on `topic`, read from the beginning until `expected` or the timeout."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     ids: list[str] = []
     try:
@@ -45,12 +49,26 @@ async def _read_all(bootstrap: str, topic: str, expected: int, timeout: float = 
 
 
 def _relay_cmd(dsn: str, bootstrap: str, service: str) -> list[str]:
-    return [sys.executable, "-m", "stc_common.tools.relay", "--service", service, "--dsn", dsn,
-            "--bootstrap", bootstrap, "--batch-size", "25", "--poll-interval", "0.05"]
+    return [
+        sys.executable,
+        "-m",
+        "stc_common.tools.relay",
+        "--service",
+        service,
+        "--dsn",
+        dsn,
+        "--bootstrap",
+        bootstrap,
+        "--batch-size",
+        "25",
+        "--poll-interval",
+        "0.05",
+    ]
 
 
-async def test_relay_killed_mid_batch_publishes_every_row_once(fresh_database, new_topic,
-                                                               kafka_bootstrap):
+async def test_relay_killed_mid_batch_publishes_every_row_once(
+    fresh_database, new_topic, kafka_bootstrap
+):
     dsn = await fresh_database("outbox")
     topic = await new_topic("outbox", partitions=3)
     await migrate(dsn, [])
@@ -64,8 +82,11 @@ async def test_relay_killed_mid_batch_publishes_every_row_once(fresh_database, n
         while writing:
             async with unit_of_work(pool, "/test") as uow:  # 5 events per transaction
                 for _ in range(5):
-                    committed.append(await uow.publish(
-                        topic, f"agg-{i % 17}", wrappers_pb2.StringValue(value=str(i))))
+                    committed.append(
+                        await uow.publish(
+                            topic, f"agg-{i % 17}", wrappers_pb2.StringValue(value=str(i))
+                        )
+                    )
                     i += 1
             await asyncio.sleep(0.002)
 
@@ -76,8 +97,11 @@ async def test_relay_killed_mid_batch_publishes_every_row_once(fresh_database, n
     try:
         for _ in range(6):  # six crashes at random points while rows keep coming
             proc = await asyncio.create_subprocess_exec(
-                *_relay_cmd(dsn, kafka_bootstrap, service), env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                *_relay_cmd(dsn, kafka_bootstrap, service),
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
             await asyncio.sleep(rng.uniform(1.5, 3.0))
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
@@ -86,8 +110,11 @@ async def test_relay_killed_mid_batch_publishes_every_row_once(fresh_database, n
         await writer_task
         # a last relay drains what is left, then stops cleanly
         proc = await asyncio.create_subprocess_exec(
-            *_relay_cmd(dsn, kafka_bootstrap, service), env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            *_relay_cmd(dsn, kafka_bootstrap, service),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         for _ in range(600):
             async with pool.acquire() as conn:
                 if await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0:
@@ -105,8 +132,9 @@ async def test_relay_killed_mid_batch_publishes_every_row_once(fresh_database, n
     assert set(published) == set(committed), "a committed event is missing from the topic"
 
 
-async def test_acknowledged_but_unmarked_rows_are_not_published_again(fresh_database, new_topic,
-                                                                      kafka_bootstrap):
+async def test_acknowledged_but_unmarked_rows_are_not_published_again(
+    fresh_database, new_topic, kafka_bootstrap
+):
     """The crash window the relay guards: broker acked the batch, the UPDATE never committed."""
     dsn = await fresh_database("outbox")
     topic = await new_topic("outbox", partitions=2)
@@ -116,9 +144,12 @@ async def test_acknowledged_but_unmarked_rows_are_not_published_again(fresh_data
         ids = []
         async with unit_of_work(pool, "/test") as uow:
             for i in range(30):
-                ids.append(await uow.publish(topic, f"k{i}", wrappers_pb2.StringValue(value=str(i))))
+                ids.append(
+                    await uow.publish(topic, f"k{i}", wrappers_pb2.StringValue(value=str(i)))
+                )
 
         from stc_common.kafka.clients import make_producer
+
         relay = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="crashy", batch_size=100)
         producer = make_producer(kafka_bootstrap, client_id="crashy")
         await producer.start()
@@ -145,8 +176,9 @@ async def test_acknowledged_but_unmarked_rows_are_not_published_again(fresh_data
         await pool.release(conn)
 
         stop = asyncio.Event()
-        task = asyncio.create_task(OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap,
-                                               service="crashy").run(stop))
+        task = asyncio.create_task(
+            OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="crashy").run(stop)
+        )
         for _ in range(100):
             async with pool.acquire() as c:
                 if await c.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0:

@@ -6,7 +6,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from stc_common.auth.jwt import Authority, Role, TokenVerifier, mint_token
 from stc_common.errors import Unauthenticated
 
@@ -32,18 +31,34 @@ def test_expired_token():
 
 
 def test_token_signed_with_another_key():
-    other = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+    other = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     with pytest.raises(Unauthenticated, match="invalid token"):
         TokenVerifier().verify(mint_token(role="auditor", private_key_pem=other))
 
 
 def test_alg_none_is_refused():
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    token = jwt.encode({"sub": "x", "role": "officer", "authority": "MOFCOM", "iat": now,
-                        "exp": now + 600, "iss": "stc-dev", "aud": "stc-platform"},
-                       key=None, algorithm="none")
+    token = jwt.encode(
+        {
+            "sub": "x",
+            "role": "officer",
+            "authority": "MOFCOM",
+            "iat": now,
+            "exp": now + 600,
+            "iss": "stc-dev",
+            "aud": "stc-platform",
+        },
+        key=None,
+        algorithm="none",
+    )
     with pytest.raises(Unauthenticated):
         TokenVerifier().verify(token)
 
@@ -54,6 +69,7 @@ def test_exporter_token_without_uscc_is_refused():
     claims = jwt.decode(token, options={"verify_signature": False})
     claims["role"] = "exporter"
     from stc_common.auth.jwt import DEV_PRIVATE_KEY_PEM
+
     forged = jwt.encode(claims, DEV_PRIVATE_KEY_PEM, algorithm="EdDSA")
     with pytest.raises(Unauthenticated, match="uscc"):
         TokenVerifier().verify(forged)

@@ -2,7 +2,6 @@
 
 import pytest
 from google.protobuf import wrappers_pb2
-
 from stc_common import envelope
 from stc_common.envelope import EnvelopeError
 

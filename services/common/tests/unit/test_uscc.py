@@ -1,7 +1,6 @@
 """USCC validator against known valid and invalid codes (GB 32100-2015)."""
 
 import pytest
-
 from stc_common.uscc import UsccError, check_character, is_valid_uscc, make_uscc, validate_uscc
 
 KNOWN_VALID = [
@@ -51,7 +50,7 @@ def test_every_single_character_substitution_is_caught():
         for c in "0123456789ABCDEFGHJKLMNPQRTUWXY":
             if c == code[i]:
                 continue
-            mutated = code[:i] + c + code[i + 1:]
+            mutated = code[:i] + c + code[i + 1 :]
             if i in range(2, 8) and not c.isdigit():
                 assert not is_valid_uscc(mutated)
             else:

@@ -37,10 +37,10 @@ class Role(enum.StrEnum):
 class Authority(enum.StrEnum):
     """Competent authorities an officer can be bound to."""
 
-    MOFCOM = "MOFCOM"   # dual-use items
+    MOFCOM = "MOFCOM"  # dual-use items
     SASTIND = "SASTIND"  # military items
-    CAEA = "CAEA"       # nuclear
-    CWC = "CWC"         # scheduled chemicals (CWC implementation office)
+    CAEA = "CAEA"  # nuclear
+    CWC = "CWC"  # scheduled chemicals (CWC implementation office)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ class Principal:
 
 ANONYMOUS: Principal | None = None
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
-    "stc_principal", default=None)
+    "stc_principal", default=None
+)
 
 
 def set_principal(p: Principal | None) -> contextvars.Token:
@@ -80,25 +81,33 @@ def require(*roles: Role) -> Principal:
         raise Unauthenticated("this method needs a bearer token", reason="TOKEN_MISSING")
     if roles and p.role not in roles:
         raise PermissionDenied(
-            f"role {p.role.value} may not call this method (needs {', '.join(r.value for r in roles)})",
-            reason="ROLE_NOT_ALLOWED")
+            f"role {p.role.value} may not call this method "
+            f"(needs {', '.join(r.value for r in roles)})",
+            reason="ROLE_NOT_ALLOWED",
+        )
     return p
 
 
 class TokenVerifier:
     """Verifies bearer tokens against one Ed25519 public key."""
 
-    def __init__(self, public_key_pem: str = "", *, issuer: str = "stc-dev",
-                 audience: str = "stc-platform") -> None:
+    def __init__(
+        self, public_key_pem: str = "", *, issuer: str = "stc-dev", audience: str = "stc-platform"
+    ) -> None:
         self.key = public_key_pem or DEV_PUBLIC_KEY_PEM
         self.issuer, self.audience = issuer, audience
 
     def verify(self, token: str) -> Principal:
         """Return the Principal of a valid token; raise Unauthenticated with the reason."""
         try:
-            claims = jwt.decode(token, self.key, algorithms=[ALGORITHM], audience=self.audience,
-                                issuer=self.issuer,
-                                options={"require": ["exp", "iat", "sub", "role"]})
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token expired", reason="TOKEN_EXPIRED") from exc
         except jwt.InvalidTokenError as exc:
@@ -106,34 +115,50 @@ class TokenVerifier:
         try:
             role = Role(claims["role"])
         except ValueError as exc:
-            raise Unauthenticated(f"unknown role {claims['role']!r}", reason="TOKEN_INVALID") from exc
+            raise Unauthenticated(
+                f"unknown role {claims['role']!r}", reason="TOKEN_INVALID"
+            ) from exc
         uscc = authority = None
         if role is Role.EXPORTER:
             try:
                 uscc = validate_uscc(str(claims.get("uscc", "")))
             except UsccError as exc:
-                raise Unauthenticated(f"exporter token without a valid uscc: {exc}",
-                                      reason="TOKEN_INVALID") from exc
+                raise Unauthenticated(
+                    f"exporter token without a valid uscc: {exc}", reason="TOKEN_INVALID"
+                ) from exc
         if role is Role.OFFICER:
             try:
                 authority = Authority(claims.get("authority", ""))
             except ValueError as exc:
-                raise Unauthenticated("officer token without a known authority",
-                                      reason="TOKEN_INVALID") from exc
+                raise Unauthenticated(
+                    "officer token without a known authority", reason="TOKEN_INVALID"
+                ) from exc
         return Principal(subject=str(claims["sub"]), role=role, uscc=uscc, authority=authority)
 
 
-def mint_token(*, role: Role | str, subject: str | None = None, uscc: str | None = None,
-               authority: Authority | str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8),
-               private_key_pem: str = "", issuer: str = "stc-dev",
-               audience: str = "stc-platform", now: dt.datetime | None = None) -> str:
+def mint_token(
+    *,
+    role: Role | str,
+    subject: str | None = None,
+    uscc: str | None = None,
+    authority: Authority | str | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=8),
+    private_key_pem: str = "",
+    issuer: str = "stc-dev",
+    audience: str = "stc-platform",
+    now: dt.datetime | None = None,
+) -> str:
     """Sign a token (the development key unless `private_key_pem` is given)."""
     role = Role(role)
     now = now or dt.datetime.now(dt.UTC)
     claims: dict[str, object] = {
-        "sub": subject or f"{role.value}-{uuid.uuid4().hex[:8]}", "role": role.value,
-        "iss": issuer, "aud": audience, "iat": int(now.timestamp()),
-        "exp": int((now + ttl).timestamp()), "jti": uuid.uuid4().hex,
+        "sub": subject or f"{role.value}-{uuid.uuid4().hex[:8]}",
+        "role": role.value,
+        "iss": issuer,
+        "aud": audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "jti": uuid.uuid4().hex,
     }
     if uscc:
         claims["uscc"] = validate_uscc(uscc)

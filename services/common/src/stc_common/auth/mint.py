@@ -1,4 +1,7 @@
-"""Mint a development token for the local stack: python -m stc_common.auth.mint --role officer --authority MOFCOM"""
+"""Mint a development token for the local stack.
+
+python -m stc_common.auth.mint --role officer --authority MOFCOM
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.role == "officer" and not a.authority:
         p.error("an officer token needs --authority")
     try:
-        print(mint_token(role=a.role, uscc=a.uscc, authority=a.authority, subject=a.subject,
-                         ttl=dt.timedelta(hours=a.hours)))
+        print(
+            mint_token(
+                role=a.role,
+                uscc=a.uscc,
+                authority=a.authority,
+                subject=a.subject,
+                ttl=dt.timedelta(hours=a.hours),
+            )
+        )
     except UsccError as exc:
         print(f"error: --uscc {a.uscc}: {exc}", file=sys.stderr)
         return 2

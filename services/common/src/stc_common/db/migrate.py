@@ -33,10 +33,15 @@ class MigrationSource:
     folder: Path
 
 
-async def migrate(dsn_or_conn: str | asyncpg.Connection,
-                  sources: list[MigrationSource]) -> list[str]:
+async def migrate(
+    dsn_or_conn: str | asyncpg.Connection, sources: list[MigrationSource]
+) -> list[str]:
     """Apply the pending migrations of `sources` (common first); return the names applied."""
-    conn = dsn_or_conn if isinstance(dsn_or_conn, asyncpg.Connection) else await asyncpg.connect(dsn_or_conn)
+    conn = (
+        dsn_or_conn
+        if isinstance(dsn_or_conn, asyncpg.Connection)
+        else await asyncpg.connect(dsn_or_conn)
+    )
     applied_now: list[str] = []
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
@@ -46,8 +51,10 @@ async def migrate(dsn_or_conn: str | asyncpg.Connection,
                        name text PRIMARY KEY, checksum text NOT NULL,
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
-            done = {r["name"]: r["checksum"] for r in await conn.fetch(
-                "SELECT name, checksum FROM schema_migrations")}
+            done = {
+                r["name"]: r["checksum"]
+                for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")
+            }
             all_sources = [MigrationSource("common", COMMON_MIGRATIONS), *sources]
             for src in all_sources:
                 for path in sorted(src.folder.glob("*.sql")):
@@ -58,7 +65,9 @@ async def migrate(dsn_or_conn: str | asyncpg.Connection,
                         if done[name] != checksum:
                             raise MigrationError(
                                 f"migration {name} was changed after it was applied "
-                                f"(checksum {done[name][:12]} -> {checksum[:12]}); add a new file instead")
+                                f"(checksum {done[name][:12]} -> {checksum[:12]}); "
+                                "add a new file instead"
+                            )
                         continue
                     async with conn.transaction():
                         try:
@@ -67,7 +76,9 @@ async def migrate(dsn_or_conn: str | asyncpg.Connection,
                             raise MigrationError(f"migration {name} failed: {exc}") from exc
                         await conn.execute(
                             "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                            name, checksum)
+                            name,
+                            checksum,
+                        )
                     applied_now.append(name)
                     log.info("migration.applied", migration=name)
         finally:

@@ -27,21 +27,43 @@ class UnitOfWork:
         self.source = source
         self.published: list[str] = []
 
-    async def publish(self, topic: str, key: str, message: Message, *,
-                      event_id: str | None = None, time: dt.datetime | None = None) -> str:
+    async def publish(
+        self,
+        topic: str,
+        key: str,
+        message: Message,
+        *,
+        event_id: str | None = None,
+        time: dt.datetime | None = None,
+    ) -> str:
         """Write one event to the outbox in this transaction; return its event id."""
         ctx = structlog.contextvars.get_contextvars()
         eid, headers, value = envelope.encode(
-            message, source=self.source, subject=key, event_id=event_id, time=time,
-            traceparent=ctx.get("traceparent"))
+            message,
+            source=self.source,
+            subject=key,
+            event_id=event_id,
+            time=time,
+            traceparent=ctx.get("traceparent"),
+        )
         await self.conn.execute(
             """INSERT INTO outbox (event_id, topic, key, ce_type, headers, payload)
                VALUES ($1, $2, $3, $4, $5, $6)""",
-            eid, topic, key.encode(), message.DESCRIPTOR.full_name,
-            [[k, base64.b64encode(v).decode()] for k, v in headers], value)
+            eid,
+            topic,
+            key.encode(),
+            message.DESCRIPTOR.full_name,
+            [[k, base64.b64encode(v).decode()] for k, v in headers],
+            value,
+        )
         self.published.append(eid)
-        structlog.get_logger().debug("outbox.event_written", event_id=eid, topic=topic,
-                                    ce_type=message.DESCRIPTOR.full_name, key=key)
+        structlog.get_logger().debug(
+            "outbox.event_written",
+            event_id=eid,
+            topic=topic,
+            ce_type=message.DESCRIPTOR.full_name,
+            key=key,
+        )
         return eid
 
 

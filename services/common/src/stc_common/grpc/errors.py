@@ -17,13 +17,19 @@ def to_status(err: DomainError) -> grpc.Status:
     code = getattr(code_pb2, err.code)
     details = []
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN,
-                                          metadata={k: str(v) for k, v in err.metadata.items()}))
+    info.Pack(
+        error_details_pb2.ErrorInfo(
+            reason=err.reason, domain=DOMAIN, metadata={k: str(v) for k, v in err.metadata.items()}
+        )
+    )
     details.append(info)
     if isinstance(err, ValidationFailed):
-        bad = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
-            for v in err.violations])
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
+                for v in err.violations
+            ]
+        )
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)

@@ -51,12 +51,14 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method, metadata, public),
                 request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)
+                response_serializer=handler.response_serializer,
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(handler.unary_stream, method, metadata, public),
                 request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)
+                response_serializer=handler.response_serializer,
+            )
         return handler
 
     def _enter(self, method: str, metadata: dict, public: bool, context) -> str:
@@ -67,14 +69,17 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
         if auth:
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not token:
-                raise Unauthenticated("authorization metadata must be 'Bearer <token>'",
-                                      reason="TOKEN_MALFORMED")
+                raise Unauthenticated(
+                    "authorization metadata must be 'Bearer <token>'", reason="TOKEN_MALFORMED"
+                )
             principal = self.verifier.verify(token.strip())
         elif not public:
             raise Unauthenticated("this method needs a bearer token", reason="TOKEN_MISSING")
         set_principal(principal)
         if principal:
-            structlog.contextvars.bind_contextvars(principal=principal.subject, role=principal.role.value)
+            structlog.contextvars.bind_contextvars(
+                principal=principal.subject, role=principal.role.value
+            )
         return request_id
 
     async def _fail(self, context, method: str, exc: BaseException) -> str:
@@ -106,7 +111,10 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 self._observe(method, code, start)
                 set_principal(None)
-                structlog.contextvars.unbind_contextvars("request_id", "method", "principal", "role")
+                structlog.contextvars.unbind_contextvars(
+                    "request_id", "method", "principal", "role"
+                )
+
         return wrapper
 
     def _wrap_stream(self, behaviour: Callable, method: str, metadata: dict, public: bool):
@@ -125,6 +133,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 self._observe(method, code, start)
                 set_principal(None)
+
         return wrapper
 
     def _observe(self, method: str, code: str, start: float) -> None:
@@ -137,22 +146,33 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
 def _is_abort(exc: BaseException) -> bool:
     # context.abort() raises an AbortError (a plain Exception subclass) that must propagate
     return type(exc).__name__ in {"AbortError", "InternalError", "UsageError"} or isinstance(
-        exc, asyncio.CancelledError)
+        exc, asyncio.CancelledError
+    )
 
 
-async def build_server(*, service: str, register: Callable[[grpc.aio.Server], None],
-                       service_names: list[str], verifier: TokenVerifier,
-                       public_methods: Iterable[str] = (), host: str = "127.0.0.1",
-                       port: int = 0) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
+async def build_server(
+    *,
+    service: str,
+    register: Callable[[grpc.aio.Server], None],
+    service_names: list[str],
+    verifier: TokenVerifier,
+    public_methods: Iterable[str] = (),
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """Create and start a server with health and reflection; return it and its bound port."""
     server = grpc.aio.server(
         interceptors=[PlatformInterceptor(service, verifier, public_methods)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)])
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)],
+    )
     register(server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    names = [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME]
+    names = [
+        *service_names,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+    ]
     reflection.enable_server_reflection(names, server)
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
@@ -169,8 +189,9 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def shutdown(server: grpc.aio.Server, health: health_aio.HealthServicer,
-                   grace: float = 5.0) -> None:
+async def shutdown(
+    server: grpc.aio.Server, health: health_aio.HealthServicer, grace: float = 5.0
+) -> None:
     """Report NOT_SERVING, then stop accepting calls and let in-flight ones finish."""
     await health.enter_graceful_shutdown()
     await server.stop(grace)

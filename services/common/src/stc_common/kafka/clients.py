@@ -11,20 +11,34 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 def make_producer(bootstrap: str, *, client_id: str, **overrides) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas."""
-    opts = dict(bootstrap_servers=bootstrap, client_id=client_id, acks="all",
-                enable_idempotence=True, linger_ms=5, request_timeout_ms=30000,
-                max_batch_size=1 << 20)
+    opts = dict(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        request_timeout_ms=30000,
+        max_batch_size=1 << 20,
+    )
     opts.update(overrides)
     return AIOKafkaProducer(**opts)
 
 
-def make_consumer(bootstrap: str, *topics: str, group_id: str, client_id: str,
-                  **overrides) -> AIOKafkaConsumer:
+def make_consumer(
+    bootstrap: str, *topics: str, group_id: str, client_id: str, **overrides
+) -> AIOKafkaConsumer:
     """A consumer with manual commits, reading from the earliest offset of a new group."""
-    opts = dict(bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id,
-                enable_auto_commit=False, auto_offset_reset="earliest",
-                isolation_level="read_committed", max_poll_records=100,
-                session_timeout_ms=10000, heartbeat_interval_ms=3000,
-                metadata_max_age_ms=30000)
+    opts = dict(
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_records=100,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=3000,
+        metadata_max_age_ms=30000,
+    )
     opts.update(overrides)
     return AIOKafkaConsumer(*topics, **opts)

@@ -43,9 +43,16 @@ CREDIT_STANDING = Topic("stc.credit.standing.v1", "credit", "USCC", compacted=Tr
 CREDIT_PUBLICATION = Topic("stc.credit.publication.v1", "credit", "USCC")
 
 TOPICS: tuple[Topic, ...] = (
-    APPLICATION, LICENCE, OPERATOR, SCREENING_RESULT, SCREENING_LIST, SCREENING_CONSULTATION,
+    APPLICATION,
+    LICENCE,
+    OPERATOR,
+    SCREENING_RESULT,
+    SCREENING_LIST,
+    SCREENING_CONSULTATION,
     ENDUSER_CHANGE,
-    CREDIT_RECORD, CREDIT_STANDING, CREDIT_PUBLICATION,
+    CREDIT_RECORD,
+    CREDIT_STANDING,
+    CREDIT_PUBLICATION,
 )
 
 
@@ -57,8 +64,9 @@ def by_name(name: str) -> Topic:
     raise KeyError(name)
 
 
-def new_topics(topics: tuple[Topic, ...] | list[Topic] = TOPICS,
-               with_dlq: bool = True) -> list[NewTopic]:
+def new_topics(
+    topics: tuple[Topic, ...] | list[Topic] = TOPICS, with_dlq: bool = True
+) -> list[NewTopic]:
     """Admin-client topic specs, with a DLQ beside each topic."""
     specs = []
     for t in topics:
@@ -101,8 +109,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "list":
         for t in TOPICS:
-            print(f"{t.name:32} key={t.key:15} partitions={t.partitions} "
-                  f"{'compacted' if t.compacted else ''}")
+            print(
+                f"{t.name:32} key={t.key:15} partitions={t.partitions} "
+                f"{'compacted' if t.compacted else ''}"
+            )
         return
     created = asyncio.run(ensure_topics(args.bootstrap))
     print(f"topics: {len(created)} created, {len(new_topics()) - len(created)} already there")

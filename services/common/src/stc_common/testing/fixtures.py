@@ -7,7 +7,6 @@ testcontainers where a Docker engine answers, else the local stack `make up` sta
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -64,7 +63,7 @@ async def pg_admin_dsn() -> str:
     try:
         conn = await asyncpg.connect(dsn, timeout=10)
         await conn.close()
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         _missing(f"PostgreSQL at {dsn}", exc)
     return dsn
 
@@ -108,8 +107,9 @@ async def new_topic(kafka_bootstrap: str) -> AsyncIterator[Callable[..., Awaitab
     async def make(prefix: str = "t", partitions: int = 1, compacted: bool = False) -> str:
         name = f"test.{prefix}.{uuid.uuid4().hex[:10]}"
         cfg = {"cleanup.policy": "compact"} if compacted else {}
-        await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=cfg),
-                                   NewTopic(f"{name}.dlq", 1, 1)])
+        await admin.create_topics(
+            [NewTopic(name, partitions, 1, topic_configs=cfg), NewTopic(f"{name}.dlq", 1, 1)]
+        )
         made.extend([name, f"{name}.dlq"])
         return name
 

@@ -41,8 +41,9 @@ async def wait_grpc_ready(port: int, timeout: float = 30) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_service(settings: ServiceSettings, spec: ServiceSpec,
-                          with_relay: bool = True) -> AsyncIterator[int]:
+async def running_service(
+    settings: ServiceSettings, spec: ServiceSpec, with_relay: bool = True
+) -> AsyncIterator[int]:
     """Start the service (settings' grpc_port should come from free_port()); yield the port."""
     stop = asyncio.Event()
     task = asyncio.create_task(run_service(settings, spec, with_relay=with_relay, stop=stop))

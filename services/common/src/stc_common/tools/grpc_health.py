@@ -1,4 +1,7 @@
-"""Exit 0 when the gRPC server on --port answers its health check SERVING (for container health checks)."""
+"""Exit 0 when the gRPC server on --port answers its health check SERVING.
+
+For container health checks (docker-compose.yml).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ def main() -> int:
     try:
         with grpc.insecure_channel(f"{a.host}:{a.port}") as ch:
             r = health_pb2_grpc.HealthStub(ch).Check(
-                health_pb2.HealthCheckRequest(service=a.service), timeout=3)
+                health_pb2.HealthCheckRequest(service=a.service), timeout=3
+            )
     except grpc.RpcError as exc:
         print(f"unhealthy: {exc.code().name}", file=sys.stderr)
         return 1

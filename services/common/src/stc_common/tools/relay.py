@@ -1,5 +1,6 @@
 """Run one service's outbox relay as its own process:
-python -m stc_common.tools.relay --service licensing --dsn postgresql://... --bootstrap 127.0.0.1:9092
+python -m stc_common.tools.relay --service licensing --dsn postgresql://... \
+    --bootstrap 127.0.0.1:9092
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ async def _main(a: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    relay = OutboxRelay(dsn=a.dsn, bootstrap=a.bootstrap, service=a.service,
-                        batch_size=a.batch_size, poll_interval=a.poll_interval)
+    relay = OutboxRelay(
+        dsn=a.dsn,
+        bootstrap=a.bootstrap,
+        service=a.service,
+        batch_size=a.batch_size,
+        poll_interval=a.poll_interval,
+    )
     await relay.run(stop)
 
 

@@ -41,8 +41,10 @@ def main() -> None:
     except TimeoutError as exc:
         print(f"[stack] {exc}", file=sys.stderr)
         sys.exit(1)
-    print(f"[stack] Kafka ready at {a.bootstrap} (metadata round trip after {took:.1f}s)",
-          file=sys.stderr)
+    print(
+        f"[stack] Kafka ready at {a.bootstrap} (metadata round trip after {took:.1f}s)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":
