@@ -189,9 +189,13 @@ class ScreeningIndex:
         keys: set[str] = set()
         for norm in norms:
             keys |= name_keys(norm)
+        common: list[tuple[int, str]] = []
         for key in keys:
             posting = self._postings.get(key)
-            if not posting or len(posting) > max_df:
+            if not posting:
+                continue
+            if len(posting) > max_df:
+                common.append((len(posting), key))
                 continue
             w = math.log(n / len(posting))
             if key[0] == "d":
@@ -199,6 +203,10 @@ class ScreeningIndex:
             get = acc.get
             for nid in posting:
                 acc[nid] = get(nid, 0.0) + w
+        if not acc and common:
+            # Only very common keys ("Mohammed Ali"): fall back to the rarest of them.
+            _, key = min(common)
+            return self._postings[key][: limit * 20]
         if len(acc) <= limit:
             return list(acc)
         return sorted(acc, key=acc.__getitem__, reverse=True)[:limit]
