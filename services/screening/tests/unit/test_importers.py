@@ -117,3 +117,21 @@ def test_country_measures_csv(tmp_path: Path):
         "m1,JP,Ban,禁止,MOFCOM 2026 No. 1,2026-01-06,,,,military_end_user,\n")
     [m] = parse_country_measures(path)
     assert m.country == "JP" and m.applies_to == "military_end_user" and m.item_codes == ()
+
+
+def test_reimport_of_a_changed_prc_file_diffs_by_stable_ids(data_dir, tmp_path: Path):
+    from stc_screening.domain.lists import diff_entries
+
+    src = (data_dir / "lists" / "prc_lists.csv").read_text(encoding="utf-8").splitlines()
+    old = parse_prc_lists(data_dir / "lists" / "prc_lists.csv")
+    header, first, rest = src[0], src[1], src[2:]
+    changed = first.replace("MOFCOM Announcement 2025 No. 1", "MOFCOM Announcement 2025 No. 1A")
+    new_path = tmp_path / "prc.csv"
+    new_path.write_text("\n".join([header, changed, *rest[1:],
+                                   "watch_list,New Party Ltd,,JP,MOFCOM 2026 No. 9,2026-03-01"]),
+                        encoding="utf-8")
+    d = diff_entries(old, parse_prc_lists(new_path))
+    assert [e.names[0] for e in d.added] == ["New Party Ltd"]
+    assert [e.entry_id for e in d.removed] == [old[1].entry_id]
+    assert [(o.entry_id, n.announcement) for o, n in d.updated] == [
+        (old[0].entry_id, "MOFCOM Announcement 2025 No. 1A")]
