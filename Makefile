@@ -17,7 +17,7 @@ export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos tools lint-protos up down status logs reset test test-unit lint clean
+.PHONY: help venv protos tools lint-protos up down status logs reset run demo test test-unit lint clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -60,6 +60,13 @@ lint-protos: tools
 
 up: venv protos
 	deploy/stack.sh up
+
+run: venv protos
+	deploy/run.sh
+
+# the scripted scenario alone, against a platform that `make run` already brought up
+demo: venv protos
+	$(PY) -m stc_demo --wait
 
 down:
 	deploy/stack.sh down

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make run`: the local stack, then every service under honcho until Ctrl-C, then the stack down.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+started=$(date +%s)
+deploy/stack.sh up
+export STC_LOG_JSON=${STC_LOG_JSON:-false}   # readable key=value lines; JSON in production
+export STC_RUN_STARTED=$started
+stop_stack() { [ "${STC_KEEP_STACK:-0}" = 1 ] || deploy/stack.sh down; }
+trap stop_stack EXIT
+# honcho forwards Ctrl-C as SIGTERM to every process: each stops gracefully
+"$ROOT/.venv/bin/honcho" -f deploy/Procfile -d "$ROOT" start
