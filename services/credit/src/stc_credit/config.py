@@ -1,0 +1,58 @@
+"""Settings of the credit service (env prefix STC_), built once in `main()`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from stc_common.config import ServiceSettings
+
+from stc_credit.domain.checkpoint import generate_key, parse_signer_key
+
+#: PRC civil dates (decision dates, deadlines, publication) are Beijing dates.
+BEIJING = ZoneInfo("Asia/Shanghai")
+DEFAULT_STATE_DIR = Path(__file__).resolve().parents[4] / ".state"
+
+
+class CreditSettings(ServiceSettings):
+    """Credit defaults: gRPC 50054, metrics 9104, database stc_credit."""
+
+    service_name: str = "credit"
+    database_url: str = "postgresql://stc@127.0.0.1:55432/stc_credit"
+    grpc_port: int = 50054
+    metrics_port: int = 9104
+    # Identity of the log in every checkpoint (tlog-checkpoint origin line).
+    log_origin: str = "stc.gov.cn/credit-log/v1"
+    # Ed25519 signer key string (PRIVATE+KEY+name+hash+key). Empty: a development key is
+    # generated once into <state_dir>/credit-log.key (local stack only; production sets it).
+    log_signer_key: str = ""
+    state_dir: Path = DEFAULT_STATE_DIR
+    # Publication ticker: how often pending records are published and deadlines checked.
+    publication_interval_s: float = 30.0
+    # A pending record with this many working days left (or fewer) raises an alert.
+    deadline_margin_working_days: int = 5
+    # Run the standing agent as a Faust app (True) or as an stc_common EventConsumer.
+    standing_with_faust: bool = True
+
+    def signer_key(self) -> str:
+        """The log's signer key string (generating the development key on first use)."""
+        if self.log_signer_key:
+            parse_signer_key(self.log_signer_key)
+            return self.log_signer_key
+        path = self.state_dir / "credit-log.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            signer, _ = generate_key("stc.dev/credit-log")
+            path.write_text(signer + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def verifier_key(self) -> str:
+        """The verifier key string matching `signer_key()` (public)."""
+        return parse_signer_key(self.signer_key()).verifier().encode()
+
+
+def today() -> dt.date:
+    """Today's date in Beijing."""
+    return dt.datetime.now(BEIJING).date()

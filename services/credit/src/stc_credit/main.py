@@ -1,0 +1,112 @@
+"""Composition root of the credit service: settings, spec, and the process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import grpc
+from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
+from stc_common.consumer import EventConsumer
+from stc_common.db.uow import unit_of_work
+from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
+from stc_common.logging import get_logger
+from stc_common.runtime import ServiceSpec, run_service
+
+from stc_credit import service
+from stc_credit.api.servicer import PUBLIC_METHODS, SERVICE_NAME, SOURCE, CreditServicer
+from stc_credit.config import CreditSettings, today
+from stc_credit.domain.checkpoint import parse_signer_key
+from stc_credit.events.handlers import SUBSCRIPTIONS, standing_subscriptions
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+log = get_logger("stc_credit.main")
+
+
+def build_spec(
+    settings: CreditSettings,
+    *,
+    clock: Callable[[], dt.date] = today,
+    on_agent: Callable[[object], None] | None = None,
+) -> ServiceSpec:
+    """The credit service as the stc_common runtime runs it."""
+    signer = parse_signer_key(settings.signer_key())
+    ctx = service.LogContext(
+        signer=signer,
+        origin=settings.log_origin,
+        today=clock,
+        deadline_margin_working_days=settings.deadline_margin_working_days,
+    )
+    verifier_key = signer.verifier().encode()
+
+    def register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:
+        pb_grpc.add_CreditServiceServicer_to_server(CreditServicer(pool, ctx, verifier_key), server)
+
+    def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
+        prefix = settings.consumer_group_prefix
+        made = [
+            EventConsumer(
+                name="credit-enduser", topics=[ENDUSER_CHANGE.name], pool=pool,
+                bootstrap=settings.kafka_bootstrap_servers, group_id=f"{prefix}-credit-enduser",
+                subscriptions=SUBSCRIPTIONS, source=SOURCE,
+            )  # fmt: skip
+        ]
+        if not settings.standing_with_faust:
+            made.append(
+                EventConsumer(
+                    name="credit-standing", topics=[CREDIT_RECORD.name], pool=pool,
+                    bootstrap=settings.kafka_bootstrap_servers,
+                    group_id=f"{prefix}-credit-standing", subscriptions=standing_subscriptions(),
+                    source=SOURCE,
+                )  # fmt: skip
+            )
+        return made
+
+    async def publication_ticker(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        """Publish what is due, alert on deadlines, recompute standings once a day."""
+        last_full: dt.date | None = None
+        while not stop.is_set():
+            try:
+                async with unit_of_work(pool, SOURCE) as uow:
+                    published, alerts = await service.publish_pending(uow=uow, ctx=ctx)
+                if published or alerts:
+                    log.info("publication.tick", published=published, alerts=alerts)
+                day = clock()
+                if last_full != day:
+                    async with unit_of_work(pool, SOURCE) as uow:
+                        changed = await service.refresh_all_standings(uow=uow, today=day)
+                    log.info("credit_standing.daily_refresh", changed=changed)
+                    last_full = day
+            except Exception:
+                log.exception("publication.tick_failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.publication_interval_s)
+
+    background = [publication_ticker]
+    if settings.standing_with_faust:
+        from stc_credit.app import run_standing_app
+
+        async def standing_app(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+            await run_standing_app(settings, pool, stop, clock, on_agent)
+
+        background.append(standing_app)
+
+    return ServiceSpec(
+        name="credit",
+        migrations=MIGRATIONS,
+        service_names=[SERVICE_NAME],
+        register=register,
+        public_methods=PUBLIC_METHODS,
+        consumers=consumers,
+        background=background,
+    )
+
+
+def main() -> None:
+    """Run the credit service until SIGTERM/SIGINT."""
+    settings = CreditSettings()
+    asyncio.run(run_service(settings, build_spec(settings)))

@@ -1,0 +1,1 @@
+"""PostgreSQL repositories of the credit service (plain SQL over asyncpg)."""

@@ -1,0 +1,357 @@
+"""Records, measures, cases, publications and standings: rows <-> domain objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import asyncpg
+
+from stc_credit.domain.penalties import Article, Sanction
+from stc_credit.domain.records import (
+    Case,
+    CaseSource,
+    CaseStatus,
+    CreditRecord,
+    Measure,
+    MeasureKind,
+    Penalty,
+    ResponsiblePerson,
+)
+from stc_credit.domain.standing import CreditStanding, StandingLevel
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record with what the database keeps beside it."""
+
+    record: CreditRecord
+    publicity_months: int
+    publication_deadline: dt.date
+    deadline_exact: bool
+    request_id: str | None
+    case_id: str | None
+
+
+@dataclass(frozen=True)
+class PublicationRow:
+    """Publication state of one record."""
+
+    record_id: str
+    uscc: str
+    leaf_index: int
+    published_on: dt.date
+    publicity_ends_on: dt.date
+    repaired_on: dt.date | None
+    repair_decision_no: str | None
+    repair_leaf_index: int | None
+
+
+def _record(row: asyncpg.Record) -> StoredRecord:
+    persons = tuple(
+        ResponsiblePerson(p["name"], p["id_number"], bool(p.get("criminally_convicted")))
+        for p in json.loads(row["responsible_persons"])
+    )
+    record = CreditRecord(
+        record_id=row["record_id"],
+        uscc=row["uscc"],
+        enterprise_name=row["enterprise_name"],
+        article=Article(row["article"]),
+        decision_no=row["decision_no"],
+        decision_sha256=row["decision_sha256"],
+        penalty=Penalty(
+            frozenset(Sanction(s) for s in row["sanctions"]),
+            row["fine_fen"],
+            row["confiscated_fen"],
+        ),
+        decision_date=row["decision_date"],
+        effective_date=row["effective_date"],
+        decided_by=row["decided_by"],
+        turnover_fen=row["turnover_fen"],
+        serious=row["serious"],
+        application_ban=row["application_ban"],
+        responsible_persons=persons,
+    )
+    return StoredRecord(
+        record,
+        row["publicity_months"],
+        row["publication_deadline"],
+        row["deadline_exact"],
+        row["request_id"],
+        row["case_id"],
+    )
+
+
+async def insert_record(
+    conn: asyncpg.Connection,
+    record: CreditRecord,
+    *,
+    request_id: str | None,
+    publicity_months: int,
+    deadline: dt.date,
+    deadline_exact: bool,
+    case_id: str | None,
+) -> None:
+    """Store a new record."""
+    persons = [
+        {"name": p.name, "id_number": p.id_number, "criminally_convicted": p.criminally_convicted}
+        for p in record.responsible_persons
+    ]
+    await conn.execute(
+        """INSERT INTO credit_records (record_id, request_id, uscc, enterprise_name, article,
+               decision_no, decision_sha256, sanctions, fine_fen, confiscated_fen, turnover_fen,
+               serious, application_ban, decision_date, effective_date, decided_by,
+               responsible_persons, publicity_months, publication_deadline, deadline_exact,
+               case_id)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)""",
+        record.record_id, request_id, record.uscc, record.enterprise_name, str(record.article),
+        record.decision_no, record.decision_sha256,
+        sorted(str(s) for s in record.penalty.sanctions), record.penalty.fine_fen,
+        record.penalty.confiscated_fen, record.turnover_fen, record.serious,
+        record.application_ban, record.decision_date, record.effective_date, record.decided_by,
+        json.dumps(persons, ensure_ascii=False), publicity_months, deadline, deadline_exact,
+        case_id,
+    )  # fmt: skip
+
+
+async def record_by_request(conn: asyncpg.Connection, request_id: str) -> StoredRecord | None:
+    """The record created by `request_id`, if any."""
+    row = await conn.fetchrow("SELECT * FROM credit_records WHERE request_id = $1", request_id)
+    return _record(row) if row else None
+
+
+async def get_record(
+    conn: asyncpg.Connection, record_id: str, *, for_update: bool = False
+) -> StoredRecord | None:
+    """One record by id."""
+    sql = "SELECT * FROM credit_records WHERE record_id = $1" + (
+        " FOR UPDATE" if for_update else ""
+    )
+    row = await conn.fetchrow(sql, record_id)
+    return _record(row) if row else None
+
+
+async def records_of(conn: asyncpg.Connection, uscc: str) -> list[StoredRecord]:
+    """Every record of one enterprise, oldest decision first."""
+    rows = await conn.fetch(
+        "SELECT * FROM credit_records WHERE uscc = $1 ORDER BY decision_date, record_id", uscc
+    )
+    return [_record(r) for r in rows]
+
+
+async def unpublished(conn: asyncpg.Connection) -> list[StoredRecord]:
+    """Records not yet on the publication log, oldest decision first."""
+    rows = await conn.fetch(
+        """SELECT r.* FROM credit_records r
+           WHERE NOT EXISTS (SELECT 1 FROM publications p WHERE p.record_id = r.record_id)
+           ORDER BY r.decision_date, r.record_id"""
+    )
+    return [_record(r) for r in rows]
+
+
+def _publication(row: asyncpg.Record) -> PublicationRow:
+    return PublicationRow(
+        row["record_id"], row["uscc"], row["leaf_index"], row["published_on"],
+        row["publicity_ends_on"], row["repaired_on"], row["repair_decision_no"],
+        row["repair_leaf_index"],
+    )  # fmt: skip
+
+
+async def insert_publication(
+    conn: asyncpg.Connection,
+    record: CreditRecord,
+    leaf_index: int,
+    published_on: dt.date,
+    publicity_ends_on: dt.date,
+) -> None:
+    """Mark a record published at `leaf_index`."""
+    await conn.execute(
+        """INSERT INTO publications (record_id, uscc, leaf_index, published_on, publicity_ends_on)
+           VALUES ($1, $2, $3, $4, $5)""",
+        record.record_id, record.uscc, leaf_index, published_on, publicity_ends_on,
+    )  # fmt: skip
+
+
+async def get_publication(
+    conn: asyncpg.Connection, record_id: str, *, for_update: bool = False
+) -> PublicationRow | None:
+    """Publication state of a record, None when not yet published."""
+    sql = "SELECT * FROM publications WHERE record_id = $1" + (" FOR UPDATE" if for_update else "")
+    row = await conn.fetchrow(sql, record_id)
+    return _publication(row) if row else None
+
+
+async def publications_of(conn: asyncpg.Connection, record_ids: list[str]) -> dict[str, PublicationRow]:
+    """Publication state of several records."""
+    rows = await conn.fetch("SELECT * FROM publications WHERE record_id = ANY($1)", record_ids)
+    return {r["record_id"]: _publication(r) for r in rows}
+
+
+async def mark_repaired(
+    conn: asyncpg.Connection,
+    record_id: str,
+    *,
+    repaired_on: dt.date,
+    decision_no: str,
+    leaf_index: int,
+    request_id: str | None,
+) -> None:
+    """Record the credit repair of a published record (the log entry is appended apart)."""
+    await conn.execute(
+        """UPDATE publications SET repaired_on = $2, repair_decision_no = $3,
+               repair_leaf_index = $4, repair_request_id = $5 WHERE record_id = $1""",
+        record_id, repaired_on, decision_no, leaf_index, request_id,
+    )  # fmt: skip
+
+
+async def repaired_by_request(conn: asyncpg.Connection, request_id: str) -> str | None:
+    """The record repaired under `request_id`, if any."""
+    return await conn.fetchval(
+        "SELECT record_id FROM publications WHERE repair_request_id = $1", request_id
+    )
+
+
+async def alert_once(conn: asyncpg.Connection, record_id: str, day: dt.date) -> bool:
+    """Note a deadline alert for `record_id` on `day`; False when already raised that day."""
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO deadline_alerts (record_id, alerted_on) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            record_id, day,
+        )  # fmt: skip
+    )
+
+
+# -- measures ---------------------------------------------------------------------------
+
+
+def _measure(row: asyncpg.Record) -> Measure:
+    return Measure(
+        row["measure_id"], row["uscc"], MeasureKind(row["kind"]), row["reference"],
+        row["issued_on"], row["decided_by"],
+    )  # fmt: skip
+
+
+async def insert_measure(
+    conn: asyncpg.Connection, m: Measure, *, request_id: str | None, case_id: str | None
+) -> None:
+    """Store a measure (Art. 30)."""
+    await conn.execute(
+        """INSERT INTO measures (measure_id, request_id, uscc, kind, reference, issued_on,
+               decided_by, case_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        m.measure_id, request_id, m.uscc, str(m.kind), m.reference, m.issued_on, m.decided_by,
+        case_id,
+    )  # fmt: skip
+
+
+async def measure_by_request(conn: asyncpg.Connection, request_id: str) -> Measure | None:
+    """The measure created by `request_id`, if any."""
+    row = await conn.fetchrow("SELECT * FROM measures WHERE request_id = $1", request_id)
+    return _measure(row) if row else None
+
+
+async def measures_of(conn: asyncpg.Connection, uscc: str) -> list[Measure]:
+    """Every measure of one enterprise."""
+    rows = await conn.fetch("SELECT * FROM measures WHERE uscc = $1 ORDER BY issued_on", uscc)
+    return [_measure(r) for r in rows]
+
+
+# -- cases -----------------------------------------------------------------------------
+
+
+def _case(row: asyncpg.Record) -> Case:
+    return Case(
+        case_id=row["case_id"],
+        uscc=row["uscc"],
+        source=CaseSource(row["source"]),
+        source_event_id=row["source_event_id"],
+        opened_on=row["opened_on"],
+        summary=row["summary"],
+        licence_id=row["licence_id"],
+        status=CaseStatus(row["status"]),
+        decided_by=row["decided_by"],
+        decided_on=row["decided_on"],
+        outcome_id=row["outcome_id"],
+    )
+
+
+async def insert_case(conn: asyncpg.Connection, case: Case) -> bool:
+    """Store a new case; False when this event already opened a case of that kind."""
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO cases (case_id, uscc, source, source_event_id, opened_on, summary,
+                   licence_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (source_event_id, source) DO NOTHING RETURNING true""",
+            case.case_id, case.uscc, str(case.source), case.source_event_id, case.opened_on,
+            case.summary, case.licence_id,
+        )  # fmt: skip
+    )
+
+
+async def get_case(conn: asyncpg.Connection, case_id: str, *, for_update: bool = False) -> Case | None:
+    """One case by id."""
+    sql = "SELECT * FROM cases WHERE case_id = $1" + (" FOR UPDATE" if for_update else "")
+    row = await conn.fetchrow(sql, case_id)
+    return _case(row) if row else None
+
+
+async def update_case(conn: asyncpg.Connection, case: Case) -> None:
+    """Store an officer's decision on a case."""
+    await conn.execute(
+        """UPDATE cases SET status = $2, decided_by = $3, decided_on = $4, outcome_id = $5
+           WHERE case_id = $1""",
+        case.case_id, str(case.status), case.decided_by, case.decided_on, case.outcome_id,
+    )  # fmt: skip
+
+
+async def list_cases(
+    conn: asyncpg.Connection, *, open_only: bool, offset: int, limit: int
+) -> list[Case]:
+    """Cases, oldest first."""
+    where = "WHERE status = 'open'" if open_only else ""
+    rows = await conn.fetch(
+        f"SELECT * FROM cases {where} ORDER BY opened_at, case_id OFFSET $1 LIMIT $2",
+        offset, limit,
+    )  # fmt: skip
+    return [_case(r) for r in rows]
+
+
+# -- standings -------------------------------------------------------------------------
+
+
+async def last_standing(conn: asyncpg.Connection, uscc: str) -> CreditStanding | None:
+    """The standing last published for `uscc` (locked for this transaction)."""
+    row = await conn.fetchrow("SELECT * FROM standings WHERE uscc = $1 FOR UPDATE", uscc)
+    if row is None:
+        return None
+    return CreditStanding(
+        uscc=row["uscc"],
+        as_of=row["as_of"],
+        level=StandingLevel(row["level"]),
+        active_records=row["active"],
+        ban_until=row["ban_until"],
+        record_ids=tuple(row["record_ids"]),
+        measure_ids=tuple(row["measure_ids"]),
+    )
+
+
+async def save_standing(conn: asyncpg.Connection, s: CreditStanding) -> None:
+    """Store the standing just published."""
+    await conn.execute(
+        """INSERT INTO standings (uscc, level, active, ban_until, record_ids, measure_ids, as_of)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (uscc) DO UPDATE SET level = $2, active = $3, ban_until = $4,
+               record_ids = $5, measure_ids = $6, as_of = $7""",
+        s.uscc, str(s.level), s.active_records, s.ban_until, list(s.record_ids),
+        list(s.measure_ids), s.as_of,
+    )  # fmt: skip
+
+
+async def known_usccs(conn: asyncpg.Connection) -> list[str]:
+    """Every enterprise with a record, a measure or a published standing."""
+    rows = await conn.fetch(
+        """SELECT uscc FROM credit_records UNION SELECT uscc FROM measures
+           UNION SELECT uscc FROM standings"""
+    )
+    return sorted(r["uscc"] for r in rows)

@@ -1,0 +1,128 @@
+"""The `verify` command: fetch the live log through the public RPCs and run `verify_log`.
+
+Steps: GetCheckpoint (the latest signed note); GetPublishedRecord for every entry up to
+that tree size (canonical bytes and the server's inclusion proof); with `--checkpoint`,
+GetConsistencyProof from the stored checkpoint's size to the latest, checked against both
+signed roots. Then `verify_log` recomputes every leaf hash and tree head from the bytes
+and checks every signature, proof and the entries' form and order. Only the verifier key
+given on the command line is trusted, never the one the server reports.
+Exit code 0 when nothing is wrong, 1 when problems were found, 2 when the log is unreachable.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import grpc
+from stc.credit.v1 import credit_service_pb2 as pb
+from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
+
+from stc_credit.domain.checkpoint import CheckpointError, parse_and_verify_checkpoint
+from stc_credit.domain.merkle import verify_consistency
+from stc_credit.verify import Problem, ProblemKind, VerificationReport, verify_log
+
+
+@dataclass
+class Outcome:
+    """What the command found: the library's report plus the server-proof checks."""
+
+    report: VerificationReport | None
+    extra: list[Problem] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    latest_note: str = ""
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem found."""
+        return [*(self.report.problems if self.report else ()), *self.extra]
+
+
+async def check_live_log(
+    target: str, verifier_key: str, stored_note: str | None = None, origin: str | None = None
+) -> Outcome:
+    """Fetch and verify the log served at `target` (host:port)."""
+    out = Outcome(None)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.CreditServiceStub(channel)
+        head = await stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=30)
+        origin = origin or head.origin
+        size = head.tree_size
+        out.latest_note = head.note
+        out.lines.append(f"latest checkpoint: origin {origin!r}, tree size {size}")
+        entries: list[bytes] = []
+        proofs: dict[int, list[bytes]] = {}
+        for index in range(size):
+            r = await stub.GetPublishedRecord(
+                pb.GetPublishedRecordRequest(leaf_index=index, tree_size=size), timeout=30
+            )
+            entries.append(r.canonical)
+            proofs[index] = list(r.inclusion_proof)
+        out.lines.append(f"fetched {len(entries)} entries with their inclusion proofs")
+        if stored_note is not None:
+            await _server_consistency(stub, stored_note, head.note, verifier_key, out)
+    out.report = verify_log(
+        entries, [head.note], verifier_key, stored_note, origin=origin,
+        inclusion_proofs=lambda i, n: proofs[i] if n == size else [],
+    )  # fmt: skip
+    rep = out.report
+    out.lines.append(
+        f"checked: {rep.log_size} entries (canonical form, seq order), "
+        f"{rep.checkpoints_verified} checkpoint signature(s), tree head recomputed, "
+        f"{rep.proven}/{rep.unproven_from} inclusion proofs"
+        + (", stored checkpoint consistent with the latest" if stored_note else "")
+    )
+    return out
+
+
+async def _server_consistency(stub, stored_note, latest_note, key, out: Outcome) -> None:  # type: ignore[no-untyped-def]
+    try:
+        old = parse_and_verify_checkpoint(stored_note, key)
+        new = parse_and_verify_checkpoint(latest_note, key)
+    except CheckpointError:
+        return  # verify_log reports the bad note itself
+    if old.size == 0 or old.size > new.size:
+        return  # verify_log reports truncation
+    r = await stub.GetConsistencyProof(
+        pb.GetConsistencyProofRequest(old_size=old.size, new_size=new.size), timeout=30
+    )
+    if verify_consistency(old.size, new.size, old.root, new.root, list(r.proof)):
+        out.lines.append(f"server's consistency proof {old.size} -> {new.size} verified")
+    else:
+        out.extra.append(
+            Problem(ProblemKind.CONSISTENCY_FAILED, old.size,
+                    f"the server's consistency proof {old.size} -> {new.size} does not verify")
+        )
+
+
+def print_outcome(out: Outcome, stream: TextIO = sys.stdout) -> None:
+    """Print what was checked and every problem."""
+    for line in out.lines:
+        print(line, file=stream)
+    for p in out.problems:
+        where = "" if p.index is None else f" at {p.index}"
+        print(f"PROBLEM {p.kind}{where}: {p.detail}", file=stream)
+    print("OK: the log verifies" if not out.problems else f"FAILED: {len(out.problems)} problem(s)",
+          file=stream)
+
+
+async def run(
+    target: str, verifier_key: str, checkpoint_file: str | None, origin: str | None,
+    save_to: str | None,
+) -> int:
+    """The command: 0 ok, 1 problems, 2 unreachable or unusable input."""
+    stored = Path(checkpoint_file).read_text("utf-8") if checkpoint_file else None
+    try:
+        out = await check_live_log(target, verifier_key, stored, origin)
+    except grpc.aio.AioRpcError as exc:
+        print(f"cannot read the log at {target}: {exc.code().name} {exc.details()}")
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    print_outcome(out)
+    if save_to and not out.problems:
+        Path(save_to).write_text(out.latest_note, "utf-8")
+    return 1 if out.problems else 0
