@@ -1,7 +1,9 @@
 """The `verify` command: fetch the live log through the public RPCs and run `verify_log`.
 
 Steps: GetCheckpoint (the latest signed note); GetPublishedRecord for every entry up to
-that tree size (canonical bytes and the server's inclusion proof); with `--checkpoint`,
+that tree size (canonical bytes and the server's inclusion proof); GetCheckpoint for every
+smaller size (a checkpoint is signed per append, so a changed entry is pinned exactly, and a
+checkpoint that disagrees with the entries is reported); with `--checkpoint`,
 GetConsistencyProof from the stored checkpoint's size to the latest, checked against both
 signed roots. Then `verify_log` recomputes every leaf hash and tree head from the bytes
 and checks every signature, proof and the entries' form and order. Only the verifier key
@@ -53,28 +55,65 @@ async def check_live_log(
         out.latest_note = head.note
         out.lines.append(f"latest checkpoint: origin {origin!r}, tree size {size}")
         entries: list[bytes] = []
-        proofs: dict[int, list[bytes]] = {}
         for index in range(size):
             r = await stub.GetPublishedRecord(
                 pb.GetPublishedRecordRequest(leaf_index=index, tree_size=size), timeout=30
             )
             entries.append(r.canonical)
+        out.lines.append(f"fetched {len(entries)} entries")
+        notes = []
+        for tree_size in range(1, size):  # one checkpoint per append: pins a change exactly
+            try:
+                r_cp = await stub.GetCheckpoint(pb.GetCheckpointRequest(tree_size=tree_size))
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() is not grpc.StatusCode.NOT_FOUND:
+                    raise
+                continue
+            notes.append(r_cp.note)
+        notes.append(head.note)
+        out.lines.append(f"fetched {len(notes)} signed checkpoints")
+        # The server's inclusion proofs against the head verify_log will check: the largest
+        # checkpoint that verifies under the given key and fits the fetched log.
+        head_size = _head_size(notes, verifier_key, origin, len(entries))
+        proofs: dict[int, list[bytes]] = {}
+        for index in range(head_size):
+            r = await stub.GetPublishedRecord(
+                pb.GetPublishedRecordRequest(leaf_index=index, tree_size=head_size), timeout=30
+            )
             proofs[index] = list(r.inclusion_proof)
-        out.lines.append(f"fetched {len(entries)} entries with their inclusion proofs")
+        out.lines.append(f"fetched {len(proofs)} inclusion proofs for tree size {head_size}")
         if stored_note is not None:
             await _server_consistency(stub, stored_note, head.note, verifier_key, out)
     out.report = verify_log(
-        entries, [head.note], verifier_key, stored_note, origin=origin,
-        inclusion_proofs=lambda i, n: proofs[i] if n == size else [],
+        entries, notes, verifier_key, stored_note, origin=origin,
+        inclusion_proofs=lambda i, n: proofs[i] if n == head_size else [],
     )  # fmt: skip
     rep = out.report
+    if rep.unproven_from < rep.log_size:
+        out.extra.append(
+            Problem(ProblemKind.NO_VALID_CHECKPOINT, rep.unproven_from,
+                    f"entries {rep.unproven_from}..{rep.log_size - 1} are covered by no valid "
+                    "checkpoint (every append is signed, so these were not)")
+        )  # fmt: skip
     out.lines.append(
         f"checked: {rep.log_size} entries (canonical form, seq order), "
         f"{rep.checkpoints_verified} checkpoint signature(s), tree head recomputed, "
         f"{rep.proven}/{rep.unproven_from} inclusion proofs"
-        + (", stored checkpoint consistent with the latest" if stored_note else "")
+        + (", the stored checkpoint's consistency with the latest" if stored_note else "")
     )
     return out
+
+
+def _head_size(notes: list[str], key: str, origin: str, log_size: int) -> int:
+    sizes = [0]
+    for note in notes:
+        try:
+            cp = parse_and_verify_checkpoint(note, key)
+        except CheckpointError:
+            continue
+        if cp.origin == origin and cp.size <= log_size:
+            sizes.append(cp.size)
+    return max(sizes)
 
 
 async def _server_consistency(stub, stored_note, latest_note, key, out: Outcome) -> None:  # type: ignore[no-untyped-def]

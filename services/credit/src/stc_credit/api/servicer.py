@@ -189,10 +189,18 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
         )
 
     async def GetCheckpoint(self, request, context):  # noqa: N802
+        if request.tree_size < 0:
+            raise ValidationFailed(FieldViolation("tree_size", "must not be negative"))
         async with self.pool.acquire() as conn:
-            cp = await logstore.latest_checkpoint(conn)
+            if request.tree_size:
+                cp = await logstore.checkpoint_at(conn, request.tree_size)
+            else:
+                cp = await logstore.latest_checkpoint(conn)
         if cp is None:
-            raise NotFound("the publication log is empty: no checkpoint yet")
+            raise NotFound(
+                f"no checkpoint of size {request.tree_size}" if request.tree_size
+                else "the publication log is empty: no checkpoint yet"
+            )
         return pb.GetCheckpointResponse(
             note=cp.note, tree_size=cp.tree_size, root_hash=cp.root, origin=self.ctx.origin,
             verifier_key=self.verifier_key,

@@ -108,6 +108,14 @@ async def latest_checkpoint(conn: asyncpg.Connection) -> StoredCheckpoint | None
     return StoredCheckpoint(row["tree_size"], bytes(row["root_hash"]), row["note"], row["created_at"])
 
 
+async def checkpoint_at(conn: asyncpg.Connection, tree_size: int) -> StoredCheckpoint | None:
+    """The checkpoint signed at `tree_size`, if any."""
+    row = await conn.fetchrow("SELECT * FROM checkpoints WHERE tree_size = $1", tree_size)
+    if row is None:
+        return None
+    return StoredCheckpoint(row["tree_size"], bytes(row["root_hash"]), row["note"], row["created_at"])
+
+
 async def entry(conn: asyncpg.Connection, seq: int) -> bytes | None:
     """Canonical bytes of the entry at `seq`."""
     value = await conn.fetchval("SELECT canonical FROM publication_log WHERE seq = $1", seq)
