@@ -225,10 +225,14 @@ async def publish_pending(*, uow: UnitOfWork, ctx: LogContext) -> tuple[int, int
     for stored in await repo.unpublished(uow.conn):
         record = stored.record
         if record.decision_date <= today:
-            await _publish(uow, record, stored.publicity_months, today, ctx)
-            await refresh_standing(uow=uow, uscc=record.uscc, today=today)
-            published += 1
-            continue
+            try:
+                async with uow.conn.transaction():  # a savepoint: one bad record blocks no other
+                    await _publish(uow, record, stored.publicity_months, today, ctx)
+                    await refresh_standing(uow=uow, uscc=record.uscc, today=today)
+                published += 1
+                continue
+            except Exception:
+                log.exception("credit_record.publication_failed", record_id=record.record_id)
         if pub.at_risk(record, today, ctx.deadline_margin_working_days) and await repo.alert_once(
             uow.conn, record.record_id, today
         ):

@@ -286,12 +286,10 @@ async def test_diversion_found_opens_a_case_that_an_officer_turns_into_a_record(
     producer = make_producer(kafka_bootstrap, client_id="credit-test")
     await producer.start()
     try:
-        for msg in (quiet, check, check):  # the duplicate shares no event id: a second case
+        for msg in (quiet, check):  # a verified check opens nothing
             eid, headers, value = envelope.encode(msg, source="enduser", subject=msg.licence_id)
             await producer.send_and_wait(ENDUSER_CHANGE.name, value, key=msg.licence_id.encode(),
                                          headers=headers)
-            if msg is check:
-                break  # one DIVERTED event only
     finally:
         await producer.stop()
 
@@ -357,3 +355,98 @@ async def test_future_decision_waits_then_the_ticker_publishes_it(credit, reader
         print(f"\nticker published the due record after {time.monotonic() - t0:.2f}s")
         published = events_pb2.CreditRecordPublished.FromString(env.data)
         assert from_pb(published.published_on) == start + dt.timedelta(days=2)
+
+
+async def test_credit_repair_ends_publicity_but_not_the_ban(credit, reader):
+    uscc = random_uscc()
+    feed = await reader(CREDIT_PUBLICATION.name)
+    start = credit.clock.day
+    channel, api = stub(credit.target)
+    async with channel:
+        rec = (await api.RecordViolation(violation(uscc, start), metadata=OFFICER)).record
+        repair = pb.RepairRecordRequest(
+            request_id=str(uuid.uuid4()), record_id=rec.record_id,
+            repair_decision_no="信用修复〔2027〕1号", decided_on=d(start + dt.timedelta(days=30)),
+        )  # fmt: skip
+        credit.clock.day = start + dt.timedelta(days=30)
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # minimum publicity: 3 months
+            await api.RepairRecord(repair, metadata=OFFICER)
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "decided_on" in dict(field_violations(err.value))
+
+        later = start + dt.timedelta(days=120)
+        credit.clock.day = later
+        repair.decided_on.CopyFrom(d(later))
+        repaired = await api.RepairRecord(repair, metadata=OFFICER)
+        assert repaired.leaf_index == 1 and from_pb(repaired.record.repaired_on) == later
+        again = await api.RepairRecord(repair, metadata=OFFICER)  # same request_id
+        assert again.leaf_index == 1
+        env, _ = await feed.wait_for(
+            lambda e, k: e.type.endswith("CreditRecordRepaired") and k == uscc.encode()
+        )
+        assert events_pb2.CreditRecordRepaired.FromString(env.data).leaf_index == 1
+
+        shown = await api.ListPublications(pb.ListPublicationsRequest(uscc=uscc))
+        assert list(shown.publications) == []  # no longer shown after repair
+        everything = await api.ListPublications(
+            pb.ListPublicationsRequest(uscc=uscc, include_ended=True)
+        )
+        assert [(p.leaf_index, p.kind) for p in everything.publications] == [
+            (0, "penalty"), (1, "repair"),
+        ]  # fmt: skip
+        standing = await api.GetCreditStanding(
+            pb.GetCreditStandingRequest(uscc=uscc), metadata=OFFICER
+        )
+        assert standing.standing.level == events_pb2.STANDING_LEVEL_BANNED  # Art. 39 runs on
+
+
+async def test_measure_makes_a_clean_exporter_warned(credit, reader):
+    uscc = random_uscc()
+    standing_topic = await reader(CREDIT_STANDING.name)
+    channel, api = stub(credit.target)
+    async with channel:
+        before = await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc), metadata=OFFICER)
+        assert before.standing.level == events_pb2.STANDING_LEVEL_GOOD
+        await api.RecordMeasure(
+            pb.RecordMeasureRequest(
+                request_id=str(uuid.uuid4()), uscc=uscc,
+                kind=credit_pb2.MEASURE_KIND_SUPERVISORY_TALK, reference="约谈〔2026〕7号",
+                issued_on=d(credit.clock()),
+            ),
+            metadata=OFFICER,
+        )  # fmt: skip
+        env, _ = await standing_topic.wait_for(lambda e, k: k == uscc.encode())
+        assert events_pb2.CreditStandingChanged.FromString(env.data).level == (
+            events_pb2.STANDING_LEVEL_WARNED
+        )
+
+
+async def test_failure_to_report_opens_its_own_case(credit, reader, kafka_bootstrap):
+    uscc = random_uscc()
+    records = await reader(CREDIT_RECORD.name)
+    check = enduser_events.EndUseCheckCompleted(
+        check_id=f"chk-{uuid.uuid4().hex[:8]}", licence_id=f"lic-{uuid.uuid4().hex[:8]}",
+        exporter_uscc=uscc, outcome=enduser_events.CHECK_OUTCOME_DIVERTED,
+        failure_to_report=True, details="diverted; no change report (Art. 16)",
+    )  # fmt: skip
+    producer = make_producer(kafka_bootstrap, client_id="credit-test")
+    await producer.start()
+    try:
+        eid, headers, value = envelope.encode(check, source="enduser", subject=check.licence_id)
+        for _ in range(2):  # redelivered: the inbox makes the second a no-op
+            await producer.send_and_wait(ENDUSER_CHANGE.name, value, key=check.licence_id.encode(),
+                                         headers=headers)
+    finally:
+        await producer.stop()
+    await records.wait_for(
+        lambda e, k: e.type.endswith("CaseOpened") and k == uscc.encode()
+        and events_pb2.CaseOpened.FromString(e.data).source == "failure_to_report", timeout=60,
+    )  # fmt: skip
+    with pytest.raises(TimeoutError):  # drain what else arrives for this exporter
+        await records.wait_for(lambda e, k: False, timeout=1.5)
+    opened = [
+        events_pb2.CaseOpened.FromString(e.data).source
+        for e, k, _ in records.seen
+        if k == uscc.encode() and e.type.endswith("CaseOpened")
+    ]
+    assert sorted(opened) == ["diversion", "failure_to_report"]  # once each, not twice
