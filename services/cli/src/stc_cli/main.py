@@ -6,61 +6,27 @@ Every command prints something a person can act on; failures exit non-zero with 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import functools
 import sys
 from typing import Annotated
 
 import grpc
 import typer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from rich.console import Console
 from rich.table import Table
 from stc_common.auth.jwt import mint_token
-from stc_common.grpc.errors import error_reason, field_violations
 
-from stc_cli.context import ADDRESSES, KAFKA, IdentityError, channel
+from stc_cli.commands import application, licence, officer, operator
+from stc_cli.context import ADDRESSES, KAFKA, channel
+from stc_cli.core import AsOption, console, err, report_rpc_error, run
+
+__all__ = ["app", "AsOption", "report_rpc_error", "run"]
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
 
-AsOption = Annotated[
-    str, typer.Option("--as", help="exporter:<USCC> | officer:<AUTHORITY> | auditor | public")
-]
-
-
-def run(coro_fn):
-    """Run an async command; turn gRPC errors into readable messages and exit codes."""
-
-    @functools.wraps(coro_fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return asyncio.run(coro_fn(*args, **kwargs))
-        except IdentityError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
-        except grpc.aio.AioRpcError as exc:
-            report_rpc_error(exc)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def report_rpc_error(exc: grpc.aio.AioRpcError) -> None:
-    """Print a gRPC error the way a person can act on it."""
-    code = exc.code()
-    if code == grpc.StatusCode.UNAVAILABLE:
-        err.print("[red]error:[/red] the service is not reachable — is the platform up? (make run)")
-        return
-    err.print(f"[red]error ({code.name}):[/red] {exc.details()}")
-    if reason := error_reason(exc):
-        err.print(f"  reason: {reason}")
-    for field, why in field_violations(exc):
-        err.print(f"  • [bold]{field}[/bold]: {why}")
+for _name, _module in (("operator", operator), ("application", application),
+                       ("officer", officer), ("licence", licence)):
+    app.add_typer(_module.app, name=_name)
 
 
 @app.command()

@@ -1,0 +1,241 @@
+"""The CLI against a real licensing service (in-process, fresh database, real Kafka): register an
+operator, submit the example file, show, list, assessment after screening, an officer's
+decision, and tenant isolation — all through `stc` commands over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+from stc.screening.v1 import events_pb2 as scr
+from stc_common import envelope
+from stc_common.kafka.clients import make_producer
+from stc_common.kafka.topics import SCREENING_RESULT
+from stc_common.testing.service import free_port, running_service
+from stc_common.uscc import make_uscc
+from typer.testing import CliRunner
+
+from stc_cli import context, core
+from stc_cli.main import app
+from stc_licensing.config import LicensingSettings
+from stc_licensing.main import build_spec
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def new_uscc() -> str:
+    body = "".join(CHARSET[b % 31] for b in uuid.uuid4().bytes[:9])
+    return make_uscc("91110000" + body)
+
+
+async def stc(*args: str):
+    """Run one CLI command in a thread (it calls asyncio.run itself)."""
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
+
+
+def cli_env(port: int) -> dict[str, str]:
+    """Environment of a real `stc` process: the test's import path and the service's port."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            "STC_LICENSING_ADDR": f"127.0.0.1:{port}", "COLUMNS": "200"}
+
+
+@pytest.fixture(scope="module")
+async def licensing(pg_admin_dsn, kafka_bootstrap):
+    # A fresh database for the module (fresh_database is function-scoped; this does the same
+    # for the module's one service).
+    name = f"test_cli_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = pg_admin_dsn.rpartition("/")[0] + "/" + name
+    settings = LicensingSettings(
+        database_url=dsn, grpc_port=free_port(), metrics_port=free_port(),
+        kafka_bootstrap_servers=kafka_bootstrap, consumer_group_prefix=f"t-{uuid.uuid4().hex}",
+        log_level="WARNING")
+    async with running_service(settings, build_spec(settings)) as port:
+        old = context.ADDRESSES["licensing"]
+        core.console.width = core.err.width = 200  # no wrapping of long names in assertions
+        context.ADDRESSES["licensing"] = f"127.0.0.1:{port}"
+        try:
+            yield port
+        finally:
+            context.ADDRESSES["licensing"] = old
+    admin = await asyncpg.connect(pg_admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def test_register_submit_show_list(licensing):
+    uscc = new_uscc()
+    me = f"exporter:{uscc}"
+    r = await stc("operator", "register", "--as", me, "--name-zh", "湖南金鹭硬质合金有限公司",
+                  "--name-en", "Hunan Jinlu Cemented Carbide Co., Ltd.")
+    assert r.exit_code == 0, r.output
+    assert uscc in r.output
+
+    r = await stc("operator", "show", "--as", me, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["name_zh"] == "湖南金鹭硬质合金有限公司"
+
+    t0 = time.monotonic()
+    r = await stc("application", "submit", str(EXAMPLES / "dual_use_germany.yaml"), "--as", me,
+                  "--json")
+    submit_s = time.monotonic() - t0
+    assert r.exit_code == 0, r.output
+    a = json.loads(r.output)
+    assert a["authority"] == "MOFCOM"
+    assert a["content"]["exporter_uscc"] == uscc  # filled in from --as
+    assert a["deadline"]["year"] >= 2026
+    app_id = a["application_id"]
+
+    r = await stc("application", "show", app_id, "--as", me)
+    assert r.exit_code == 0, r.output
+    assert a["reference"] in r.output and "上海东方国际货运代理有限公司" in r.output
+
+    r = await stc("application", "list", "--as", me, "--json")
+    assert r.exit_code == 0, r.output
+    assert [x["application_id"] for x in json.loads(r.output)] == [app_id]
+    print(f"submit through the CLI: {submit_s:.2f}s")
+
+
+async def test_readable_submit_prints_reference_authority_deadline(licensing):
+    uscc = new_uscc()
+    me = f"exporter:{uscc}"
+    assert (await stc("operator", "register", "--as", me, "--name-zh", "某公司",
+                      "--name-en", "Some Co.")).exit_code == 0
+    r = await stc("application", "submit", str(EXAMPLES / "dual_use_germany.yaml"), "--as", me)
+    assert r.exit_code == 0, r.output
+    assert "submitted" in r.output and "MOFCOM" in r.output and "deadline" in r.output
+
+
+async def test_tenant_isolation(licensing):
+    owner, other = new_uscc(), new_uscc()
+    for u in (owner, other):
+        r = await stc("operator", "register", "--as", f"exporter:{u}", "--name-zh", "公司",
+                      "--name-en", "Co.")
+        assert r.exit_code == 0, r.output
+    r = await stc("application", "submit", str(EXAMPLES / "dual_use_germany.yaml"), "--as",
+                  f"exporter:{owner}", "--json")
+    app_id = json.loads(r.output)["application_id"]
+
+    r = await stc("application", "show", app_id, "--as", f"exporter:{other}")
+    assert r.exit_code == 1
+    assert "NOT_FOUND" in r.output and "Traceback" not in r.output
+    r = await stc("application", "list", "--as", f"exporter:{other}", "--json")
+    assert r.exit_code == 0 and json.loads(r.output) == []
+
+
+async def test_refused_submission_prints_field_violations(licensing):
+    r = await stc("application", "submit", str(EXAMPLES / "military_item.yaml"), "--as",
+                  f"exporter:{new_uscc()}")  # no operator registered, no qualification
+    assert r.exit_code == 1, r.output
+    assert "INVALID_ARGUMENT" in r.output
+    assert "exporter_uscc" in r.output and "regime" in r.output and "Art. 23" in r.output
+
+
+async def test_watch_assessment_and_decision(licensing, kafka_bootstrap):
+    uscc = new_uscc()
+    me = f"exporter:{uscc}"
+    assert (await stc("operator", "register", "--as", me, "--name-zh", "公司",
+                      "--name-en", "Co.")).exit_code == 0
+    r = await stc("application", "submit", str(EXAMPLES / "dual_use_germany.yaml"), "--as", me,
+                  "--json")
+    app_id = json.loads(r.output)["application_id"]
+    # What the screening service would publish: a clean result.
+    producer = make_producer(kafka_bootstrap, client_id="cli-test")
+    await producer.start()
+    try:
+        msg = scr.ScreeningCompleted(screening_id=f"scr-{uuid.uuid4().hex[:8]}",
+                                     subject_id=app_id, subject_kind=scr.SUBJECT_KIND_APPLICATION,
+                                     exporter_uscc=uscc)
+        _, headers, value = envelope.encode(msg, source="test", subject=app_id)
+        await producer.send_and_wait(SCREENING_RESULT.name, value=value, key=app_id.encode(),
+                                     headers=headers)
+    finally:
+        await producer.stop()
+
+    async def decide_when_reviewable():
+        for _ in range(200):
+            r = await stc("application", "show", app_id, "--as", me, "--json")
+            if json.loads(r.output)["state"] == "APPLICATION_STATE_UNDER_REVIEW":
+                break
+            await asyncio.sleep(0.1)
+        q = await stc("officer", "queue", "--as", "officer:MOFCOM", "--json")
+        assert app_id in [x["application_id"] for x in json.loads(q.output)]
+        return await stc("officer", "decide", app_id, "--as", "officer:MOFCOM", "--approve")
+
+    t0 = time.monotonic()
+    # The watcher is a real `stc` process (CliRunner swaps sys.stdout: one at a time only).
+    watcher = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stc_cli", "application", "watch", app_id, "--as", me,
+        "--timeout", "40", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env=cli_env(licensing))
+    decided = await decide_when_reviewable()
+    assert decided.exit_code == 0, decided.output
+    assert "licence" in decided.output
+    stdout, _ = await asyncio.wait_for(watcher.communicate(), 45)
+    took = time.monotonic() - t0
+    out = stdout.decode()
+    assert watcher.returncode == 0, out
+    # Every step, the eight-factor table, and it stops at the decision.
+    assert "SUBMITTED" in out and "ASSESSED" in out and "APPROVED" in out
+    assert "Art. 13" in out and "结论" in out
+    assert out.index("ASSESSED") < out.index("APPROVED")
+    print(f"watch from submit to approval: {took:.2f}s")
+
+    r = await stc("application", "assessment", app_id, "--as", me, "--json")
+    assert len(json.loads(r.output)["factors"]) == 8
+
+    r = await stc("application", "watch", app_id, "--as", me, "--after", "1", "--json")
+    seqs = [json.loads(x)["sequence"] for x in _json_docs(r.output)]
+    assert seqs and min(int(s) for s in seqs) == 2  # resumed after #1
+
+    r = await stc("licence", "list", "--as", me, "--json")
+    lic = json.loads(r.output)
+    assert len(lic) == 1 and lic[0]["status"] == "LICENCE_STATUS_ACTIVE"
+    r = await stc("licence", "suspend", lic[0]["licence_id"], "--reason", "test",
+                  "--as", "officer:MOFCOM")
+    assert r.exit_code == 0 and "SUSPENDED" in r.output, r.output
+
+
+def _json_docs(text: str) -> list[str]:
+    """Split concatenated pretty-printed JSON documents."""
+    dec, i, out = json.JSONDecoder(), 0, []
+    text = text.strip()
+    while i < len(text):
+        obj, end = dec.raw_decode(text, i)
+        out.append(json.dumps(obj))
+        i = end
+        while i < len(text) and text[i].isspace():
+            i += 1
+    return out
+
+
+async def test_ctrl_c_exits_130_without_traceback(licensing):
+    uscc = new_uscc()
+    me = f"exporter:{uscc}"
+    await stc("operator", "register", "--as", me, "--name-zh", "公司", "--name-en", "Co.")
+    r = await stc("application", "submit", str(EXAMPLES / "dual_use_germany.yaml"), "--as", me,
+                  "--json")
+    app_id = json.loads(r.output)["application_id"]
+    watcher = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stc_cli", "application", "watch", app_id, "--as", me,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env=cli_env(licensing))
+    first = await asyncio.wait_for(watcher.stdout.readline(), 20)  # the SUBMITTED step
+    assert b"SUBMITTED" in first
+    watcher.send_signal(signal.SIGINT)
+    rest, _ = await asyncio.wait_for(watcher.communicate(), 20)
+    assert watcher.returncode == 130, rest
+    assert b"Traceback" not in rest
