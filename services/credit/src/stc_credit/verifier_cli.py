@@ -49,7 +49,16 @@ async def check_live_log(
     out = Outcome(None)
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.CreditServiceStub(channel)
-        head = await stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=30)
+        try:
+            head = await stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=30)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is not grpc.StatusCode.NOT_FOUND:
+                raise
+            out.lines.append("the log is empty: no checkpoint signed yet")
+            if stored_note is not None:  # something was signed before: it is gone now
+                out.extra.append(Problem(ProblemKind.LOG_TRUNCATED, 0,
+                                         "the stored checkpoint's entries are all gone"))
+            return out
         origin = origin or head.origin
         size = head.tree_size
         out.latest_note = head.note
@@ -162,6 +171,6 @@ async def run(
         print(f"error: {exc}")
         return 2
     print_outcome(out)
-    if save_to and not out.problems:
+    if save_to and not out.problems and out.latest_note:
         Path(save_to).write_text(out.latest_note, "utf-8")
     return 1 if out.problems else 0
