@@ -1,0 +1,1 @@
+"""gRPC API of the screening service."""

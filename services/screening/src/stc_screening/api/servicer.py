@@ -1,0 +1,319 @@
+"""grpc.aio servicer of stc.screening.v1.ScreeningService: validate, call one use case, map.
+
+Who may call: SearchListEntries and GetListEntry are public (the control list is public,
+ECL Art. 18); list changes are for officers and only on the PRC lists; screening and
+classification for any authenticated role; consultations as their docstrings say.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import grpc
+from stc.screening.v1 import consultation_pb2, screening_service_pb2_grpc
+from stc.screening.v1 import events_pb2 as ev
+from stc.screening.v1 import screening_service_pb2 as pb
+from stc_common.auth.jwt import Authority, Role, require
+from stc_common.db.uow import unit_of_work
+from stc_common.errors import NotFound, ViolationCollector
+
+from stc_screening import service
+from stc_screening.api import mapping as m
+from stc_screening.domain.items import is_valid_control_code
+from stc_screening.domain.lists import Identifier, ListKind
+from stc_screening.domain.matching import Party
+from stc_screening.service import ListChange, ScreeningState
+
+SOURCE = "screening"
+MAX_PAGE = 100
+SEARCH_THRESHOLD = 0.75
+_AUTHORITIES = {a.value for a in Authority}
+
+
+def _page(c: ViolationCollector, size: int, token: str, default: int = 20) -> tuple[int, int]:
+    c.require(0 <= size <= MAX_PAGE, "page_size", f"must be between 0 and {MAX_PAGE}")
+    offset = 0
+    if token:
+        if c.require(token.isdigit(), "page_token", "not a token this service issued"):
+            offset = int(token)
+    return (size or default), offset
+
+
+def _kinds(c: ViolationCollector, kinds, field: str) -> list[ListKind] | None:
+    out = []
+    for i, k in enumerate(kinds):
+        if k not in m.LIST_KIND_FROM_PB:
+            c.add(f"{field}[{i}]", "unknown list kind")
+        else:
+            out.append(m.LIST_KIND_FROM_PB[k])
+    return out or None
+
+
+def _validate_party(c: ViolationCollector, p, field: str) -> None:
+    c.require(bool(p.name.strip()), f"{field}.name", "a name is required")
+    c.require(len(p.name) <= 500, f"{field}.name", "at most 500 characters")
+    if p.country:
+        c.require(len(p.country.strip()) == 2 and p.country.strip().isalpha(),
+                  f"{field}.country", "an ISO 3166-1 alpha-2 code")
+
+
+def _validate_entry(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
+    c.require(bool(e.primary_name.strip()), f"{field}.primary_name", "a name is required")
+    if e.list_kind not in m.LIST_KIND_FROM_PB:
+        c.add(f"{field}.list_kind", "a list kind is required")
+    for i, cc in enumerate(e.countries):
+        c.require(len(cc.strip()) == 2 and cc.strip().isalpha(), f"{field}.countries[{i}]",
+                  "an ISO 3166-1 alpha-2 code")
+    if e.party_type:
+        c.require(e.party_type.strip().lower() in m.PARTY_TYPE_FROM_PB, f"{field}.party_type",
+                  "entity, individual, vessel or aircraft")
+
+
+class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
+    """The ScreeningService RPCs."""
+
+    def __init__(self, pool: asyncpg.Pool, state: ScreeningState) -> None:
+        self.pool, self.state = pool, state
+
+    # ------------------------------------------------------------------ public list reads
+
+    async def SearchListEntries(self, request: pb.SearchListEntriesRequest, context
+                                ) -> pb.SearchListEntriesResponse:
+        """Public: entries whose names match the query (the screening matcher), or all."""
+        c = ViolationCollector()
+        size, offset = _page(c, request.page_size, request.page_token)
+        kinds = _kinds(c, request.list_kinds, "list_kinds")
+        c.require(len(request.query) <= 500, "query", "at most 500 characters")
+        c.raise_if_any()
+        q = request.query.strip()
+        idx = self.state.index
+        if q:
+            party = Party(q, identifiers=(Identifier("ANY", q),))
+            hits = service.screen_party(self.state, party, kinds, SEARCH_THRESHOLD,
+                                        limit=offset + size + 1)
+            rows = [(idx.get(h.entry_id), h.score,
+                     h.name_match.entry_name if h.name_match else h.matched_identifier)
+                    for h in hits]
+        else:
+            entries = sorted((e for e in idx.entries() if kinds is None or e.list_kind in kinds),
+                             key=lambda e: e.entry_id)
+            rows = [(e, 0.0, "") for e in entries]
+        page = rows[offset:offset + size]
+        nxt = str(offset + size) if len(rows) > offset + size else ""
+        return pb.SearchListEntriesResponse(
+            results=[pb.SearchListEntry(entry=m.entry_to_pb(e), score=round(s, 4),
+                                        matched_name=n) for e, s, n in page if e is not None],
+            next_page_token=nxt, total_size=len(rows))
+
+    async def GetListEntry(self, request: pb.GetListEntryRequest, context) -> ev.ListEntry:
+        """Public: one entry."""
+        c = ViolationCollector()
+        c.require(bool(request.entry_id.strip()), "entry_id", "required")
+        c.raise_if_any()
+        entry = self.state.index.get(request.entry_id.strip())
+        if entry is None:
+            raise NotFound(f"list entry {request.entry_id} not found", reason="ENTRY_NOT_FOUND")
+        return m.entry_to_pb(entry)
+
+    # ------------------------------------------------------------------ officer list changes
+
+    async def AddListEntry(self, request: pb.AddListEntryRequest, context) -> ev.ListEntry:
+        """Officers: put a party on the control list, watch list or UEL."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        _validate_entry(c, request.entry, "entry")
+        c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
+        c.raise_if_any()
+        change = ListChange()
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            entry = await service.add_list_entry(
+                uow=uow, state=self.state, change=change,
+                cmd=service.AddEntry(entry=request.entry, reason=request.reason.strip(),
+                                     officer=p.subject, request_id=request.request_id.strip()))
+        self.state.apply(change)  # only after the commit
+        return m.entry_to_pb(entry)
+
+    async def UpdateListEntry(self, request: pb.UpdateListEntryRequest, context
+                              ) -> ev.ListEntry:
+        """Officers: change a PRC list entry."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        c.require(bool(request.entry.entry_id.strip()), "entry.entry_id", "required")
+        c.require(bool(request.entry.primary_name.strip()), "entry.primary_name",
+                  "a name is required")
+        c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
+        c.raise_if_any()
+        change = ListChange()
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            entry = await service.update_list_entry(
+                uow=uow, state=self.state, entry=request.entry, reason=request.reason.strip(),
+                officer=p.subject, change=change)
+        self.state.apply(change)
+        return m.entry_to_pb(entry)
+
+    async def RemoveListEntry(self, request: pb.RemoveListEntryRequest, context
+                              ) -> pb.RemoveListEntryResponse:
+        """Officers: delisting (Reg. 29)."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        c.require(bool(request.entry_id.strip()), "entry_id", "required")
+        c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
+        c.raise_if_any()
+        change = ListChange()
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            removed = await service.remove_list_entry(
+                uow=uow, entry_id=request.entry_id.strip(), reason=request.reason.strip(),
+                officer=p.subject, change=change)
+        self.state.apply(change)
+        return pb.RemoveListEntryResponse(entry_id=request.entry_id.strip(), removed=removed)
+
+    # ------------------------------------------------------------------ screening
+
+    async def ScreenParty(self, request: pb.ScreenPartyRequest, context
+                          ) -> pb.ScreenPartyResponse:
+        """Any authenticated role: one party against all lists or a chosen few."""
+        require()
+        c = ViolationCollector()
+        _validate_party(c, request.party, "party")
+        kinds = _kinds(c, request.list_kinds, "list_kinds")
+        c.require(0 <= request.threshold <= 1, "threshold", "between 0 and 1")
+        c.require(0 <= request.limit <= MAX_PAGE, "limit", f"between 0 and {MAX_PAGE}")
+        c.raise_if_any()
+        hits = service.screen_party(self.state, m.party_to_domain(request.party), kinds,
+                                    request.threshold or None, request.limit or 20)
+        return pb.ScreenPartyResponse(
+            hits=[m.hit_to_pb(h, entry=self.state.index.get(h.entry_id), party=request.party)
+                  for h in hits], lists_version=self.state.lists_version)
+
+    async def ScreenTransaction(self, request: pb.ScreenTransactionRequest, context
+                                ) -> pb.ScreenTransactionResponse:
+        """Any authenticated role: parties, destination, items, end use and red flags."""
+        require()
+        c = ViolationCollector()
+        c.require(len(request.parties) > 0, "parties", "at least one party")
+        for i, p in enumerate(request.parties):
+            _validate_party(c, p, f"parties[{i}]")
+        dest = request.destination.strip()
+        c.require(len(dest) == 2 and dest.isalpha(), "destination",
+                  "an ISO 3166-1 alpha-2 code")
+        qty = None
+        if request.end_use_quantity.strip():
+            try:
+                qty = float(request.end_use_quantity)
+            except ValueError:
+                c.add("end_use_quantity", "a decimal number")
+        c.raise_if_any()
+        ts = service.screen_transaction_input(self.state, service.TransactionInput(
+            parties=list(request.parties), destination=dest, items=list(request.items),
+            end_use=request.end_use,
+            certificate=request.end_user_certificate
+            if request.HasField("end_user_certificate") else None,
+            facts=request.transaction if request.HasField("transaction") else None,
+            flags=frozenset(f.strip().upper() for f in request.flags), end_use_quantity=qty))
+        return pb.ScreenTransactionResponse(
+            party_hits=ts.party_hits, findings=[m.finding_to_pb(f) for f in ts.result.findings],
+            highest=m.SEVERITY_TO_PB[ts.result.highest], blocked=ts.result.blocked,
+            lists_version=self.state.lists_version)
+
+    async def ClassifyItem(self, request: pb.ClassifyItemRequest, context
+                           ) -> pb.ClassifyItemResponse:
+        """Any authenticated role: ranked control-list candidates with reasons."""
+        require()
+        c = ViolationCollector()
+        c.require(bool(request.description.strip() or request.parameters
+                       or request.hs_code.strip()), "description",
+                  "give a description, parameters or an HS code")
+        params: dict[str, float] = {}
+        for k, v in request.parameters.items():
+            try:
+                params[k] = float(v)
+            except ValueError:
+                c.add(f"parameters[{k}]", "a number")
+        hs = request.hs_code.strip()
+        if hs:
+            c.require(hs.isdigit() and 4 <= len(hs) <= 13, "hs_code", "4 to 13 digits")
+        c.require(0 <= request.limit <= 50, "limit", "between 0 and 50")
+        c.raise_if_any()
+        got = service.classify(self.state, request.description, params, hs,
+                               request.limit or 5)
+        return pb.ClassifyItemResponse(candidates=[m.candidate_to_pb(x) for x in got])
+
+    # ------------------------------------------------------------------ consultations
+
+    async def SubmitConsultation(self, request: pb.SubmitConsultationRequest, context
+                                 ) -> consultation_pb2.Consultation:
+        """Exporters: ask whether an item is controlled (Art. 12(4))."""
+        p = require(Role.EXPORTER)
+        c = ViolationCollector()
+        authority = request.authority.strip().upper()
+        c.require(authority in _AUTHORITIES, "authority", "MOFCOM, SASTIND, CAEA or CWC")
+        c.require(bool(request.question.strip()), "question", "required")
+        c.require(len(request.question) <= 10000, "question", "at most 10000 characters")
+        c.raise_if_any()
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            row = await service.submit_consultation(uow=uow, cmd=service.SubmitConsultation(
+                exporter_uscc=p.uscc or "", authority=authority,
+                question=request.question.strip(),
+                item_description=request.item_description.strip(),
+                hs_code=request.hs_code.strip(), parameters=dict(request.parameters),
+                request_id=request.request_id.strip()))
+        return m.consultation_to_pb(row)
+
+    async def GetConsultation(self, request: pb.GetConsultationRequest, context
+                              ) -> consultation_pb2.Consultation:
+        """Exporters: their own; officers: their authority's; auditors: any."""
+        p = require(Role.EXPORTER, Role.OFFICER, Role.AUDITOR)
+        async with self.pool.acquire() as conn:
+            row = await service.get_consultation(
+                conn=conn, consultation_id=request.consultation_id.strip(),
+                exporter_uscc=p.uscc if p.role is Role.EXPORTER else None,
+                authority=p.authority.value if p.role is Role.OFFICER and p.authority else None)
+        return m.consultation_to_pb(row)
+
+    async def ListConsultations(self, request: pb.ListConsultationsRequest, context
+                                ) -> pb.ListConsultationsResponse:
+        """Officers: the consultations routed to their authority."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        size, offset = _page(c, request.page_size, request.page_token)
+        c.raise_if_any()
+        state = None
+        if request.state:
+            state = consultation_pb2.ConsultationState.Name(request.state).removeprefix(
+                "CONSULTATION_STATE_")
+        from stc_screening.storage import consultations as crepo
+
+        async with self.pool.acquire() as conn:
+            rows = await crepo.list_for_authority(conn, p.authority.value if p.authority
+                                                  else "", state, offset, size + 1)
+        return pb.ListConsultationsResponse(
+            consultations=[m.consultation_to_pb(r) for r in rows[:size]],
+            next_page_token=str(offset + size) if len(rows) > size else "")
+
+    async def AnswerConsultation(self, request: pb.AnswerConsultationRequest, context
+                                 ) -> consultation_pb2.Consultation:
+        """Officers of the consultation's authority answer (ConsultationAnswered)."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        c.require(bool(request.consultation_id.strip()), "consultation_id", "required")
+        c.require(bool(request.answer.strip()), "answer", "required")
+        if request.controlled:
+            c.require(is_valid_control_code(request.control_code.strip()), "control_code",
+                      "a control-list code such as 1C902.a")
+        c.raise_if_any()
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            row = await service.answer_consultation(
+                uow=uow, consultation_id=request.consultation_id.strip(),
+                authority=p.authority.value if p.authority else "", officer=p.subject,
+                controlled=request.controlled, control_code=request.control_code.strip(),
+                answer=request.answer.strip())
+        return m.consultation_to_pb(row)
+
+
+def register(state: ScreeningState):
+    """The ServiceSpec register callback, bound to the process's index."""
+
+    def _register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:
+        screening_service_pb2_grpc.add_ScreeningServiceServicer_to_server(
+            ScreeningServicer(pool, state), server)
+
+    return _register

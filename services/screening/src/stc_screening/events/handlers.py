@@ -1,0 +1,112 @@
+"""Handlers of the events screening consumes (each inside the consumer's inbox transaction,
+so a redelivered event is a no-op):
+
+- stc.licensing.v1.ApplicationSubmitted / ApplicationAmended -> screen everything, publish
+  ScreeningCompleted, keep the parties for re-screening (Flow 2);
+- ApplicationDecided / ApplicationWithdrawn -> stop re-screening the application;
+- LicenceIssued -> keep the licence's parties; LicenceRevoked / Expired / Used (exhausted)
+  -> drop them;
+- stc.enduser.v1.ChangeReported (screen_new_end_user) -> screen the new end user (Art. 16);
+- stc.enduser.v1.EndUseCheckCompleted (NOT_COOPERATING) -> watch list (Reg. 26).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from stc.enduser.v1 import events_pb2 as eu
+from stc.licensing.v1 import events_pb2 as lic
+from stc_common.consumer import Subscription
+from stc_common.db.uow import UnitOfWork
+from stc_common.envelope import Envelope
+from stc_common.logging import get_logger
+
+from stc_screening import service
+from stc_screening.service import SHANGHAI, ListChange, ScreeningState
+
+log = get_logger("stc_screening.events")
+
+
+def _day(ts, env: Envelope) -> dt.date:
+    at = ts.ToDatetime(tzinfo=dt.UTC) if ts.seconds else env.time
+    return (at or service.utcnow()).astimezone(SHANGHAI).date()
+
+
+def subscriptions(state: ScreeningState) -> list[Subscription]:
+    """The subscriptions of the licensing and end-user consumers, bound to the index."""
+
+    async def on_application_submitted(uow: UnitOfWork, env: Envelope,
+                                       msg: lic.ApplicationSubmitted) -> None:
+        await service.screen_application(
+            uow=uow, state=state, application_id=msg.application_id,
+            exporter_uscc=msg.exporter_uscc or msg.content.exporter_uscc, content=msg.content,
+            trigger_event_id=env.id, on=_day(msg.submitted_at, env))
+
+    async def on_application_amended(uow: UnitOfWork, env: Envelope,
+                                     msg: lic.ApplicationAmended) -> None:
+        await service.screen_application(
+            uow=uow, state=state, application_id=msg.application_id,
+            exporter_uscc=msg.exporter_uscc or msg.content.exporter_uscc, content=msg.content,
+            trigger_event_id=env.id, on=_day(msg.amended_at, env))
+
+    async def on_application_decided(uow: UnitOfWork, env: Envelope,
+                                      msg: lic.ApplicationDecided) -> None:
+        # denied: nothing left to watch; approved: LicenceIssued keeps the licence's parties
+        await service.drop_subject(uow=uow, kind="APPLICATION", subject_id=msg.application_id)
+
+    async def on_application_withdrawn(uow: UnitOfWork, env: Envelope,
+                                       msg: lic.ApplicationWithdrawn) -> None:
+        await service.drop_subject(uow=uow, kind="APPLICATION", subject_id=msg.application_id)
+
+    async def on_licence_issued(uow: UnitOfWork, env: Envelope, msg: lic.LicenceIssued) -> None:
+        await service.keep_licence(uow=uow, licence_id=msg.licence_id,
+                                   application_id=msg.application_id,
+                                   exporter_uscc=msg.exporter_uscc, parties=list(msg.parties))
+
+    async def on_licence_ended(uow: UnitOfWork, env: Envelope, msg) -> None:
+        await service.drop_subject(uow=uow, kind="LICENCE", subject_id=msg.licence_id)
+
+    async def on_licence_used(uow: UnitOfWork, env: Envelope, msg: lic.LicenceUsed) -> None:
+        if msg.exhausted:
+            await service.drop_subject(uow=uow, kind="LICENCE", subject_id=msg.licence_id)
+
+    async def on_change_reported(uow: UnitOfWork, env: Envelope, msg: eu.ChangeReported) -> None:
+        if not msg.screen_new_end_user or not msg.new_end_user.name.strip():
+            return
+        party = eu_party = msg.new_end_user
+        if not party.party_id:
+            eu_party = type(party)()
+            eu_party.CopyFrom(party)
+            eu_party.party_id = f"change:{msg.report_id}"
+        await service.screen_new_end_user(uow=uow, state=state, licence_id=msg.licence_id,
+                                          exporter_uscc=msg.exporter_uscc, party=eu_party,
+                                          trigger_event_id=env.id)
+
+    async def on_end_use_check_completed(uow: UnitOfWork, env: Envelope,
+                                         msg: eu.EndUseCheckCompleted) -> None:
+        if not (msg.add_to_watch_list or msg.outcome == eu.CHECK_OUTCOME_NOT_COOPERATING):
+            return
+        if not msg.party.name.strip():
+            log.warning("watch_list.no_party", check_id=msg.check_id)
+            return
+        change = ListChange()
+        entry = await service.watch_list_non_cooperating(
+            uow=uow, state=state, check_id=msg.check_id, party=msg.party,
+            officer=msg.officer, change=change)
+        if entry is not None:
+            # applied before the inbox transaction commits; the list topic re-syncs the index
+            # from the database should it roll back
+            state.apply(change)
+
+    return [
+        Subscription(lic.ApplicationSubmitted, on_application_submitted),
+        Subscription(lic.ApplicationAmended, on_application_amended),
+        Subscription(lic.ApplicationDecided, on_application_decided),
+        Subscription(lic.ApplicationWithdrawn, on_application_withdrawn),
+        Subscription(lic.LicenceIssued, on_licence_issued),
+        Subscription(lic.LicenceRevoked, on_licence_ended),
+        Subscription(lic.LicenceExpired, on_licence_ended),
+        Subscription(lic.LicenceUsed, on_licence_used),
+        Subscription(eu.ChangeReported, on_change_reported),
+        Subscription(eu.EndUseCheckCompleted, on_end_use_check_completed),
+    ]

@@ -1,0 +1,76 @@
+"""Composition root of the screening service: settings, index, spec, consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import asyncpg
+from stc.screening.v1 import screening_service_pb2
+from stc_common.consumer import EventConsumer
+from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
+from stc_common.logging import get_logger
+from stc_common.runtime import ServiceSpec, run_service
+
+from stc_screening import service
+from stc_screening.api.servicer import SOURCE, register
+from stc_screening.config import ScreeningSettings
+from stc_screening.domain.matching import Thresholds
+from stc_screening.events.handlers import subscriptions
+from stc_screening.events.index_sync import index_sync
+from stc_screening.storage import lists as lrepo
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SERVICE_NAME = screening_service_pb2.DESCRIPTOR.services_by_name["ScreeningService"].full_name
+PUBLIC_METHODS = [f"/{SERVICE_NAME}/SearchListEntries", f"/{SERVICE_NAME}/GetListEntry"]
+log = get_logger("stc_screening.main")
+
+
+def new_state(settings: ScreeningSettings) -> service.ScreeningState:
+    """An empty state with the configured thresholds and data folder."""
+    return service.ScreeningState(
+        Thresholds(potential=settings.potential_threshold, match=settings.match_threshold),
+        settings.data_path)
+
+
+def build_spec(settings: ScreeningSettings,
+               state: service.ScreeningState | None = None) -> ServiceSpec:
+    """The service spec: migrations, gRPC servicer, consumers, index build and sync."""
+    state = state or new_state(settings)
+
+    async def on_start(pool: asyncpg.Pool) -> None:
+        state.load_policy()
+        if settings.import_on_start:
+            async with pool.acquire() as conn:
+                empty = await lrepo.count(conn) == 0
+            if empty:
+                t0 = time.perf_counter()
+                summary = await service.import_lists(
+                    pool, source=SOURCE, data_dir=settings.data_path,
+                    names=list(service.LIST_SOURCES),
+                    publish_initial=settings.publish_initial_load)
+                log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
+                         seconds=round(time.perf_counter() - t0, 3))
+        await state.build(pool)
+
+    def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
+        return [EventConsumer(
+            name="screening.subjects", topics=[APPLICATION.name, LICENCE.name,
+                                               ENDUSER_CHANGE.name], pool=pool,
+            bootstrap=settings.kafka_bootstrap_servers,
+            group_id=f"{settings.consumer_group_prefix}.screening.subjects",
+            subscriptions=subscriptions(state), source=SOURCE)]
+
+    background = [index_sync(state, settings.kafka_bootstrap_servers)] \
+        if settings.index_sync else []
+    return ServiceSpec(
+        name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
+        register=register(state), public_methods=PUBLIC_METHODS, consumers=consumers,
+        background=background, on_start=on_start)
+
+
+def main() -> None:
+    """Serve until SIGTERM."""
+    settings = ScreeningSettings()
+    asyncio.run(run_service(settings, build_spec(settings)))

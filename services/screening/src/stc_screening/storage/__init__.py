@@ -1,0 +1,1 @@
+"""Repositories of the screening service: plain SQL over asyncpg."""
