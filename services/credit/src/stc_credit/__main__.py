@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from stc_credit.verifier_cli import run
 
-    return asyncio.run(run(args.grpc, args.verifier_key, args.checkpoint, args.origin,
-                           args.save_checkpoint))
+    return run(args.grpc, args.verifier_key, args.checkpoint, args.origin, args.save_checkpoint)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,11 @@ def register(
                 continue
             table[msg.uscc] = row_of(s)
             handle.handled.append(msg.record_id)
-            log.info("credit_standing.recomputed", uscc=msg.uscc, level=str(s.level),
-                     record_id=msg.record_id)
+            log.info(
+                "credit_standing.recomputed",
+                uscc=msg.uscc,
+                level=str(s.level),
+                record_id=msg.record_id,
+            )
 
     return handle

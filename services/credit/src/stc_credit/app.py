@@ -45,8 +45,13 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
     )
-    topic = app.topic(CREDIT_RECORD.name, key_type=bytes, value_type=bytes,
-                      key_serializer="raw", value_serializer="raw")
+    topic = app.topic(
+        CREDIT_RECORD.name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
     table = standings_table(app, CREDIT_RECORD.partitions)
     return app, agents.register(app, topic, table, pool, today)
 

@@ -50,17 +50,24 @@ def build_spec(
         prefix = settings.consumer_group_prefix
         made = [
             EventConsumer(
-                name="credit-enduser", topics=[ENDUSER_CHANGE.name], pool=pool,
-                bootstrap=settings.kafka_bootstrap_servers, group_id=f"{prefix}-credit-enduser",
-                subscriptions=SUBSCRIPTIONS, source=SOURCE,
+                name="credit-enduser",
+                topics=[ENDUSER_CHANGE.name],
+                pool=pool,
+                bootstrap=settings.kafka_bootstrap_servers,
+                group_id=f"{prefix}-credit-enduser",
+                subscriptions=SUBSCRIPTIONS,
+                source=SOURCE,
             )  # fmt: skip
         ]
         if not settings.standing_with_faust:
             made.append(
                 EventConsumer(
-                    name="credit-standing", topics=[CREDIT_RECORD.name], pool=pool,
+                    name="credit-standing",
+                    topics=[CREDIT_RECORD.name],
+                    pool=pool,
                     bootstrap=settings.kafka_bootstrap_servers,
-                    group_id=f"{prefix}-credit-standing", subscriptions=standing_subscriptions(),
+                    group_id=f"{prefix}-credit-standing",
+                    subscriptions=standing_subscriptions(),
                     source=SOURCE,
                 )  # fmt: skip
             )

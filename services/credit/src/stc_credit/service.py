@@ -36,15 +36,17 @@ from stc_credit.domain.canonical import penalty_entry, repair_entry
 from stc_credit.domain.checkpoint import SignerKey
 from stc_credit.domain.records import (
     Case,
+    CaseAlreadyDecided,
     CaseSource,
     CaseStatus,
-    CaseAlreadyDecided,
     CreditRecord,
     Measure,
     case_from_end_use_check,
     case_from_unreported_change,
-    decide_case as decide,
     validate_record,
+)
+from stc_credit.domain.records import (
+    decide_case as decide,
 )
 from stc_credit.domain.standing import CreditStanding, StandingLevel, compute_standing
 from stc_credit.storage import log as logstore
@@ -118,7 +120,8 @@ async def record_violation(
             return existing
     record = cmd.record
     violations = [
-        FieldViolation(_FIELD_PATHS.get(v.field, v.field), v.reason) for v in validate_record(record)
+        FieldViolation(_FIELD_PATHS.get(v.field, v.field), v.reason)
+        for v in validate_record(record)
     ]
     months = None
     try:
@@ -437,8 +440,12 @@ async def open_cases_from_check(
     if failure_to_report:
         candidates.append(
             case_from_unreported_change(
-                case_id=f"case-{uuid.uuid4().hex[:12]}", uscc=uscc, event_id=event_id,
-                found_on=day, licence_id=licence_id, details=details,
+                case_id=f"case-{uuid.uuid4().hex[:12]}",
+                uscc=uscc,
+                event_id=event_id,
+                found_on=day,
+                licence_id=licence_id,
+                details=details,
             )  # fmt: skip
         )
     opened = []
@@ -481,8 +488,9 @@ async def decide_case(
     if case is None:
         raise NotFound(f"case {cmd.case_id} not found")
     if case.status is not CaseStatus.OPEN:
-        raise FailedPrecondition(f"case {case.case_id} is already {case.status}",
-                                 reason="CASE_ALREADY_DECIDED")
+        raise FailedPrecondition(
+            f"case {case.case_id} is already {case.status}", reason="CASE_ALREADY_DECIDED"
+        )
     stored: repo.StoredRecord | None = None
     measure: Measure | None = None
     outcome: str | None = None

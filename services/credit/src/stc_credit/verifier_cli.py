@@ -13,6 +13,7 @@ Exit code 0 when nothing is wrong, 1 when problems were found, 2 when the log is
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,8 +57,11 @@ async def check_live_log(
                 raise
             out.lines.append("the log is empty: no checkpoint signed yet")
             if stored_note is not None:  # something was signed before: it is gone now
-                out.extra.append(Problem(ProblemKind.LOG_TRUNCATED, 0,
-                                         "the stored checkpoint's entries are all gone"))
+                out.extra.append(
+                    Problem(
+                        ProblemKind.LOG_TRUNCATED, 0, "the stored checkpoint's entries are all gone"
+                    )
+                )
             return out
         origin = origin or head.origin
         size = head.tree_size
@@ -140,8 +144,11 @@ async def _server_consistency(stub, stored_note, latest_note, key, out: Outcome)
         out.lines.append(f"server's consistency proof {old.size} -> {new.size} verified")
     else:
         out.extra.append(
-            Problem(ProblemKind.CONSISTENCY_FAILED, old.size,
-                    f"the server's consistency proof {old.size} -> {new.size} does not verify")
+            Problem(
+                ProblemKind.CONSISTENCY_FAILED,
+                old.size,
+                f"the server's consistency proof {old.size} -> {new.size} does not verify",
+            )
         )
 
 
@@ -152,18 +159,27 @@ def print_outcome(out: Outcome, stream: TextIO = sys.stdout) -> None:
     for p in out.problems:
         where = "" if p.index is None else f" at {p.index}"
         print(f"PROBLEM {p.kind}{where}: {p.detail}", file=stream)
-    print("OK: the log verifies" if not out.problems else f"FAILED: {len(out.problems)} problem(s)",
-          file=stream)
+    print(
+        "OK: the log verifies" if not out.problems else f"FAILED: {len(out.problems)} problem(s)",
+        file=stream,
+    )
 
 
-async def run(
-    target: str, verifier_key: str, checkpoint_file: str | None, origin: str | None,
+async def _run(target: str, verifier_key: str, stored: str | None, origin: str | None) -> Outcome:
+    return await check_live_log(target, verifier_key, stored, origin)
+
+
+def run(
+    target: str,
+    verifier_key: str,
+    checkpoint_file: str | None,
+    origin: str | None,
     save_to: str | None,
 ) -> int:
     """The command: 0 ok, 1 problems, 2 unreachable or unusable input."""
     stored = Path(checkpoint_file).read_text("utf-8") if checkpoint_file else None
     try:
-        out = await check_live_log(target, verifier_key, stored, origin)
+        out = asyncio.run(_run(target, verifier_key, stored, origin))
     except grpc.aio.AioRpcError as exc:
         print(f"cannot read the log at {target}: {exc.code().name} {exc.details()}")
         return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import random
 import time
 import uuid
 
@@ -33,18 +34,16 @@ from stc_common.kafka.topics import (
     ENDUSER_CHANGE,
 )
 from stc_common.testing.service import bearer
+from stc_common.uscc import CHARSET, make_uscc
 from stc_credit.domain.checkpoint import parse_and_verify_checkpoint
 from stc_credit.domain.merkle import leaf_hash, verify_consistency, verify_inclusion
 from stc_credit.domain.records import add_years
-
-import random
-
-from stc_common.uscc import CHARSET, make_uscc
 
 
 def random_uscc() -> str:
     """A valid USCC nobody else uses."""
     return make_uscc("91310000" + "".join(random.choice(CHARSET) for _ in range(9)))
+
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +75,9 @@ def violation(uscc: str, today: dt.date, **overrides) -> pb.RecordViolationReque
         turnover_fen=100_000 * YUAN,
         decision_date=d(today - dt.timedelta(days=6)),
         effective_date=d(today - dt.timedelta(days=1)),
-        responsible_persons=[credit_pb2.ResponsiblePerson(name="张三", id_number="310101199001011234")],
+        responsible_persons=[
+            credit_pb2.ResponsiblePerson(name="张三", id_number="310101199001011234")
+        ],
     )  # fmt: skip
     fields.update(overrides)
     return pb.RecordViolationRequest(**fields)
@@ -109,7 +110,9 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
             lambda e, k: e.type.endswith("CreditRecordPublished") and k == uscc.encode()
         )
         published = events_pb2.CreditRecordPublished.FromString(published_env.data)
-        deadline = from_pb(events_pb2.CreditRecordCreated.FromString(created.data).publication_deadline)
+        deadline = from_pb(
+            events_pb2.CreditRecordCreated.FromString(created.data).publication_deadline
+        )
         assert from_pb(published.published_on) <= deadline  # 20 working days (publicity regs.)
         assert published.record_id == rec.record_id
         assert "张三" not in published.canonical.decode()  # responsible persons never published
@@ -141,13 +144,17 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
         ours = [e for e, k, _ in standing_topic.seen if k == uscc.encode()]
         assert len(ours) == 1
 
-        got = (await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc), metadata=OFFICER)).standing
+        got = (
+            await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc), metadata=OFFICER)
+        ).standing
         assert got.level == events_pb2.STANDING_LEVEL_BANNED
 
     admin = AIOKafkaAdminClient(bootstrap_servers=credit.settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        res = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, CREDIT_STANDING.name)])
+        res = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, CREDIT_STANDING.name)]
+        )
         configs = {c[0]: c[1] for c in res[0].resources[0][4]}
         assert configs["cleanup.policy"] == "compact"
     finally:
@@ -167,7 +174,9 @@ async def test_fine_outside_statutory_range_is_invalid_argument(credit):
         assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         fields = dict(field_violations(err.value))
         assert "penalty.fine_fen" in fields and "above the maximum" in fields["penalty.fine_fen"]
-        listed = await api.ListCreditRecords(pb.ListCreditRecordsRequest(uscc=uscc), metadata=OFFICER)
+        listed = await api.ListCreditRecords(
+            pb.ListCreditRecordsRequest(uscc=uscc), metadata=OFFICER
+        )
         assert list(listed.records) == []  # nothing half-written
         bad_article = violation(uscc, credit.clock(), article="99")
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -288,8 +297,9 @@ async def test_diversion_found_opens_a_case_that_an_officer_turns_into_a_record(
     try:
         for msg in (quiet, check):  # a verified check opens nothing
             eid, headers, value = envelope.encode(msg, source="enduser", subject=msg.licence_id)
-            await producer.send_and_wait(ENDUSER_CHANGE.name, value, key=msg.licence_id.encode(),
-                                         headers=headers)
+            await producer.send_and_wait(
+                ENDUSER_CHANGE.name, value, key=msg.licence_id.encode(), headers=headers
+            )
     finally:
         await producer.stop()
 
@@ -305,7 +315,9 @@ async def test_diversion_found_opens_a_case_that_an_officer_turns_into_a_record(
         assert len(ours) == 1 and ours[0].status == credit_pb2.CASE_STATUS_OPEN
         assert ours[0].licence_id == check.licence_id
         # nothing became a record without an officer
-        listed = await api.ListCreditRecords(pb.ListCreditRecordsRequest(uscc=uscc), metadata=OFFICER)
+        listed = await api.ListCreditRecords(
+            pb.ListCreditRecordsRequest(uscc=uscc), metadata=OFFICER
+        )
         assert list(listed.records) == []
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await api.ListCases(pb.ListCasesRequest(), metadata=bearer("exporter", uscc=uscc))
@@ -321,12 +333,15 @@ async def test_diversion_found_opens_a_case_that_an_officer_turns_into_a_record(
         )
         assert decided.case.status == credit_pb2.CASE_STATUS_PENALTY_RECORDED
         assert decided.case.outcome_id == decided.record.record_id and decided.record.published
-        listed = await api.ListCreditRecords(pb.ListCreditRecordsRequest(uscc=uscc), metadata=OFFICER)
+        listed = await api.ListCreditRecords(
+            pb.ListCreditRecordsRequest(uscc=uscc), metadata=OFFICER
+        )
         assert [r.record_id for r in listed.records] == [decided.record.record_id]
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await api.DecideCase(
-                pb.DecideCaseRequest(case_id=ours[0].case_id,
-                                     decision=credit_pb2.CASE_STATUS_DISMISSED),
+                pb.DecideCaseRequest(
+                    case_id=ours[0].case_id, decision=credit_pb2.CASE_STATUS_DISMISSED
+                ),
                 metadata=OFFICER,
             )
         assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
@@ -405,7 +420,9 @@ async def test_measure_makes_a_clean_exporter_warned(credit, reader):
     standing_topic = await reader(CREDIT_STANDING.name)
     channel, api = stub(credit.target)
     async with channel:
-        before = await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc), metadata=OFFICER)
+        before = await api.GetCreditStanding(
+            pb.GetCreditStandingRequest(uscc=uscc), metadata=OFFICER
+        )
         assert before.standing.level == events_pb2.STANDING_LEVEL_GOOD
         await api.RecordMeasure(
             pb.RecordMeasureRequest(
@@ -434,8 +451,9 @@ async def test_failure_to_report_opens_its_own_case(credit, reader, kafka_bootst
     try:
         eid, headers, value = envelope.encode(check, source="enduser", subject=check.licence_id)
         for _ in range(2):  # redelivered: the inbox makes the second a no-op
-            await producer.send_and_wait(ENDUSER_CHANGE.name, value, key=check.licence_id.encode(),
-                                         headers=headers)
+            await producer.send_and_wait(
+                ENDUSER_CHANGE.name, value, key=check.licence_id.encode(), headers=headers
+            )
     finally:
         await producer.stop()
     await records.wait_for(

@@ -130,7 +130,11 @@ async def test_verifier_passes_on_the_live_log_and_catches_every_tamper(credit, 
 
     code, out = await _verify(credit, "--save-checkpoint", str(stored))
     assert code == 0, out
-    assert "tree size 3" in out and "3/3 inclusion proofs" in out and "3 checkpoint signature(s)" in out
+    assert (
+        "tree size 3" in out
+        and "3/3 inclusion proofs" in out
+        and "3 checkpoint signature(s)" in out
+    )
     assert "OK" in out
     code, out = await _verify(credit, "--checkpoint", str(stored))
     assert code == 0 and "consistency proof 3 -> 3 verified" in out, out

@@ -53,8 +53,12 @@ def test_violation_request_maps_to_a_record_decided_by_the_caller():
 
 
 def test_violation_request_reports_every_malformed_field_with_its_path():
-    req = _request(article="99", request_id="", decision_date=date_pb2.Date(),
-                   penalty=credit_pb2.Penalty(sanctions=["flogging"], fine_fen=-1))
+    req = _request(
+        article="99",
+        request_id="",
+        decision_date=date_pb2.Date(),
+        penalty=credit_pb2.Penalty(sanctions=["flogging"], fine_fen=-1),
+    )
     with pytest.raises(ValidationFailed) as err:
         violation_cmd(req, "officer-li", prefix="violation.")
     fields = {v.field for v in err.value.violations}

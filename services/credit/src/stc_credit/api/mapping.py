@@ -51,7 +51,10 @@ def to_date(value: date_pb2.Date, field: str, errors: ViolationCollector) -> dt.
 
 
 def violation_cmd(
-    req: credit_service_pb2.RecordViolationRequest, officer: str, *, prefix: str = "",
+    req: credit_service_pb2.RecordViolationRequest,
+    officer: str,
+    *,
+    prefix: str = "",
     case_id: str | None = None,
 ) -> RecordViolationCmd:
     """The command of a RecordViolation request; ValidationFailed on malformed fields."""
@@ -112,7 +115,10 @@ def violation_cmd(
 
 
 def measure_cmd(
-    req: credit_service_pb2.RecordMeasureRequest, officer: str, *, prefix: str = "",
+    req: credit_service_pb2.RecordMeasureRequest,
+    officer: str,
+    *,
+    prefix: str = "",
     case_id: str | None = None,
 ) -> RecordMeasureCmd:
     """The command of a RecordMeasure request."""
@@ -123,8 +129,14 @@ def measure_cmd(
     errors.require(bool(req.request_id.strip()), f"{prefix}request_id", "required")
     errors.raise_if_any()
     assert kind is not None and issued is not None
-    m = Measure(f"ms-{uuid.uuid4().hex[:16]}", req.uscc.strip().upper(), kind, req.reference,
-                issued, officer)
+    m = Measure(
+        f"ms-{uuid.uuid4().hex[:16]}",
+        req.uscc.strip().upper(),
+        kind,
+        req.reference,
+        issued,
+        officer,
+    )
     return RecordMeasureCmd(req.request_id, m, case_id)
 
 
@@ -206,7 +218,12 @@ def standing_pb(s: CreditStanding) -> credit_pb2.CreditStanding:
 
 
 def publication_pb(
-    seq: int, kind: str, record_id: str, uscc: str, data: bytes, today: dt.date,
+    seq: int,
+    kind: str,
+    record_id: str,
+    uscc: str,
+    data: bytes,
+    today: dt.date,
     repaired_on: dt.date | None,
 ) -> credit_pb2.Publication:
     """A log entry as the publicity feed lists it."""
@@ -231,5 +248,3 @@ def publication_pb(
 def level_name(level: int) -> str:
     """Name of a StandingLevel value."""
     return events_pb2.StandingLevel.Name(level)
-
-

@@ -198,7 +198,8 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
                 cp = await logstore.latest_checkpoint(conn)
         if cp is None:
             raise NotFound(
-                f"no checkpoint of size {request.tree_size}" if request.tree_size
+                f"no checkpoint of size {request.tree_size}"
+                if request.tree_size
                 else "the publication log is empty: no checkpoint yet"
             )
         return pb.GetCheckpointResponse(
@@ -212,10 +213,16 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             latest = cp.tree_size if cp else 0
             tree_size = request.tree_size or latest
             errors = mapping.ViolationCollector()
-            errors.require(0 < tree_size <= latest, "tree_size",
-                           f"must be 1..{latest} (the latest signed size)")
-            errors.require(0 <= request.leaf_index < max(tree_size, 1), "leaf_index",
-                           f"must be 0..{tree_size - 1}")
+            errors.require(
+                0 < tree_size <= latest,
+                "tree_size",
+                f"must be 1..{latest} (the latest signed size)",
+            )
+            errors.require(
+                0 <= request.leaf_index < max(tree_size, 1),
+                "leaf_index",
+                f"must be 0..{tree_size - 1}",
+            )
             errors.raise_if_any()
             data = await logstore.entry(conn, request.leaf_index)
             proof = await logstore.inclusion(conn, request.leaf_index, tree_size)
@@ -232,8 +239,9 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             latest = cp.tree_size if cp else 0
             errors = mapping.ViolationCollector()
             errors.require(0 < request.new_size <= latest, "new_size", f"must be 1..{latest}")
-            errors.require(0 < request.old_size <= request.new_size, "old_size",
-                           "must be 1..new_size")
+            errors.require(
+                0 < request.old_size <= request.new_size, "old_size", "must be 1..new_size"
+            )
             errors.raise_if_any()
             proof = await logstore.consistency(conn, request.old_size, request.new_size)
         return pb.GetConsistencyProofResponse(

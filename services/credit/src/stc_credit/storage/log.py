@@ -105,7 +105,9 @@ async def latest_checkpoint(conn: asyncpg.Connection) -> StoredCheckpoint | None
     row = await conn.fetchrow("SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1")
     if row is None:
         return None
-    return StoredCheckpoint(row["tree_size"], bytes(row["root_hash"]), row["note"], row["created_at"])
+    return StoredCheckpoint(
+        row["tree_size"], bytes(row["root_hash"]), row["note"], row["created_at"]
+    )
 
 
 async def checkpoint_at(conn: asyncpg.Connection, tree_size: int) -> StoredCheckpoint | None:
@@ -113,7 +115,9 @@ async def checkpoint_at(conn: asyncpg.Connection, tree_size: int) -> StoredCheck
     row = await conn.fetchrow("SELECT * FROM checkpoints WHERE tree_size = $1", tree_size)
     if row is None:
         return None
-    return StoredCheckpoint(row["tree_size"], bytes(row["root_hash"]), row["note"], row["created_at"])
+    return StoredCheckpoint(
+        row["tree_size"], bytes(row["root_hash"]), row["note"], row["created_at"]
+    )
 
 
 async def entry(conn: asyncpg.Connection, seq: int) -> bytes | None:
@@ -159,5 +163,6 @@ async def list_entries(
            WHERE seq > $1 AND ($2::text IS NULL OR uscc = $2) ORDER BY seq LIMIT $3""",
         after, uscc, limit,
     )  # fmt: skip
-    return [LogRow(r["seq"], r["kind"], r["record_id"], r["uscc"], bytes(r["canonical"])) for r in rows]
-
+    return [
+        LogRow(r["seq"], r["kind"], r["record_id"], r["uscc"], bytes(r["canonical"])) for r in rows
+    ]

@@ -182,7 +182,9 @@ async def get_publication(
     return _publication(row) if row else None
 
 
-async def publications_of(conn: asyncpg.Connection, record_ids: list[str]) -> dict[str, PublicationRow]:
+async def publications_of(
+    conn: asyncpg.Connection, record_ids: list[str]
+) -> dict[str, PublicationRow]:
     """Publication state of several records."""
     rows = await conn.fetch("SELECT * FROM publications WHERE record_id = ANY($1)", record_ids)
     return {r["record_id"]: _publication(r) for r in rows}
@@ -218,7 +220,8 @@ async def alert_once(conn: asyncpg.Connection, record_id: str, day: dt.date) -> 
         await conn.fetchval(
             """INSERT INTO deadline_alerts (record_id, alerted_on) VALUES ($1, $2)
                ON CONFLICT DO NOTHING RETURNING true""",
-            record_id, day,
+            record_id,
+            day,
         )  # fmt: skip
     )
 
@@ -283,13 +286,20 @@ async def insert_case(conn: asyncpg.Connection, case: Case) -> bool:
             """INSERT INTO cases (case_id, uscc, source, source_event_id, opened_on, summary,
                    licence_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (source_event_id, source) DO NOTHING RETURNING true""",
-            case.case_id, case.uscc, str(case.source), case.source_event_id, case.opened_on,
-            case.summary, case.licence_id,
+            case.case_id,
+            case.uscc,
+            str(case.source),
+            case.source_event_id,
+            case.opened_on,
+            case.summary,
+            case.licence_id,
         )  # fmt: skip
     )
 
 
-async def get_case(conn: asyncpg.Connection, case_id: str, *, for_update: bool = False) -> Case | None:
+async def get_case(
+    conn: asyncpg.Connection, case_id: str, *, for_update: bool = False
+) -> Case | None:
     """One case by id."""
     sql = "SELECT * FROM cases WHERE case_id = $1" + (" FOR UPDATE" if for_update else "")
     row = await conn.fetchrow(sql, case_id)
