@@ -18,7 +18,7 @@ from google.protobuf.json_format import MessageToDict
 from rich.console import Console
 from stc_common.grpc.errors import error_reason, field_violations
 
-from stc_cli.context import IdentityError, Identity, channel
+from stc_cli.context import Identity, IdentityError, channel
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

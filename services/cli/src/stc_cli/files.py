@@ -32,7 +32,8 @@ def load_data(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise CliInputError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = getattr(exc, "problem", exc)
+        raise CliInputError(f"{path}: not valid YAML{where}: {problem}") from None
     raise CliInputError(f"{path}: unknown file type {suffix!r}; use .yaml, .yml or .json")
 
 

@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.table import Table
 from stc_common.auth.jwt import mint_token
 
-from stc_cli.commands import application, licence, officer, operator
+from stc_cli.commands import application, credit, enduser, licence, officer, operator, screening
 from stc_cli.context import ADDRESSES, KAFKA, channel
 from stc_cli.core import AsOption, console, err, report_rpc_error, run
 
@@ -24,9 +24,13 @@ __all__ = ["app", "AsOption", "report_rpc_error", "run"]
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 
-for _name, _module in (("operator", operator), ("application", application),
-                       ("officer", officer), ("licence", licence)):
-    app.add_typer(_module.app, name=_name)
+for _name, _sub in (("operator", operator.app), ("application", application.app),
+                    ("officer", officer.app), ("licence", licence.app),
+                    ("change", enduser.change_app), ("check", enduser.check_app),
+                    ("screen", screening.screen_app), ("list", screening.list_app),
+                    ("consult", screening.consult_app), ("credit", credit.app)):
+    app.add_typer(_sub, name=_name)
+app.command("classify")(screening.classify)
 
 
 @app.command()

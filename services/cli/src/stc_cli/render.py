@@ -72,7 +72,7 @@ def ts(t) -> str:
     """Timestamp as local-ish ISO minutes in UTC ('-' when unset)."""
     if t is None or not (t.seconds or t.nanos):
         return "-"
-    return t.ToDatetime(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return t.ToDatetime(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def money(m) -> str:

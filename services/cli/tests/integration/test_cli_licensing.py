@@ -16,17 +16,16 @@ from pathlib import Path
 import asyncpg
 import pytest
 from stc.screening.v1 import events_pb2 as scr
+from stc_cli import context, core
+from stc_cli.main import app
 from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import SCREENING_RESULT
 from stc_common.testing.service import free_port, running_service
 from stc_common.uscc import make_uscc
-from typer.testing import CliRunner
-
-from stc_cli import context, core
-from stc_cli.main import app
 from stc_licensing.config import LicensingSettings
 from stc_licensing.main import build_spec
+from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 

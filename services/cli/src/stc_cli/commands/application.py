@@ -9,16 +9,34 @@ from typing import Annotated
 
 import grpc
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.progress import TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import events_pb2 as epb
 from stc.licensing.v1 import licensing_service_pb2 as spb
 
-from stc_cli.core import AsOption, CliInputError, Client, JsonOption, console, err
-from stc_cli.core import exporter_uscc, identity, print_json, report_rpc_error, run, to_dict
+from stc_cli.core import (
+    AsOption,
+    Client,
+    CliInputError,
+    JsonOption,
+    console,
+    err,
+    exporter_uscc,
+    identity,
+    print_json,
+    report_rpc_error,
+    run,
+    to_dict,
+)
 from stc_cli.files import load_message
 from stc_cli.render import date, enum_value, kv_table, money, short, styled, ts
 
@@ -98,9 +116,9 @@ def application_rows(apps) -> Table:
 def assessment_table(asmt) -> Table:
     """The eight Art. 13 factors with their findings in English and Chinese."""
     rec = short(epb.Recommendation, asmt.recommendation, "RECOMMENDATION_")
+    general = " · general licence eligible (Art. 14)" if asmt.general_licence_eligible else ""
     t = Table("#", "factor (Art. 13)", "level", "findings (EN)", "结论 (ZH)",
-              title=f"Assessment: recommendation {rec}"
-                    f"{' · general licence eligible (Art. 14)' if asmt.general_licence_eligible else ''}",
+              title=f"Assessment: recommendation {rec}{general}",
               title_justify="left", show_lines=True)
     for f in asmt.factors:
         level = short(epb.FactorLevel, f.level, "FACTOR_LEVEL_")

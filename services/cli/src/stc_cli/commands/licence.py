@@ -12,8 +12,16 @@ from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import licence_pb2 as lpb
 from stc.licensing.v1 import licensing_service_pb2 as spb
 
-from stc_cli.core import AsOption, CliInputError, Client, JsonOption, console, identity
-from stc_cli.core import print_json, run
+from stc_cli.core import (
+    AsOption,
+    Client,
+    CliInputError,
+    JsonOption,
+    console,
+    identity,
+    print_json,
+    run,
+)
 from stc_cli.files import parse_date
 from stc_cli.render import date, enum_value, kv_table, money, short, styled
 
@@ -34,7 +42,8 @@ def show_licence(lic: lpb.Licence) -> None:
         ("holder", lic.holder_uscc), ("authority", lic.authority),
         ("type", short(apb.LicenceType, lic.licence_type, "LICENCE_TYPE_")),
         ("destination", lic.destination),
-        ("valid", f"{date(lic.valid_from)} → {date(lic.valid_until)} (issued {date(lic.issued_on)})"),
+        ("valid", f"{date(lic.valid_from)} → {date(lic.valid_until)} "
+                  f"(issued {date(lic.issued_on)})"),
         ("conditions", "; ".join(lic.conditions) or "-"),
         ("holds (open change reports)", ", ".join(lic.holds) or "-"),
     ]))

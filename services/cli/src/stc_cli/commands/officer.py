@@ -10,8 +10,16 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 
 from stc_cli.commands.application import application_rows, state
 from stc_cli.commands.licence import show_licence
-from stc_cli.core import AsOption, CliInputError, Client, JsonOption, console, identity
-from stc_cli.core import print_json, run
+from stc_cli.core import (
+    AsOption,
+    Client,
+    CliInputError,
+    JsonOption,
+    console,
+    identity,
+    print_json,
+    run,
+)
 from stc_cli.files import parse_date
 from stc_cli.render import date, styled
 
@@ -67,8 +75,10 @@ async def decide(
     conditions: Annotated[list[str] | None, typer.Option(
         "--approve-with-conditions", help="grant with this condition (repeatable)")] = None,
     deny: Annotated[bool, typer.Option("--deny", help="refuse (needs --reason)")] = False,
-    reason: Annotated[list[str] | None, typer.Option(help="reason for a denial (repeatable)")] = None,
-    valid_until: Annotated[str | None, typer.Option(help="licence validity end, YYYY-MM-DD")] = None,
+    reason: Annotated[list[str] | None, typer.Option(
+        help="reason for a denial (repeatable)")] = None,
+    valid_until: Annotated[str | None, typer.Option(
+        help="licence validity end, YYYY-MM-DD")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Decide: --approve | --approve-with-conditions TEXT … | --deny --reason TEXT …"""

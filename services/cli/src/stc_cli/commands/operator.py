@@ -10,8 +10,17 @@ from rich.table import Table
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import operator_pb2 as opb
 
-from stc_cli.core import AsOption, CliInputError, Client, JsonOption, console, exporter_uscc
-from stc_cli.core import identity, print_json, run
+from stc_cli.core import (
+    AsOption,
+    Client,
+    CliInputError,
+    JsonOption,
+    console,
+    exporter_uscc,
+    identity,
+    print_json,
+    run,
+)
 from stc_cli.files import load_data, parse_date
 from stc_cli.render import date, enum_value, kv_table, short, styled, ts
 

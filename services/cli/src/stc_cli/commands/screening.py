@@ -1,0 +1,347 @@
+"""`stc screen`, `stc list`, `stc classify`, `stc consult`: restricted-party screening, the public
+control-list search (ECL Art. 18), classification help and Art. 12(4) consultations."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from stc.common.v1 import common_pb2
+from stc.licensing.v1 import application_pb2 as apb
+from stc.screening.v1 import consultation_pb2 as cpb
+from stc.screening.v1 import events_pb2 as epb
+from stc.screening.v1 import screening_service_pb2 as spb
+
+from stc_cli.core import (
+    AsOption,
+    Client,
+    CliInputError,
+    JsonOption,
+    console,
+    identity,
+    print_json,
+    run,
+)
+from stc_cli.files import load_message, parse_date
+from stc_cli.render import date, enum_value, kv_table, short, styled, ts
+
+screen_app = typer.Typer(help="Screen a party or a whole transaction against every list.",
+                         no_args_is_help=True)
+list_app = typer.Typer(help="Restricted-party lists: public search; officers add and remove.",
+                       no_args_is_help=True)
+consult_app = typer.Typer(help="Art. 12(4) consultations: is my item controlled?",
+                          no_args_is_help=True)
+
+DECISION_STYLE = {"MATCH": "bold red", "POTENTIAL_MATCH": "yellow", "CLEAR": "green"}
+
+
+def list_kind(value: int) -> str:
+    return short(epb.ListKind, value, "LIST_KIND_")
+
+
+def _kinds(values: list[str] | None) -> list[int]:
+    return [enum_value(epb.ListKind, "LIST_KIND_", v, "--list") for v in values or []]
+
+
+def _identifiers(values: list[str] | None) -> list[common_pb2.PartyIdentifier]:
+    out = []
+    for v in values or []:
+        kind, sep, value = v.partition("=")
+        if not sep or not kind.strip() or not value.strip():
+            raise CliInputError(f"--id {v!r}: use TYPE=VALUE, e.g. USCC=91110000… or IMO=9123456")
+        out.append(common_pb2.PartyIdentifier(type=kind.strip().upper(), value=value.strip()))
+    return out
+
+
+def hits_table(hits, title: str = "Hits") -> Table:
+    """List, entry, score, decision and explanation of every hit."""
+    t = Table("party", "list", "entry", "matched", "score", "decision", "explanation",
+              title=title, title_justify="left", show_lines=True)
+    for h in hits:
+        decision = short(epb.HitDecision, h.decision, "HIT_DECISION_")
+        t.add_row(h.party_name, list_kind(h.list_kind), f"{h.entry_name}\n[dim]{h.entry_id}[/dim]",
+                  f"{h.matched_name} ≈ {h.matched_entry_name}", f"{h.score:.3f}",
+                  f"[{DECISION_STYLE.get(decision, '')}]{decision}[/]", h.explanation)
+    return t
+
+
+@screen_app.command("party")
+@run
+async def screen_party(
+    name: str,
+    as_: AsOption = "public",
+    alias: Annotated[list[str] | None, typer.Option(help="other names (repeatable)")] = None,
+    country: str = "",
+    id_: Annotated[list[str] | None, typer.Option("--id", help="TYPE=VALUE (repeatable)")] = None,
+    list_: Annotated[list[str] | None, typer.Option("--list", help="only these lists")] = None,
+    threshold: Annotated[float, typer.Option(help="0: the service's threshold")] = 0.0,
+    limit: int = 20,
+    json_: JsonOption = False,
+) -> None:
+    """Screen one party (a name in any script) against every list."""
+    req = spb.ScreenPartyRequest(
+        party=common_pb2.Party(name=name, aliases=alias or [], country=country.upper(),
+                               identifiers=_identifiers(id_)),
+        list_kinds=_kinds(list_), threshold=threshold, limit=limit)
+    async with Client("screening") as s:
+        r = await s.ScreenParty(req, metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(r)
+    if not r.hits:
+        console.print(f"[green]no hits[/green] for {name!r} (lists {r.lists_version[:12]})")
+        return
+    console.print(hits_table(r.hits, title=f"{len(r.hits)} hit(s) for {name!r}"))
+    console.print(f"[dim]lists version {r.lists_version[:12]}[/dim]")
+
+
+@screen_app.command("transaction")
+@run
+async def screen_transaction(
+    file: Annotated[Path, typer.Argument(help="an application file (ApplicationContent)")],
+    as_: AsOption = "public",
+    json_: JsonOption = False,
+) -> None:
+    """Screen a whole transaction (parties, destination, items, red flags) before applying."""
+    c = load_message(file, apb.ApplicationContent(), wrapper_key="content")
+    req = spb.ScreenTransactionRequest(parties=c.parties, destination=c.destination,
+                                       items=c.items, end_use=c.end_use,
+                                       end_user_certificate=c.end_user_certificate,
+                                       transaction=c.transaction)
+    async with Client("screening") as s:
+        r = await s.ScreenTransaction(req, metadata=identity(as_), timeout=60)
+    if json_:
+        return print_json(r)
+    highest = short(epb.Severity, r.highest, "SEVERITY_")
+    console.print(f"highest severity: [bold]{highest}[/bold]"
+                  f"{'  [bold red]BLOCKED[/bold red]' if r.blocked else ''}")
+    if r.party_hits:
+        console.print(hits_table(r.party_hits))
+    if r.findings:
+        t = Table("category", "code", "severity", "finding (EN)", "结论 (ZH)", show_lines=True)
+        for f in r.findings:
+            t.add_row(f.category, f.code, short(epb.Severity, f.severity, "SEVERITY_"),
+                      f.text_en, f.text_zh)
+        console.print(t)
+
+
+@list_app.command("search")
+@run
+async def search(
+    query: str,
+    list_: Annotated[list[str] | None, typer.Option("--list", help="only these lists")] = None,
+    limit: int = 20,
+    json_: JsonOption = False,
+) -> None:
+    """Public: search the lists by name (any script) or identifier — no token needed."""
+    async with Client("screening") as s:
+        r = await s.SearchListEntries(spb.SearchListEntriesRequest(
+            query=query, list_kinds=_kinds(list_), page_size=limit), timeout=30)
+    if json_:
+        return print_json(r)
+    t = Table("score", "list", "entry", "name", "countries", "basis / announcement")
+    for x in r.results:
+        e = x.entry
+        t.add_row(f"{x.score:.3f}", list_kind(e.list_kind), e.entry_id,
+                  e.primary_name + (f"\n[dim]≈ {x.matched_name}[/dim]"
+                                    if x.matched_name and x.matched_name != e.primary_name else ""),
+                  ", ".join(e.countries), e.announcement or e.legal_basis)
+    console.print(t)
+    console.print(f"[dim]{len(r.results)} of {r.total_size} result(s)[/dim]")
+
+
+@list_app.command("show")
+@run
+async def show_entry(entry_id: str, json_: JsonOption = False) -> None:
+    """Public: one list entry."""
+    async with Client("screening") as s:
+        e = await s.GetListEntry(spb.GetListEntryRequest(entry_id=entry_id), timeout=30)
+    if json_:
+        return print_json(e)
+    console.print(kv_table(f"{list_kind(e.list_kind)} {e.entry_id}", [
+        ("name", e.primary_name), ("aliases", "; ".join(e.aliases) or "-"),
+        ("type", e.party_type), ("countries", ", ".join(e.countries)),
+        ("addresses", "; ".join(e.addresses) or "-"),
+        ("identifiers", ", ".join(f"{i.type}={i.value}" for i in e.identifiers) or "-"),
+        ("legal basis", e.legal_basis), ("announcement", e.announcement or "-"),
+        ("listed on", date(e.listed_on)), ("remarks", e.remarks or "-"),
+    ]))
+
+
+@list_app.command("add")
+@run
+async def add_entry(
+    name: str,
+    list_: Annotated[str, typer.Option("--list", help="control-list | watch-list | "
+                                       "unreliable-entity-list")],
+    as_: AsOption = "public",
+    alias: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    country: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    address: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    id_: Annotated[list[str] | None, typer.Option("--id", help="TYPE=VALUE (repeatable)")] = None,
+    party_type: str = "entity",
+    announcement: str = "",
+    listed_on: str = "today",
+    remarks: str = "",
+    reason: str = "",
+    request_id: str | None = None,
+    json_: JsonOption = False,
+) -> None:
+    """Officer: add a party to a PRC list (licences and pending applications are re-screened)."""
+    entry = epb.ListEntry(
+        list_kind=enum_value(epb.ListKind, "LIST_KIND_", list_, "--list"), primary_name=name,
+        aliases=alias or [], countries=[c.upper() for c in country or []],
+        addresses=address or [], identifiers=_identifiers(id_), party_type=party_type,
+        announcement=announcement, listed_on=parse_date(listed_on, "--listed-on"),
+        remarks=remarks)
+    async with Client("screening") as s:
+        e = await s.AddListEntry(spb.AddListEntryRequest(
+            entry=entry, reason=reason, request_id=request_id or uuid.uuid4().hex),
+            metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(e)
+    console.print(f"[green]added[/green] {e.entry_id} ({list_kind(e.list_kind)}): {e.primary_name}")
+
+
+@list_app.command("remove")
+@run
+async def remove_entry(
+    entry_id: str, as_: AsOption = "public",
+    reason: Annotated[str, typer.Option(help="e.g. delisting on application (Reg. 29)")] = "",
+    json_: JsonOption = False,
+) -> None:
+    """Officer: remove a party from a PRC list."""
+    async with Client("screening") as s:
+        r = await s.RemoveListEntry(spb.RemoveListEntryRequest(entry_id=entry_id, reason=reason),
+                                    metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(r)
+    console.print(f"{r.entry_id}: {'removed' if r.removed else 'was not listed'}")
+
+
+def _params(values: list[str] | None) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        k, sep, val = v.partition("=")
+        if not sep or not k.strip():
+            raise CliInputError(f"--param {v!r}: use NAME=VALUE, e.g. density=18.2")
+        out[k.strip()] = val.strip()
+    return out
+
+
+@run
+async def classify(
+    description: Annotated[str, typer.Argument(help="what the item is, in plain words")],
+    as_: AsOption = "public",
+    hs: Annotated[str, typer.Option(help="HS code")] = "",
+    param: Annotated[list[str] | None, typer.Option(help="NAME=VALUE (repeatable)")] = None,
+    limit: int = 5,
+    json_: JsonOption = False,
+) -> None:
+    """Candidate control-list codes for an item, with the reasons (classification help)."""
+    async with Client("screening") as s:
+        r = await s.ClassifyItem(spb.ClassifyItemRequest(
+            description=description, hs_code=hs, parameters=_params(param), limit=limit),
+            metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(r)
+    if not r.candidates:
+        console.print("no candidate on the control list — if unsure, ask: stc consult submit")
+        return
+    t = Table("code", "score", "description", "why", show_lines=True)
+    for c in r.candidates:
+        t.add_row(c.control_code, f"{c.score:.3f}", c.description_en,
+                  "\n".join(f"{x.kind}: {x.detail}" for x in c.reasons))
+    console.print(t)
+
+
+def show_consultation(c: cpb.Consultation) -> None:
+    state = short(cpb.ConsultationState, c.state, "CONSULTATION_STATE_")
+    console.print(kv_table(f"Consultation {c.consultation_id}", [
+        ("exporter", c.exporter_uscc), ("authority", c.authority), ("state", styled(state)),
+        ("question", c.question), ("item", f"{c.item_description} (HS {c.hs_code or '-'})"),
+        ("submitted", ts(c.submitted_at)),
+        ("answer", (f"{'CONTROLLED ' + c.control_code if c.controlled else 'not controlled'}: "
+                    f"{c.answer} — {c.officer}, {ts(c.answered_at)}")
+         if c.state == cpb.CONSULTATION_STATE_ANSWERED else "-"),
+    ]))
+
+
+@consult_app.command("submit")
+@run
+async def consult_submit(
+    item: Annotated[str, typer.Option(help="item description")],
+    question: Annotated[str, typer.Option(help="what you cannot tell")],
+    authority: Annotated[str, typer.Option(help="MOFCOM | SASTIND | CAEA | CWC")] = "MOFCOM",
+    as_: AsOption = "public",
+    hs: str = "",
+    param: Annotated[list[str] | None, typer.Option(help="NAME=VALUE (repeatable)")] = None,
+    request_id: str | None = None,
+    json_: JsonOption = False,
+) -> None:
+    """Exporter: ask the authority whether an item is controlled (Art. 12(4))."""
+    async with Client("screening") as s:
+        c = await s.SubmitConsultation(spb.SubmitConsultationRequest(
+            authority=authority.upper(), question=question, item_description=item, hs_code=hs,
+            parameters=_params(param), request_id=request_id or uuid.uuid4().hex),
+            metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(c)
+    show_consultation(c)
+
+
+@consult_app.command("answer")
+@run
+async def consult_answer(
+    consultation_id: str,
+    answer: Annotated[str, typer.Option(help="the authority's answer")],
+    as_: AsOption = "public",
+    controlled: Annotated[bool, typer.Option("--controlled/--not-controlled")] = False,
+    control_code: str = "",
+    json_: JsonOption = False,
+) -> None:
+    """Officer: answer a consultation."""
+    async with Client("screening") as s:
+        c = await s.AnswerConsultation(spb.AnswerConsultationRequest(
+            consultation_id=consultation_id, controlled=controlled, control_code=control_code,
+            answer=answer), metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(c)
+    show_consultation(c)
+
+
+@consult_app.command("show")
+@run
+async def consult_show(consultation_id: str, as_: AsOption = "public",
+                       json_: JsonOption = False) -> None:
+    """One consultation."""
+    async with Client("screening") as s:
+        c = await s.GetConsultation(spb.GetConsultationRequest(consultation_id=consultation_id),
+                                    metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(c)
+    show_consultation(c)
+
+
+@consult_app.command("list")
+@run
+async def consult_list(
+    as_: AsOption = "public",
+    state: Annotated[str | None, typer.Option(help="submitted | answered")] = None,
+    limit: int = 100, json_: JsonOption = False,
+) -> None:
+    """Officer: consultations routed to the authority."""
+    st = enum_value(cpb.ConsultationState, "CONSULTATION_STATE_", state, "--state") if state else 0
+    async with Client("screening") as s:
+        r = await s.ListConsultations(spb.ListConsultationsRequest(state=st, page_size=limit),
+                                      metadata=identity(as_), timeout=30)
+    if json_:
+        return print_json(list(r.consultations))
+    t = Table("id", "exporter", "state", "item", "submitted")
+    for c in r.consultations:
+        t.add_row(c.consultation_id, c.exporter_uscc,
+                  short(cpb.ConsultationState, c.state, "CONSULTATION_STATE_"),
+                  c.item_description, ts(c.submitted_at))
+    console.print(t)
