@@ -1,0 +1,231 @@
+"""The screening service started in-process against a fresh database (all shipped lists
+imported once per module by STC_IMPORT_ON_START), the real Kafka and gRPC.
+
+Every test uses its own application, licence and party ids and filters what it reads from
+the shared topics by them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+
+import asyncpg
+import grpc
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from stc.screening.v1 import screening_service_pb2_grpc
+from stc_common import envelope
+from stc_common.kafka.clients import make_producer
+from stc_common.kafka.topics import (
+    APPLICATION,
+    ENDUSER_CHANGE,
+    LICENCE,
+    SCREENING_CONSULTATION,
+    SCREENING_LIST,
+    SCREENING_RESULT,
+)
+from stc_common.testing.service import bearer, free_port, running_service
+from stc_common.uscc import make_uscc
+from stc_screening.config import ScreeningSettings
+from stc_screening.main import build_spec, new_state
+
+EXPORTER = make_uscc("91310000MA1FL0000")
+OTHER_EXPORTER = make_uscc("91110000MA2AB1234")
+
+
+class TopicReader:
+    """Reads topics from their end at start, keeping every record with its arrival time."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self.bootstrap, self.topics = bootstrap, topics
+        self.records: list[tuple[float, envelope.Envelope, bytes | None]] = []
+        self._task: asyncio.Task | None = None
+        self._new = asyncio.Event()
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                         enable_auto_commit=False,
+                                         isolation_level="read_committed")
+        await self.consumer.start()
+        metadata = await self.consumer._client.fetch_all_metadata()
+        tps = []
+        for topic in self.topics:
+            parts = metadata.partitions_for_topic(topic)
+            assert parts, f"topic {topic} not found"
+            tps += [TopicPartition(topic, p) for p in sorted(parts)]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for rec in records:
+                    with contextlib.suppress(envelope.EnvelopeError):
+                        env = envelope.decode(rec.headers, rec.value, rec.key)
+                        self.records.append((time.perf_counter(), env, rec.key))
+                        self._new.set()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    def events(self, key: str, message_cls) -> list:
+        """Decoded events of one type with the given key, in topic order."""
+        name = message_cls.DESCRIPTOR.full_name
+        return [env.parse(message_cls) for _, env, k in self.records
+                if env.type == name and k == key.encode()]
+
+    async def wait_for(self, key: str, message_cls, pred: Callable = lambda m: True,
+                       timeout: float = 20.0):
+        """The first event of this type and key matching `pred`, with its arrival time."""
+        name = message_cls.DESCRIPTOR.full_name
+        deadline = time.perf_counter() + timeout
+        while True:
+            for at, env, k in self.records:
+                if env.type == name and k == key.encode():
+                    msg = env.parse(message_cls)
+                    if pred(msg):
+                        return msg, at
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no {name} for {key} within {timeout}s")
+            self._new.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._new.wait(), timeout=min(left, 0.5))
+
+
+class Stack:
+    """What a test needs: the stub, tokens, the database, a producer and a topic reader."""
+
+    def __init__(self, stub, dsn: str, producer, reader: TopicReader, state, settings) -> None:
+        self.stub, self.dsn, self.producer, self.reader = stub, dsn, producer, reader
+        self.state, self.settings = state, settings
+
+    @staticmethod
+    def exporter(uscc: str = EXPORTER):
+        return bearer("exporter", uscc=uscc)
+
+    @staticmethod
+    def officer(authority: str = "MOFCOM", subject: str = "officer-1"):
+        return bearer("officer", authority=authority, subject=subject)
+
+    async def produce(self, topic: str, key: str, message, source: str = "licensing") -> str:
+        eid, headers, value = envelope.encode(message, source=source, subject=key)
+        await self.producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
+        return eid
+
+    async def fetchval(self, sql: str, *args):
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    async def wait_until(self, sql: str, *args, timeout: float = 20.0):
+        """Poll until the query returns a truthy value; return it."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            got = await self.fetchval(sql, *args)
+            if got:
+                return got
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{sql} {args} stayed empty")
+            await asyncio.sleep(0.1)
+
+
+async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    """Commit the end offsets of every partition for a new consumer group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        metadata = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(t, p) for t in topics
+               for p in sorted(metadata.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: off for tp, off in ends.items()})
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture(scope="module")
+async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
+    name = f"test_screening_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = pg_admin_dsn.rpartition("/")[0] + f"/{name}"
+    settings = ScreeningSettings(
+        database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap, grpc_port=free_port(),
+        metrics_port=0, consumer_group_prefix=f"t-{uuid.uuid4().hex[:8]}", log_level="WARNING",
+        relay_poll_interval_s=0.05, import_on_start=True)
+    reader = TopicReader(kafka_bootstrap, [SCREENING_RESULT.name, SCREENING_LIST.name,
+                                           SCREENING_CONSULTATION.name])
+    await reader.start()
+    producer = make_producer(kafka_bootstrap, client_id="screening-test")
+    await producer.start()
+    # the consumer group starts at the topics' ends: the history other teams' tests left on
+    # the shared topics is not this module's business
+    await start_group_at_end(kafka_bootstrap, f"{settings.consumer_group_prefix}"
+                             ".screening.subjects",
+                             [APPLICATION.name, LICENCE.name, ENDUSER_CHANGE.name])
+    state = new_state(settings)
+    try:
+        t0 = time.perf_counter()
+        async with running_service(settings, build_spec(settings, state)) as port:
+            print(f"\nscreening service up with {len(state.index)} entries / "
+                  f"{state.index.name_count} names in {time.perf_counter() - t0:.1f}s "
+                  f"(index build {state.build_seconds:.2f}s)")
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield Stack(screening_service_pb2_grpc.ScreeningServiceStub(channel), dsn,
+                            producer, reader, state, settings)
+    finally:
+        await producer.stop()
+        await reader.stop()
+        admin = await asyncpg.connect(pg_admin_dsn)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def app_submitted(application_id: str, *, parties, destination: str = "DE",
+                  exporter: str = EXPORTER, items=None):
+    """An ApplicationSubmitted event with the given parties."""
+    from google.protobuf import timestamp_pb2
+    from stc.licensing.v1 import application_pb2
+    from stc.licensing.v1 import events_pb2 as lic
+
+    now = timestamp_pb2.Timestamp()
+    now.GetCurrentTime()
+    content = application_pb2.ApplicationContent(
+        exporter_uscc=exporter, licence_type=application_pb2.LICENCE_TYPE_SINGLE,
+        regime=application_pb2.ITEM_REGIME_DUAL_USE,
+        export_type=application_pb2.EXPORT_TYPE_PERMANENT, destination=destination,
+        items=items or [application_pb2.Item(control_code="1C117.c", description="tungsten",
+                                             quantity="10", unit="kg")],
+        parties=parties,
+        end_use=application_pb2.EndUse(category=application_pb2.END_USE_CATEGORY_CIVIL,
+                                       statement="machining of turbine parts"),
+        end_user_certificate=application_pb2.EndUserCertificate(
+            issuer_kind=application_pb2.CERTIFICATE_ISSUER_END_USER))
+    return lic.ApplicationSubmitted(application_id=application_id, reference="MOFCOM-T",
+                                    exporter_uscc=exporter, authority="MOFCOM",
+                                    content=content, submitted_at=now)
+
+
+def party(party_id: str, role: int, name: str, country: str = "", **kw):
+    """A common Party."""
+    from stc.common.v1 import common_pb2
+
+    return common_pb2.Party(party_id=party_id, role=role, name=name, country=country, **kw)
