@@ -1,0 +1,167 @@
+"""Event flows: ApplicationSubmitted -> ScreeningCompleted (hit + embargo finding), a list
+change -> RescreeningMatch for an active licence's party, ChangeReported -> screening of the
+new end user, EndUseCheckCompleted(NOT_COOPERATING) -> watch list (Reg. 26)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from google.type import date_pb2
+from stc.common.v1 import common_pb2
+from stc.enduser.v1 import events_pb2 as eu
+from stc.licensing.v1 import application_pb2
+from stc.licensing.v1 import events_pb2 as lic
+from stc.screening.v1 import events_pb2 as ev
+from stc.screening.v1 import screening_service_pb2 as pb
+from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
+
+from .conftest import EXPORTER, app_submitted, party
+
+pytestmark = pytest.mark.integration
+
+R = common_pb2
+
+
+async def test_application_submitted_is_screened_and_completed(stack):
+    app_id = f"APP-{uuid.uuid4().hex[:12]}"
+    parties = [party("p-exp", R.PARTY_ROLE_EXPORTER, "上海精密仪器有限公司", "CN"),
+               party("p-imp", R.PARTY_ROLE_IMPORTER, "Pyongyang Trading Corp", "KP"),
+               party("p-eu", R.PARTY_ROLE_END_USER, "Lockheed Martin Corporation", "US")]
+    t0 = time.perf_counter()
+    eid = await stack.produce(APPLICATION.name, app_id,
+                              app_submitted(app_id, parties=parties, destination="KP"))
+    done, at = await stack.reader.wait_for(app_id, ev.ScreeningCompleted)
+    print(f"\nApplicationSubmitted -> ScreeningCompleted: {at - t0:.2f}s")
+    assert done.subject_kind == ev.SUBJECT_KIND_APPLICATION and done.subject_id == app_id
+    assert done.exporter_uscc == EXPORTER and done.lists_version and done.screening_id
+    eu_hits = [h for h in done.party_hits if h.party_id == "p-eu"]
+    assert any(h.list_kind == ev.LIST_KIND_CONTROL_LIST and h.decision == ev.HIT_DECISION_MATCH
+               for h in eu_hits)
+    assert all(h.party_role == R.PARTY_ROLE_END_USER for h in eu_hits)
+    codes = {f.code: f for f in done.findings}
+    assert codes["ARMS_EMBARGO_FULL"].category == "destination"
+    assert codes["ARMS_EMBARGO_FULL"].severity == ev.SEVERITY_PROHIBITIVE
+    assert codes["ARMS_EMBARGO_FULL"].text_zh
+    assert "LIST_MATCH_CONTROL_LIST" in codes and "RF14" in codes
+    # stored, parties kept for re-screening, and a redelivery is a no-op (inbox)
+    assert await stack.fetchval(
+        "SELECT trigger_event_id FROM screening_results WHERE subject_id = $1", app_id) == eid
+    assert await stack.fetchval("SELECT jsonb_array_length(parties) FROM subjects "
+                                "WHERE subject_kind = 'APPLICATION' AND subject_id = $1",
+                                app_id) == 3
+
+
+async def _issue_licence(stack, parties) -> str:
+    licence_id = f"LIC-{uuid.uuid4().hex[:12]}"
+    await stack.produce(LICENCE.name, licence_id, lic.LicenceIssued(
+        licence_id=licence_id, application_id=f"APP-{licence_id}", exporter_uscc=EXPORTER,
+        authority="MOFCOM", licence_type=application_pb2.LICENCE_TYPE_SINGLE,
+        valid_from=date_pb2.Date(year=2026, month=11, day=1),
+        valid_until=date_pb2.Date(year=2027, month=10, day=31), destination="DE",
+        parties=parties))
+    await stack.wait_until("SELECT true FROM subjects WHERE subject_kind = 'LICENCE' "
+                           "AND subject_id = $1", licence_id)
+    return licence_id
+
+
+async def test_list_change_rescreens_active_licences_within_seconds(stack):
+    tag = uuid.uuid4().hex[:6]
+    name = f"Zhongyuan Precision Optics {tag} Ltd"
+    licence_id = await _issue_licence(stack, [
+        party("p-imp", R.PARTY_ROLE_IMPORTER, "Hamburg Import GmbH", "DE"),
+        party("p-eu", R.PARTY_ROLE_END_USER, name, "DE")])
+    other = await _issue_licence(stack, [party("p-eu", R.PARTY_ROLE_END_USER,
+                                                 "Berliner Messtechnik AG", "DE")])
+    t0 = time.perf_counter()
+    entry = await stack.stub.AddListEntry(pb.AddListEntryRequest(
+        entry=ev.ListEntry(list_kind=ev.LIST_KIND_CONTROL_LIST, primary_name=name,
+                           countries=["DE"]),
+        reason="MOFCOM announcement (ECL Art. 18)"), metadata=stack.officer())
+    added, _ = await stack.reader.wait_for(entry.entry_id, ev.ListEntryAdded)
+    match, at = await stack.reader.wait_for(licence_id, ev.RescreeningMatch)
+    print(f"\nAddListEntry -> RescreeningMatch on the licence: {at - t0:.2f}s")
+    assert match.subject_kind == ev.SUBJECT_KIND_LICENCE and match.exporter_uscc == EXPORTER
+    assert match.hit.entry_id == entry.entry_id and match.hit.party_id == "p-eu"
+    assert match.hit.list_kind == ev.LIST_KIND_CONTROL_LIST
+    assert match.trigger_event_id  # the ListEntryAdded event's id
+    assert not stack.reader.events(other, ev.RescreeningMatch)
+    # the same entry again (a no-op update) reports nothing new
+    await stack.stub.UpdateListEntry(pb.UpdateListEntryRequest(entry=entry, reason="same"),
+                                     metadata=stack.officer())
+    # a revoked licence is no longer re-screened
+    await stack.produce(LICENCE.name, licence_id, lic.LicenceRevoked(
+        licence_id=licence_id, exporter_uscc=EXPORTER, reason="test"))
+    await stack.wait_until("SELECT NOT EXISTS (SELECT 1 FROM subjects WHERE subject_id = $1)",
+                           licence_id)
+    assert len(stack.reader.events(licence_id, ev.RescreeningMatch)) == 1
+    assert added.entry.primary_name == name
+
+
+async def test_pending_application_is_flagged_by_a_new_listing(stack):
+    tag = uuid.uuid4().hex[:6]
+    app_id = f"APP-{uuid.uuid4().hex[:12]}"
+    name = f"Orion Microwave {tag} Co., Ltd."
+    await stack.produce(APPLICATION.name, app_id, app_submitted(app_id, parties=[
+        party("p-eu", R.PARTY_ROLE_END_USER, name, "AE")]))
+    await stack.reader.wait_for(app_id, ev.ScreeningCompleted)
+    await stack.stub.AddListEntry(pb.AddListEntryRequest(
+        entry=ev.ListEntry(list_kind=ev.LIST_KIND_UNRELIABLE_ENTITY_LIST,
+                           primary_name=f"Orion Microwave {tag}", countries=["AE"]),
+        reason="UEL"), metadata=stack.officer())
+    match, _ = await stack.reader.wait_for(app_id, ev.RescreeningMatch)
+    assert match.subject_kind == ev.SUBJECT_KIND_APPLICATION
+    assert match.hit.list_kind == ev.LIST_KIND_UNRELIABLE_ENTITY_LIST
+    # withdrawn: dropped from the projection
+    await stack.produce(APPLICATION.name, app_id, lic.ApplicationWithdrawn(
+        application_id=app_id, exporter_uscc=EXPORTER))
+    await stack.wait_until("SELECT NOT EXISTS (SELECT 1 FROM subjects WHERE subject_id = $1)",
+                           app_id)
+
+
+async def test_change_report_screens_the_new_end_user(stack):
+    licence_id = await _issue_licence(stack, [party("p-eu", R.PARTY_ROLE_END_USER,
+                                                    "Berliner Messtechnik AG", "DE")])
+    report_id = uuid.uuid4().hex
+    t0 = time.perf_counter()
+    await stack.produce(ENDUSER_CHANGE.name, licence_id, eu.ChangeReported(
+        report_id=report_id, licence_id=licence_id, exporter_uscc=EXPORTER,
+        kind=eu.CHANGE_KIND_END_USER_CHANGED, screen_new_end_user=True, hold_licence=True,
+        new_end_user=party("p-new", R.PARTY_ROLE_END_USER, "洛克希德·马丁公司", "US")),
+        source="enduser")
+    done, at = await stack.reader.wait_for(licence_id, ev.ScreeningCompleted)
+    print(f"\nChangeReported -> ScreeningCompleted: {at - t0:.2f}s")
+    assert done.subject_kind == ev.SUBJECT_KIND_CHANGE_REPORT and done.subject_id == licence_id
+    assert any(h.list_kind == ev.LIST_KIND_CONTROL_LIST and h.party_id == "p-new"
+               for h in done.party_hits)
+    match, _ = await stack.reader.wait_for(licence_id, ev.RescreeningMatch)
+    assert match.subject_kind == ev.SUBJECT_KIND_LICENCE
+    assert match.hit.list_kind == ev.LIST_KIND_CONTROL_LIST
+    # a report that does not ask for screening is ignored
+    quiet = await _issue_licence(stack, [party("p-eu", R.PARTY_ROLE_END_USER, "X GmbH", "DE")])
+    await stack.produce(ENDUSER_CHANGE.name, quiet, eu.ChangeReported(
+        report_id=uuid.uuid4().hex, licence_id=quiet, exporter_uscc=EXPORTER,
+        kind=eu.CHANGE_KIND_END_USE_CHANGED, screen_new_end_user=False), source="enduser")
+    await stack.reader.wait_for(licence_id, ev.RescreeningMatch)
+    assert not stack.reader.events(quiet, ev.ScreeningCompleted)
+
+
+async def test_non_cooperation_puts_the_party_on_the_watch_list(stack):
+    tag = uuid.uuid4().hex[:6]
+    name = f"Delta Freight Solutions {tag} FZE"
+    # an active licence naming the same party: the new watch-list entry re-screens it
+    licence_id = await _issue_licence(stack, [party("p-eu", R.PARTY_ROLE_END_USER, name, "AE")])
+    check_id = uuid.uuid4().hex
+    await stack.produce(ENDUSER_CHANGE.name, licence_id, eu.EndUseCheckCompleted(
+        check_id=check_id, licence_id=licence_id, exporter_uscc=EXPORTER,
+        party=party("p-eu", R.PARTY_ROLE_END_USER, name, "AE"),
+        outcome=eu.CHECK_OUTCOME_NOT_COOPERATING, add_to_watch_list=True, officer="off-7",
+        authority="MOFCOM"), source="enduser")
+    entry_id = f"prc-watch-list:check-{check_id}"
+    added, _ = await stack.reader.wait_for(entry_id, ev.ListEntryAdded)
+    assert added.entry.list_kind == ev.LIST_KIND_WATCH_LIST and "Reg. 26" in added.reason
+    got = await stack.stub.GetListEntry(pb.GetListEntryRequest(entry_id=entry_id))
+    assert got.primary_name == name
+    match, _ = await stack.reader.wait_for(licence_id, ev.RescreeningMatch)
+    assert match.hit.entry_id == entry_id and match.hit.list_kind == ev.LIST_KIND_WATCH_LIST
