@@ -84,8 +84,9 @@ def build_spec(
                     log.info("publication.tick", published=published, alerts=alerts)
                 day = clock()
                 if last_full != day:
-                    async with unit_of_work(pool, SOURCE) as uow:
-                        changed = await service.refresh_all_standings(uow=uow, today=day)
+                    changed = await service.refresh_all_standings(
+                        pool=pool, source=SOURCE, today=day
+                    )
                     log.info("credit_standing.daily_refresh", changed=changed)
                     last_full = day
             except Exception:

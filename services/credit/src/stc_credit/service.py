@@ -22,10 +22,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import asyncpg
 from google.protobuf import timestamp_pb2
 from google.type import date_pb2
 from stc.credit.v1 import events_pb2
-from stc_common.db.uow import UnitOfWork
+from stc_common.db.uow import UnitOfWork, unit_of_work
 from stc_common.errors import FailedPrecondition, FieldViolation, NotFound, ValidationFailed
 from stc_common.kafka.topics import CREDIT_PUBLICATION, CREDIT_RECORD, CREDIT_STANDING
 from stc_common.logging import get_logger
@@ -53,6 +54,9 @@ from stc_credit.storage import log as logstore
 from stc_credit.storage import records as repo
 
 log = get_logger("stc_credit.service")
+
+#: First key of the per-USCC advisory lock taken by `refresh_standing`.
+_STANDING_LOCK = 0x57C0_C4ED
 
 #: Request field paths of the domain's violation fields (one place for the mapping).
 _FIELD_PATHS = {
@@ -392,7 +396,13 @@ def standing_message(s: CreditStanding) -> events_pb2.CreditStandingChanged:
 
 
 async def refresh_standing(*, uow: UnitOfWork, uscc: str, today: dt.date) -> CreditStanding:
-    """Recompute the standing; publish CreditStandingChanged when it changed."""
+    """Recompute the standing; publish CreditStandingChanged when it changed.
+
+    A transaction-scoped lock per USCC serialises recomputations of one enterprise: a
+    second transaction waits until the first commits, and its next statements then see the
+    first one's records (READ COMMITTED), so the stored standing never goes backwards.
+    """
+    await uow.conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _STANDING_LOCK, uscc)
     previous = await repo.last_standing(uow.conn, uscc)
     standing = await current_standing(uow.conn, uscc, today)
     if _changed(previous, standing):
@@ -405,13 +415,18 @@ async def refresh_standing(*, uow: UnitOfWork, uscc: str, today: dt.date) -> Cre
     return standing
 
 
-async def refresh_all_standings(*, uow: UnitOfWork, today: dt.date) -> int:
-    """Recompute every enterprise's standing (bans and measures run out with time)."""
+async def refresh_all_standings(*, pool: asyncpg.Pool, source: str, today: dt.date) -> int:
+    """Recompute every enterprise's standing (bans and measures run out with time).
+
+    One transaction per enterprise, so the sweep never holds many locks at once.
+    """
+    async with pool.acquire() as conn:
+        usccs = await repo.known_usccs(conn)
     changed = 0
-    for uscc in await repo.known_usccs(uow.conn):
-        before = await repo.last_standing(uow.conn, uscc)
-        after = await refresh_standing(uow=uow, uscc=uscc, today=today)
-        changed += _changed(before, after)
+    for uscc in usccs:
+        async with unit_of_work(pool, source) as uow:
+            await refresh_standing(uow=uow, uscc=uscc, today=today)
+            changed += bool(uow.published)
     return changed
 
 

@@ -468,3 +468,39 @@ async def test_failure_to_report_opens_its_own_case(credit, reader, kafka_bootst
         if k == uscc.encode() and e.type.endswith("CaseOpened")
     ]
     assert sorted(opened) == ["diversion", "failure_to_report"]  # once each, not twice
+
+
+async def test_concurrent_decisions_never_publish_a_standing_that_goes_backwards(credit, reader):
+    uscc = random_uscc()
+    standing_topic = await reader(CREDIT_STANDING.name)
+    channel, api = stub(credit.target)
+    async with channel:
+        recs = await asyncio.gather(
+            *(
+                api.RecordViolation(violation(uscc, credit.clock()), metadata=OFFICER)
+                for _ in range(4)
+            ),
+            api.RecordMeasure(
+                pb.RecordMeasureRequest(
+                    request_id=str(uuid.uuid4()), uscc=uscc, reference="警示函〔2026〕2号",
+                    kind=credit_pb2.MEASURE_KIND_WARNING_LETTER, issued_on=d(credit.clock()),
+                ),
+                metadata=OFFICER,
+            ),
+        )  # fmt: skip
+    ids = {r.record.record_id for r in recs[:4]}
+    await standing_topic.wait_for(
+        lambda e, k: (
+            k == uscc.encode()
+            and set(events_pb2.CreditStandingChanged.FromString(e.data).record_ids) == ids
+        )
+    )
+    with pytest.raises(TimeoutError):  # drain
+        await standing_topic.wait_for(lambda e, k: False, timeout=1.5)
+    sets = [
+        set(events_pb2.CreditStandingChanged.FromString(e.data).record_ids)
+        for e, k, _ in standing_topic.seen
+        if k == uscc.encode()
+    ]
+    assert sets[-1] == ids and len(sets) <= 5  # at most one per transaction
+    assert all(a < b for a, b in zip(sets, sets[1:], strict=False))  # only ever grows
