@@ -73,15 +73,16 @@ def load_message(path: Path, message, wrapper_key: str | None = None):
 
 
 def parse_date(text: str, option: str) -> date_pb2.Date:
-    """YYYY-MM-DD, 'today' or '+N' days (from today) as a google.type.Date."""
-    text = text.strip()
+    """YYYY-MM-DD, 'today', 'today-N' / 'today+N' or '+N' (days) as a google.type.Date."""
+    text = text.strip().lower()
     try:
-        if text == "today":
-            day = dt.date.today()
-        elif text.startswith("+"):
-            day = dt.date.today() + dt.timedelta(days=int(text[1:].rstrip("d")))
+        if text.startswith("today") or text.startswith("+"):
+            offset = text.removeprefix("today").rstrip("d")
+            day = dt.date.today() + dt.timedelta(days=int(offset) if offset else 0)
         else:
             day = dt.date.fromisoformat(text)
     except ValueError:
-        raise CliInputError(f"{option}: {text!r} is not a date (YYYY-MM-DD, today or +N)") from None
+        raise CliInputError(
+            f"{option}: {text!r} is not a date (YYYY-MM-DD, today, today-N, today+N or +N)"
+        ) from None
     return date_pb2.Date(year=day.year, month=day.month, day=day.day)

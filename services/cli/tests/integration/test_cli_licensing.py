@@ -13,18 +13,13 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 from stc.screening.v1 import events_pb2 as scr
-from stc_cli import context, core
 from stc_cli.main import app
 from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import SCREENING_RESULT
-from stc_common.testing.service import free_port, running_service
 from stc_common.uscc import make_uscc
-from stc_licensing.config import LicensingSettings
-from stc_licensing.main import build_spec
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
@@ -47,32 +42,6 @@ def cli_env(port: int) -> dict[str, str]:
     """Environment of a real `stc` process: the test's import path and the service's port."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
             "STC_LICENSING_ADDR": f"127.0.0.1:{port}", "COLUMNS": "200"}
-
-
-@pytest.fixture(scope="module")
-async def licensing(pg_admin_dsn, kafka_bootstrap):
-    # A fresh database for the module (fresh_database is function-scoped; this does the same
-    # for the module's one service).
-    name = f"test_cli_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = pg_admin_dsn.rpartition("/")[0] + "/" + name
-    settings = LicensingSettings(
-        database_url=dsn, grpc_port=free_port(), metrics_port=free_port(),
-        kafka_bootstrap_servers=kafka_bootstrap, consumer_group_prefix=f"t-{uuid.uuid4().hex}",
-        log_level="WARNING")
-    async with running_service(settings, build_spec(settings)) as port:
-        old = context.ADDRESSES["licensing"]
-        core.console.width = core.err.width = 200  # no wrapping of long names in assertions
-        context.ADDRESSES["licensing"] = f"127.0.0.1:{port}"
-        try:
-            yield port
-        finally:
-            context.ADDRESSES["licensing"] = old
-    admin = await asyncpg.connect(pg_admin_dsn)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 async def test_register_submit_show_list(licensing):

@@ -143,7 +143,8 @@ def test_bad_identity_and_bad_choices_are_exit_2(fake):
 
 
 def test_decide_with_conditions_sends_them(fake):
-    from stc.licensing.v1 import events_pb2, licensing_service_pb2 as spb
+    from stc.licensing.v1 import events_pb2
+    from stc.licensing.v1 import licensing_service_pb2 as spb
     stub = fake(FakeLicensing(answer=spb.DecideApplicationResponse()))
     r = invoke("officer", "decide", "a1", "--as", "officer:MOFCOM",
                "--approve-with-conditions", "no re-export", "--approve-with-conditions",

@@ -4,6 +4,7 @@ checkpoints and verification of the publication log."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from pathlib import Path
@@ -74,7 +75,9 @@ async def record_violation(
     article: Annotated[str, typer.Option(help="33 | 34 | 35(1) | 35(2) | 36 | 37 | 38")],
     decision_no: Annotated[str, typer.Option(help="penalty decision number")],
     as_: AsOption = "public",
-    decision_sha256: str = "",
+    decision_sha256: Annotated[str, typer.Option(help="hex SHA-256 of the decision")] = "",
+    decision_file: Annotated[Path | None, typer.Option(
+        help="the decision document: its SHA-256 is computed for you")] = None,
     sanction: Annotated[list[str] | None, typer.Option(
         help=f"repeatable: {', '.join(SANCTIONS)}")] = None,
     fine: Annotated[str, typer.Option(help="fine in yuan")] = "0",
@@ -89,6 +92,10 @@ async def record_violation(
     json_: JsonOption = False,
 ) -> None:
     """Officer: record an administrative penalty; it is published within 20 working days."""
+    if decision_file is not None:
+        if not decision_file.is_file():
+            raise CliInputError(f"--decision-file {decision_file}: no such file")
+        decision_sha256 = hashlib.sha256(decision_file.read_bytes()).hexdigest()
     req = spb.RecordViolationRequest(
         request_id=request_id or uuid.uuid4().hex, uscc=uscc, enterprise_name=name,
         article=article, decision_no=decision_no, decision_sha256=decision_sha256,
