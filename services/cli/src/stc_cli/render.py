@@ -87,6 +87,18 @@ def fen(amount: int) -> str:
     return f"¥{amount / 100:,.2f}"
 
 
+def grid(*names: str, ids: tuple[str, ...] = (), **kw) -> Table:
+    """A table whose id columns never wrap (they are copied into the next command); the
+    others fold (Chinese text has no spaces to wrap at)."""
+    t = Table(**kw)
+    for name in names:
+        if name in ids:
+            t.add_column(name, no_wrap=True, min_width=36)
+        else:
+            t.add_column(name, overflow="fold")
+    return t
+
+
 def kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
     """A two-column key/value table."""
     t = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)

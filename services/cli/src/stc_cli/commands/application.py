@@ -104,8 +104,11 @@ def show_application(a: apb.Application) -> None:
 
 def application_rows(apps) -> Table:
     """One line per application."""
-    t = Table("reference", "id", "state", "authority", "exporter", "dest.", "deadline",
-              "flags")
+    t = Table()
+    t.add_column("reference", no_wrap=True)
+    t.add_column("id", no_wrap=True, min_width=36)  # copied into the next command
+    for name in ("state", "authority", "exporter", "dest.", "deadline", "flags"):
+        t.add_column(name, overflow="fold")
     for a in apps:
         t.add_row(a.reference, a.application_id, styled(state(a.state)), a.authority,
                   a.content.exporter_uscc, a.content.destination, date(a.deadline),
@@ -117,9 +120,13 @@ def assessment_table(asmt) -> Table:
     """The eight Art. 13 factors with their findings in English and Chinese."""
     rec = short(epb.Recommendation, asmt.recommendation, "RECOMMENDATION_")
     general = " · general licence eligible (Art. 14)" if asmt.general_licence_eligible else ""
-    t = Table("#", "factor (Art. 13)", "level", "findings (EN)", "结论 (ZH)",
-              title=f"Assessment: recommendation {rec}{general}",
-              title_justify="left", show_lines=True)
+    t = Table(title=f"Assessment: recommendation {rec}{general}", title_justify="left",
+              show_lines=True)
+    t.add_column("#")
+    t.add_column("factor (Art. 13)", ratio=2)
+    t.add_column("level", no_wrap=True)
+    t.add_column("findings (EN)", ratio=4, overflow="fold")
+    t.add_column("结论 (ZH)", ratio=3, overflow="fold")  # Chinese has no spaces to wrap at
     for f in asmt.factors:
         level = short(epb.FactorLevel, f.level, "FACTOR_LEVEL_")
         t.add_row(str(f.factor), f"{f.title_en}\n{f.title_zh}", styled(level),

@@ -30,7 +30,7 @@ from stc_cli.core import (
     to_dict,
 )
 from stc_cli.files import parse_date
-from stc_cli.render import date, fen, kv_table, short, styled
+from stc_cli.render import date, fen, grid, kv_table, short, styled
 
 app = typer.Typer(help="Credit records, standing, publicity feed, checkpoints, verification.",
                   no_args_is_help=True)
@@ -149,7 +149,8 @@ async def records(uscc: str, as_: AsOption = "public", limit: int = 100,
                 break
     if json_:
         return print_json(list(out))
-    t = Table("record", "article", "decision", "sanctions", "fine", "ban until", "published")
+    t = grid("record", "article", "decision", "sanctions", "fine", "ban until", "published",
+             ids=("record",))
     for r in out:
         t.add_row(r.record_id, r.article, f"{r.decision_no} ({date(r.decision_date)})",
                   ", ".join(r.penalty.sanctions), fen(r.penalty.fine_fen),

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from google.protobuf import timestamp_pb2
-from rich.table import Table
 from stc.common.v1 import common_pb2
 from stc.enduser.v1 import change_report_pb2 as cpb
 from stc.enduser.v1 import end_use_check_pb2 as kpb
@@ -26,7 +25,7 @@ from stc_cli.core import (
     print_json,
     run,
 )
-from stc_cli.render import enum_value, kv_table, short, styled, ts
+from stc_cli.render import enum_value, grid, kv_table, short, styled, ts
 
 change_app = typer.Typer(help="End-user / end-use change reports (Art. 16, Reg. 25).",
                          no_args_is_help=True)
@@ -147,7 +146,8 @@ async def list_changes(
                 break
     if json_:
         return print_json(list(out))
-    t = Table("reference", "id", "licence", "kind", "status", "reported", "resolution")
+    t = grid("reference", "id", "licence", "kind", "status", "reported", "resolution",
+             ids=("id", "licence"))
     for r in out:
         t.add_row(r.reference, r.report_id, r.licence_id, kind(r.kind),
                   styled(short(cpb.ReportStatus, r.status, "REPORT_STATUS_")), ts(r.reported_at),
@@ -278,7 +278,7 @@ async def list_checks(
                 break
     if json_:
         return print_json(list(out))
-    t = Table("id", "licence", "party", "deadline", "status", "overdue")
+    t = grid("id", "licence", "party", "deadline", "status", "overdue", ids=("id", "licence"))
     for c in out:
         t.add_row(c.check_id, c.licence_id, c.party.name, ts(c.deadline),
                   styled(short(kpb.CheckStatus, c.status, "CHECK_STATUS_")),

@@ -88,7 +88,11 @@ async def list_(
                 break
     if json_:
         return print_json(list(out))
-    t = Table("reference", "id", "status", "holder", "dest.", "valid until", "holds")
+    t = Table()
+    t.add_column("reference", no_wrap=True)
+    t.add_column("id", no_wrap=True, min_width=36)
+    for name in ("status", "holder", "dest.", "valid until", "holds"):
+        t.add_column(name, overflow="fold")
     for lic in out:
         t.add_row(lic.reference, lic.licence_id, styled(status(lic.status)), lic.holder_uscc,
                   lic.destination, date(lic.valid_until), str(len(lic.holds)) if lic.holds else "")

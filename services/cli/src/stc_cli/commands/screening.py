@@ -26,7 +26,7 @@ from stc_cli.core import (
     run,
 )
 from stc_cli.files import load_message, parse_date
-from stc_cli.render import date, enum_value, kv_table, short, styled, ts
+from stc_cli.render import date, enum_value, grid, kv_table, short, styled, ts
 
 screen_app = typer.Typer(help="Screen a party or a whole transaction against every list.",
                          no_args_is_help=True)
@@ -58,8 +58,11 @@ def _identifiers(values: list[str] | None) -> list[common_pb2.PartyIdentifier]:
 
 def hits_table(hits, title: str = "Hits") -> Table:
     """List, entry, score, decision and explanation of every hit."""
-    t = Table("party", "list", "entry", "matched", "score", "decision", "explanation",
-              title=title, title_justify="left", show_lines=True)
+    t = Table(title=title, title_justify="left", show_lines=True)
+    for name, kw in (("party", {"ratio": 2}), ("list", {"no_wrap": True}), ("entry", {"ratio": 2}),
+                     ("matched", {"ratio": 2}), ("score", {"no_wrap": True}),
+                     ("decision", {"no_wrap": True}), ("explanation", {"ratio": 4})):
+        t.add_column(name, overflow="fold", **kw)
     for h in hits:
         decision = short(epb.HitDecision, h.decision, "HIT_DECISION_")
         t.add_row(h.party_name, list_kind(h.list_kind), f"{h.entry_name}\n[dim]{h.entry_id}[/dim]",
@@ -120,7 +123,7 @@ async def screen_transaction(
     if r.party_hits:
         console.print(hits_table(r.party_hits))
     if r.findings:
-        t = Table("category", "code", "severity", "finding (EN)", "结论 (ZH)", show_lines=True)
+        t = grid("category", "code", "severity", "finding (EN)", "结论 (ZH)", show_lines=True)
         for f in r.findings:
             t.add_row(f.category, f.code, short(epb.Severity, f.severity, "SEVERITY_"),
                       f.text_en, f.text_zh)
@@ -141,7 +144,7 @@ async def search(
             query=query, list_kinds=_kinds(list_), page_size=limit), timeout=30)
     if json_:
         return print_json(r)
-    t = Table("score", "list", "entry", "name", "countries", "basis / announcement")
+    t = grid("score", "list", "entry", "name", "countries", "basis / announcement")
     for x in r.results:
         e = x.entry
         t.add_row(f"{x.score:.3f}", list_kind(e.list_kind), e.entry_id,
@@ -339,7 +342,7 @@ async def consult_list(
                                       metadata=identity(as_), timeout=30)
     if json_:
         return print_json(list(r.consultations))
-    t = Table("id", "exporter", "state", "item", "submitted")
+    t = grid("id", "exporter", "state", "item", "submitted", ids=("id",))
     for c in r.consultations:
         t.add_row(c.consultation_id, c.exporter_uscc,
                   short(cpb.ConsultationState, c.state, "CONSULTATION_STATE_"),
