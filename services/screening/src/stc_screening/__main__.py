@@ -13,6 +13,7 @@ from stc_common.runtime import run_migrations
 from stc_screening import service
 from stc_screening.api.servicer import SOURCE
 from stc_screening.config import ScreeningSettings
+from stc_screening.domain.matching import Thresholds
 from stc_screening.main import build_spec, main
 
 
@@ -24,7 +25,9 @@ async def run_import(settings: ScreeningSettings, names: list[str], data_dir: Pa
     try:
         summary = await service.import_lists(pool, source=SOURCE, data_dir=data_dir,
                                              names=names,
-                                             publish_initial=settings.publish_initial_load)
+                                             publish_initial=settings.publish_initial_load,
+                                             thresholds=Thresholds(settings.potential_threshold,
+                                                                   settings.match_threshold))
     finally:
         await pool.close()
     print(f"{'list':6} {'entries':>8} {'added':>7} {'updated':>8} {'removed':>8} "

@@ -49,7 +49,7 @@ def build_spec(settings: ScreeningSettings,
                 summary = await service.import_lists(
                     pool, source=SOURCE, data_dir=settings.data_path,
                     names=list(service.LIST_SOURCES),
-                    publish_initial=settings.publish_initial_load)
+                    publish_initial=settings.publish_initial_load, thresholds=state.thresholds)
                 log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
                          seconds=round(time.perf_counter() - t0, 3))
         await state.build(pool)

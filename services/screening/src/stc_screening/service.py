@@ -182,7 +182,8 @@ def parse_list(data_dir: Path, name: str) -> tuple[Path, list[ListEntry]] | None
 
 
 async def import_list(*, uow: UnitOfWork, name: str, path: Path, entries: list[ListEntry],
-                      publish_initial: bool, change: ListChange) -> ImportSummary:
+                      publish_initial: bool, change: ListChange,
+                      thresholds: Thresholds | None = None) -> ImportSummary:
     """Load one parsed list idempotently: only what differs from the stored import is
     written, and each change is published (the first load only when ``publish_initial``)."""
     t0 = time.perf_counter()
@@ -217,7 +218,7 @@ async def import_list(*, uow: UnitOfWork, name: str, path: Path, entries: list[L
         triggers = {key: eid for (key, _), eid in zip(events, ids, strict=True)}
     changed = [*diff.added, *(n for _, n in diff.updated)]
     change.rescreening_matches += await rescreen(
-        uow=uow, thresholds=None, changed=changed, triggers=triggers)
+        uow=uow, thresholds=thresholds, changed=changed, triggers=triggers)
     change.put.extend(changed)
     change.removed.extend(e.entry_id for e in diff.removed)
     change.events += published
@@ -238,7 +239,8 @@ async def import_list(*, uow: UnitOfWork, name: str, path: Path, entries: list[L
 
 async def import_lists(pool: asyncpg.Pool, *, source: str, data_dir: Path,
                        names: Sequence[str], publish_initial: bool,
-                       state: ScreeningState | None = None) -> list[ImportSummary]:
+                       state: ScreeningState | None = None,
+                       thresholds: Thresholds | None = None) -> list[ImportSummary]:
     """Import the named lists, one transaction per list; the index follows after commit."""
     from stc_common.db.uow import unit_of_work
 
@@ -252,7 +254,8 @@ async def import_lists(pool: asyncpg.Pool, *, source: str, data_dir: Path,
         change = ListChange()
         async with unit_of_work(pool, source) as uow:
             out.append(await import_list(uow=uow, name=name, path=path, entries=entries,
-                                         publish_initial=publish_initial, change=change))
+                                         publish_initial=publish_initial, change=change,
+                                         thresholds=state.thresholds if state else thresholds))
         if state is not None:
             state.apply(change)
     return out
