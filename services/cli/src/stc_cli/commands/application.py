@@ -102,17 +102,19 @@ def show_application(a: apb.Application) -> None:
         console.print(t)
 
 
-def application_rows(apps) -> Table:
-    """One line per application."""
+def application_rows(apps, with_exporter: bool = True) -> Table:
+    """One line per application (the reference names the authority)."""
     t = Table()
     t.add_column("reference", no_wrap=True)
     t.add_column("id", no_wrap=True, min_width=36)  # copied into the next command
-    for name in ("state", "authority", "exporter", "dest.", "deadline", "flags"):
-        t.add_column(name, overflow="fold")
+    for name in ("state", "dest.", "deadline", "flags"):
+        t.add_column(name, no_wrap=True)
+    if with_exporter:
+        t.add_column("exporter", overflow="fold")
     for a in apps:
-        t.add_row(a.reference, a.application_id, styled(state(a.state)), a.authority,
-                  a.content.exporter_uscc, a.content.destination, date(a.deadline),
-                  str(len(a.flags)) if a.flags else "")
+        row = [a.reference, a.application_id, styled(state(a.state)), a.content.destination,
+               date(a.deadline), str(len(a.flags)) if a.flags else ""]
+        t.add_row(*row, *([a.content.exporter_uscc] if with_exporter else []))
     return t
 
 
@@ -262,7 +264,7 @@ async def list_(
                 break
     if json_:
         return print_json(list(apps))
-    console.print(application_rows(apps))
+    console.print(application_rows(apps, with_exporter=not exporter_uscc(as_)))
     console.print(f"[dim]{len(apps)} application(s)[/dim]")
 
 

@@ -91,11 +91,13 @@ async def list_(
     t = Table()
     t.add_column("reference", no_wrap=True)
     t.add_column("id", no_wrap=True, min_width=36)
-    for name in ("status", "holder", "dest.", "valid until", "holds"):
-        t.add_column(name, overflow="fold")
+    for name in ("status", "dest.", "valid until", "holds"):
+        t.add_column(name, no_wrap=True)
+    t.add_column("holder", overflow="fold")
     for lic in out:
-        t.add_row(lic.reference, lic.licence_id, styled(status(lic.status)), lic.holder_uscc,
-                  lic.destination, date(lic.valid_until), str(len(lic.holds)) if lic.holds else "")
+        t.add_row(lic.reference, lic.licence_id, styled(status(lic.status)), lic.destination,
+                  date(lic.valid_until), str(len(lic.holds)) if lic.holds else "",
+                  lic.holder_uscc)
     console.print(t)
     console.print(f"[dim]{len(out)} licence(s)[/dim]")
 
