@@ -107,13 +107,15 @@ def application_rows(apps, with_exporter: bool = True) -> Table:
     t = Table()
     t.add_column("reference", no_wrap=True)
     t.add_column("id", no_wrap=True, min_width=36)  # copied into the next command
-    for name in ("state", "dest.", "deadline", "flags"):
+    for name in ("state", "dest.", "deadline"):
         t.add_column(name, no_wrap=True)
     if with_exporter:
-        t.add_column("exporter", overflow="fold")
+        t.add_column("exporter", no_wrap=True, min_width=18)
     for a in apps:
-        row = [a.reference, a.application_id, styled(state(a.state)), a.content.destination,
-               date(a.deadline), str(len(a.flags)) if a.flags else ""]
+        st = styled(state(a.state))
+        if a.flags:  # re-screening hits while pending
+            st.append(f" ⚑{len(a.flags)}", style="bold red")
+        row = [a.reference, a.application_id, st, a.content.destination, date(a.deadline)]
         t.add_row(*row, *([a.content.exporter_uscc] if with_exporter else []))
     return t
 

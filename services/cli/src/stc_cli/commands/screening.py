@@ -59,14 +59,16 @@ def _identifiers(values: list[str] | None) -> list[common_pb2.PartyIdentifier]:
 def hits_table(hits, title: str = "Hits") -> Table:
     """List, entry, score, decision and explanation of every hit."""
     t = Table(title=title, title_justify="left", show_lines=True)
-    for name, kw in (("party", {"ratio": 2}), ("list", {"no_wrap": True}), ("entry", {"ratio": 2}),
-                     ("matched", {"ratio": 2}), ("score", {"no_wrap": True}),
+    for name, kw in (("party", {"ratio": 1}), ("list", {"no_wrap": True}),
+                     ("entry", {"ratio": 2}), ("score", {"no_wrap": True}),
                      ("decision", {"no_wrap": True}), ("explanation", {"ratio": 4})):
         t.add_column(name, overflow="fold", **kw)
     for h in hits:
         decision = short(epb.HitDecision, h.decision, "HIT_DECISION_")
-        t.add_row(h.party_name, list_kind(h.list_kind), f"{h.entry_name}\n[dim]{h.entry_id}[/dim]",
-                  f"{h.matched_name} ≈ {h.matched_entry_name}", f"{h.score:.3f}",
+        entry = f"{h.entry_name}\n[dim]{h.entry_id}[/dim]"
+        if h.matched_entry_name and h.matched_entry_name != h.entry_name:
+            entry += f"\n≈ {h.matched_entry_name}"
+        t.add_row(h.party_name, list_kind(h.list_kind), entry, f"{h.score:.3f}",
                   f"[{DECISION_STYLE.get(decision, '')}]{decision}[/]", h.explanation)
     return t
 
