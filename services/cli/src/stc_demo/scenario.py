@@ -123,6 +123,19 @@ async def _until(check: Callable[[], Awaitable[Any]], timeout: float = 30,
         await asyncio.sleep(every)
 
 
+async def _once_known(call: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
+    """Call until the service stops answering NOT_FOUND: the enduser service learns of a new
+    licence from licensing's events a moment after it is issued (eventual consistency)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await call()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.2)
+
+
 class Story:
     """The actors and their channels."""
 
@@ -352,15 +365,16 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
 
     async def change_holds():
         licence = await s.licensed(s.haitong, f"Nordlicht Optik AG {s.run}")
-        resp = await s.eu.ReportChange(
+        request_id = str(uuid.uuid4())
+        resp = await _once_known(lambda: s.eu.ReportChange(
             enduser_service_pb2.ReportChangeRequest(
-                request_id=str(uuid.uuid4()), licence_id=licence.licence_id,
+                request_id=request_id, licence_id=licence.licence_id,
                 kind=eu_events.CHANGE_KIND_END_USER_CHANGED,
                 details="The end user sold its machining division; the buyer will take delivery.",
                 new_end_user=_party("new-end-user", common_pb2.PARTY_ROLE_END_USER,
                                     f"Baltic Precision UAB {s.run}", "LT"),
                 subject_party_id="end-user"),
-            metadata=s.exporter(s.haitong))
+            metadata=s.exporter(s.haitong)))
         assert resp.hold_licence, "an end-user change must put the licence on hold"
 
         async def on_hold():
@@ -375,12 +389,12 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
 
     async def diversion():
         licence = await s.licensed(s.huaxin, f"Alpenwerk Feinguss GmbH {s.run}")
-        check = await s.eu.ScheduleEndUseCheck(
+        check = await _once_known(lambda: s.eu.ScheduleEndUseCheck(
             enduser_service_pb2.ScheduleEndUseCheckRequest(
                 licence_id=licence.licence_id, party_id="end-user",
                 deadline=timestamp_pb2.Timestamp(
                     seconds=int(time.time()) + 30 * 86400)),
-            metadata=s.mofcom)
+            metadata=s.mofcom))
         await s.eu.RecordEndUseCheckOutcome(
             enduser_service_pb2.RecordEndUseCheckOutcomeRequest(
                 name=check.name, outcome=eu_events.CHECK_OUTCOME_DIVERTED,
