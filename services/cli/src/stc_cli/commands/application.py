@@ -110,7 +110,7 @@ def application_rows(apps, with_exporter: bool = True) -> Table:
     for name in ("state", "dest.", "deadline"):
         t.add_column(name, no_wrap=True)
     if with_exporter:
-        t.add_column("exporter", no_wrap=True, min_width=18)
+        t.add_column("exporter", overflow="fold", min_width=9)
     for a in apps:
         st = styled(state(a.state))
         if a.flags:  # re-screening hits while pending
