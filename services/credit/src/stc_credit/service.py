@@ -392,6 +392,7 @@ def standing_message(s: CreditStanding) -> events_pb2.CreditStandingChanged:
         ban_until=pb_date(s.ban_until),
         record_ids=list(s.record_ids),
         as_of=pb_date(s.as_of),
+        measure_ids=list(s.measure_ids),
     )
 
 

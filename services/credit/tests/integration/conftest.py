@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from stc_common import envelope
-from stc_common.kafka.topics import ENDUSER_CHANGE
+from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
 from stc_common.testing.service import free_port, running_service
 from stc_credit.config import CreditSettings, today
 from stc_credit.domain.checkpoint import generate_key
@@ -130,6 +130,8 @@ async def credit(fresh_database, kafka_bootstrap, tmp_path) -> AsyncIterator[Run
     # The end-user topic is shared: start this test's consumer group at its current end, so
     # the service opens cases only for the events this test produces.
     await _start_group_at_end(kafka_bootstrap, f"{prefix}-credit-enduser", ENDUSER_CHANGE.name)
+    # Likewise the Faust app's group (= its app id) on the shared record topic.
+    await _start_group_at_end(kafka_bootstrap, f"{prefix}-credit-standing", CREDIT_RECORD.name)
     clock = Clock()
     running = Running(0, settings, dsn, signer, verifier, clock)
     spec = build_spec(settings, clock=clock, on_agent=lambda a: setattr(running, "agent", a))
