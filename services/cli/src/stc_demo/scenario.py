@@ -401,6 +401,12 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
                 details="Goods found at a third-country trading company; end user never received them."),
             metadata=s.mofcom)
 
+        async def licence_suspended():
+            lic = await s.licence(licence.licence_id)
+            return lic if lic.status == licence_pb2.LICENCE_STATUS_SUSPENDED else None
+
+        await _until(licence_suspended, timeout=30)
+
         async def case_opened():
             cases = await s.cr.ListCases(credit_service_pb2.ListCasesRequest(page_size=200),
                                          metadata=s.mofcom)
@@ -450,7 +456,7 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
 
         refusal = await _until(refused, timeout=30, every=0.5)
         ban = standing.ban_until
-        return (f"case {case.case_id[:8]} → penalty {decision_no} (Art. 34) → published in the "
+        return (f"licence {licence.reference} suspended; case {case.case_id[:8]} → penalty {decision_no} (Art. 34) → published in the "
                 f"log → standing BANNED until {ban.year}-{ban.month:02d}-{ban.day:02d} → next "
                 f"application refused: {refusal[:90]}", {"publication": pub.record_id})
 

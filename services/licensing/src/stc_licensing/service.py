@@ -788,6 +788,18 @@ async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
             + (f"; {reasons}" if reasons else ""), "enduser", msg.report_id)
 
 
+async def on_end_use_check_completed(*, uow: UnitOfWork, msg) -> None:
+    """An end-use check found the goods diverted (Art. 17): suspend the licence pending the
+    violation case; other outcomes leave the licence as it is."""
+    if not msg.suspend_licence:
+        return
+    lr = await repo.get_licence(uow.conn, msg.licence_id, for_update=True)
+    if lr is None or lr.licence.state != dl.LicenceState.ACTIVE:
+        return
+    await suspend_licence_as(uow, lr, f"end-use check {msg.check_id}: {msg.details}"[:500],
+                             "enduser", msg.check_id)
+
+
 # --------------------------------------------------------------------------- ticker
 
 

@@ -6,6 +6,7 @@ transaction, and the subscription list.
 - stc.credit.v1.CreditStandingChanged -> credit_standing projection (factor 7, Art. 39 ban)
 - stc.enduser.v1.ChangeReported -> licence on hold (Art. 16, Reg. 25)
 - stc.enduser.v1.ChangeResolved -> release the hold and apply the resolution
+- stc.enduser.v1.EndUseCheckCompleted -> suspend the licence when the goods were diverted
 """
 
 from __future__ import annotations
@@ -52,10 +53,17 @@ async def on_change_resolved(uow: UnitOfWork, env: Envelope, msg: enduser.Change
     await svc.on_change_resolved(uow=uow, msg=msg)
 
 
+async def on_end_use_check_completed(uow: UnitOfWork, env: Envelope,
+                                     msg: enduser.EndUseCheckCompleted) -> None:
+    """Suspend a licence whose goods an end-use check found diverted (Art. 17)."""
+    await svc.on_end_use_check_completed(uow=uow, msg=msg)
+
+
 SUBSCRIPTIONS = [
     Subscription(screening.ScreeningCompleted, on_screening_completed),
     Subscription(screening.RescreeningMatch, on_rescreening_match),
     Subscription(credit.CreditStandingChanged, on_credit_standing_changed),
     Subscription(enduser.ChangeReported, on_change_reported),
     Subscription(enduser.ChangeResolved, on_change_resolved),
+    Subscription(enduser.EndUseCheckCompleted, on_end_use_check_completed),
 ]
