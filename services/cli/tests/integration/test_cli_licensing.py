@@ -207,3 +207,28 @@ async def test_ctrl_c_exits_130_without_traceback(licensing):
     rest, _ = await asyncio.wait_for(watcher.communicate(), 20)
     assert watcher.returncode == 130, rest
     assert b"Traceback" not in rest
+
+
+async def test_submit_many_is_idempotent_and_checks_every_file_first(licensing, tmp_path):
+    uscc = new_uscc()
+    me = f"exporter:{uscc}"
+    await stc("operator", "register", "--as", me, "--name-zh", "公司", "--name-en", "Co.")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name in ("dual_use_germany.yaml", "embargoed_destination.yaml"):
+        (batch / name).write_text((EXAMPLES / name).read_text("utf-8"), "utf-8")
+    (batch / "zz_bad.json").write_text('{"destinaton": "DE"}')
+    r = await stc("application", "submit-many", str(batch), "--as", me)
+    assert r.exit_code == 2 and "destinaton" in r.output
+    r = await stc("application", "list", "--as", me, "--json")
+    assert json.loads(r.output) == []  # nothing sent while one file was bad
+
+    (batch / "zz_bad.json").unlink()
+    first = await stc("application", "submit-many", str(batch), "--as", me, "--json")
+    assert first.exit_code == 0, first.output
+    again = await stc("application", "submit-many", str(batch), "--as", me, "--json")
+    ids = [a["application_id"] for a in json.loads(first.output)]
+    assert len(set(ids)) == 2
+    assert [a["application_id"] for a in json.loads(again.output)] == ids  # no duplicates
+    r = await stc("application", "list", "--as", me, "--json")
+    assert sorted(a["application_id"] for a in json.loads(r.output)) == sorted(ids)

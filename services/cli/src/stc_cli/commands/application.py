@@ -212,7 +212,7 @@ async def submit_many(
                         metadata=md, timeout=30)
                     done.append((f, a))
                     if not json_:
-                        bar.console.print(f"[green]✓[/green] {f.name}: {a.reference} → "
+                        console.print(f"[green]✓[/green] {f.name}: {a.reference} → "
                                           f"{a.authority}, deadline {date(a.deadline)}")
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() == grpc.StatusCode.UNAVAILABLE:
@@ -299,7 +299,7 @@ async def watch(
                     async for u in call:
                         backoff = 0.5
                         last = u.sequence
-                        _show_update(u, json_, bar.console)
+                        _show_update(u, json_, console)
                         bar.update(task, completed=3 if u.state in FINAL else STAGE.get(u.state, 0),
                                    description=f"{u.application.reference or application_id}: "
                                                f"{state(u.state)}")
