@@ -61,23 +61,27 @@ async def service(key: str, pg_admin_dsn: str, settings_cls, build_spec, *,
 @pytest.fixture(scope="module")
 async def licensing(pg_admin_dsn, kafka_bootstrap):
     """The licensing service (module-wide); yields its port."""
+    from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
     from stc_licensing.config import LicensingSettings
     from stc_licensing.main import build_spec
 
     async with service("licensing", pg_admin_dsn, LicensingSettings, build_spec,
-                       kafka_bootstrap_servers=kafka_bootstrap) as port:
+                       kafka_bootstrap_servers=kafka_bootstrap,
+                       groups_at_end={"-licensing": [SCREENING_RESULT.name, CREDIT_STANDING.name,
+                                                     ENDUSER_CHANGE.name]}) as port:
         yield port
 
 
 @pytest.fixture(scope="module")
 async def enduser(pg_admin_dsn, kafka_bootstrap):
     """The end-user service (module-wide); yields its port."""
+    from stc_common.kafka.topics import LICENCE
     from stc_enduser.config import EndUserSettings
     from stc_enduser.main import build_spec
 
     async with service("enduser", pg_admin_dsn, EndUserSettings, build_spec,
-                       kafka_bootstrap_servers=kafka_bootstrap,
-                       relay_poll_interval_s=0.05) as port:
+                       kafka_bootstrap_servers=kafka_bootstrap, relay_poll_interval_s=0.05,
+                       groups_at_end={".enduser.licences": [LICENCE.name]}) as port:
         yield port
 
 
