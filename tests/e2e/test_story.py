@@ -2,7 +2,6 @@
 deploy/Procfile), driven only through gRPC, with every step asserted."""
 
 import pytest
-
 from stc_demo.scenario import run_story
 
 pytestmark = pytest.mark.e2e

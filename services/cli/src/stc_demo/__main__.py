@@ -19,22 +19,27 @@ def main() -> int:
     """Run the story, print each step, then optionally follow every topic."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--wait", action="store_true", help="wait until all four services are healthy")
-    p.add_argument("--then-tail", action="store_true",
-                   help="keep running and print every event as it happens")
+    p.add_argument(
+        "--then-tail", action="store_true", help="keep running and print every event as it happens"
+    )
     a = p.parse_args()
     if a.wait:
         with console.status("waiting for the four services to be healthy…"):
             asyncio.run(wait_for_platform(timeout=600))
         started = os.environ.get("STC_RUN_STARTED")
         if started:
-            console.print(f"[green]platform ready[/green] {time.time() - float(started):.1f}s "
-                          "after `make run`")
+            console.print(
+                f"[green]platform ready[/green] {time.time() - float(started):.1f}s "
+                "after `make run`"
+            )
     result = asyncio.run(run_story(console=console))
     console.print()
     ok = sum(s.ok for s in result.steps)
     colour = "green" if ok == len(result.steps) else "red"
-    console.print(f"[bold {colour}]{ok}/{len(result.steps)} steps as the law expects[/] "
-                  f"in {result.seconds:.1f}s")
+    console.print(
+        f"[bold {colour}]{ok}/{len(result.steps)} steps as the law expects[/] "
+        f"in {result.seconds:.1f}s"
+    )
     console.print(TRY_THIS)
     if a.then_tail:
         from stc_cli.main import app
