@@ -444,7 +444,8 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
                     request_id=request_id,
                     licence_id=licence.licence_id,
                     kind=eu_events.CHANGE_KIND_END_USER_CHANGED,
-                    details="The end user sold its machining division; the buyer will take delivery.",
+                    details="The end user sold its machining division; "
+                    "the buyer will take delivery.",
                     new_end_user=_party(
                         "new-end-user",
                         common_pb2.PARTY_ROLE_END_USER,
@@ -487,7 +488,8 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
             enduser_service_pb2.RecordEndUseCheckOutcomeRequest(
                 name=check.name,
                 outcome=eu_events.CHECK_OUTCOME_DIVERTED,
-                details="Goods found at a third-country trading company; end user never received them.",
+                details="Goods found at a third-country trading company; "
+                "the end user never received them.",
             ),
             metadata=s.mofcom,
         )
@@ -560,7 +562,8 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
         refusal = await _until(refused, timeout=30, every=0.5)
         ban = standing.ban_until
         return (
-            f"licence {licence.reference} suspended; case {case.case_id[:8]} → penalty {decision_no} (Art. 34) → published in the "
+            f"licence {licence.reference} suspended; case {case.case_id[:8]} → penalty "
+            f"{decision_no} (Art. 34) → published in the "
             f"log → standing BANNED until {ban.year}-{ban.month:02d}-{ban.day:02d} → next "
             f"application refused: {refusal[:90]}",
             {"publication": pub.record_id},

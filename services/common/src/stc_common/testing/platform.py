@@ -73,7 +73,7 @@ async def running_platform(
     log_path = root / ".state" / f"platform-{run_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     saved = {k: os.environ.get(k) for k in (f"STC_{s.upper()}_ADDR" for s in SERVICES)}
-    with open(log_path, "wb") as log:
+    with open(log_path, "wb") as log:  # noqa: ASYNC230 - opened once, before anything runs
         proc = await asyncio.create_subprocess_exec(
             str(bin_dir / "honcho"),
             "-f",
