@@ -232,3 +232,45 @@ async def test_submit_many_is_idempotent_and_checks_every_file_first(licensing, 
     assert [a["application_id"] for a in json.loads(again.output)] == ids  # no duplicates
     r = await stc("application", "list", "--as", me, "--json")
     assert sorted(a["application_id"] for a in json.loads(r.output)) == sorted(ids)
+
+
+async def test_request_information_amend_and_withdraw(licensing, kafka_bootstrap):
+    uscc = new_uscc()
+    me = f"exporter:{uscc}"
+    await stc("operator", "register", "--as", me, "--name-zh", "公司", "--name-en", "Co.")
+    r = await stc("application", "submit", str(EXAMPLES / "dual_use_germany.yaml"), "--as", me,
+                  "--json")
+    app_id = json.loads(r.output)["application_id"]
+    producer = make_producer(kafka_bootstrap, client_id="cli-test")
+    await producer.start()
+    try:
+        _, headers, value = envelope.encode(scr.ScreeningCompleted(
+            screening_id=f"scr-{uuid.uuid4().hex[:8]}", subject_id=app_id,
+            subject_kind=scr.SUBJECT_KIND_APPLICATION, exporter_uscc=uscc),
+            source="test", subject=app_id)
+        await producer.send_and_wait(SCREENING_RESULT.name, value=value, key=app_id.encode(),
+                                     headers=headers)
+    finally:
+        await producer.stop()
+    for _ in range(200):
+        r = await stc("application", "show", app_id, "--as", me, "--json")
+        if json.loads(r.output)["state"] == "APPLICATION_STATE_UNDER_REVIEW":
+            break
+        await asyncio.sleep(0.1)
+
+    r = await stc("officer", "request-info", app_id, "--as", "officer:MOFCOM", "--question",
+                  "Please provide the end user's sintering capacity / 请提供最终用户的烧结产能",
+                  "--json")
+    assert r.exit_code == 0, r.output
+    a = json.loads(r.output)
+    assert a["state"] == "APPLICATION_STATE_INFORMATION_REQUESTED" and a["clock_paused"]
+
+    r = await stc("application", "amend", app_id, "--as", me, "--answer",
+                  "Two furnaces, 40 t of carbide a year", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["state"] != "APPLICATION_STATE_INFORMATION_REQUESTED"
+
+    r = await stc("application", "withdraw", app_id, "--as", me, "--reason", "contract lapsed")
+    assert r.exit_code == 0 and "WITHDRAWN" in r.output, r.output
+    r = await stc("application", "withdraw", app_id, "--as", me)
+    assert r.exit_code == 1 and "FAILED_PRECONDITION" in r.output  # already withdrawn

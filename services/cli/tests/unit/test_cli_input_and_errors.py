@@ -162,3 +162,37 @@ def test_icp_file_and_dates():
     assert parse_date("2027-01-02", "--x").day == 2
     with pytest.raises(core.CliInputError, match="--x"):
         parse_date("tomorrow-ish", "--x")
+
+
+def test_watch_reconnects_and_resumes_after_the_last_sequence(fake):
+    from stc.licensing.v1 import licensing_service_pb2 as spb
+
+    def update(seq, st):
+        return spb.ApplicationUpdate(sequence=seq, kind=spb.UPDATE_KIND_STATE_CHANGED, state=st)
+
+    class Stream:
+        def __init__(self):
+            self.calls = []
+
+        def WatchApplication(self, request, metadata=None, timeout=None):  # noqa: N802
+            self.calls.append(request.after_sequence)
+            first = len(self.calls) == 1
+
+            async def gen():
+                if first:
+                    yield update(1, apb.APPLICATION_STATE_SUBMITTED)
+                    yield update(2, apb.APPLICATION_STATE_SCREENING)
+                    raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(),
+                                               grpc.aio.Metadata(), details="restarting")
+                yield update(3, apb.APPLICATION_STATE_UNDER_REVIEW)
+                yield update(4, apb.APPLICATION_STATE_DENIED)
+                yield update(5, apb.APPLICATION_STATE_DENIED)  # never reached: stops at final
+            return gen()
+
+    stream = fake(Stream())
+    r = invoke("application", "watch", "a1", "--as", f"exporter:{USCC}")
+    assert r.exit_code == 0, r.output
+    assert stream.calls == [0, 2]  # the reconnect resumed after #2
+    lines = [x for x in r.output.splitlines() if x.startswith("#")]
+    assert [x.split()[0] for x in lines] == ["#1", "#2", "#3", "#4"]
+    assert "DENIED" in lines[-1]

@@ -362,6 +362,10 @@ async def amend(
     if file is not None:
         req.content.CopyFrom(load_content(file, as_))
     async with Client("licensing") as s:
+        if file is None:  # an answer only: the content as it stands goes with it
+            current = await s.GetApplication(spb.GetApplicationRequest(
+                application_id=application_id), metadata=identity(as_), timeout=30)
+            req.content.CopyFrom(current.content)
         a = await s.AmendApplication(req, metadata=identity(as_), timeout=30)
     if json_:
         return print_json(a)
