@@ -30,7 +30,6 @@ for _name, _sub in (("operator", operator.app), ("application", application.app)
                     ("screen", screening.screen_app), ("list", screening.list_app),
                     ("consult", screening.consult_app), ("credit", credit.app)):
     app.add_typer(_sub, name=_name)
-app.command("classify")(screening.classify)
 
 
 @app.command()
@@ -113,6 +112,9 @@ async def tail(
                 break
     finally:
         await consumer.stop()
+
+
+app.command("classify")(screening.classify)
 
 
 def main() -> None:
