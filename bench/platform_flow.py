@@ -36,19 +36,27 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _children(pid: int) -> dict[int, str]:
-    out = {}
+def _services(root_pid: int) -> dict[str, int]:
+    """The service processes under honcho: {service: pid} (any depth of the process tree)."""
+    parents: dict[int, int] = {}
+    cmds: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    out[int(entry)] = f.read().replace(b"\0", b" ").decode()
+                parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmds[int(entry)] = f.read().replace(b"\0", b" ").decode()
         except OSError:
             continue
+    out = {}
+    for pid, cmd in cmds.items():
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root_pid:
+            ancestor = parents.get(ancestor)
+        if ancestor == root_pid and " -m stc_" in cmd and " serve" in cmd:
+            out[cmd.split(" -m ", 1)[1].split()[0]] = pid
     return out
 
 
@@ -72,7 +80,8 @@ async def main(n: int, concurrency: int) -> None:
     t_start = time.perf_counter()
     async with running_platform(ROOT, pg, kafka) as platform:
         ready = time.perf_counter() - t_start
-        rss_idle = {cmd.split()[2]: _rss_mb(pid) for pid, cmd in _children(platform.pid).items()}
+        services = _services(platform.pid)
+        rss_idle = {svc: _rss_mb(pid) for svc, pid in services.items()}
         async with Story(console=None) as story:
             exporters = [story.xinghe, story.haitong, story.huaxin]
             for uscc in exporters:
@@ -92,7 +101,7 @@ async def main(n: int, concurrency: int) -> None:
             t0 = time.perf_counter()
             await asyncio.gather(*(run(i) for i in range(n)))
             wall = time.perf_counter() - t0
-        rss_busy = {cmd.split()[2]: _rss_mb(pid) for pid, cmd in _children(platform.pid).items()}
+        rss_busy = {svc: _rss_mb(pid) for svc, pid in services.items()}
     print(f"platform ready in {ready:.1f}s (4 services, fresh databases, lists imported)")
     print(
         f"{n} applications, concurrency {concurrency}: {wall:.2f}s wall, "
