@@ -78,3 +78,33 @@ def test_exporter_token_without_uscc_is_refused():
 def test_mint_rejects_bad_uscc():
     with pytest.raises(ValueError):
         mint_token(role="exporter", uscc="123")
+
+
+def test_importer_token_binds_licence_and_party():
+    p = TokenVerifier().verify(mint_token(role="importer", licence="LIC-1", party="P-2"))
+    assert p.role is Role.IMPORTER
+    assert (p.licence_id, p.party_id) == ("LIC-1", "P-2")
+    assert p.uscc is None and p.authority is None and not p.is_exporter
+
+
+@pytest.mark.parametrize("claims", [{}, {"licence": "LIC-1"}, {"party": "P-2"}])
+def test_importer_token_without_licence_and_party_is_refused(claims):
+    with pytest.raises(Unauthenticated, match="licence and a party") as err:
+        TokenVerifier().verify(mint_token(role="importer", **claims))
+    assert err.value.reason == "TOKEN_INVALID"
+
+
+def test_importer_claims_are_ignored_for_other_roles():
+    p = TokenVerifier().verify(mint_token(role="exporter", uscc=USCC, licence="L", party="P"))
+    assert p.licence_id is None and p.party_id is None
+
+
+def test_mint_cli_importer(capsys):
+    from stc_common.auth import mint
+
+    assert mint.main(["--role", "importer", "--licence", "LIC-9", "--party", "P-1"]) == 0
+    p = TokenVerifier().verify(capsys.readouterr().out.strip())
+    assert (p.role, p.licence_id, p.party_id) == (Role.IMPORTER, "LIC-9", "P-1")
+    with pytest.raises(SystemExit) as exit_:
+        mint.main(["--role", "importer", "--licence", "LIC-9"])
+    assert exit_.value.code == 2

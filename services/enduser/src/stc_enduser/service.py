@@ -64,7 +64,11 @@ def officer_of(p: Principal) -> Officer:
 
 @dataclass(frozen=True)
 class ReportChange:
-    """ReportChange by the exporter of the licence (`caller_uscc` from its token)."""
+    """ReportChange by the exporter or the importer of the licence (ECL Art. 16, Reg. 25).
+
+    `caller_uscc` is the exporter's USCC from its token; an importer (a foreign party with no
+    USCC) comes with `importer_licence_id` and `importer_party_id` from its token instead.
+    """
 
     caller_uscc: str
     request_id: str
@@ -79,6 +83,20 @@ class ReportChange:
     documents_pb: list[dict]
     subject_party_id: str | None
     now: dt.datetime
+    importer_licence_id: str | None = None
+    importer_party_id: str | None = None
+
+    @property
+    def by_importer(self) -> bool:
+        """True when the importer reports (its token binds one licence and party)."""
+        return self.importer_party_id is not None
+
+    @property
+    def caller_key(self) -> str:
+        """Whose request ids these are: the exporter's USCC, or the importer on its licence."""
+        if self.by_importer:
+            return f"importer:{self.importer_licence_id}:{self.importer_party_id}"
+        return self.caller_uscc
 
 
 @dataclass(frozen=True)
@@ -97,12 +115,23 @@ async def _licence_for_exporter(uow: UnitOfWork, licence_id: str, uscc: str) -> 
     return lic
 
 
+async def _licence_for_importer(uow: UnitOfWork, licence_id: str, token_licence: str,
+                                party_id: str) -> LicenceRecord:
+    # An importer token binds one licence and the importer's party on it: any other licence,
+    # or a licence whose importer is another party, is indistinguishable from an unknown one.
+    lic = (await licence_repo.get(uow.conn, licence_id)
+           if licence_id and licence_id == token_licence else None)
+    if lic is None or lic.view.importer_id != party_id:
+        raise NotFound(f"licence {licence_id!r} not found", reason="LICENCE_NOT_FOUND")
+    return lic
+
+
 async def report_change(*, uow: UnitOfWork, cmd: ReportChange) -> ReportChangeResult:
     """Accept a change report at once, put the licence on hold (ChangeReported)."""
     report_id = str(uuid.uuid4())
     if cmd.request_id:
         earlier = await report_repo.claim_request(
-            uow.conn, cmd.caller_uscc, cmd.request_id, cmd.request_hash, report_id)
+            uow.conn, cmd.caller_key, cmd.request_id, cmd.request_hash, report_id)
         if earlier is not None:
             first_id, first_hash = earlier
             if first_hash != cmd.request_hash:
@@ -113,15 +142,21 @@ async def report_change(*, uow: UnitOfWork, cmd: ReportChange) -> ReportChangeRe
             assert stored is not None
             return ReportChangeResult(stored, replayed=True)
 
-    lic = await _licence_for_exporter(uow, cmd.licence_id, cmd.caller_uscc)
+    if cmd.by_importer:
+        lic = await _licence_for_importer(uow, cmd.licence_id, cmd.importer_licence_id or "",
+                                          cmd.importer_party_id or "")
+        role, reporter_id = ReporterRole.IMPORTER, cmd.importer_party_id or ""
+    else:
+        lic = await _licence_for_exporter(uow, cmd.licence_id, cmd.caller_uscc)
+        role, reporter_id = ReporterRole.EXPORTER, cmd.caller_uscc
     if lic.status in (REVOKED, EXPIRED):
         raise FailedPrecondition(
             f"licence {cmd.licence_id} is {lic.status.lower()}: nothing left to report on",
             reason=f"LICENCE_{lic.status}")
     draft = ChangeReportDraft(
-        licence_id=cmd.licence_id, reporter_role=ReporterRole.EXPORTER,
+        licence_id=cmd.licence_id, reporter_role=role,
         # an unspecified kind stays None so the rules report it with every other violation
-        reporter_id=cmd.caller_uscc, kind=cmd.kind,  # type: ignore[arg-type]
+        reporter_id=reporter_id, kind=cmd.kind,  # type: ignore[arg-type]
         details=cmd.details,
         new_end_user=cmd.new_end_user, new_end_use=cmd.new_end_use, documents=cmd.documents,
         subject_party_id=cmd.subject_party_id)
@@ -141,7 +176,7 @@ async def report_change(*, uow: UnitOfWork, cmd: ReportChange) -> ReportChangeRe
         accepted, new_end_user=cmd.new_end_user_pb, documents=cmd.documents_pb))
     log.info("change_report.accepted", report_id=report_id,
              reference=accepted.report.reference, licence_id=cmd.licence_id,
-             kind=accepted.report.kind.value)
+             kind=accepted.report.kind.value, reporter_role=role.value)
     stored = await report_repo.get(uow.conn, report_id)
     assert stored is not None
     return ReportChangeResult(stored)
@@ -149,10 +184,15 @@ async def report_change(*, uow: UnitOfWork, cmd: ReportChange) -> ReportChangeRe
 
 async def get_change_report(*, uow: UnitOfWork, principal: Principal, report_id: str
                             ) -> StoredReport:
-    """One report: exporters their own only; officers and auditors any."""
+    """One report: exporters their own only, importers the ones they made; officers and
+    auditors any."""
     stored = await report_repo.get(uow.conn, report_id)
     if stored is None or (principal.role is Role.EXPORTER
-                          and not rules.visible_to_exporter(stored.report, principal.uscc or "")):
+                          and not rules.visible_to_exporter(stored.report, principal.uscc or "")
+                          ) or (principal.role is Role.IMPORTER
+                                and not rules.visible_to_importer(
+                                    stored.report, principal.licence_id or "",
+                                    principal.party_id or "")):
         raise NotFound(f"change report {report_id!r} not found", reason="REPORT_NOT_FOUND")
     return stored
 
@@ -169,8 +209,16 @@ class ListReports:
 
 
 async def list_change_reports(*, uow: UnitOfWork, cmd: ListReports) -> list[StoredReport]:
-    """Exporters: their own reports. Officers: their authority's, oldest first. Auditors: all."""
+    """Exporters: their own reports. Importers: the reports they made on their licence.
+    Officers: their authority's, oldest first. Auditors: all."""
     p = cmd.principal
+    if p.role is Role.IMPORTER:
+        if cmd.licence_id is not None and cmd.licence_id != p.licence_id:
+            return []
+        return await report_repo.page(
+            uow.conn, exporter_uscc=None, authority=None, licence_id=p.licence_id,
+            reporter=(ReporterRole.IMPORTER.value, p.party_id or ""),
+            open_only=cmd.open_only, after=cmd.after, limit=cmd.limit)
     return await report_repo.page(
         uow.conn,
         exporter_uscc=p.uscc if p.role is Role.EXPORTER else None,

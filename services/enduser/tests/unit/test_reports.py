@@ -20,7 +20,12 @@ from stc_enduser.domain.model import (
     ResolutionKind,
     ScreenParty,
 )
-from stc_enduser.domain.rules import accept_report, officer_queue, visible_to_exporter
+from stc_enduser.domain.rules import (
+    accept_report,
+    officer_queue,
+    visible_to_exporter,
+    visible_to_importer,
+)
 
 EXPECTED = {
     # kind: (screens the new end user when named, recommended resolution)
@@ -225,6 +230,16 @@ def test_exporter_sees_only_its_own_reports(draft, licence, now):
     report = accept(draft(), licence, now).report
     assert visible_to_exporter(report, licence.exporter_uscc.lower())
     assert not visible_to_exporter(report, make_uscc("91110000MA2AB1234"))
+
+
+def test_importer_sees_only_the_reports_it_made(draft, licence, now):
+    mine = accept(draft(reporter_role=ReporterRole.IMPORTER, reporter_id="party-imp"),
+                  licence, now).report
+    assert visible_to_importer(mine, licence.licence_id, "party-imp")
+    assert not visible_to_importer(mine, "LIC-other", "party-imp")
+    assert not visible_to_importer(mine, licence.licence_id, "party-eu")
+    exporters = accept(draft(), licence, now).report
+    assert not visible_to_importer(exporters, licence.licence_id, "party-imp")
 
 
 def test_officer_queue_is_own_authority_open_oldest_first(draft, licence, now):

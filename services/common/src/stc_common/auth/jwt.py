@@ -1,8 +1,10 @@
 """JWT bearer tokens: who is calling, in which role, bound to which USCC or authority.
 
-Tokens are EdDSA (Ed25519) JWTs with claims `sub`, `role` (exporter | officer | auditor),
-`uscc` (exporters: the one enterprise they act for), `authority` (officers: MOFCOM, SASTIND,
-CAEA or CWC), `iss`, `aud`, `iat`, `exp`. Only EdDSA is accepted, so `alg: none` and HMAC
+Tokens are EdDSA (Ed25519) JWTs with claims `sub`, `role` (exporter | officer | auditor |
+importer), `uscc` (exporters: the one enterprise they act for), `authority` (officers: MOFCOM,
+SASTIND, CAEA or CWC), `licence` and `party` (importers: the one licence they act on and their
+party id on it — a foreign importer has no USCC; ECL Art. 16 lets it report changes), `iss`,
+`aud`, `iat`, `exp`. Only EdDSA is accepted, so `alg: none` and HMAC
 confusions fail. The development key pair beside this file is for the local stack only;
 production sets STC_JWT_PUBLIC_KEY_PEM.
 """
@@ -32,6 +34,7 @@ class Role(enum.StrEnum):
     EXPORTER = "exporter"
     OFFICER = "officer"
     AUDITOR = "auditor"
+    IMPORTER = "importer"  # a foreign party bound to one licence (ECL Art. 16, Reg. 25)
 
 
 class Authority(enum.StrEnum):
@@ -51,6 +54,8 @@ class Principal:
     role: Role
     uscc: str | None = None
     authority: Authority | None = None
+    licence_id: str | None = None  # importers: the licence they are a party to
+    party_id: str | None = None  # importers: their party id on that licence
 
     @property
     def is_exporter(self) -> bool:
@@ -133,7 +138,22 @@ class TokenVerifier:
                 raise Unauthenticated(
                     "officer token without a known authority", reason="TOKEN_INVALID"
                 ) from exc
-        return Principal(subject=str(claims["sub"]), role=role, uscc=uscc, authority=authority)
+        licence_id = party_id = None
+        if role is Role.IMPORTER:
+            licence_id = str(claims.get("licence") or "").strip()
+            party_id = str(claims.get("party") or "").strip()
+            if not licence_id or not party_id:
+                raise Unauthenticated(
+                    "importer token without both a licence and a party", reason="TOKEN_INVALID"
+                )
+        return Principal(
+            subject=str(claims["sub"]),
+            role=role,
+            uscc=uscc,
+            authority=authority,
+            licence_id=licence_id,
+            party_id=party_id,
+        )
 
 
 def mint_token(
@@ -142,6 +162,8 @@ def mint_token(
     subject: str | None = None,
     uscc: str | None = None,
     authority: Authority | str | None = None,
+    licence: str | None = None,
+    party: str | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=8),
     private_key_pem: str = "",
     issuer: str = "stc-dev",
@@ -164,4 +186,8 @@ def mint_token(
         claims["uscc"] = validate_uscc(uscc)
     if authority:
         claims["authority"] = Authority(authority).value
+    if licence:
+        claims["licence"] = licence
+    if party:
+        claims["party"] = party
     return jwt.encode(claims, private_key_pem or DEV_PRIVATE_KEY_PEM, algorithm=ALGORITHM)

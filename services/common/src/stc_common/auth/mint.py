@@ -1,6 +1,7 @@
 """Mint a development token for the local stack.
 
 python -m stc_common.auth.mint --role officer --authority MOFCOM
+python -m stc_common.auth.mint --role importer --licence LIC-… --party P-…
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--uscc", help="exporters: the enterprise's USCC")
     p.add_argument("--authority", choices=[a.value for a in Authority], help="officers")
+    p.add_argument("--licence", help="importers: the licence id they act on")
+    p.add_argument("--party", help="importers: their party id on that licence")
     p.add_argument("--subject")
     p.add_argument("--hours", type=float, default=8)
     a = p.parse_args(argv)
@@ -26,12 +29,16 @@ def main(argv: list[str] | None = None) -> int:
         p.error("an exporter token needs --uscc")
     if a.role == "officer" and not a.authority:
         p.error("an officer token needs --authority")
+    if a.role == "importer" and not (a.licence and a.party):
+        p.error("an importer token needs --licence and --party")
     try:
         print(
             mint_token(
                 role=a.role,
                 uscc=a.uscc,
                 authority=a.authority,
+                licence=a.licence,
+                party=a.party,
                 subject=a.subject,
                 ttl=dt.timedelta(hours=a.hours),
             )

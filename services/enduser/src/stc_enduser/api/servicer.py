@@ -1,9 +1,12 @@
 """The grpc.aio servicer of stc.enduser.v1.EndUserService: authorise, map, call one use case.
 
 Who may call what:
-- ReportChange: exporters (the licence's exporter; another exporter's licence is NOT_FOUND).
-- GetChangeReport / ListChangeReports: exporters (own only), officers (List: their authority),
-  auditors (all).
+- ReportChange: exporters (the licence's exporter; another exporter's licence is NOT_FOUND)
+  and importers (ECL Art. 16: only the licence their token binds, as the party it names;
+  any other licence is NOT_FOUND).
+- GetChangeReport / ListChangeReports: exporters (own only), importers (the reports they
+  made, else NOT_FOUND / an empty list), officers (List: their authority), auditors (all).
+- Every other RPC refuses importers (PERMISSION_DENIED).
 - ResolveChange, ScheduleEndUseCheck, RecordEndUseCheckOutcome, ConfirmOverdueCheck: officers
   of the licence's competent authority.
 - GetEndUseCheck / ListEndUseChecks: officers (List: their authority) and auditors. Exporters
@@ -40,23 +43,27 @@ class EndUserServicer(pb_grpc.EndUserServiceServicer):
         self.pool = pool
 
     async def ReportChange(self, request, context):  # noqa: N802
-        p = require(Role.EXPORTER)
-        cmd = service.ReportChange(caller_uscc=p.uscc or "", now=service.utcnow(),
-                                   **mapping.report_change_fields(request))
+        p = require(Role.EXPORTER, Role.IMPORTER)
+        importer = p.role is Role.IMPORTER
+        cmd = service.ReportChange(
+            caller_uscc=p.uscc or "", now=service.utcnow(),
+            importer_licence_id=p.licence_id if importer else None,
+            importer_party_id=p.party_id if importer else None,
+            **mapping.report_change_fields(request))
         with domain_errors(REPORT_FIELDS):
             async with unit_of_work(self.pool, SOURCE) as uow:
                 result = await service.report_change(uow=uow, cmd=cmd)
         return mapping.report_change_response(result.stored)
 
     async def GetChangeReport(self, request, context):  # noqa: N802
-        p = require(Role.EXPORTER, Role.OFFICER, Role.AUDITOR)
+        p = require(Role.EXPORTER, Role.IMPORTER, Role.OFFICER, Role.AUDITOR)
         async with unit_of_work(self.pool, SOURCE) as uow:
             stored = await service.get_change_report(
                 uow=uow, principal=p, report_id=mapping.resource_id(request.name, REPORTS))
         return mapping.report_pb(stored)
 
     async def ListChangeReports(self, request, context):  # noqa: N802
-        p = require(Role.EXPORTER, Role.OFFICER, Role.AUDITOR)
+        p = require(Role.EXPORTER, Role.IMPORTER, Role.OFFICER, Role.AUDITOR)
         limit = mapping.page_size(request.page_size)
         cmd = service.ListReports(principal=p, licence_id=request.licence_id or None,
                                   open_only=request.open_only,

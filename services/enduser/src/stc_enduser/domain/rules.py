@@ -388,6 +388,12 @@ def visible_to_exporter(report: ChangeReport, uscc: str) -> bool:
     return report.exporter_uscc == uscc.strip().upper()
 
 
+def visible_to_importer(report: ChangeReport, licence_id: str, party_id: str) -> bool:
+    """An importer sees only the reports it made itself on its licence (ECL Art. 16)."""
+    return (report.reporter_role is ReporterRole.IMPORTER and report.licence_id == licence_id
+            and report.reporter_id == party_id)
+
+
 def officer_queue(reports: Iterable[ChangeReport], authority: object) -> list[ChangeReport]:
     """Open reports of one authority, oldest first (ListChangeReports for officers)."""
     mine = [r for r in reports if r.authority == authority and r.is_open]

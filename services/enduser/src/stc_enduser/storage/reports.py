@@ -193,11 +193,16 @@ async def page(
     open_only: bool,
     after: tuple[dt.datetime, str] | None,
     limit: int,
+    reporter: tuple[str, str] | None = None,
 ) -> list[StoredReport]:
-    """Reports oldest first, filtered; keyset pagination after (reported_at, report_id)."""
+    """Reports oldest first, filtered; keyset pagination after (reported_at, report_id).
+
+    `reporter` = (role, id) keeps only the reports made by that reporter."""
     where, args = ["true"], []
+    role, rid = reporter if reporter is not None else (None, None)
     for column, value in (("exporter_uscc", exporter_uscc), ("authority", authority),
-                          ("licence_id", licence_id)):
+                          ("licence_id", licence_id), ("reporter_role", role),
+                          ("reporter_id", rid)):
         if value is not None:
             args.append(value)
             where.append(f"{column} = ${len(args)}")
