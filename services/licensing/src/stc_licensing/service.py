@@ -52,6 +52,7 @@ from stc_licensing.domain.routing import route
 from stc_licensing.domain.states import PENDING_STATES, Action, check_amendment, transition
 from stc_licensing.domain.validation import validate_submission
 from stc_licensing.storage import repo
+from stc_licensing.storage.repository import repository as _repo
 
 log = get_logger("stc_licensing.service")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -135,9 +136,9 @@ async def _record(uow: UnitOfWork, row: repo.AppRow, kind: str, note: str = "",
     row.updated_at = now()
     cs, _ = _clock(row, today())
     row.deadline, row.deadline_exact = cs.deadline, cs.exact
-    await repo.save_application(uow.conn, row)
+    await _repo(uow).save_application(row)
     pb = app_to_pb(row)
-    await repo.append_history(uow.conn, row.id, kind, row.state.value, note,
+    await _repo(uow).append_history(row.id, kind, row.state.value, note,
                               pb.SerializeToString(), assessment_id)
     return pb
 
@@ -166,7 +167,7 @@ def _uscc(value: str, field: str = "uscc") -> str:
 async def _operator_visible(uow: UnitOfWork, p: Principal, uscc: str, *, for_update=False):
     if p.role is Role.EXPORTER and p.uscc != uscc:
         raise NotFound("no such operator", reason="OPERATOR_NOT_FOUND")
-    found = await repo.get_operator(uow.conn, uscc, for_update=for_update)
+    found = await _repo(uow).get_operator(uscc, for_update=for_update)
     if found is None:
         raise NotFound("no such operator", reason="OPERATOR_NOT_FOUND")
     return found
@@ -187,7 +188,7 @@ async def register_operator(*, uow: UnitOfWork, p: Principal, req: spb.RegisterO
         raise PermissionDenied("an exporter registers only its own USCC", reason="OTHER_TENANT")
     op = dm.ExportOperator(uscc=uscc, name_zh=req.name_zh.strip(), name_en=req.name_en.strip(),
                            address=req.address.strip(), icp=icp)
-    if not await repo.insert_operator(uow.conn, op):
+    if not await _repo(uow).insert_operator(op):
         raise AlreadyExists(f"operator {uscc} is registered already",
                             reason="OPERATOR_EXISTS")
     at = now()
@@ -223,7 +224,7 @@ async def update_icp_self_assessment(*, uow: UnitOfWork, p: Principal,
     vc.raise_if_any()
     op, at = await _operator_visible(uow, p, uscc, for_update=True)
     op = replace(op, icp=icp)
-    await repo.save_operator(uow.conn, op)
+    await _repo(uow).save_operator(op)
     await uow.publish(OPERATOR.name, uscc, _icp_event(op, "self", "", now()))
     return m.operator_to_pb(op, at)
 
@@ -239,7 +240,7 @@ async def record_icp_audit(*, uow: UnitOfWork, p: Principal, req: spb.RecordIcpA
     audit = dm.IcpAudit(m.date_from_pb(req.audited_on) or today(), outcome, p.subject,
                         req.report_ref)
     op = replace(op, icp_audits=op.icp_audits + (audit,))
-    await repo.save_operator(uow.conn, op)
+    await _repo(uow).save_operator(op)
     await uow.publish(OPERATOR.name, uscc, _icp_event(op, "audit", p.subject, now(),
                                                       outcome.value))
     return m.operator_to_pb(op, at)
@@ -266,7 +267,7 @@ async def set_military_qualification(*, uow: UnitOfWork, p: Principal,
         qual = dm.MilitaryQualification(q.certificate_no.strip(), tuple(q.scope), vf, vt)
     op, at = await _operator_visible(uow, p, uscc, for_update=True)
     op = replace(op, military_qualification=qual)
-    await repo.save_operator(uow.conn, op)
+    await _repo(uow).save_operator(op)
     await uow.publish(OPERATOR.name, uscc, events_pb2.QualificationChanged(
         uscc=uscc, certificate_no=qual.certificate_no if qual else "",
         scope=list(qual.scope) if qual else [],
@@ -300,14 +301,14 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
         content_pb.exporter_uscc = p.uscc or ""
     content_pb.exporter_uscc = content_pb.exporter_uscc.strip().upper()
     m.assign_party_ids(content_pb)
-    existing = await repo.get_by_request_id(uow.conn, p.uscc, request_id)
+    existing = await _repo(uow).get_by_request_id(p.uscc, request_id)
     if existing is not None:
         return _same_request(existing, content_pb)
     content = m.content_to_domain(content_pb)
     day = today()
-    found = await repo.get_operator(uow.conn, content.exporter_uscc)
+    found = await _repo(uow).get_operator(content.exporter_uscc)
     operator = found[0] if found else None
-    standing = await repo.get_standing(uow.conn, content.exporter_uscc)
+    standing = await _repo(uow).get_standing(content.exporter_uscc)
     violations = _violations(validate_submission(content, operator, standing, day))
     if content.exporter_uscc != p.uscc and not any(v.field == "exporter_uscc"
                                                    for v in violations):
@@ -318,15 +319,15 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
     authority = AUTHORITY_NAME[route(content).authority]
     at = now()
     row = repo.AppRow(
-        id=str(uuid.uuid4()), reference=await repo.next_reference(uow.conn, authority, day.year),
+        id=str(uuid.uuid4()), reference=await _repo(uow).next_reference(authority, day.year),
         exporter_uscc=content.exporter_uscc, request_id=request_id, authority=authority,
         state=S.SUBMITTED, content=m.content_to_json(content_pb), submitted_at=at,
         accepted_on=day, pauses=(), deadline=None, deadline_exact=True, flags=[],
         licence_id=None, reconsideration_used=False, breach_reported=False, updated_at=at)
     cs, _ = _clock(row, day)
     row.deadline, row.deadline_exact = cs.deadline, cs.exact
-    if not await repo.insert_application(uow.conn, row):  # a concurrent retry won
-        existing = await repo.get_by_request_id(uow.conn, p.uscc, request_id)
+    if not await _repo(uow).insert_application(row):  # a concurrent retry won
+        existing = await _repo(uow).get_by_request_id(p.uscc, request_id)
         return _same_request(existing, content_pb)
     await _record(uow, row, "STATE_CHANGED", "submitted")
     row.state = transition(row.state, Action.START_SCREENING)
@@ -350,7 +351,7 @@ def _same_request(existing: repo.AppRow, content_pb: apb.ApplicationContent) -> 
 
 async def get_application(*, uow: UnitOfWork, p: Principal, application_id: str):
     """One application the caller may see."""
-    return app_to_pb(_visible_app(p, await repo.get_application(uow.conn, application_id)))
+    return app_to_pb(_visible_app(p, await _repo(uow).get_application(application_id)))
 
 
 async def list_applications(*, uow: UnitOfWork, p: Principal,
@@ -368,7 +369,7 @@ async def list_applications(*, uow: UnitOfWork, p: Principal,
         if req.state not in m.STATE_FROM_PB:
             raise ValidationFailed(FieldViolation("state", "unknown state"))
         states = [m.STATE_FROM_PB[req.state].value]
-    rows = await repo.list_applications(uow.conn, uscc=uscc, authority=authority, states=states,
+    rows = await _repo(uow).list_applications(uscc=uscc, authority=authority, states=states,
                                         offset=offset, limit=size + 1)
     return spb.ListApplicationsResponse(
         applications=[app_to_pb(r) for r in rows[:size]],
@@ -379,11 +380,11 @@ async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                             req: spb.ListReviewQueueRequest) -> spb.ListApplicationsResponse:
     """The officer's authority's pending cases, oldest deadline first."""
     offset, size = _page(req.page_token, req.page_size)
-    rows = await repo.list_applications(
-        uow.conn, uscc=None, authority=p.authority.value,
+    rows = await _repo(uow).list_applications(
+        uscc=None, authority=p.authority.value,
         states=[s.value for s in (S.SUBMITTED, S.SCREENING, S.UNDER_REVIEW,
                                   S.INFORMATION_REQUESTED, S.RECONSIDERATION)],
-        offset=offset, limit=size + 1, order="deadline NULLS LAST, submitted_at, id")
+        offset=offset, limit=size + 1, by_deadline=True)
     return spb.ListApplicationsResponse(
         applications=[app_to_pb(r) for r in rows[:size]],
         next_page_token=str(offset + size) if len(rows) > size else "")
@@ -392,7 +393,7 @@ async def list_review_queue(*, uow: UnitOfWork, p: Principal,
 async def withdraw_application(*, uow: UnitOfWork, p: Principal,
                                req: spb.WithdrawApplicationRequest):
     """The exporter withdraws a pending application."""
-    row = _visible_app(p, await repo.get_application(uow.conn, req.application_id,
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     row.state = transition(row.state, Action.WITHDRAW)
     pb = await _record(uow, row, "STATE_CHANGED", req.reason or "withdrawn")
@@ -404,7 +405,7 @@ async def withdraw_application(*, uow: UnitOfWork, p: Principal,
 
 async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendApplicationRequest):
     """The answer to an information request; a key-element change is refused (re-apply)."""
-    row = _visible_app(p, await repo.get_application(uow.conn, req.application_id,
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     if row.state != S.INFORMATION_REQUESTED:
         transition(row.state, Action.AMEND)  # raises IllegalTransition with the reason
@@ -416,8 +417,8 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
     new = m.content_to_domain(new_pb)
     check_amendment(old, new)  # AmendmentRefused -> INVALID_ARGUMENT, reason RE_APPLY
     day = today()
-    found = await repo.get_operator(uow.conn, row.exporter_uscc)
-    standing = await repo.get_standing(uow.conn, row.exporter_uscc)
+    found = await _repo(uow).get_operator(row.exporter_uscc)
+    standing = await _repo(uow).get_standing(row.exporter_uscc)
     violations = validate_submission(new, found[0] if found else None, standing, day)
     if violations:
         raise SubmissionInvalid(violations)
@@ -439,7 +440,7 @@ async def request_reconsideration(*, uow: UnitOfWork, p: Principal,
     if p.role is not Role.EXPORTER:
         raise PermissionDenied("only the applicant requests reconsideration",
                                reason="ROLE_NOT_ALLOWED")
-    row = _visible_app(p, await repo.get_application(uow.conn, req.application_id,
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     row.state = transition(row.state, Action.REQUEST_RECONSIDERATION,
                            reconsideration_used=row.reconsideration_used)
@@ -449,8 +450,8 @@ async def request_reconsideration(*, uow: UnitOfWork, p: Principal,
 
 async def get_assessment(*, uow: UnitOfWork, p: Principal, application_id: str):
     """The newest Art. 13 assessment of an application."""
-    _visible_app(p, await repo.get_application(uow.conn, application_id))
-    body = await repo.latest_assessment(uow.conn, application_id)
+    _visible_app(p, await _repo(uow).get_application(application_id))
+    body = await _repo(uow).latest_assessment(application_id)
     if body is None:
         raise NotFound("the application has not been assessed yet",
                        reason="ASSESSMENT_NOT_FOUND")
@@ -460,7 +461,7 @@ async def get_assessment(*, uow: UnitOfWork, p: Principal, application_id: str):
 async def request_information(*, uow: UnitOfWork, p: Principal,
                               req: spb.RequestInformationRequest):
     """An officer of the competent authority asks the applicant; the clock stops (Reg. 17)."""
-    row = _visible_app(p, await repo.get_application(uow.conn, req.application_id,
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     _competent(p, row.authority)
     questions = [q.strip() for q in req.questions if q.strip()]
@@ -495,7 +496,7 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     if action == Action.DENY:
         vc.require(bool(reasons), "reasons", "a denial states its reasons (Art. 41 review)")
     vc.raise_if_any()
-    row = _visible_app(p, await repo.get_application(uow.conn, req.application_id,
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     _competent(p, row.authority)
     was = row.state
@@ -509,7 +510,7 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
         lic = dl.issue_licence(str(uuid.uuid4()), app, day,
                                valid_until=m.date_from_pb(req.valid_until),
                                conditions=tuple(conditions))
-        await repo.insert_licence(uow.conn, lic, row.authority)
+        await _repo(uow).insert_licence(lic, row.authority)
         row.licence_id = lic.id
         content_pb = m.content_from_json(row.content)
         licence_pb = m.licence_to_pb(lic, content_pb, row.reference, row.authority, at)
@@ -539,23 +540,23 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     """ScreeningCompleted for an application: UNDER_REVIEW, Art. 13 assessment stored with its
     inputs hash and policy version, ApplicationAssessed published. False when not applicable
     (unknown application, or no longer screening: a stale or repeated result)."""
-    row = await repo.get_application(uow.conn, msg.subject_id, for_update=True)
+    row = await _repo(uow).get_application(msg.subject_id, for_update=True)
     if row is None or row.state != S.SCREENING:
         log.debug("application.screening_ignored", application_id=msg.subject_id,
                  state=row.state.value if row else None)
         return False
     content_pb = m.content_from_json(row.content)
     screening = m.screening_to_domain(msg, content_pb)
-    found = await repo.get_operator(uow.conn, row.exporter_uscc)
-    standing = await repo.get_standing(uow.conn, row.exporter_uscc)
+    found = await _repo(uow).get_operator(row.exporter_uscc)
+    standing = await _repo(uow).get_standing(row.exporter_uscc)
     day = today()
     app = _domain_app(row)
     result = assess(app, found[0], screening, standing, policy_in_force(policies(), day), day)
     at = now()
     assessment_id = str(uuid.uuid4())
     body = m.assessment_to_pb(result, assessment_id, at)
-    await repo.insert_assessment(
-        uow.conn, assessment_id=assessment_id, application_id=row.id,
+    await _repo(uow).insert_assessment(
+        assessment_id=assessment_id, application_id=row.id,
         screening_id=result.screening_id, recommendation=result.recommendation.value,
         policy_version=result.policy_version, policy_hash=result.policy_hash,
         inputs_hash=result.inputs_hash, assessed_on=day, assessed_at=at,
@@ -574,7 +575,7 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
 
 async def _visible_licence(uow: UnitOfWork, p: Principal, licence_id: str,
                            for_update: bool = False) -> repo.LicenceRow:
-    lr = await repo.get_licence(uow.conn, licence_id, for_update=for_update)
+    lr = await _repo(uow).get_licence(licence_id, for_update=for_update)
     if lr is None or (p.role is Role.EXPORTER and lr.licence.holder_uscc != p.uscc) or (
             p.role is Role.OFFICER and lr.authority != p.authority.value):
         raise NotFound("no such licence", reason="LICENCE_NOT_FOUND")
@@ -582,7 +583,7 @@ async def _visible_licence(uow: UnitOfWork, p: Principal, licence_id: str,
 
 
 async def _licence_pb(uow: UnitOfWork, lic: dl.Licence, lr: repo.LicenceRow):
-    row = await repo.get_application(uow.conn, lic.application_id)
+    row = await _repo(uow).get_application(lic.application_id)
     return m.licence_to_pb(lic, m.content_from_json(row.content), row.reference, lr.authority,
                            now())
 
@@ -602,7 +603,7 @@ async def list_licences(*, uow: UnitOfWork, p: Principal, req: spb.ListLicencesR
     states = None
     if status is not None:
         states = ["ACTIVE"] if status == dl.LicenceStatus.ON_HOLD else [status.value]
-    rows = await repo.list_licences(uow.conn, uscc=uscc, authority=authority, states=states,
+    rows = await _repo(uow).list_licences(uscc=uscc, authority=authority, states=states,
                                     offset=offset, limit=size + 1)
     out = [await _licence_pb(uow, r.licence, r) for r in rows[:size]]
     if status is not None:
@@ -618,7 +619,7 @@ async def record_export(*, uow: UnitOfWork, p: Principal, req: spb.RecordExportR
     lr = await _visible_licence(uow, p, req.licence_id, for_update=True)
     before = len(lr.licence.exports)
     lic = dl.record_export(lr.licence, record)
-    await repo.save_licence(uow.conn, lic)
+    await _repo(uow).save_licence(lic)
     if len(lic.exports) != before:
         await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceUsed(
             licence_id=lic.id, exporter_uscc=lic.holder_uscc, export_id=record.export_id,
@@ -632,7 +633,7 @@ async def suspend_licence_as(uow: UnitOfWork, lr: repo.LicenceRow, reason: str, 
                              source_id: str = "") -> dl.Licence:
     """Suspend and publish LicenceSuspended (officers, rescreening and enduser handlers)."""
     lic = dl.suspend(lr.licence, reason)
-    await repo.save_licence(uow.conn, lic)
+    await _repo(uow).save_licence(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceSuspended(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, reason=reason, source=source,
         source_id=source_id, suspended_at=m.ts(now())))
@@ -644,7 +645,7 @@ async def revoke_licence_as(uow: UnitOfWork, lr: repo.LicenceRow, reason: str, s
                             source_id: str = "") -> dl.Licence:
     """Revoke and publish LicenceRevoked."""
     lic = dl.revoke(lr.licence, reason)
-    await repo.save_licence(uow.conn, lic)
+    await _repo(uow).save_licence(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceRevoked(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, reason=reason, source=source,
         source_id=source_id, revoked_at=m.ts(now())))
@@ -673,7 +674,7 @@ async def reinstate_licence(*, uow: UnitOfWork, p: Principal, req: spb.Reinstate
     lr = await _visible_licence(uow, p, req.licence_id, for_update=True)
     _competent(p, lr.authority)
     lic = dl.reinstate(lr.licence, reason, today())
-    await repo.save_licence(uow.conn, lic)
+    await _repo(uow).save_licence(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceReinstated(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, reason=reason,
         reinstated_at=m.ts(now())))
@@ -699,12 +700,12 @@ async def on_rescreening_match(*, uow: UnitOfWork, msg: scr.RescreeningMatch) ->
     what = (f"re-screening match: {hit.party_name or hit.party_id} ~ {hit.entry_name} "
             f"({scr.ListKind.Name(hit.list_kind)} {hit.entry_id})")
     if msg.subject_kind == scr.SUBJECT_KIND_LICENCE:
-        lr = await repo.get_licence(uow.conn, msg.subject_id, for_update=True)
+        lr = await _repo(uow).get_licence(msg.subject_id, for_update=True)
         if lr is None or lr.licence.state != dl.LicenceState.ACTIVE:
             return
         await suspend_licence_as(uow, lr, what, "rescreening", hit.entry_id)
     elif msg.subject_kind == scr.SUBJECT_KIND_APPLICATION:
-        row = await repo.get_application(uow.conn, msg.subject_id, for_update=True)
+        row = await _repo(uow).get_application(msg.subject_id, for_update=True)
         if row is None or row.state not in PENDING_STATES:
             return
         row.flags = row.flags + [what]
@@ -731,7 +732,7 @@ async def on_credit_standing(*, uow: UnitOfWork, msg) -> None:
                               ban_until=m.date_from_pb(msg.ban_until)
                               if msg.HasField("ban_until") else None,
                               record_refs=tuple(msg.record_ids))
-    await repo.upsert_standing(uow.conn, standing,
+    await _repo(uow).upsert_standing(standing,
                                m.date_from_pb(msg.as_of) if msg.HasField("as_of") else None)
 
 
@@ -739,12 +740,12 @@ async def on_change_reported(*, uow: UnitOfWork, msg) -> None:
     """Art. 16 / Reg. 25: hold the licence while the change report is open."""
     if not msg.hold_licence:
         return
-    lr = await repo.get_licence(uow.conn, msg.licence_id, for_update=True)
+    lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
     if lr is None or msg.report_id in lr.licence.holds or lr.licence.state not in (
             dl.LicenceState.ACTIVE, dl.LicenceState.SUSPENDED):
         return
     lic = dl.place_on_hold(lr.licence, msg.report_id)
-    await repo.save_licence(uow.conn, lic)
+    await _repo(uow).save_licence(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceHeld(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, report_id=msg.report_id,
         held_at=m.ts(now())))
@@ -759,14 +760,14 @@ async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
     release only."""
     from stc.enduser.v1 import events_pb2 as eu
 
-    lr = await repo.get_licence(uow.conn, msg.licence_id, for_update=True)
+    lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
     if lr is None:
         return
     lic = lr.licence
     at = m.ts(now())
     if msg.report_id in lic.holds:
         lic = dl.release_hold(lic, msg.report_id)
-        await repo.save_licence(uow.conn, lic)
+        await _repo(uow).save_licence(lic)
         await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceHoldReleased(
             licence_id=lic.id, exporter_uscc=lic.holder_uscc, report_id=msg.report_id,
             released_at=at))
@@ -793,7 +794,7 @@ async def on_end_use_check_completed(*, uow: UnitOfWork, msg) -> None:
     violation case; other outcomes leave the licence as it is."""
     if not msg.suspend_licence:
         return
-    lr = await repo.get_licence(uow.conn, msg.licence_id, for_update=True)
+    lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
     if lr is None or lr.licence.state != dl.LicenceState.ACTIVE:
         return
     await suspend_licence_as(uow, lr, f"end-use check {msg.check_id}: {msg.details}"[:500],
@@ -805,7 +806,7 @@ async def on_end_use_check_completed(*, uow: UnitOfWork, msg) -> None:
 
 async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -> bool:
     """DeadlineBreached once when the Reg. 17 clock ran out without a decision."""
-    row = await repo.get_application(uow.conn, application_id, for_update=True)
+    row = await _repo(uow).get_application(application_id, for_update=True)
     if row is None or row.breach_reported or row.state not in PENDING_STATES:
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
@@ -821,11 +822,11 @@ async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -
 
 async def expire_licence(*, uow: UnitOfWork, licence_id: str, as_of: dt.date) -> bool:
     """LicenceExpired for a licence past valid_until."""
-    lr = await repo.get_licence(uow.conn, licence_id, for_update=True)
+    lr = await _repo(uow).get_licence(licence_id, for_update=True)
     if lr is None or not dl.is_due_to_expire(lr.licence, as_of):
         return False
     lic = dl.expire(lr.licence, as_of)
-    await repo.save_licence(uow.conn, lic)
+    await _repo(uow).save_licence(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceExpired(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc,
         expired_on=m.date_to_pb(lic.valid_until + dt.timedelta(days=1))))

@@ -21,7 +21,14 @@ from stc.licensing.v1 import licensing_service_pb2_grpc as spb_grpc
 from stc.screening.v1 import events_pb2 as scr
 from stc_common import envelope
 from stc_common.kafka.clients import make_producer
-from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR, SCREENING_RESULT
+from stc_common.kafka.topics import (
+    APPLICATION,
+    CREDIT_STANDING,
+    ENDUSER_CHANGE,
+    LICENCE,
+    OPERATOR,
+    SCREENING_RESULT,
+)
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
 
@@ -196,6 +203,24 @@ class Env:
         return r.licence
 
 
+async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commit a new consumer group at the topics' current ends: the history other tests left
+    on the shared topics is not this module's business (replaying it made the first
+    ScreeningCompleted wait behind thousands of foreign events)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        metadata = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(t, p) for t in topics
+               for p in sorted(metadata.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: off for tp, off in ends.items()})
+    finally:
+        await consumer.stop()
+
+
 @pytest.fixture(scope="module")
 async def env(pg_admin_dsn, kafka_bootstrap):
     name = f"test_lic_{uuid.uuid4().hex[:10]}"
@@ -207,6 +232,8 @@ async def env(pg_admin_dsn, kafka_bootstrap):
         database_url=dsn, grpc_port=free_port(), metrics_port=free_port(),
         kafka_bootstrap_servers=kafka_bootstrap, consumer_group_prefix=f"t-{uuid.uuid4().hex}",
         ticker_interval_s=0.5, log_level="WARNING")
+    await start_group_at_end(kafka_bootstrap, f"{settings.consumer_group_prefix}-licensing",
+                             [SCREENING_RESULT.name, CREDIT_STANDING.name, ENDUSER_CHANGE.name])
     log = EventLog(kafka_bootstrap)
     await log.start()
     producer = make_producer(kafka_bootstrap, client_id="licensing-test")
