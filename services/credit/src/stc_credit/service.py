@@ -111,6 +111,7 @@ class RecordViolationCmd:
     record: CreditRecord
     publicity_months: int | None = None
     case_id: str | None = None
+    publication_hold: str | None = None
 
 
 async def record_violation(
@@ -139,6 +140,7 @@ async def record_violation(
     await repo.insert_record(
         uow.conn, record, request_id=cmd.request_id or None, publicity_months=months,
         deadline=deadline.date, deadline_exact=deadline.exact, case_id=cmd.case_id,
+        publication_hold=cmd.publication_hold,
     )  # fmt: skip
     await uow.publish(
         CREDIT_RECORD.name,
@@ -163,8 +165,11 @@ async def record_violation(
         article=str(record.article), deadline=deadline.date.isoformat(),
     )  # fmt: skip
     today = ctx.today()
-    if record.decision_date <= today:
+    if record.decision_date <= today and not cmd.publication_hold:
         await _publish(uow, record, months, today, ctx)
+    elif cmd.publication_hold:
+        log.info("credit_record.publication_held", record_id=record.record_id,
+                 reason=cmd.publication_hold)
     await refresh_standing(uow=uow, uscc=record.uscc, today=today)
     stored = await repo.get_record(uow.conn, record.record_id)
     assert stored is not None
@@ -225,13 +230,16 @@ async def _announce_checkpoint(uow: UnitOfWork, appended: logstore.Appended) -> 
 async def publish_pending(*, uow: UnitOfWork, ctx: LogContext) -> tuple[int, int]:
     """Publish every due record not yet published; alert on those near their deadline.
 
+    A record still unpublished after this (held by an officer, or its publication failed)
+    with at most `ctx.deadline_margin_working_days` working days left before its
+    20-working-day deadline raises PublicationDeadlineAtRisk, once per record.
     Returns (published, alerts raised).
     """
     today = ctx.today()
     published = alerts = 0
     for stored in await repo.unpublished(uow.conn):
         record = stored.record
-        if record.decision_date <= today:
+        if record.decision_date <= today and not stored.publication_hold:
             try:
                 async with uow.conn.transaction():  # a savepoint: one bad record blocks no other
                     await _publish(uow, record, stored.publicity_months, today, ctx)
@@ -260,6 +268,28 @@ async def publish_pending(*, uow: UnitOfWork, ctx: LogContext) -> tuple[int, int
             )  # fmt: skip
             alerts += 1
     return published, alerts
+
+
+async def release_publication_hold(
+    *, uow: UnitOfWork, record_id: str, officer: str, ctx: LogContext
+) -> repo.StoredRecord:
+    """Lift a record's publication hold; publish it at once when its decision date has come."""
+    stored = await repo.get_record(uow.conn, record_id, for_update=True)
+    if stored is None:
+        raise NotFound(f"credit record {record_id} not found")
+    if not stored.publication_hold:
+        raise FailedPrecondition(
+            f"credit record {record_id} is not held", reason="PUBLICATION_NOT_HELD"
+        )
+    await repo.release_hold(uow.conn, record_id)
+    log.info("credit_record.publication_released", record_id=record_id, officer=officer)
+    today = ctx.today()
+    if stored.record.decision_date <= today:
+        await _publish(uow, stored.record, stored.publicity_months, today, ctx)
+        await refresh_standing(uow=uow, uscc=stored.record.uscc, today=today)
+    released = await repo.get_record(uow.conn, record_id)
+    assert released is not None
+    return released
 
 
 # -- measures -----------------------------------------------------------------------------

@@ -111,6 +111,7 @@ def violation_cmd(
     return RecordViolationCmd(
         request_id=req.request_id, record=record,
         publicity_months=req.publicity_months or None, case_id=case_id,
+        publication_hold=req.publication_hold_reason.strip() or None,
     )  # fmt: skip
 
 
@@ -175,6 +176,7 @@ def record_pb(
         if publication.repaired_on is not None:
             msg.repaired_on.CopyFrom(pb_date(publication.repaired_on))
     if with_persons:
+        msg.publication_hold_reason = s.publication_hold or ""
         msg.responsible_persons.extend(
             credit_pb2.ResponsiblePerson(
                 name=p.name, id_number=p.id_number, criminally_convicted=p.criminally_convicted

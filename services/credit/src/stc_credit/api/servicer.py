@@ -1,7 +1,8 @@
 """grpc.aio servicer of stc.credit.v1.CreditService: authorise, map, call one use case.
 
 Who may call what (DESIGN.md, Security):
-- officers: RecordViolation, RecordMeasure, DecideCase, RepairRecord; ListCases (and auditors);
+- officers: RecordViolation, RecordMeasure, DecideCase, RepairRecord, ReleasePublicationHold;
+  ListCases (and auditors);
 - officers, auditors and the enterprise itself (an exporter token bound to that USCC):
   GetCreditStanding, ListCreditRecords. Another enterprise's answer is NOT_FOUND. Only
   officers and auditors see the directly responsible persons;
@@ -131,6 +132,19 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             publication = await repo.get_publication(uow.conn, stored.record.record_id)
         return pb.RepairRecordResponse(
             record=mapping.record_pb(stored, publication, with_persons=True), leaf_index=leaf
+        )
+
+    async def ReleasePublicationHold(self, request, context):  # noqa: N802
+        officer = require(Role.OFFICER)
+        if not request.record_id.strip():
+            raise ValidationFailed(FieldViolation("record_id", "required"))
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            stored = await service.release_publication_hold(
+                uow=uow, record_id=request.record_id.strip(), officer=officer.subject, ctx=self.ctx
+            )
+            publication = await repo.get_publication(uow.conn, stored.record.record_id)
+        return pb.ReleasePublicationHoldResponse(
+            record=mapping.record_pb(stored, publication, with_persons=True)
         )
 
     async def GetCreditStanding(self, request, context):  # noqa: N802

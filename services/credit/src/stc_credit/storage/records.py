@@ -32,6 +32,7 @@ class StoredRecord:
     deadline_exact: bool
     request_id: str | None
     case_id: str | None
+    publication_hold: str | None = None  # the officer's reason; None when not held
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def _record(row: asyncpg.Record) -> StoredRecord:
         row["deadline_exact"],
         row["request_id"],
         row["case_id"],
+        row["publication_hold"],
     )
 
 
@@ -92,6 +94,7 @@ async def insert_record(
     deadline: dt.date,
     deadline_exact: bool,
     case_id: str | None,
+    publication_hold: str | None = None,
 ) -> None:
     """Store a new record."""
     persons = [
@@ -103,16 +106,24 @@ async def insert_record(
                decision_no, decision_sha256, sanctions, fine_fen, confiscated_fen, turnover_fen,
                serious, application_ban, decision_date, effective_date, decided_by,
                responsible_persons, publicity_months, publication_deadline, deadline_exact,
-               case_id)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)""",
+               case_id, publication_hold)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,
+                   $22)""",
         record.record_id, request_id, record.uscc, record.enterprise_name, str(record.article),
         record.decision_no, record.decision_sha256,
         sorted(str(s) for s in record.penalty.sanctions), record.penalty.fine_fen,
         record.penalty.confiscated_fen, record.turnover_fen, record.serious,
         record.application_ban, record.decision_date, record.effective_date, record.decided_by,
         json.dumps(persons, ensure_ascii=False), publicity_months, deadline, deadline_exact,
-        case_id,
+        case_id, publication_hold,
     )  # fmt: skip
+
+
+async def release_hold(conn: asyncpg.Connection, record_id: str) -> None:
+    """Lift the publication hold of a record."""
+    await conn.execute(
+        "UPDATE credit_records SET publication_hold = NULL WHERE record_id = $1", record_id
+    )
 
 
 async def record_by_request(conn: asyncpg.Connection, request_id: str) -> StoredRecord | None:
@@ -215,7 +226,7 @@ async def repaired_by_request(conn: asyncpg.Connection, request_id: str) -> str 
 
 
 async def alert_once(conn: asyncpg.Connection, record_id: str, day: dt.date) -> bool:
-    """Note a deadline alert for `record_id` on `day`; False when already raised that day."""
+    """Note the deadline alert of `record_id` (raised `day`); False when already raised."""
     return bool(
         await conn.fetchval(
             """INSERT INTO deadline_alerts (record_id, alerted_on) VALUES ($1, $2)

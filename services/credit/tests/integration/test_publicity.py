@@ -1,0 +1,104 @@
+"""Publication deadlines and the end of publicity over real gRPC, Kafka and PostgreSQL.
+
+- A record whose publication an officer holds (the decision being redacted of trade secrets
+  and personal information) raises PublicationDeadlineAtRisk once when it comes within the
+  margin of its 20-working-day deadline, under a clock the test controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+import asyncpg
+import grpc
+import pytest
+from stc.credit.v1 import events_pb2
+from stc.credit.v1 import credit_service_pb2 as pb
+from stc_common.grpc.errors import error_reason
+from stc_common.kafka.topics import CREDIT_PUBLICATION
+from stc_common.testing.service import bearer
+from stc_common.workdays import working_days_between
+
+from .test_credit_flow import OFFICER, d, from_pb, random_uscc, stub, violation
+
+pytestmark = pytest.mark.integration
+HOLD = "decision text under redaction of trade secrets and personal information"
+
+
+def _events(feed, uscc: str, name: str, cls):
+    return [cls.FromString(e.data) for e, k, _ in feed.seen
+            if k == uscc.encode() and e.type.endswith(name)]
+
+
+async def test_held_record_raises_deadline_alert_once_then_is_published_on_release(
+    credit, reader
+):
+    uscc = random_uscc()
+    feed = await reader(CREDIT_PUBLICATION.name)
+    start = credit.clock.day
+    margin = credit.settings.deadline_margin_working_days
+    channel, api = stub(credit.target)
+    async with channel:
+        req = violation(uscc, start, decision_date=d(start - dt.timedelta(days=1)),
+                        publication_hold_reason=HOLD)
+        rec = (await api.RecordViolation(req, metadata=OFFICER)).record
+        assert not rec.published and rec.publication_hold_reason == HOLD
+        deadline = from_pb(rec.publication_deadline)
+        assert working_days_between(start, deadline) > margin
+        await asyncio.sleep(1.2)  # two ticks: held, but far from the deadline
+        assert not _events(feed, uscc, "PublicationDeadlineAtRisk",
+                           events_pb2.PublicationDeadlineAtRisk)
+        assert not _events(feed, uscc, "CreditRecordPublished", events_pb2.CreditRecordPublished)
+
+        # the clock reaches the margin: one alert, naming the deadline and the days left
+        day = start
+        while working_days_between(day, deadline) > margin:
+            day += dt.timedelta(days=1)
+        credit.clock.day = day
+        t0 = time.monotonic()
+        env, _ = await feed.wait_for(
+            lambda e, k: e.type.endswith("PublicationDeadlineAtRisk") and k == uscc.encode(),
+            timeout=10)
+        print(f"\nPublicationDeadlineAtRisk {time.monotonic() - t0:.2f}s after the clock moved")
+        alert = events_pb2.PublicationDeadlineAtRisk.FromString(env.data)
+        assert alert.record_id == rec.record_id and from_pb(alert.deadline) == deadline
+        assert alert.working_days_left == working_days_between(day, deadline) <= margin
+
+        # days later, still held: no second alert for the same record
+        credit.clock.day = day + dt.timedelta(days=2)
+        await asyncio.sleep(1.5)
+        with pytest.raises(TimeoutError):  # drain what arrived; nothing new matches
+            await feed.wait_for(
+                lambda e, k: e.type.endswith("PublicationDeadlineAtRisk") and k == uscc.encode()
+                and events_pb2.PublicationDeadlineAtRisk.FromString(e.data).working_days_left
+                != alert.working_days_left, timeout=0.5)
+        alerts = _events(feed, uscc, "PublicationDeadlineAtRisk",
+                         events_pb2.PublicationDeadlineAtRisk)
+        assert len(alerts) == 1
+        conn = await asyncpg.connect(credit.dsn)
+        try:
+            assert await conn.fetchval(
+                "SELECT count(*) FROM deadline_alerts WHERE record_id = $1", rec.record_id) == 1
+        finally:
+            await conn.close()
+
+        # only an officer lifts the hold; the record is then published the same day
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await api.ReleasePublicationHold(
+                pb.ReleasePublicationHoldRequest(record_id=rec.record_id),
+                metadata=bearer("exporter", uscc=uscc))
+        assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        released = (await api.ReleasePublicationHold(
+            pb.ReleasePublicationHoldRequest(record_id=rec.record_id), metadata=OFFICER)).record
+        assert released.published and released.publication_hold_reason == ""
+        assert from_pb(released.published_on) == credit.clock.day <= deadline
+        env, _ = await feed.wait_for(
+            lambda e, k: e.type.endswith("CreditRecordPublished") and k == uscc.encode())
+        assert events_pb2.CreditRecordPublished.FromString(env.data).record_id == rec.record_id
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await api.ReleasePublicationHold(
+                pb.ReleasePublicationHoldRequest(record_id=rec.record_id), metadata=OFFICER)
+        assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert error_reason(err.value) == "PUBLICATION_NOT_HELD"
