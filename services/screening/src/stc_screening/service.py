@@ -29,7 +29,7 @@ from stc_common.logging import get_logger
 
 from stc_screening.api import mapping as m
 from stc_screening.domain.classification import Candidate, classify_item
-from stc_screening.domain.index import ScreeningIndex
+from stc_screening.domain.index import ScreeningIndex, SearchResult
 from stc_screening.domain.items import ControlItem
 from stc_screening.domain.lists import ListEntry, ListKind, diff_entries, make_entry_id
 from stc_screening.domain.matching import Hit, Party, Thresholds
@@ -400,6 +400,13 @@ async def remove_list_entry(*, uow: UnitOfWork, entry_id: str, reason: str, offi
 
 
 # ----------------------------------------------------------------------------- screening
+
+
+def search_entries(state: ScreeningState, query: str, kinds: Iterable[ListKind] | None,
+                   fuzzy_threshold: float, limit: int = 1000) -> list[SearchResult]:
+    """Public list search (ECL Art. 18): identifier, exact name, words, then fuzzy."""
+    return state.index.search(query, lists=kinds, fuzzy_threshold=fuzzy_threshold,
+                              limit=limit)
 
 
 def screen_party(state: ScreeningState, party: Party, kinds: Iterable[ListKind] | None = None,

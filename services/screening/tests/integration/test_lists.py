@@ -249,3 +249,31 @@ async def test_screen_party_traditional_chinese_with_explanation(stack):
     assert {f for f, _ in field_violations(exc.value)} == {"party.name", "party.country",
                                                            "threshold"}
 
+
+
+async def test_public_search_by_word_prefix_and_identifier(stack):
+    got = await stack.stub.SearchListEntries(pb.SearchListEntriesRequest(query="Ryonbong"))
+    kinds = {r.entry.list_kind for r in got.results
+             if "RYONBONG GENERAL" in r.entry.primary_name.upper()}
+    assert {ev.LIST_KIND_OFAC_SDN, ev.LIST_KIND_UN_CONSOLIDATED} <= kinds
+    assert got.results[0].match_kind == pb.SEARCH_MATCH_KIND_TOKEN
+    lm = await stack.stub.SearchListEntries(pb.SearchListEntriesRequest(query="lockheed"))
+    assert "Lockheed Martin" in lm.results[0].entry.primary_name
+    # a USCC typed alone finds its entry first, as an identifier match
+    holder = next(e for e in stack.state.index.entries()
+                  for i in e.identifiers if "USCC" in i.type.upper())
+    uscc = next(i.value for i in holder.identifiers if "USCC" in i.type.upper())
+    by_id = await stack.stub.SearchListEntries(pb.SearchListEntriesRequest(query=uscc))
+    assert by_id.results[0].entry.entry_id == holder.entry_id
+    assert by_id.results[0].match_kind == pb.SEARCH_MATCH_KIND_IDENTIFIER
+    # list filter and paging over word matches
+    q = pb.SearchListEntriesRequest(query="korea", list_kinds=[ev.LIST_KIND_UN_CONSOLIDATED],
+                                    page_size=5)
+    p1 = await stack.stub.SearchListEntries(q)
+    q.page_token = p1.next_page_token
+    p2 = await stack.stub.SearchListEntries(q)
+    assert p1.total_size > 5 and len(p1.results) == 5 and p2.results
+    ids1, ids2 = ({r.entry.entry_id for r in p.results} for p in (p1, p2))
+    assert not ids1 & ids2
+    assert all(r.entry.list_kind == ev.LIST_KIND_UN_CONSOLIDATED
+               for r in [*p1.results, *p2.results])

@@ -6,6 +6,7 @@ import time
 from stc_screening.domain.index import ScreeningIndex, name_variants
 from stc_screening.domain.lists import Identifier, ListEntry, ListKind, PartyType
 from stc_screening.domain.matching import Decision, Party
+from stc_screening.domain.search import MatchKind
 
 
 def _index() -> ScreeningIndex:
@@ -76,3 +77,67 @@ def test_full_index_is_fast(full_index, labelled):
         times.append((time.perf_counter() - t0) * 1000)
     assert full_index.name_count > 25000
     assert statistics.median(times) < 5.0
+
+
+# ------------------------------------------------------------------ public search
+
+
+def _search_index() -> ScreeningIndex:
+    return ScreeningIndex([
+        ListEntry("ofac-sdn:9347", ListKind.OFAC_SDN, ("KOREA RYONBONG GENERAL CORPORATION",),
+                  PartyType.ENTITY),
+        ListEntry("un:KPe.002", ListKind.UN_CONSOLIDATED, ("Korea Ryonbong General Corporation",),
+                  PartyType.ENTITY),
+        ListEntry("prc:1", ListKind.CONTROL_LIST,
+                  ("Lockheed Martin Corporation", "洛克希德·马丁公司"), PartyType.ENTITY),
+        ListEntry("prc:2", ListKind.WATCH_LIST,
+                  ("深圳華為技術有限公司", "Shenzhen Huawei Technologies"), PartyType.ENTITY,
+                  identifiers=(Identifier("USCC", "914403001922038216"),)),
+        ListEntry("prc:3", ListKind.WATCH_LIST, ("Martin Engineering Ltd",), PartyType.ENTITY),
+        ListEntry("prc:4", ListKind.WATCH_LIST, ("Ryon Trading",), PartyType.ENTITY,
+                  identifiers=(Identifier("Registration", "RYONBONG"),)),
+    ])
+
+
+def test_search_single_word_finds_every_list_that_names_it():
+    ix = _search_index()
+    got = ix.search("Ryonbong")
+    # the identifier "RYONBONG" of prc:4 is an exact identifier: first
+    assert [r.entry_id for r in got][:1] == ["prc:4"]
+    assert got[0].kind is MatchKind.IDENTIFIER
+    assert {r.entry_id for r in got[1:]} == {"ofac-sdn:9347", "un:KPe.002"}
+    assert all(r.kind is MatchKind.TOKEN for r in got[1:])
+    assert [r.entry_id for r in ix.search("ryonbong", lists=[ListKind.UN_CONSOLIDATED])] == [
+        "un:KPe.002"]
+
+
+def test_search_prefix_case_width_and_ranking():
+    ix = _search_index()
+    assert [r.entry_id for r in ix.search("Lockheed")] == ["prc:1"]
+    assert [r.entry_id for r in ix.search("ＬＯＣＫＨ")] == ["prc:1"]  # full width, prefix
+    got = ix.search("Martin")
+    assert [r.entry_id for r in got] == ["prc:3", "prc:1"]  # shorter name covered more
+    exact = ix.search("lockheed martin corp.")
+    assert exact[0].entry_id == "prc:1" and exact[0].kind is MatchKind.EXACT_NAME
+    assert ix.search("Martin Lockheed")[0].kind is MatchKind.TOKEN  # words in any order
+
+
+def test_search_han_substring_traditional_and_pinyin():
+    ix = _search_index()
+    for q in ("华为", "華為", "为技术", "huawei", "Hua Wei", "shenzhen hua"):
+        got = ix.search(q)
+        assert got and got[0].entry_id == "prc:2", q
+        assert got[0].kind is MatchKind.TOKEN, q
+    assert [r.entry_id for r in ix.search("洛克希德")] == ["prc:1"]
+    assert ix.search("华技") == []  # not a substring of any name
+
+
+def test_search_identifier_alone_and_removal():
+    ix = _search_index()
+    got = ix.search("91440300 1922038216")
+    assert [(r.entry_id, r.kind) for r in got] == [("prc:2", MatchKind.IDENTIFIER)]
+    ix.remove("prc:2")
+    assert ix.search("华为") == [] and ix.search("914403001922038216") == []
+    ix.add(ListEntry("prc:2", ListKind.WATCH_LIST, ("华为云计算",), PartyType.ENTITY))
+    assert [r.entry_id for r in ix.search("华为")] == ["prc:2"]
+    assert ix.search("shenzhen huawei") == []

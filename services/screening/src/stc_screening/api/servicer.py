@@ -19,14 +19,18 @@ from stc_common.errors import NotFound, ViolationCollector
 from stc_screening import service
 from stc_screening.api import mapping as m
 from stc_screening.domain.items import is_valid_control_code
-from stc_screening.domain.lists import Identifier, ListKind
-from stc_screening.domain.matching import Party
+from stc_screening.domain.lists import ListKind
+from stc_screening.domain.search import MatchKind
 from stc_screening.service import ListChange, ScreeningState
 
 SOURCE = "screening"
 MAX_PAGE = 100
 SEARCH_THRESHOLD = 0.75
 _AUTHORITIES = {a.value for a in Authority}
+_MATCH_KIND = {MatchKind.IDENTIFIER: pb.SEARCH_MATCH_KIND_IDENTIFIER,
+               MatchKind.EXACT_NAME: pb.SEARCH_MATCH_KIND_EXACT_NAME,
+               MatchKind.TOKEN: pb.SEARCH_MATCH_KIND_TOKEN,
+               MatchKind.FUZZY: pb.SEARCH_MATCH_KIND_FUZZY}
 
 
 def _page(c: ViolationCollector, size: int, token: str, default: int = 20) -> tuple[int, int]:
@@ -87,21 +91,19 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         q = request.query.strip()
         idx = self.state.index
         if q:
-            party = Party(q, identifiers=(Identifier("ANY", q),))
-            hits = service.screen_party(self.state, party, kinds, SEARCH_THRESHOLD,
-                                        limit=offset + size + 1)
-            rows = [(idx.get(h.entry_id), h.score,
-                     h.name_match.entry_name if h.name_match else h.matched_identifier)
-                    for h in hits]
+            found = service.search_entries(self.state, q, kinds, SEARCH_THRESHOLD)
+            rows = [(idx.get(r.entry_id), r.score, r.matched, _MATCH_KIND[r.kind])
+                    for r in found]
         else:
             entries = sorted((e for e in idx.entries() if kinds is None or e.list_kind in kinds),
                              key=lambda e: e.entry_id)
-            rows = [(e, 0.0, "") for e in entries]
+            rows = [(e, 0.0, "", pb.SEARCH_MATCH_KIND_UNSPECIFIED) for e in entries]
         page = rows[offset:offset + size]
         nxt = str(offset + size) if len(rows) > offset + size else ""
         return pb.SearchListEntriesResponse(
             results=[pb.SearchListEntry(entry=m.entry_to_pb(e), score=round(s, 4),
-                                        matched_name=n) for e, s, n in page if e is not None],
+                                        matched_name=n, match_kind=k)
+                     for e, s, n, k in page if e is not None],
             next_page_token=nxt, total_size=len(rows))
 
     async def GetListEntry(self, request: pb.GetListEntryRequest, context) -> ev.ListEntry:

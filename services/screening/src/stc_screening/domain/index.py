@@ -28,6 +28,7 @@ from stc_screening.domain.matching import (
     score_entry,
 )
 from stc_screening.domain.normalise import NormalisedName, consonant_skeleton, normalise_name
+from stc_screening.domain.search import MatchKind, SearchIndex
 
 _PAREN_RE = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*")
 
@@ -107,6 +108,9 @@ class ScreeningIndex:
         self._postings: dict[str, list[int]] = {}
         self._identifiers: dict[str, set[str]] = {}
         self._live_names = 0
+        self._search = SearchIndex()
+        # normalised compact name -> {entry id: the name}, for exact-name search results
+        self._exact: dict[str, dict[str, str]] = {}
         for e in entries:
             self.add(e)
 
@@ -142,6 +146,7 @@ class ScreeningIndex:
                 if not norm.units or norm.display in seen:
                     continue
                 seen.add(norm.display)
+                self._exact.setdefault(norm.compact, {}).setdefault(entry.entry_id, variant)
                 nid = len(self._names)
                 self._names.append(_NameRecord(entry.entry_id, variant, norm))
                 ids.append(nid)
@@ -149,6 +154,7 @@ class ScreeningIndex:
                     self._postings.setdefault(key, []).append(nid)
         self._entry_names[entry.entry_id] = ids
         self._live_names += len(ids)
+        self._search.add(entry.entry_id, entry.names)
         for ident in entry.identifiers:
             key = ident.key
             if len(key) >= 5:
@@ -163,6 +169,11 @@ class ScreeningIndex:
         for nid in ids:
             rec = self._names[nid]
             if rec is not None:
+                holders = self._exact.get(rec.norm.compact)
+                if holders is not None:
+                    holders.pop(entry_id, None)
+                    if not holders:
+                        del self._exact[rec.norm.compact]
                 for key in name_keys(rec.norm):
                     posting = self._postings.get(key)
                     if posting is not None:
@@ -174,6 +185,7 @@ class ScreeningIndex:
                             del self._postings[key]
             self._names[nid] = None
         self._live_names -= len(ids)
+        self._search.remove(entry_id)
         for ident in entry.identifiers:
             holders = self._identifiers.get(ident.key)
             if holders is not None:
@@ -250,3 +262,59 @@ class ScreeningIndex:
                 hits[entry_id] = hit
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.entry_id))
         return ranked[:limit]
+
+    def search(self, query: str, lists: Iterable[ListKind] | None = None,
+               fuzzy_threshold: float = 0.75, limit: int = 1000) -> list[SearchResult]:
+        """Public list search: an identifier typed alone (exact), an exact name, names
+        containing every word of the query (whole words, prefixes, Han substrings, pinyin),
+        then whole-name fuzzy matches; ranked in that order, then by score."""
+        q = query.strip()
+        if not q:
+            return []
+        kinds = set(lists) if lists is not None else None
+        out: dict[str, SearchResult] = {}
+
+        def offer(entry_id: str, kind: MatchKind, score: float, name: str) -> None:
+            entry = self._entries.get(entry_id)
+            if entry is None or (kinds is not None and entry.list_kind not in kinds):
+                return
+            cur = out.get(entry_id)
+            if cur is None:
+                out[entry_id] = SearchResult(entry_id, kind, round(score, 4), name)
+            elif kind > cur.kind or (kind == cur.kind and score > cur.score):
+                # the best kind names the match; the score is the best of any kind
+                out[entry_id] = SearchResult(entry_id, kind, round(max(score, cur.score), 4),
+                                             name)
+            elif score > cur.score:
+                out[entry_id] = SearchResult(entry_id, cur.kind, round(score, 4), cur.matched)
+
+        ident = normalise_identifier(q)
+        if len(ident) >= 5:
+            for entry_id in self._identifiers.get(ident, ()):
+                entry = self._entries[entry_id]
+                shown = next((i.value for i in entry.identifiers if i.key == ident), q)
+                offer(entry_id, MatchKind.IDENTIFIER, 1.0, shown)
+        norm = normalise_name(q)
+        if norm.units:
+            for entry_id, name in self._exact.get(norm.compact, {}).items():
+                offer(entry_id, MatchKind.EXACT_NAME, 1.0, name)
+        for th in self._search.search(q):
+            offer(th.entry_id, MatchKind.TOKEN, th.score, th.name)
+        if norm.units:
+            for hit in self.screen(Party(q), lists=kinds, threshold=fuzzy_threshold,
+                                   limit=limit):
+                if hit.name_match is not None:
+                    offer(hit.entry_id, MatchKind.FUZZY, hit.score, hit.name_match.entry_name)
+        ranked = sorted(out.values(), key=lambda r: (-r.kind, -r.score, r.entry_id))
+        return ranked[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One public-search result: the entry, how it matched, a score within that kind and the
+    name (or identifier) that matched."""
+
+    entry_id: str
+    kind: MatchKind
+    score: float
+    matched: str
