@@ -10,6 +10,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from google.type import date_pb2
+from stc.common.v1 import common_pb2
+from stc.licensing.v1 import application_pb2 as apb
+from stc_common.auth.jwt import Authority, Principal, Role
 from stc_common.uscc import make_uscc
 
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding, ScreeningOutcome
@@ -47,6 +51,7 @@ from stc_licensing.domain.policy import (
     Sensitivity,
     SensitivityRule,
 )
+from stc_licensing.storage.memory import InMemoryRepository
 
 TODAY = dt.date(2026, 3, 2)
 USCC = make_uscc("91110000MA01ABCD1")
@@ -154,6 +159,83 @@ def policy(**kw) -> Policy:
         general_licence=GeneralLicenceRules((ItemRegime.DUAL_USE,), 3, 1095),
     )
     return replace(base, **kw)
+
+
+# --------------------------------------------------------------------------- use-case fakes
+
+
+class FakeUnitOfWork:
+    """The use cases' unit of work without PostgreSQL: an in-memory repository (picked up by
+    `storage.repository.repository(uow)`) and a publisher that records the events."""
+
+    def __init__(self, repo: InMemoryRepository | None = None) -> None:
+        self.repo = repo or InMemoryRepository()
+        self.conn = None  # a use case reaching past the repository fails loudly
+        self.source = "stc-licensing-test"
+        self.events: list[tuple[str, str, object]] = []
+
+    async def publish(self, topic: str, key: str, message, **_) -> str:
+        self.events.append((topic, key, message))
+        return f"evt-{len(self.events)}"
+
+    def types(self) -> list[str]:
+        """The published events' message names, in order."""
+        return [m.DESCRIPTOR.name for _, _, m in self.events]
+
+    def of(self, name: str) -> list:
+        """The published messages of one type."""
+        return [m for _, _, m in self.events if m.DESCRIPTOR.name == name]
+
+    def after(self) -> FakeUnitOfWork:
+        """A new unit of work over the same store (the next transaction)."""
+        return FakeUnitOfWork(self.repo)
+
+
+def exporter(uscc: str = USCC) -> Principal:
+    return Principal("exporter-1", Role.EXPORTER, uscc=uscc)
+
+
+def officer(authority: Authority = Authority.MOFCOM) -> Principal:
+    return Principal("officer-1", Role.OFFICER, authority=authority)
+
+
+def content_pb(uscc: str = USCC, **kw) -> apb.ApplicationContent:
+    """A clean dual-use application to Germany (proto) that the assessment grants."""
+    today = dt.date.today()
+
+    def d(day: dt.date) -> date_pb2.Date:
+        return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+    c = apb.ApplicationContent(
+        exporter_uscc=uscc, licence_type=apb.LICENCE_TYPE_SINGLE,
+        regime=apb.ITEM_REGIME_DUAL_USE, export_type=apb.EXPORT_TYPE_PERMANENT,
+        items=[apb.Item(control_code="1C117.d", description="Ammonium paratungstate",
+                        hs_code="2841801000", quantity="500", unit="kg",
+                        value=common_pb2.Money(currency_code="CNY", amount_minor=12_500_000))],
+        destination="DE",
+        parties=[
+            common_pb2.Party(role=common_pb2.PARTY_ROLE_IMPORTER, name="Müller Präzision GmbH",
+                             country="DE", identifiers=[common_pb2.PartyIdentifier(
+                                 type="VAT", value="DE123456789")]),
+            common_pb2.Party(role=common_pb2.PARTY_ROLE_END_USER,
+                             name="Müller Präzision GmbH Werk Ulm", country="DE",
+                             identifiers=[common_pb2.PartyIdentifier(type="REG",
+                                                                     value="HRB 1234 Ulm")]),
+        ],
+        end_use=apb.EndUse(category=apb.END_USE_CATEGORY_CIVIL,
+                           statement="Sintering of cutting tools"),
+        end_user_certificate=apb.EndUserCertificate(
+            issuer_kind=apb.CERTIFICATE_ISSUER_END_USER, issuer_name="Müller Präzision GmbH",
+            document_sha256=SHA, issued_on=d(today - dt.timedelta(days=30)),
+            expires_on=d(today + dt.timedelta(days=300))),
+        contract_reference="C-2026-001")
+    for k, v in kw.items():
+        if isinstance(v, list):
+            c.ClearField(k)
+            getattr(c, k).extend(v)
+        else:
+            setattr(c, k, v)
+    return c
 
 
 @pytest.fixture
