@@ -31,7 +31,13 @@ from stc_screening.api import mapping as m
 from stc_screening.domain.classification import Candidate, classify_item
 from stc_screening.domain.index import ScreeningIndex, SearchResult
 from stc_screening.domain.items import ControlItem
-from stc_screening.domain.lists import ListEntry, ListKind, diff_entries, make_entry_id
+from stc_screening.domain.lists import (
+    ListEntry,
+    ListKind,
+    diff_entries,
+    make_entry_id,
+    normalise_identifier,
+)
 from stc_screening.domain.matching import Hit, Party, Thresholds
 from stc_screening.domain.policy import ArmsEmbargo, CountryMeasure
 from stc_screening.domain.transaction import Transaction, TransactionResult, screen_transaction
@@ -280,9 +286,11 @@ async def rescreen(*, uow: UnitOfWork, thresholds: Thresholds | None,
         for d in s["parties"]:
             pmsg = m.party_from_dict(d)
             party = m.party_to_domain(pmsg)
-            if not party.name:
+            if not party.name and not party.identifiers:
                 continue
             for h in index.screen(party):
+                if not party.name and not h.matched_identifier:
+                    continue
                 entry = index.get(h.entry_id)
                 assert entry is not None
                 if not await srepo.claim_hit(uow.conn, s["subject_kind"], s["subject_id"],
@@ -483,11 +491,16 @@ def screen_transaction_input(state: ScreeningState, t: TransactionInput
     out: list[ev.PartyHit] = []
     for p in t.parties:
         party = m.party_to_domain(p)
-        if not party.name:
+        if not party.name and not party.identifiers:
             continue
         hits = state.index.screen(party)
+        if not party.name:  # identifiers only (the exporter by its USCC): exact matches
+            hits = [h for h in hits if h.matched_identifier]
         raw[p.party_id] = hits
-        out += [m.hit_to_pb(h, entry=state.index.get(h.entry_id), party=p) for h in hits]
+        for h in hits:
+            pbh = m.hit_to_pb(h, entry=state.index.get(h.entry_id), party=p)
+            pbh.party_name = pbh.party_name or h.matched_identifier
+            out.append(pbh)
     result = screen_transaction(tx, raw, state.embargoes, state.measures,
                                 state.control_items or None)
     return TransactionScreening(out, result, raw)
@@ -497,15 +510,18 @@ async def screen_application(*, uow: UnitOfWork, state: ScreeningState, applicat
                              exporter_uscc: str, content: application_pb2.ApplicationContent,
                              trigger_event_id: str, on: dt.date | None) -> ev.ScreeningCompleted:
     """Screen everything an application names (Flow 2), keep its parties for re-screening,
-    store the result and publish ScreeningCompleted keyed by the application id."""
+    store the result and publish ScreeningCompleted keyed by the application id. The exporter
+    is screened too, by its USCC, whether or not it is among the parties (ECL Art. 18: a
+    listed exporter may not export the controlled items)."""
+    parties = with_exporter(list(content.parties), exporter_uscc)
     ts = screen_transaction_input(state, TransactionInput(
-        parties=list(content.parties), destination=content.destination,
+        parties=parties, destination=content.destination,
         items=list(content.items), end_use=content.end_use,
         certificate=content.end_user_certificate if content.HasField("end_user_certificate")
         else None,
         facts=content.transaction if content.HasField("transaction") else None, on=on))
     await srepo.upsert(uow.conn, srepo.APPLICATION, application_id, exporter_uscc,
-                       [m.party_to_dict(p) for p in content.parties])
+                       [m.party_to_dict(p) for p in parties])
     await srepo.record_hits(uow.conn, srepo.APPLICATION, application_id, [
         (pid, h.entry_id, (state.index.get(h.entry_id) or _NONE).content_hash)
         for pid, hits in ts.raw_hits.items() for h in hits])
@@ -514,6 +530,37 @@ async def screen_application(*, uow: UnitOfWork, state: ScreeningState, applicat
                            party_hits=ts.party_hits,
                            findings=[m.finding_to_pb(f) for f in ts.result.findings],
                            trigger_event_id=trigger_event_id)
+
+
+EXPORTER_PARTY_ID = "exporter"
+
+
+def with_exporter(parties: list[common_pb2.Party], exporter_uscc: str
+                  ) -> list[common_pb2.Party]:
+    """The parties, with the exporter carrying its USCC: the party in the exporter role gets
+    the USCC as an identifier when it lacks it; without such a party, an exporter party with
+    only the USCC is added (party id ``exporter``), so that list entries carrying that USCC
+    are found by exact identifier."""
+    uscc = exporter_uscc.strip()
+    if not uscc:
+        return parties
+    key = normalise_identifier(uscc)
+    out: list[common_pb2.Party] = []
+    found = False
+    for p in parties:
+        if p.role == common_pb2.PARTY_ROLE_EXPORTER and not found:
+            found = True
+            if not any(normalise_identifier(i.value) == key for i in p.identifiers):
+                q = common_pb2.Party()
+                q.CopyFrom(p)
+                q.identifiers.add(type="USCC", value=uscc)
+                p = q
+        out.append(p)
+    if not found:
+        out.append(common_pb2.Party(
+            party_id=EXPORTER_PARTY_ID, role=common_pb2.PARTY_ROLE_EXPORTER,
+            identifiers=[common_pb2.PartyIdentifier(type="USCC", value=uscc)]))
+    return out
 
 
 class _NoEntry:

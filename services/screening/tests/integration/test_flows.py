@@ -165,3 +165,38 @@ async def test_non_cooperation_puts_the_party_on_the_watch_list(stack):
     assert got.primary_name == name
     match, _ = await stack.reader.wait_for(licence_id, ev.RescreeningMatch)
     assert match.hit.entry_id == entry_id and match.hit.list_kind == ev.LIST_KIND_WATCH_LIST
+
+
+async def test_exporter_is_screened_by_its_uscc_even_when_not_a_party(stack):
+    from stc_common.uscc import make_uscc
+
+    uscc = make_uscc(f"91320000MA{uuid.uuid4().hex[:7].upper()}")
+    entry = await stack.stub.AddListEntry(pb.AddListEntryRequest(
+        entry=ev.ListEntry(list_kind=ev.LIST_KIND_WATCH_LIST,
+                           primary_name=f"Jiangsu Listed Exporter {uuid.uuid4().hex[:6]} Co",
+                           identifiers=[R.PartyIdentifier(type="USCC", value=uscc)]),
+        reason="Reg. 26"), metadata=stack.officer())
+    # the exporter is not among the parties; nobody else is listed
+    app_id = f"APP-{uuid.uuid4().hex[:12]}"
+    await stack.produce(APPLICATION.name, app_id, app_submitted(
+        app_id, exporter=uscc,
+        parties=[party("p-eu", R.PARTY_ROLE_END_USER, "Berliner Messtechnik AG", "DE")]))
+    done, _ = await stack.reader.wait_for(app_id, ev.ScreeningCompleted)
+    hits = [h for h in done.party_hits if h.entry_id == entry.entry_id]
+    assert len(hits) == 1
+    assert hits[0].party_role == R.PARTY_ROLE_EXPORTER and hits[0].party_id == "exporter"
+    assert hits[0].decision == ev.HIT_DECISION_MATCH and uscc in hits[0].matched_name
+    assert "LIST_MATCH_WATCH_LIST" in {f.code for f in done.findings}
+    # an exporter party without the USCC among its identifiers is matched by the USCC too
+    app2 = f"APP-{uuid.uuid4().hex[:12]}"
+    await stack.produce(APPLICATION.name, app2, app_submitted(
+        app2, exporter=uscc, parties=[party("p-x", R.PARTY_ROLE_EXPORTER, "某某贸易公司", "CN")]))
+    done2, _ = await stack.reader.wait_for(app2, ev.ScreeningCompleted)
+    assert [(h.party_id, h.party_role) for h in done2.party_hits
+            if h.entry_id == entry.entry_id] == [("p-x", R.PARTY_ROLE_EXPORTER)]
+    # a clean exporter: no exporter hit
+    app3 = f"APP-{uuid.uuid4().hex[:12]}"
+    await stack.produce(APPLICATION.name, app3, app_submitted(
+        app3, parties=[party("p-eu", R.PARTY_ROLE_END_USER, "Berliner Messtechnik AG", "DE")]))
+    done3, _ = await stack.reader.wait_for(app3, ev.ScreeningCompleted)
+    assert not [h for h in done3.party_hits if h.party_role == R.PARTY_ROLE_EXPORTER]
