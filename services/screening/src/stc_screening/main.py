@@ -17,6 +17,7 @@ from stc_screening import service
 from stc_screening.api.servicer import SOURCE, register
 from stc_screening.config import ScreeningSettings
 from stc_screening.domain.matching import Thresholds
+from stc_screening.events.consumer import ScreeningConsumer
 from stc_screening.events.handlers import subscriptions
 from stc_screening.events.index_sync import index_sync
 from stc_screening.storage import lists as lrepo
@@ -55,8 +56,8 @@ def build_spec(settings: ScreeningSettings,
         await state.build(pool)
 
     def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
-        return [EventConsumer(
-            name="screening.subjects", topics=[APPLICATION.name, LICENCE.name,
+        return [ScreeningConsumer(
+            state=state, name="screening.subjects", topics=[APPLICATION.name, LICENCE.name,
                                                ENDUSER_CHANGE.name], pool=pool,
             bootstrap=settings.kafka_bootstrap_servers,
             group_id=f"{settings.consumer_group_prefix}.screening.subjects",

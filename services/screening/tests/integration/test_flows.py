@@ -200,3 +200,57 @@ async def test_exporter_is_screened_by_its_uscc_even_when_not_a_party(stack):
         app3, parties=[party("p-eu", R.PARTY_ROLE_END_USER, "Berliner Messtechnik AG", "DE")]))
     done3, _ = await stack.reader.wait_for(app3, ev.ScreeningCompleted)
     assert not [h for h in done3.party_hits if h.party_role == R.PARTY_ROLE_EXPORTER]
+
+
+async def test_watch_list_entry_reaches_the_index_only_after_commit(stack):
+    from stc_common import envelope
+    from stc_common.consumer import Subscription
+    from stc_common.db.pool import create_pool
+    from stc_screening.events.consumer import ScreeningConsumer
+    from stc_screening.events.handlers import subscriptions
+
+    on_check = next(s.handler for s in subscriptions(stack.state)
+                    if s.message_cls is eu.EndUseCheckCompleted)
+    seen_in_index: list[bool] = []
+
+    async def failing(uow, env, msg):
+        await on_check(uow, env, msg)  # the watch-list row is written in this transaction
+        seen_in_index.append(f"prc-watch-list:check-{msg.check_id}" in stack.state.index)
+        raise RuntimeError("a later step of the handler fails")
+
+    def check_event(check_id: str, name: str):
+        msg = eu.EndUseCheckCompleted(
+            check_id=check_id, licence_id="LIC-x", exporter_uscc=EXPORTER,
+            party=party("p-eu", R.PARTY_ROLE_END_USER, name, "AE"),
+            outcome=eu.CHECK_OUTCOME_NOT_COOPERATING, officer="off-7", authority="MOFCOM")
+        _, headers, value = envelope.encode(msg, source="enduser", subject="LIC-x")
+        return envelope.decode(headers, value), msg
+
+    pool = await create_pool(stack.dsn)
+    try:
+        def consumer(handler):
+            return ScreeningConsumer(
+                state=stack.state, name=f"t-{uuid.uuid4().hex[:6]}", topics=[], pool=pool,
+                bootstrap=stack.settings.kafka_bootstrap_servers, group_id="unused",
+                subscriptions=[Subscription(eu.EndUseCheckCompleted, handler)],
+                source="screening")
+
+        bad = consumer(failing)
+        check_id = uuid.uuid4().hex
+        env, msg = check_event(check_id, f"Phantom Trading {check_id[:6]} FZE")
+        with pytest.raises(RuntimeError):
+            await bad.handle(env, msg, next(iter(bad.handlers.values())), "t", 0, 0)
+        entry_id = f"prc-watch-list:check-{check_id}"
+        assert seen_in_index == [False]  # not before the commit ...
+        assert entry_id not in stack.state.index  # ... nor after the rollback
+        assert not await stack.fetchval("SELECT count(*) FROM list_entries WHERE entry_id = $1",
+                                        entry_id)
+        # the same handler, committed: in the index as soon as handle returns
+        good = consumer(on_check)
+        check_id = uuid.uuid4().hex
+        env, msg = check_event(check_id, f"Real Trading {check_id[:6]} FZE")
+        assert await good.handle(env, msg, next(iter(good.handlers.values())), "t", 0, 0) \
+            == "handled"
+        assert f"prc-watch-list:check-{check_id}" in stack.state.index
+    finally:
+        await pool.close()

@@ -22,7 +22,8 @@ from stc_common.envelope import Envelope
 from stc_common.logging import get_logger
 
 from stc_screening import service
-from stc_screening.service import SHANGHAI, ListChange, ScreeningState
+from stc_screening.events.consumer import pending_change
+from stc_screening.service import SHANGHAI, ScreeningState
 
 log = get_logger("stc_screening.events")
 
@@ -89,14 +90,10 @@ def subscriptions(state: ScreeningState) -> list[Subscription]:
         if not msg.party.name.strip():
             log.warning("watch_list.no_party", check_id=msg.check_id)
             return
-        change = ListChange()
-        entry = await service.watch_list_non_cooperating(
+        # the index follows only after the inbox transaction committed (ScreeningConsumer)
+        await service.watch_list_non_cooperating(
             uow=uow, state=state, check_id=msg.check_id, party=msg.party,
-            officer=msg.officer, change=change)
-        if entry is not None:
-            # applied before the inbox transaction commits; the list topic re-syncs the index
-            # from the database should it roll back
-            state.apply(change)
+            officer=msg.officer, change=pending_change())
 
     return [
         Subscription(lic.ApplicationSubmitted, on_application_submitted),
