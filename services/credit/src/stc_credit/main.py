@@ -74,14 +74,17 @@ def build_spec(
         return made
 
     async def publication_ticker(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-        """Publish what is due, alert on deadlines, recompute standings once a day."""
+        """Publish what is due, alert on deadlines, announce ended publicity, recompute
+        standings once a day."""
         last_full: dt.date | None = None
         while not stop.is_set():
             try:
                 async with unit_of_work(pool, SOURCE) as uow:
                     published, alerts = await service.publish_pending(uow=uow, ctx=ctx)
-                if published or alerts:
-                    log.info("publication.tick", published=published, alerts=alerts)
+                async with unit_of_work(pool, SOURCE) as uow:
+                    ended = await service.end_elapsed_publicity(uow=uow, ctx=ctx)
+                if published or alerts or ended:
+                    log.info("publication.tick", published=published, alerts=alerts, ended=ended)
                 day = clock()
                 if last_full != day:
                     changed = await service.refresh_all_standings(

@@ -292,6 +292,41 @@ async def release_publication_hold(
     return released
 
 
+async def _announce_end(
+    uow: UnitOfWork, record_id: str, uscc: str, ended_on: dt.date, reason: str
+) -> bool:
+    """PublicityEnded, once per record (the publications row remembers it)."""
+    if not await repo.mark_ended(uow.conn, record_id, ended_on, reason):
+        return False
+    await uow.publish(
+        CREDIT_PUBLICATION.name,
+        uscc,
+        events_pb2.PublicityEnded(
+            record_id=record_id, uscc=uscc, ended_on=pb_date(ended_on),
+            reason=_END_REASONS[reason],
+        ),  # fmt: skip
+    )
+    log.info("credit_record.publicity_ended", record_id=record_id, reason=reason,
+             ended_on=ended_on.isoformat())
+    return True
+
+
+_END_REASONS = {
+    "period_elapsed": events_pb2.PUBLICITY_END_REASON_PERIOD_ELAPSED,
+    "credit_repair": events_pb2.PUBLICITY_END_REASON_CREDIT_REPAIR,
+}
+
+
+async def end_elapsed_publicity(*, uow: UnitOfWork, ctx: LogContext) -> int:
+    """Announce PublicityEnded for every record whose publicity period has run out."""
+    ended = 0
+    for row in await repo.elapsed_unannounced(uow.conn, ctx.today()):
+        ended += await _announce_end(
+            uow, row.record_id, row.uscc, row.publicity_ends_on, "period_elapsed"
+        )
+    return ended
+
+
 # -- measures -----------------------------------------------------------------------------
 
 
@@ -387,6 +422,7 @@ async def repair_record(
     await uow.publish(CREDIT_PUBLICATION.name, record.uscc, repaired)
     await _announce_checkpoint(uow, appended)
     log.info("credit_record.repaired", record_id=record.record_id, leaf_index=appended.seq)
+    await _announce_end(uow, record.record_id, record.uscc, ended.last_day_shown, "credit_repair")
     # Repair ends publicity, not the Art. 39 ban; the standing is recomputed all the same.
     await refresh_standing(uow=uow, uscc=record.uscc, today=ctx.today())
     return stored, appended.seq

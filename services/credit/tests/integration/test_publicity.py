@@ -3,6 +3,8 @@
 - A record whose publication an officer holds (the decision being redacted of trade secrets
   and personal information) raises PublicationDeadlineAtRisk once when it comes within the
   margin of its 20-working-day deadline, under a clock the test controls.
+- The end of a publicity period, and its early end by credit repair, is announced once
+  (PublicityEnded) and the record leaves the public feed unless `include_ended`.
 """
 
 from __future__ import annotations
@@ -69,11 +71,8 @@ async def test_held_record_raises_deadline_alert_once_then_is_published_on_relea
         # days later, still held: no second alert for the same record
         credit.clock.day = day + dt.timedelta(days=2)
         await asyncio.sleep(1.5)
-        with pytest.raises(TimeoutError):  # drain what arrived; nothing new matches
-            await feed.wait_for(
-                lambda e, k: e.type.endswith("PublicationDeadlineAtRisk") and k == uscc.encode()
-                and events_pb2.PublicationDeadlineAtRisk.FromString(e.data).working_days_left
-                != alert.working_days_left, timeout=0.5)
+        with pytest.raises(TimeoutError):
+            await feed.wait_for(lambda e, k: False, timeout=0.5)  # collect what arrived
         alerts = _events(feed, uscc, "PublicationDeadlineAtRisk",
                          events_pb2.PublicationDeadlineAtRisk)
         assert len(alerts) == 1
@@ -102,3 +101,72 @@ async def test_held_record_raises_deadline_alert_once_then_is_published_on_relea
                 pb.ReleasePublicationHoldRequest(record_id=rec.record_id), metadata=OFFICER)
         assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         assert error_reason(err.value) == "PUBLICATION_NOT_HELD"
+
+
+async def test_publicity_period_end_is_announced_once_and_hidden_from_the_feed(credit, reader):
+    uscc = random_uscc()
+    feed = await reader(CREDIT_PUBLICATION.name)
+    start = credit.clock.day
+    channel, api = stub(credit.target)
+    async with channel:
+        rec = (await api.RecordViolation(violation(uscc, start, publicity_months=3),
+                                         metadata=OFFICER)).record
+        assert rec.published
+        ends = from_pb(rec.publicity_ends_on)
+        credit.clock.day = ends  # the last day shown: still on the feed, nothing announced
+        await asyncio.sleep(1.2)
+        assert not _events(feed, uscc, "PublicityEnded", events_pb2.PublicityEnded)
+        shown = await api.ListPublications(pb.ListPublicationsRequest(uscc=uscc))
+        assert [p.record_id for p in shown.publications] == [rec.record_id]
+
+        credit.clock.day = ends + dt.timedelta(days=1)
+        t0 = time.monotonic()
+        env, _ = await feed.wait_for(
+            lambda e, k: e.type.endswith("PublicityEnded") and k == uscc.encode(), timeout=10)
+        print(f"\nPublicityEnded {time.monotonic() - t0:.2f}s after the period ran out")
+        ended = events_pb2.PublicityEnded.FromString(env.data)
+        assert (ended.record_id, ended.uscc) == (rec.record_id, uscc)
+        assert from_pb(ended.ended_on) == ends
+        assert ended.reason == events_pb2.PUBLICITY_END_REASON_PERIOD_ELAPSED
+
+        hidden = await api.ListPublications(pb.ListPublicationsRequest(uscc=uscc))
+        assert list(hidden.publications) == []
+        everything = await api.ListPublications(
+            pb.ListPublicationsRequest(uscc=uscc, include_ended=True))
+        assert [p.record_id for p in everything.publications] == [rec.record_id]
+
+        credit.clock.day = ends + dt.timedelta(days=5)  # later ticks announce nothing more
+        await asyncio.sleep(1.5)
+        with pytest.raises(TimeoutError):
+            await feed.wait_for(lambda e, k: False, timeout=0.5)  # collect what arrived
+        assert len(_events(feed, uscc, "PublicityEnded", events_pb2.PublicityEnded)) == 1
+
+
+async def test_credit_repair_announces_the_early_end_once(credit, reader):
+    uscc = random_uscc()
+    feed = await reader(CREDIT_PUBLICATION.name)
+    start = credit.clock.day
+    channel, api = stub(credit.target)
+    async with channel:
+        rec = (await api.RecordViolation(violation(uscc, start, publicity_months=12),
+                                         metadata=OFFICER)).record
+        later = start + dt.timedelta(days=120)
+        credit.clock.day = later
+        await api.RepairRecord(pb.RepairRecordRequest(
+            request_id="repair-1", record_id=rec.record_id,
+            repair_decision_no="信用修复〔2027〕7号", decided_on=d(later)), metadata=OFFICER)
+        env, _ = await feed.wait_for(
+            lambda e, k: e.type.endswith("PublicityEnded") and k == uscc.encode(), timeout=10)
+        ended = events_pb2.PublicityEnded.FromString(env.data)
+        assert ended.record_id == rec.record_id
+        assert ended.reason == events_pb2.PUBLICITY_END_REASON_CREDIT_REPAIR
+        assert from_pb(ended.ended_on) == later - dt.timedelta(days=1)  # last day shown
+        assert list((await api.ListPublications(
+            pb.ListPublicationsRequest(uscc=uscc))).publications) == []
+
+        # the scheduled end passes later: the end was announced already, not again
+        credit.clock.day = from_pb(rec.publicity_ends_on) + dt.timedelta(days=1)
+        await asyncio.sleep(1.5)
+        with pytest.raises(TimeoutError):
+            await feed.wait_for(lambda e, k: False, timeout=0.5)
+        assert len(_events(feed, uscc, "PublicityEnded", events_pb2.PublicityEnded)) == 1

@@ -109,6 +109,7 @@ EVENT_ROUTES: dict[str, Route] = {
     "stc.credit.v1.CreditRecordRepaired": Route(_REC + _PUB),
     "stc.credit.v1.CaseOpened": Route(_REC),
     "stc.credit.v1.PublicationDeadlineAtRisk": Route(_PUB),
+    "stc.credit.v1.PublicityEnded": Route(_PUB),
     "stc.credit.v1.CreditStandingChanged": Route(_STD),
     "stc.credit.v1.CheckpointPublished": Route(_PUB, key='the literal "checkpoint"'),
 }

@@ -225,6 +225,29 @@ async def repaired_by_request(conn: asyncpg.Connection, request_id: str) -> str 
     )
 
 
+async def elapsed_unannounced(conn: asyncpg.Connection, today: dt.date) -> list[PublicationRow]:
+    """Publications whose scheduled period ran out before `today`, end not yet announced."""
+    rows = await conn.fetch(
+        """SELECT * FROM publications WHERE ended_on IS NULL AND publicity_ends_on < $1
+           ORDER BY publicity_ends_on, record_id FOR UPDATE SKIP LOCKED""",
+        today,
+    )
+    return [_publication(r) for r in rows]
+
+
+async def mark_ended(
+    conn: asyncpg.Connection, record_id: str, ended_on: dt.date, reason: str
+) -> bool:
+    """Note that the end of a record's publicity was announced; False when it already was."""
+    return bool(
+        await conn.fetchval(
+            """UPDATE publications SET ended_on = $2, end_reason = $3
+               WHERE record_id = $1 AND ended_on IS NULL RETURNING true""",
+            record_id, ended_on, reason,
+        )  # fmt: skip
+    )
+
+
 async def alert_once(conn: asyncpg.Connection, record_id: str, day: dt.date) -> bool:
     """Note the deadline alert of `record_id` (raised `day`); False when already raised."""
     return bool(
