@@ -43,7 +43,14 @@ from stc_licensing.api import mapping as m
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
 from stc_licensing.domain.assessment import assess
-from stc_licensing.domain.clock import Pause, clock_status
+from stc_licensing.domain.clock import (
+    Pause,
+    PauseKind,
+    clock_status,
+    end_pause,
+    open_pause,
+    start_pause,
+)
 from stc_licensing.domain.errors import SubmissionInvalid
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding
 from stc_licensing.domain.policy import Policy, load_bundled_policies, policy_in_force
@@ -119,7 +126,8 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
         accepted_on=m.date_to_pb(row.accepted_on), deadline=m.date_to_pb(cs.deadline),
         deadline_exact=cs.exact, working_days_used=cs.used,
         working_days_remaining=cs.remaining, clock_paused=paused, flags=row.flags,
-        licence_id=row.licence_id or "", updated_at=m.ts(row.updated_at))
+        licence_id=row.licence_id or "", updated_at=m.ts(row.updated_at),
+        under_expert_review=open_pause(row.pauses, PauseKind.EXPERT_REVIEW) is not None)
 
 
 def _domain_app(row: repo.AppRow) -> dm.Application:
@@ -396,6 +404,7 @@ async def withdraw_application(*, uow: UnitOfWork, p: Principal,
     row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     row.state = transition(row.state, Action.WITHDRAW)
+    row.pauses = _close_open_pauses(row.pauses, today())
     pb = await _record(uow, row, "STATE_CHANGED", req.reason or "withdrawn")
     await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationWithdrawn(
         application_id=row.id, exporter_uscc=row.exporter_uscc, withdrawn_at=m.ts(now())))
@@ -423,7 +432,8 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
     if violations:
         raise SubmissionInvalid(violations)
     row.state = transition(row.state, Action.AMEND)
-    row.pauses = tuple(replace(pz, end=day) if pz.end is None else pz for pz in row.pauses)
+    if open_pause(row.pauses, PauseKind.INFORMATION_REQUEST) is not None:
+        row.pauses = end_pause(row.pauses, PauseKind.INFORMATION_REQUEST, day)
     row.content = m.content_to_json(new_pb)
     pb = await _record(uow, row, "STATE_CHANGED", "amended; screening again")
     await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationAmended(
@@ -477,6 +487,63 @@ async def request_information(*, uow: UnitOfWork, p: Principal,
     return pb
 
 
+def _close_open_pauses(pauses: tuple[Pause, ...], day: dt.date) -> tuple[Pause, ...]:
+    """Every open pause closed on `day` (the application leaves the officer's hands)."""
+    return tuple(replace(pz, end=max(day, pz.start)) if pz.end is None else pz for pz in pauses)
+
+
+async def start_expert_review(*, uow: UnitOfWork, p: Principal,
+                              req: spb.StartExpertReviewRequest) -> apb.Application:
+    """An officer of the competent authority sends the case to expert review: the clock
+    stops (Reg. 17: expert review time does not count toward the 45 working days)."""
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+                                                             for_update=True))
+    _competent(p, row.authority)
+    if row.state not in (S.UNDER_REVIEW, S.RECONSIDERATION):
+        raise FailedPrecondition(f"an expert review is started on a case under review; this "
+                                 f"one is {row.state.value}", reason="ILLEGAL_TRANSITION")
+    day = today()
+    try:
+        row.pauses = start_pause(row.pauses, PauseKind.EXPERT_REVIEW, day)
+    except ValueError as exc:
+        raise FailedPrecondition(str(exc), reason="EXPERT_REVIEW_OPEN") from exc
+    reason = req.reason.strip()
+    pb = await _record(uow, row, "EXPERT_REVIEW_STARTED",
+                       "expert review started (Reg. 17: the clock stops)"
+                       + (f": {reason}" if reason else ""))
+    await uow.publish(APPLICATION.name, row.id, events_pb2.ExpertReviewStarted(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        officer=p.subject, reason=reason, started_at=m.ts(now())))
+    log.info("application.expert_review_started", application_id=row.id)
+    return pb
+
+
+async def end_expert_review(*, uow: UnitOfWork, p: Principal,
+                            req: spb.EndExpertReviewRequest) -> apb.Application:
+    """The expert review ends; the clock runs again from the next working day (Reg. 17)."""
+    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+                                                             for_update=True))
+    _competent(p, row.authority)
+    day = today()
+    started = open_pause(row.pauses, PauseKind.EXPERT_REVIEW)
+    if started is None or row.state not in PENDING_STATES:
+        raise FailedPrecondition("no expert review is under way on this application",
+                                 reason="NO_EXPERT_REVIEW")
+    row.pauses = end_pause(row.pauses, PauseKind.EXPERT_REVIEW, day)
+    closed = Pause(started.start, max(day, started.start), PauseKind.EXPERT_REVIEW)
+    kept_off = clock_status(row.accepted_on, day, (closed,)).paused_working_days
+    outcome = req.outcome.strip()
+    pb = await _record(uow, row, "EXPERT_REVIEW_ENDED",
+                       f"expert review ended; {kept_off} working day(s) off the clock"
+                       + (f": {outcome}" if outcome else ""))
+    await uow.publish(APPLICATION.name, row.id, events_pb2.ExpertReviewEnded(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        officer=p.subject, outcome=outcome, paused_working_days=kept_off,
+        deadline=pb.deadline if pb.HasField("deadline") else None, ended_at=m.ts(now())))
+    log.info("application.expert_review_ended", application_id=row.id, paused_days=kept_off)
+    return pb
+
+
 _DECISION = {events_pb2.DECISION_APPROVE: Action.APPROVE,
              events_pb2.DECISION_APPROVE_WITH_CONDITIONS: Action.APPROVE_WITH_CONDITIONS,
              events_pb2.DECISION_DENY: Action.DENY}
@@ -504,6 +571,7 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     if was == S.RECONSIDERATION:
         row.reconsideration_used = True
     at, day = now(), today()
+    row.pauses = _close_open_pauses(row.pauses, day)  # a decision ends an expert review
     licence_pb = None
     if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
         app = replace(_domain_app(row), state=row.state)

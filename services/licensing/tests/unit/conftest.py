@@ -200,8 +200,8 @@ def officer(authority: Authority = Authority.MOFCOM) -> Principal:
 
 
 def content_pb(uscc: str = USCC, **kw) -> apb.ApplicationContent:
-    """A clean dual-use application to Germany (proto) that the assessment grants."""
-    today = dt.date.today()
+    """A clean dual-use application to Germany (proto) that the assessment grants (its
+    certificate is valid whatever day a test makes today)."""
 
     def d(day: dt.date) -> date_pb2.Date:
         return date_pb2.Date(year=day.year, month=day.month, day=day.day)
@@ -226,8 +226,8 @@ def content_pb(uscc: str = USCC, **kw) -> apb.ApplicationContent:
                            statement="Sintering of cutting tools"),
         end_user_certificate=apb.EndUserCertificate(
             issuer_kind=apb.CERTIFICATE_ISSUER_END_USER, issuer_name="Müller Präzision GmbH",
-            document_sha256=SHA, issued_on=d(today - dt.timedelta(days=30)),
-            expires_on=d(today + dt.timedelta(days=300))),
+            document_sha256=SHA, issued_on=d(dt.date(2025, 6, 1)),
+            expires_on=d(dt.date(2030, 12, 31))),
         contract_reference="C-2026-001")
     for k, v in kw.items():
         if isinstance(v, list):

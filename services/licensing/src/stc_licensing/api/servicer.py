@@ -25,7 +25,10 @@ SOURCE = "stc-licensing"
 E, O, A = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
 _KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_KIND_ASSESSED,
          "FLAGGED": spb.UPDATE_KIND_FLAGGED,
-         "DEADLINE_BREACHED": spb.UPDATE_KIND_DEADLINE_BREACHED}
+         "DEADLINE_BREACHED": spb.UPDATE_KIND_DEADLINE_BREACHED,
+         "EXPERT_REVIEW_STARTED": spb.UPDATE_KIND_EXPERT_REVIEW_STARTED,
+         "EXPERT_REVIEW_ENDED": spb.UPDATE_KIND_EXPERT_REVIEW_ENDED,
+         "DEADLINE_APPROACHING": spb.UPDATE_KIND_DEADLINE_APPROACHING}
 _STATE = {state.value: number for number, state in STATE_FROM_PB.items()}
 
 
@@ -118,6 +121,12 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def DecideApplication(self, request, context):
         return await self._run((O,), svc.decide_application, req=request)
+
+    async def StartExpertReview(self, request, context):
+        return await self._run((O,), svc.start_expert_review, req=request)
+
+    async def EndExpertReview(self, request, context):
+        return await self._run((O,), svc.end_expert_review, req=request)
 
     # licences
     async def GetLicence(self, request, context):

@@ -130,3 +130,24 @@ def _walk_to_limit(
         if working and not any(p.covers(day) for p in pauses):
             counted += 1
     return day, exact
+
+
+def open_pause(pauses: tuple[Pause, ...], kind: PauseKind) -> Pause | None:
+    """The pause of `kind` that is still open, if any."""
+    return next((p for p in pauses if p.kind == kind and p.end is None), None)
+
+
+def start_pause(pauses: tuple[Pause, ...], kind: PauseKind, day: dt.date) -> tuple[Pause, ...]:
+    """`pauses` with a new open pause of `kind` from `day`; ValueError if one is open."""
+    if open_pause(pauses, kind) is not None:
+        raise ValueError(f"a {kind.value.lower().replace('_', ' ')} is already under way")
+    return pauses + (Pause(day, None, kind),)
+
+
+def end_pause(pauses: tuple[Pause, ...], kind: PauseKind, day: dt.date) -> tuple[Pause, ...]:
+    """`pauses` with the open pause of `kind` closed on `day` (the clock runs again from the
+    next working day); ValueError if none is open. Other kinds stay as they are."""
+    if open_pause(pauses, kind) is None:
+        raise ValueError(f"no {kind.value.lower().replace('_', ' ')} is under way")
+    return tuple(Pause(p.start, max(day, p.start), p.kind)
+                 if p.kind == kind and p.end is None else p for p in pauses)

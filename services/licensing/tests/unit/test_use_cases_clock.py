@@ -1,0 +1,128 @@
+"""Use cases around the Reg. 17 clock over the in-memory fakes, with `today` moved by the test:
+expert review pausing the clock, the officer's review queue, answer-only amendments and the
+DeadlineApproaching warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from stc.licensing.v1 import application_pb2 as apb
+from stc.licensing.v1 import events_pb2
+from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc.screening.v1 import events_pb2 as scr
+from stc_common.auth.jwt import Authority
+from stc_common.errors import FailedPrecondition, NotFound, PermissionDenied
+from stc_common.workdays import add_working_days
+
+from stc_licensing import service as svc
+from stc_licensing.domain.clock import PauseKind
+
+MON = dt.date(2026, 3, 2)  # accepted on a Monday (no holiday in the weeks that follow)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the service's idea of today: `clock(day)`."""
+    state = {"day": MON}
+    monkeypatch.setattr(svc, "today", lambda: state["day"])
+
+    def set_day(day: dt.date) -> None:
+        state["day"] = day
+    return set_day
+
+
+async def _under_review(b, uow, request_id="r-1"):
+    if b.USCC not in uow.repo.operators:
+        await svc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
+            uscc=b.USCC, name_zh="北京某某科技有限公司"))
+    app = await svc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
+        request_id=request_id, content=b.content_pb()))
+    await svc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
+        screening_id="s", subject_id=app.application_id,
+        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    uow.events.clear()
+    return app
+
+
+def _start(app_id, reason="classification of the sintering furnace"):
+    return spb.StartExpertReviewRequest(application_id=app_id, reason=reason)
+
+
+async def test_expert_review_stops_the_clock_and_moves_the_deadline(b, clock):
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    assert app.working_days_remaining == 45
+    first_deadline = add_working_days(MON, 45).date
+    clock(dt.date(2026, 3, 4))  # Wednesday: 2 working days used
+    started = await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
+    assert started.clock_paused and started.under_expert_review
+    assert started.state == apb.APPLICATION_STATE_UNDER_REVIEW
+    assert (started.working_days_used, started.working_days_remaining) == (2, 43)
+    assert uow.types() == ["ExpertReviewStarted"]
+    assert uow.of("ExpertReviewStarted")[0].reason.startswith("classification")
+    clock(dt.date(2026, 3, 11))  # a week later: Thu, Fri, Mon, Tue, Wed did not count
+    during = await svc.get_application(uow=uow, p=b.officer(), application_id=app.application_id)
+    assert during.clock_paused and during.working_days_used == 2
+    ended = await svc.end_expert_review(uow=uow, p=b.officer(), req=spb.EndExpertReviewRequest(
+        application_id=app.application_id, outcome="controlled under 1C117.d"))
+    assert not ended.clock_paused and not ended.under_expert_review
+    assert (ended.working_days_used, ended.working_days_remaining) == (2, 43)
+    new_deadline = add_working_days(MON, 50).date
+    assert (ended.deadline.year, ended.deadline.month, ended.deadline.day) == (
+        new_deadline.year, new_deadline.month, new_deadline.day)
+    assert new_deadline > first_deadline
+    ev = uow.of("ExpertReviewEnded")[0]
+    assert ev.paused_working_days == 5 and ev.outcome == "controlled under 1C117.d"
+    assert ev.deadline == ended.deadline
+    row = uow.repo.applications[app.application_id]
+    assert [(p.start, p.end, p.kind) for p in row.pauses] == [
+        (dt.date(2026, 3, 4), dt.date(2026, 3, 11), PauseKind.EXPERT_REVIEW)]
+    assert row.deadline == new_deadline  # the stored deadline orders the review queue
+    kinds = [s["kind"] for s in uow.repo.history[app.application_id]]
+    assert kinds[-2:] == ["EXPERT_REVIEW_STARTED", "EXPERT_REVIEW_ENDED"]
+    clock(dt.date(2026, 3, 12))
+    later = await svc.get_application(uow=uow, p=b.officer(), application_id=app.application_id)
+    assert later.working_days_used == 3  # the clock runs again the next working day
+
+
+async def test_expert_review_only_by_the_competent_authority_and_once_at_a_time(b, clock):
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    before = uow.repo.snapshot()
+    with pytest.raises(NotFound):
+        await svc.start_expert_review(uow=uow, p=b.officer(Authority.SASTIND),
+                                      req=_start(app.application_id))
+    with pytest.raises(PermissionDenied):
+        await svc.start_expert_review(uow=uow, p=b.exporter(), req=_start(app.application_id))
+    with pytest.raises(FailedPrecondition) as exc:
+        await svc.end_expert_review(uow=uow, p=b.officer(), req=spb.EndExpertReviewRequest(
+            application_id=app.application_id))
+    assert exc.value.reason == "NO_EXPERT_REVIEW"
+    assert uow.repo.snapshot() == before and uow.events == []
+    await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
+    with pytest.raises(FailedPrecondition) as exc:
+        await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
+    assert exc.value.reason == "EXPERT_REVIEW_OPEN"
+    assert len(uow.events) == 1
+
+
+async def test_expert_review_needs_a_case_under_review(b, clock):
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        application_id=app.application_id, questions=["q"]))
+    with pytest.raises(FailedPrecondition) as exc:
+        await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
+    assert exc.value.reason == "ILLEGAL_TRANSITION"
+
+
+async def test_a_decision_closes_an_open_expert_review(b, clock):
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
+    clock(dt.date(2026, 3, 6))
+    r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+        application_id=app.application_id, decision=events_pb2.DECISION_APPROVE))
+    assert not r.application.clock_paused and not r.application.under_expert_review
+    assert uow.repo.applications[app.application_id].pauses[0].end == dt.date(2026, 3, 6)
