@@ -24,7 +24,8 @@ from stc_screening.storage import lists as lrepo
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE_NAME = screening_service_pb2.DESCRIPTOR.services_by_name["ScreeningService"].full_name
-PUBLIC_METHODS = [f"/{SERVICE_NAME}/SearchListEntries", f"/{SERVICE_NAME}/GetListEntry"]
+PUBLIC_METHODS = [f"/{SERVICE_NAME}/SearchListEntries", f"/{SERVICE_NAME}/GetListEntry",
+                  f"/{SERVICE_NAME}/ListCountryMeasures"]
 log = get_logger("stc_screening.main")
 
 
@@ -54,6 +55,7 @@ def build_spec(settings: ScreeningSettings,
                 log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
                          seconds=round(time.perf_counter() - t0, 3))
         await state.build(pool)
+        await state.load_measures(pool)
 
     def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
         return [ScreeningConsumer(

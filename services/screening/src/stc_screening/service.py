@@ -23,7 +23,7 @@ from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2
 from stc.screening.v1 import events_pb2 as ev
 from stc_common.db.uow import UnitOfWork
-from stc_common.errors import FailedPrecondition, NotFound, PermissionDenied
+from stc_common.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
 from stc_common.kafka.topics import SCREENING_CONSULTATION, SCREENING_LIST, SCREENING_RESULT
 from stc_common.logging import get_logger
 
@@ -49,6 +49,7 @@ from stc_screening.importers.prc import parse_prc_lists
 from stc_screening.importers.un import parse_un_consolidated
 from stc_screening.storage import consultations as crepo
 from stc_screening.storage import lists as lrepo
+from stc_screening.storage import measures as mrepo
 from stc_screening.storage import results as rrepo
 from stc_screening.storage import subjects as srepo
 from stc_screening.storage.outbox import publish_many
@@ -75,7 +76,10 @@ class ScreeningState:
         self.index = ScreeningIndex((), thresholds=thresholds)
         self.control_items: dict[str, ControlItem] = {}
         self.embargoes: list[ArmsEmbargo] = []
-        self.measures: list[CountryMeasure] = []
+        # measures from policy/country_measures.csv (none is shipped) and, overriding them by
+        # id, the measures officers entered (PostgreSQL)
+        self.file_measures: list[CountryMeasure] = []
+        self.officer_measures: dict[str, CountryMeasure] = {}
         self._version: str | None = None
         self.build_seconds = 0.0
 
@@ -90,7 +94,23 @@ class ScreeningState:
         emb = pol / "unsc_arms_embargoes.csv"
         self.embargoes = parse_arms_embargoes(emb) if emb.exists() else []
         meas = pol / "country_measures.csv"
-        self.measures = parse_country_measures(meas) if meas.exists() else []
+        self.file_measures = parse_country_measures(meas) if meas.exists() else []
+
+    @property
+    def measures(self) -> list[CountryMeasure]:
+        """Every country measure screening applies (each on the dates it is in force)."""
+        return [m for m in self.file_measures if m.measure_id not in self.officer_measures] \
+            + list(self.officer_measures.values())
+
+    async def load_measures(self, pool: asyncpg.Pool) -> None:
+        """(Re)read the officers' country measures from PostgreSQL."""
+        async with pool.acquire() as conn:
+            rows = await mrepo.list_all(conn)
+        self.officer_measures = {r["measure_id"]: mrepo.to_domain(r) for r in rows}
+
+    def put_measure(self, measure: CountryMeasure) -> None:
+        """A committed measure (added or changed)."""
+        self.officer_measures[measure.measure_id] = measure
 
     async def build(self, pool: asyncpg.Pool) -> None:
         """(Re)build the index from every stored entry."""
@@ -658,6 +678,67 @@ async def watch_list_non_cooperating(*, uow: UnitOfWork, state: ScreeningState, 
         uow=uow, state=state, change=change, origin="enduser", entry_id=entry_id,
         cmd=AddEntry(entry=pb, officer=officer or "enduser",
                      reason=f"Reg. 26: did not cooperate with end-use check {check_id}"))
+
+
+# ----------------------------------------------------------------------------- country measures
+
+SCOPES = ("all", "military_end_user", "military_end_use")
+
+
+@dataclass(frozen=True)
+class AddMeasure:
+    """An officer enters a measure the authority announced."""
+
+    measure: CountryMeasure
+    officer: str
+    reason: str
+    request_id: str = ""
+
+
+async def add_country_measure(*, uow: UnitOfWork, cmd: AddMeasure) -> dict:
+    """Store a dated country measure and publish CountryMeasureAdded (ECL Art. 13(5): the
+    destination's situation is weighed; the measure applies from its effective date)."""
+    row, created = await mrepo.insert(uow.conn, cmd.measure, officer=cmd.officer,
+                                      request_id=cmd.request_id)
+    if not row:
+        raise AlreadyExists(f"country measure {cmd.measure.measure_id} exists",
+                            reason="MEASURE_EXISTS")
+    if created:
+        await uow.publish(SCREENING_LIST.name, row["measure_id"], ev.CountryMeasureAdded(
+            measure=m.measure_to_pb(row), officer=cmd.officer, reason=cmd.reason,
+            added_at=m.ts(row["created_at"])))
+        log.info("country_measure.added", measure_id=row["measure_id"],
+                 country=row["country"], effective_from=str(row["effective_from"]))
+    return row
+
+
+async def suspend_country_measure(*, uow: UnitOfWork, measure_id: str,
+                                  suspended_from: dt.date, suspended_until: dt.date | None,
+                                  officer: str, reason: str) -> dict:
+    """Suspend a measure for a window (or until further notice): CountryMeasureChanged."""
+    row = await mrepo.get(uow.conn, measure_id, for_update=True)
+    if row is None:
+        raise NotFound(f"country measure {measure_id} not found", reason="MEASURE_NOT_FOUND")
+    if suspended_from < row["effective_from"]:
+        raise FailedPrecondition("a suspension starts on or after the effective date",
+                                 reason="SUSPENSION_BEFORE_EFFECTIVE")
+    row = await mrepo.suspend(uow.conn, measure_id, suspended_from=suspended_from,
+                              suspended_until=suspended_until, officer=officer)
+    await uow.publish(SCREENING_LIST.name, measure_id, ev.CountryMeasureChanged(
+        measure=m.measure_to_pb(row), officer=officer, reason=reason, change="SUSPENDED",
+        changed_at=m.ts(row["updated_at"])))
+    log.info("country_measure.suspended", measure_id=measure_id,
+             suspended_from=str(suspended_from), suspended_until=str(suspended_until or ""))
+    return row
+
+
+async def list_country_measures(*, conn: asyncpg.Connection, country: str,
+                                on: dt.date | None) -> list[dict]:
+    """The stored measures (of one destination; in force on a date)."""
+    rows = await mrepo.list_all(conn, country)
+    if on is not None:
+        rows = [r for r in rows if mrepo.to_domain(r).in_force_on(on)]
+    return rows
 
 
 # ----------------------------------------------------------------------------- classification

@@ -254,3 +254,84 @@ async def test_watch_list_entry_reaches_the_index_only_after_commit(stack):
         assert f"prc-watch-list:check-{check_id}" in stack.state.index
     finally:
         await pool.close()
+
+
+async def test_country_measures_are_managed_by_officers_and_applied_on_the_date(stack):
+    import datetime as dt
+
+    import grpc
+    from google.protobuf import timestamp_pb2
+
+    def d(s: str) -> date_pb2.Date:
+        x = dt.date.fromisoformat(s)
+        return date_pb2.Date(year=x.year, month=x.month, day=x.day)
+
+    measure_id = f"test-measure-{uuid.uuid4().hex[:8]}"
+    measure = ev.CountryMeasure(
+        measure_id=measure_id, country="NZ", title_en="Test: no dual-use items to military end "
+        "users", title_zh="测试：禁止向军事最终用户出口两用物项", basis="ECL Art. 13(5)",
+        announcement="Test announcement 1", scope=ev.MEASURE_SCOPE_MILITARY_END_USER,
+        effective_from=d("2026-03-01"))
+    req = pb.AddCountryMeasureRequest(measure=measure, reason="announced")
+    for md, code in ((None, grpc.StatusCode.UNAUTHENTICATED),
+                     (stack.exporter(), grpc.StatusCode.PERMISSION_DENIED)):
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stack.stub.AddCountryMeasure(req, metadata=md)
+        assert exc.value.code() == code
+    bad = pb.AddCountryMeasureRequest(measure=ev.CountryMeasure(country="NZL"), reason="x")
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stack.stub.AddCountryMeasure(bad, metadata=stack.officer())
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    added = await stack.stub.AddCountryMeasure(req, metadata=stack.officer())
+    assert added.measure_id == measure_id and added.officer == "officer-1"
+    event, _ = await stack.reader.wait_for(measure_id, ev.CountryMeasureAdded)
+    assert event.measure.announcement == "Test announcement 1"
+
+    async def screen_app(day: str, military: bool = True) -> set[str]:
+        app_id = f"APP-{uuid.uuid4().hex[:12]}"
+        msg = app_submitted(app_id, destination="NZ", parties=[
+            party("p-eu", R.PARTY_ROLE_END_USER, "Wellington Test Works Ltd", "NZ")])
+        if military:
+            msg.content.end_use.category = application_pb2.END_USE_CATEGORY_MILITARY
+        at = dt.datetime.fromisoformat(f"{day}T02:00:00+00:00")
+        msg.submitted_at.CopyFrom(timestamp_pb2.Timestamp(seconds=int(at.timestamp())))
+        await stack.produce(APPLICATION.name, app_id, msg)
+        done, _ = await stack.reader.wait_for(app_id, ev.ScreeningCompleted)
+        return {f.code for f in done.findings if f.code.startswith("COUNTRY_MEASURE")
+                and any(measure_id in e for e in f.evidence)} | (
+            {"RF15"} if any(f.code == "RF15" for f in done.findings) else set())
+
+    assert await screen_app("2026-02-15") == set()  # before the effective date
+    assert await screen_app("2026-04-01") == {"COUNTRY_MEASURE", "RF15"}
+    assert await screen_app("2026-04-01", military=False) == {"COUNTRY_MEASURE_MILITARY"}
+    # public list, in force on a date
+    listed = await stack.stub.ListCountryMeasures(pb.ListCountryMeasuresRequest(
+        country="NZ", in_force_on=d("2026-04-01")))
+    assert [x.measure_id for x in listed.measures] == [measure_id]
+    assert not (await stack.stub.ListCountryMeasures(pb.ListCountryMeasuresRequest(
+        country="NZ", in_force_on=d("2026-02-01")))).measures
+    # suspended for the summer
+    susp = await stack.stub.SuspendCountryMeasure(pb.SuspendCountryMeasureRequest(
+        measure_id=measure_id, suspended_from=d("2026-06-01"), suspended_until=d("2026-09-01"),
+        reason="Test announcement 2"), metadata=stack.officer())
+    assert susp.suspended_until == d("2026-09-01")
+    changed, _ = await stack.reader.wait_for(measure_id, ev.CountryMeasureChanged)
+    assert changed.change == "SUSPENDED" and changed.reason == "Test announcement 2"
+    assert await screen_app("2026-07-01") == set()
+    assert await screen_app("2026-09-15") == {"COUNTRY_MEASURE", "RF15"}
+    # ScreenTransaction on a date
+    tx = pb.ScreenTransactionRequest(
+        parties=[party("p-eu", R.PARTY_ROLE_END_USER, "Wellington Test Works Ltd", "NZ")],
+        destination="NZ", items=[application_pb2.Item(control_code="1C117.c",
+                                                       description="tungsten")],
+        end_use=application_pb2.EndUse(category=application_pb2.END_USE_CATEGORY_MILITARY,
+                                        statement="armour"))
+    for day, expect in (("2026-04-01", True), ("2026-02-01", False), ("2026-07-01", False)):
+        tx.on_date.CopyFrom(d(day))
+        got = await stack.stub.ScreenTransaction(tx, metadata=stack.exporter())
+        assert any(f.code == "COUNTRY_MEASURE" for f in got.findings) is expect, day
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stack.stub.SuspendCountryMeasure(pb.SuspendCountryMeasureRequest(
+            measure_id="nope", suspended_from=d("2026-06-01"), reason="x"),
+            metadata=stack.officer())
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND

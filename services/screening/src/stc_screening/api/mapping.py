@@ -14,6 +14,7 @@ from stc.screening.v1 import events_pb2 as ev
 from stc_screening.domain.classification import Candidate
 from stc_screening.domain.lists import Address, Identifier, ListEntry, ListKind, PartyType
 from stc_screening.domain.matching import Decision, Hit, Party
+from stc_screening.domain.policy import CountryMeasure
 from stc_screening.domain.transaction import Finding, PartyRole, Severity, TransactionParty
 
 LIST_KIND_TO_PB = {k: ev.ListKind.Value(f"LIST_KIND_{k.value}") for k in ListKind}
@@ -204,3 +205,37 @@ def items_to_domain(items: list[application_pb2.Item]):
         out.append(TransactionItem(code=i.control_code.strip(), description=i.description,
                                    quantity=qty, unit=i.unit))
     return tuple(out)
+
+
+# ----------------------------------------------------------------------------- country measures
+
+SCOPE_TO_PB = {"all": ev.MEASURE_SCOPE_ALL,
+               "military_end_user": ev.MEASURE_SCOPE_MILITARY_END_USER,
+               "military_end_use": ev.MEASURE_SCOPE_MILITARY_END_USE}
+SCOPE_FROM_PB = {v: k for k, v in SCOPE_TO_PB.items()}
+
+
+def measure_to_pb(row: dict) -> ev.CountryMeasure:
+    """A stored measure as a message."""
+    return ev.CountryMeasure(
+        measure_id=row["measure_id"], country=row["country"], title_en=row["title_en"],
+        title_zh=row["title_zh"], basis=row["basis"], announcement=row["announcement"],
+        scope=SCOPE_TO_PB.get(row["scope"], ev.MEASURE_SCOPE_UNSPECIFIED),
+        item_codes=list(row["item_codes"]), effective_from=date_to_pb(row["effective_from"]),
+        suspended_from=date_to_pb(row["suspended_from"]),
+        suspended_until=date_to_pb(row["suspended_until"]),
+        expires_on=date_to_pb(row["expires_on"]), officer=row["officer"],
+        updated_at=ts(row["updated_at"]))
+
+
+def measure_from_pb(msg: ev.CountryMeasure, measure_id: str) -> CountryMeasure:
+    """The domain measure from an officer's message (validated before)."""
+    return CountryMeasure(
+        measure_id=measure_id, country=msg.country.strip().upper(),
+        title_en=msg.title_en.strip(), title_zh=msg.title_zh.strip(), basis=msg.basis.strip(),
+        effective_from=date_from_pb(msg.effective_from),
+        suspended_from=date_from_pb(msg.suspended_from),
+        suspended_until=date_from_pb(msg.suspended_until),
+        ended_on=date_from_pb(msg.expires_on), applies_to=SCOPE_FROM_PB[msg.scope],
+        item_codes=tuple(c.strip() for c in msg.item_codes if c.strip()),
+        announcement=msg.announcement.strip())

@@ -7,6 +7,9 @@ classification for any authenticated role; consultations as their docstrings say
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import asyncpg
 import grpc
 from stc.screening.v1 import consultation_pb2, screening_service_pb2_grpc
@@ -50,6 +53,22 @@ def _kinds(c: ViolationCollector, kinds, field: str) -> list[ListKind] | None:
         else:
             out.append(m.LIST_KIND_FROM_PB[k])
     return out or None
+
+
+def _date(c: ViolationCollector, d, field: str) -> dt.date | None:
+    """A google.type.Date as a date (None when unset); a violation when it is no date."""
+    if not (d.year or d.month or d.day):
+        return None
+    try:
+        return dt.date(d.year, d.month, d.day)
+    except ValueError:
+        c.add(field, "a valid date")
+        return None
+
+
+def _country(code: str) -> bool:
+    code = code.strip()
+    return len(code) == 2 and code.isascii() and code.isalpha()
 
 
 def _validate_party(c: ViolationCollector, p, field: str) -> None:
@@ -203,6 +222,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 qty = float(request.end_use_quantity)
             except ValueError:
                 c.add("end_use_quantity", "a decimal number")
+        on = _date(c, request.on_date, "on_date") if request.HasField("on_date") else None
         c.raise_if_any()
         ts = service.screen_transaction_input(self.state, service.TransactionInput(
             parties=list(request.parties), destination=dest, items=list(request.items),
@@ -210,7 +230,8 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
             certificate=request.end_user_certificate
             if request.HasField("end_user_certificate") else None,
             facts=request.transaction if request.HasField("transaction") else None,
-            flags=frozenset(f.strip().upper() for f in request.flags), end_use_quantity=qty))
+            flags=frozenset(f.strip().upper() for f in request.flags), end_use_quantity=qty,
+            on=on))
         return pb.ScreenTransactionResponse(
             party_hits=ts.party_hits, findings=[m.finding_to_pb(f) for f in ts.result.findings],
             highest=m.SEVERITY_TO_PB[ts.result.highest], blocked=ts.result.blocked,
@@ -309,6 +330,88 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 controlled=request.controlled, control_code=request.control_code.strip(),
                 answer=request.answer.strip())
         return m.consultation_to_pb(row)
+
+    # ------------------------------------------------------------------ country measures
+
+    async def AddCountryMeasure(self, request: pb.AddCountryMeasureRequest, context
+                                ) -> ev.CountryMeasure:
+        """Officers: enter a dated measure the authority announced (CountryMeasureAdded)."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        msg = request.measure
+        c.require(_country(msg.country), "measure.country", "an ISO 3166-1 alpha-2 code")
+        c.require(bool(msg.title_en.strip() or msg.title_zh.strip()), "measure.title_en",
+                  "a title (English or Chinese) is required")
+        c.require(bool(msg.announcement.strip()), "measure.announcement",
+                  "the announcement reference is required")
+        c.require(msg.scope in m.SCOPE_FROM_PB, "measure.scope", "a scope is required")
+        c.require(len(msg.measure_id) <= 100, "measure.measure_id", "at most 100 characters")
+        effective = _date(c, msg.effective_from, "measure.effective_from")
+        c.require(msg.HasField("effective_from") and bool(msg.effective_from.year),
+                  "measure.effective_from", "the effective date is required")
+        s_from = _date(c, msg.suspended_from, "measure.suspended_from")
+        s_until = _date(c, msg.suspended_until, "measure.suspended_until")
+        expires = _date(c, msg.expires_on, "measure.expires_on")
+        if effective and expires:
+            c.require(expires > effective, "measure.expires_on", "after the effective date")
+        if s_until:
+            c.require(s_from is not None and s_until > s_from, "measure.suspended_until",
+                      "after suspended_from")
+        if effective and s_from:
+            c.require(s_from >= effective, "measure.suspended_from",
+                      "on or after the effective date")
+        for i, code in enumerate(msg.item_codes):
+            c.require(bool(code.strip()) and len(code) <= 20, f"measure.item_codes[{i}]",
+                      "a control-code prefix")
+        c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
+        c.raise_if_any()
+        measure = m.measure_from_pb(msg, msg.measure_id.strip() or f"measure-{uuid.uuid4()}")
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            row = await service.add_country_measure(uow=uow, cmd=service.AddMeasure(
+                measure=measure, officer=p.subject, reason=request.reason.strip(),
+                request_id=request.request_id.strip()))
+        self.state.put_measure(service.mrepo.to_domain(row))  # only after the commit
+        return m.measure_to_pb(row)
+
+    async def ListCountryMeasures(self, request: pb.ListCountryMeasuresRequest, context
+                                  ) -> pb.ListCountryMeasuresResponse:
+        """Public: the measures officers entered (of a destination; in force on a date)."""
+        c = ViolationCollector()
+        size, offset = _page(c, request.page_size, request.page_token)
+        country = request.country.strip().upper()
+        if country:
+            c.require(_country(country), "country", "an ISO 3166-1 alpha-2 code")
+        on = _date(c, request.in_force_on, "in_force_on") \
+            if request.HasField("in_force_on") else None
+        c.raise_if_any()
+        async with self.pool.acquire() as conn:
+            rows = await service.list_country_measures(conn=conn, country=country, on=on)
+        return pb.ListCountryMeasuresResponse(
+            measures=[m.measure_to_pb(r) for r in rows[offset:offset + size]],
+            next_page_token=str(offset + size) if len(rows) > offset + size else "")
+
+    async def SuspendCountryMeasure(self, request: pb.SuspendCountryMeasureRequest, context
+                                    ) -> ev.CountryMeasure:
+        """Officers: suspend a measure (CountryMeasureChanged)."""
+        p = require(Role.OFFICER)
+        c = ViolationCollector()
+        c.require(bool(request.measure_id.strip()), "measure_id", "required")
+        s_from = _date(c, request.suspended_from, "suspended_from")
+        c.require(s_from is not None or not request.suspended_from.year, "suspended_from",
+                  "a valid date")
+        c.require(bool(request.suspended_from.year), "suspended_from", "required")
+        s_until = _date(c, request.suspended_until, "suspended_until")
+        if s_from and s_until:
+            c.require(s_until > s_from, "suspended_until", "after suspended_from")
+        c.require(bool(request.reason.strip()), "reason", "the announcement or reason")
+        c.raise_if_any()
+        assert s_from is not None
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            row = await service.suspend_country_measure(
+                uow=uow, measure_id=request.measure_id.strip(), suspended_from=s_from,
+                suspended_until=s_until, officer=p.subject, reason=request.reason.strip())
+        self.state.put_measure(service.mrepo.to_domain(row))
+        return m.measure_to_pb(row)
 
 
 def register(state: ScreeningState):

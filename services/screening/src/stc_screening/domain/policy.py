@@ -41,6 +41,7 @@ class CountryMeasure:
     ended_on: dt.date | None = None
     applies_to: str = "all"
     item_codes: tuple[str, ...] = ()
+    announcement: str = ""
 
     def in_force_on(self, day: dt.date) -> bool:
         """True when the measure is effective and not suspended or ended on ``day``."""

@@ -263,6 +263,8 @@ def screen_transaction(
         ev = {"measure_id": m.measure_id, "title_en": m.title_en, "title_zh": m.title_zh,
               "basis": m.basis, "effective_from": m.effective_from.isoformat(),
               "items": ", ".join(covered)}
+        if m.announcement:
+            ev["announcement"] = m.announcement
         if m.applies_to == "all":
             add("COUNTRY_MEASURE", **ev)
         elif military:

@@ -25,6 +25,8 @@ from stc_screening.storage import lists as lrepo
 log = get_logger("stc_screening.index_sync")
 _TYPES = {c.DESCRIPTOR.full_name: c
           for c in (ev.ListEntryAdded, ev.ListEntryUpdated, ev.ListEntryRemoved)}
+_MEASURE_TYPES = {c.DESCRIPTOR.full_name for c in (ev.CountryMeasureAdded,
+                                                    ev.CountryMeasureChanged)}
 
 
 async def reconcile(pool: asyncpg.Pool, state: ScreeningState) -> int:
@@ -76,6 +78,7 @@ def index_sync(state: ScreeningState, bootstrap: str):
             for tp in tps:
                 await consumer.position(tp)
             fixed = await reconcile(pool, state)
+            await state.load_measures(pool)
             log.info("index.sync_started", partitions=len(tps), reconciled=fixed)
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=500)
@@ -83,6 +86,10 @@ def index_sync(state: ScreeningState, bootstrap: str):
                     for rec in records:
                         try:
                             env = envelope.decode(rec.headers, rec.value, rec.key)
+                            if env.type in _MEASURE_TYPES:
+                                # another replica's measure change: re-read the measures
+                                await state.load_measures(pool)
+                                continue
                             cls = _TYPES.get(env.type)
                             if cls is None:
                                 continue
