@@ -98,6 +98,8 @@ EVENT_ROUTES: dict[str, Route] = {
     "stc.screening.v1.ListEntryAdded": Route(_LST),
     "stc.screening.v1.ListEntryUpdated": Route(_LST),
     "stc.screening.v1.ListEntryRemoved": Route(_LST),
+    "stc.screening.v1.CountryMeasureAdded": Route(_LST),
+    "stc.screening.v1.CountryMeasureChanged": Route(_LST),
     "stc.screening.v1.ConsultationSubmitted": Route(_CON),
     "stc.screening.v1.ConsultationAnswered": Route(_CON),
     # enduser
