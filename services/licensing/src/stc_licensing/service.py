@@ -384,14 +384,28 @@ async def list_applications(*, uow: UnitOfWork, p: Principal,
         next_page_token=str(offset + size) if len(rows) > size else "")
 
 
+# What awaits an officer: a case to review or to reconsider (Art. 41). Cases waiting for the
+# applicant's answer are listed only when asked for; cases still in screening never are.
+REVIEW_QUEUE_STATES = (S.UNDER_REVIEW, S.RECONSIDERATION)
+REVIEW_QUEUE_ALLOWED = frozenset({S.UNDER_REVIEW, S.RECONSIDERATION, S.INFORMATION_REQUESTED})
+
+
 async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                             req: spb.ListReviewQueueRequest) -> spb.ListApplicationsResponse:
-    """The officer's authority's pending cases, oldest deadline first."""
+    """The officer's authority's cases awaiting an officer (UNDER_REVIEW, RECONSIDERATION; or
+    the states asked for, INFORMATION_REQUESTED included), oldest deadline first; each shows
+    its working days remaining."""
     offset, size = _page(req.page_token, req.page_size)
+    states = list(REVIEW_QUEUE_STATES)
+    if req.states:
+        asked = [m.STATE_FROM_PB.get(s) for s in req.states]
+        if any(s not in REVIEW_QUEUE_ALLOWED for s in asked):
+            raise ValidationFailed(FieldViolation(
+                "states", "the review queue lists UNDER_REVIEW, RECONSIDERATION and "
+                          "INFORMATION_REQUESTED applications only"))
+        states = sorted(set(asked), key=lambda s: s.value)
     rows = await _repo(uow).list_applications(
-        uscc=None, authority=p.authority.value,
-        states=[s.value for s in (S.SUBMITTED, S.SCREENING, S.UNDER_REVIEW,
-                                  S.INFORMATION_REQUESTED, S.RECONSIDERATION)],
+        uscc=None, authority=p.authority.value, states=[s.value for s in states],
         offset=offset, limit=size + 1, by_deadline=True)
     return spb.ListApplicationsResponse(
         applications=[app_to_pb(r) for r in rows[:size]],

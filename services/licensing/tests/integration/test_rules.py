@@ -204,16 +204,42 @@ async def test_information_request_pauses_clock_and_key_change_means_reapply(env
 
 async def test_review_queue_oldest_deadline_first_and_state_filter(env, h):
     uscc = await env.operator()
-    first, second = await env.submit(uscc), await env.submit(uscc)
+    first, second, waiting = (await env.submit(uscc), await env.submit(uscc),
+                              await env.submit(uscc))
+    for app in (first, second):
+        await env.screen(app)
+        await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
     await env.sql("UPDATE applications SET deadline = $2 WHERE id = $1", second.application_id,
                   dt.date(2026, 2, 2))
     queue = await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(page_size=500),
                                            metadata=MOFCOM)
     ids = [a.application_id for a in queue.applications]
     assert ids.index(second.application_id) < ids.index(first.application_id)
+    assert waiting.application_id not in ids  # still in screening: nothing for an officer yet
+    assert {a.state for a in queue.applications} <= {apb.APPLICATION_STATE_UNDER_REVIEW,
+                                                     apb.APPLICATION_STATE_RECONSIDERATION}
     deadlines = [(a.deadline.year, a.deadline.month, a.deadline.day) for a in
                  queue.applications]
     assert all(x for x in deadlines)  # every application shows its deadline
+    mine = {a.application_id: a for a in queue.applications}
+    assert mine[first.application_id].working_days_remaining == 45  # days remaining shown
+
+    await env.stub.RequestInformation(spb.RequestInformationRequest(
+        application_id=first.application_id, questions=["Who installs the goods?"]),
+        metadata=MOFCOM)
+    queue = await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(page_size=500),
+                                           metadata=MOFCOM)
+    assert first.application_id not in [a.application_id for a in queue.applications]
+    asked = await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(
+        page_size=500, states=[apb.APPLICATION_STATE_INFORMATION_REQUESTED]), metadata=MOFCOM)
+    assert first.application_id in [a.application_id for a in asked.applications]
+    assert all(a.state == apb.APPLICATION_STATE_INFORMATION_REQUESTED and a.clock_paused
+               for a in asked.applications)
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(
+            states=[apb.APPLICATION_STATE_SCREENING]), metadata=MOFCOM)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in field_violations(exc.value)] == ["states"]
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(),
                                        metadata=bearer("exporter", uscc=uscc))
@@ -221,7 +247,7 @@ async def test_review_queue_oldest_deadline_first_and_state_filter(env, h):
     me = bearer("exporter", uscc=uscc)
     screening = await env.stub.ListApplications(spb.ListApplicationsRequest(
         state=apb.APPLICATION_STATE_SCREENING), metadata=me)
-    assert len(screening.applications) == 2
+    assert [a.application_id for a in screening.applications] == [waiting.application_id]
     approved = await env.stub.ListApplications(spb.ListApplicationsRequest(
         state=apb.APPLICATION_STATE_APPROVED), metadata=me)
     assert not approved.applications

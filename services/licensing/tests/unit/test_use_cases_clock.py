@@ -13,7 +13,7 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority
 from stc_common.errors import FailedPrecondition, NotFound, PermissionDenied
-from stc_common.workdays import add_working_days
+from stc_common.workdays import add_working_days, working_days_between
 
 from stc_licensing import service as svc
 from stc_licensing.domain.clock import PauseKind
@@ -126,3 +126,35 @@ async def test_a_decision_closes_an_open_expert_review(b, clock):
         application_id=app.application_id, decision=events_pb2.DECISION_APPROVE))
     assert not r.application.clock_paused and not r.application.under_expert_review
     assert uow.repo.applications[app.application_id].pauses[0].end == dt.date(2026, 3, 6)
+
+
+async def test_review_queue_holds_what_awaits_an_officer_oldest_deadline_first(b, clock):
+    uow = b.FakeUnitOfWork()
+    late = await _under_review(b, uow, "late")
+    clock(dt.date(2026, 2, 23))  # accepted a week earlier: the older deadline
+    early = await _under_review(b, uow, "early")
+    asked = await _under_review(b, uow, "asked")
+    await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        application_id=asked.application_id, questions=["q"]))
+    screening = await svc.submit_application(uow=uow, p=b.exporter(),
+                                             req=spb.SubmitApplicationRequest(
+                                                 request_id="screening", content=b.content_pb()))
+    clock(MON)
+    queue = await svc.list_review_queue(uow=uow, p=b.officer(),
+                                        req=spb.ListReviewQueueRequest())
+    assert [a.application_id for a in queue.applications] == [early.application_id,
+                                                              late.application_id]
+    assert [a.working_days_remaining for a in queue.applications] == [
+        45 - working_days_between(dt.date(2026, 2, 23), MON), 45]
+    both = await svc.list_review_queue(uow=uow, p=b.officer(), req=spb.ListReviewQueueRequest(
+        states=[apb.APPLICATION_STATE_INFORMATION_REQUESTED, apb.APPLICATION_STATE_UNDER_REVIEW]))
+    ids = [a.application_id for a in both.applications]
+    assert set(ids) == {early.application_id, late.application_id, asked.application_id}
+    assert screening.application_id not in ids
+    other = await svc.list_review_queue(uow=uow, p=b.officer(Authority.CAEA),
+                                        req=spb.ListReviewQueueRequest())
+    assert not other.applications
+    from stc_common.errors import ValidationFailed
+    with pytest.raises(ValidationFailed):
+        await svc.list_review_queue(uow=uow, p=b.officer(), req=spb.ListReviewQueueRequest(
+            states=[apb.APPLICATION_STATE_APPROVED]))
