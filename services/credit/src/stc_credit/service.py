@@ -42,6 +42,7 @@ from stc_credit.domain.records import (
     CaseStatus,
     CreditRecord,
     Measure,
+    PersonBan,
     case_from_end_use_check,
     case_from_unreported_change,
     validate_record,
@@ -325,6 +326,20 @@ async def end_elapsed_publicity(*, uow: UnitOfWork, ctx: LogContext) -> int:
             uow, row.record_id, row.uscc, row.publicity_ends_on, "period_elapsed"
         )
     return ended
+
+
+# -- personal bans ------------------------------------------------------------------------
+
+
+async def person_bans(conn, id_number: str) -> list[tuple[CreditRecord, PersonBan]]:  # type: ignore[no-untyped-def]
+    """Art. 39 bans of the person with `id_number`, one per decision naming them."""
+    wanted = id_number.strip().upper()
+    out = []
+    for stored in await repo.records_naming_person(conn, wanted):
+        for ban in stored.record.person_bans():
+            if ban.person.id_number.strip().upper() == wanted:
+                out.append((stored.record, ban))
+    return out
 
 
 # -- measures -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
   margin of its 20-working-day deadline, under a clock the test controls.
 - The end of a publicity period, and its early end by credit repair, is announced once
   (PublicityEnded) and the record leaves the public feed unless `include_ended`.
+- Art. 39 personal bans are served to officers and auditors only (GetPersonBans).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import time
 import asyncpg
 import grpc
 import pytest
-from stc.credit.v1 import events_pb2
+from stc.credit.v1 import credit_pb2, events_pb2
 from stc.credit.v1 import credit_service_pb2 as pb
-from stc_common.grpc.errors import error_reason
+from stc_common.grpc.errors import error_reason, field_violations
 from stc_common.kafka.topics import CREDIT_PUBLICATION
 from stc_common.testing.service import bearer
 from stc_common.workdays import working_days_between
+from stc_credit.domain.records import add_years
 
 from .test_credit_flow import OFFICER, d, from_pb, random_uscc, stub, violation
 
@@ -170,3 +172,56 @@ async def test_credit_repair_announces_the_early_end_once(credit, reader):
         with pytest.raises(TimeoutError):
             await feed.wait_for(lambda e, k: False, timeout=0.5)
         assert len(_events(feed, uscc, "PublicityEnded", events_pb2.PublicityEnded)) == 1
+
+
+async def test_person_bans_for_officers_and_auditors_only(credit):
+    uscc, other = random_uscc(), random_uscc()
+    start = credit.clock.day
+    person = "11010119800101003x"  # recorded with a lower-case check letter
+    channel, api = stub(credit.target)
+    async with channel:
+        five = (await api.RecordViolation(violation(
+            uscc, start, effective_date=d(start - dt.timedelta(days=1)),
+            responsible_persons=[
+                credit_pb2.ResponsiblePerson(name="王五", id_number=person),
+                credit_pb2.ResponsiblePerson(name="赵六", id_number="110101198502020011"),
+            ]), metadata=OFFICER)).record
+        life = (await api.RecordViolation(violation(
+            other, start, decision_date=d(start - dt.timedelta(days=2)),  # a later decision
+            responsible_persons=[credit_pb2.ResponsiblePerson(
+                name="王五", id_number=person.upper(), criminally_convicted=True)]),
+            metadata=OFFICER)).record
+
+        for token in (OFFICER, bearer("auditor")):
+            bans = (await api.GetPersonBans(pb.GetPersonBansRequest(
+                id_number=person.upper()), metadata=token)).bans
+            assert [(b.record_id, b.uscc, b.for_life) for b in bans] == [
+                (five.record_id, uscc, False), (life.record_id, other, True)]
+            assert all(b.name == "王五" and b.in_force for b in bans)
+            assert from_pb(bans[0].banned_from) == start - dt.timedelta(days=1)
+            assert from_pb(bans[0].until) == add_years(start - dt.timedelta(days=1), 5)
+            assert not bans[1].HasField("until") and bans[1].criminally_convicted
+
+        none = await api.GetPersonBans(pb.GetPersonBansRequest(id_number="X0000000"),
+                                       metadata=OFFICER)
+        assert list(none.bans) == []
+        # five years later the ordinary ban has run out; the life ban has not
+        credit.clock.day = add_years(start - dt.timedelta(days=1), 5) + dt.timedelta(days=1)
+        later = (await api.GetPersonBans(pb.GetPersonBansRequest(id_number=person),
+                                         metadata=OFFICER)).bans
+        assert [b.in_force for b in later] == [False, True]
+
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await api.GetPersonBans(pb.GetPersonBansRequest(id_number=" "), metadata=OFFICER)
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert [f for f, _ in field_violations(err.value)] == ["id_number"]
+        # never the enterprise itself (even for its own decision), an importer, or the public
+        for token in (bearer("exporter", uscc=uscc),
+                      bearer("importer", licence="LIC-1", party="p-imp")):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await api.GetPersonBans(pb.GetPersonBansRequest(id_number=person),
+                                        metadata=token)
+            assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await api.GetPersonBans(pb.GetPersonBansRequest(id_number=person))
+        assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED

@@ -18,6 +18,7 @@ from stc_credit.domain.records import (
     Measure,
     MeasureKind,
     Penalty,
+    PersonBan,
     ResponsiblePerson,
 )
 from stc_credit.domain.standing import CreditStanding
@@ -183,6 +184,20 @@ def record_pb(
             )
             for p in r.responsible_persons
         )
+    return msg
+
+
+def person_ban_pb(record: CreditRecord, ban: PersonBan, today: dt.date) -> credit_pb2.PersonBan:
+    """A responsible person's Art. 39 ban as officers and auditors see it."""
+    msg = credit_pb2.PersonBan(
+        record_id=record.record_id, uscc=record.uscc, enterprise_name=record.enterprise_name,
+        article=str(record.article), decision_no=record.decision_no, name=ban.person.name,
+        id_number=ban.person.id_number, criminally_convicted=ban.person.criminally_convicted,
+        banned_from=pb_date(record.effective_date), for_life=ban.for_life,
+        in_force=ban.in_force(today),
+    )  # fmt: skip
+    if ban.until is not None:
+        msg.until.CopyFrom(pb_date(ban.until))
     return msg
 
 

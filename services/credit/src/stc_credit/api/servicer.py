@@ -6,6 +6,8 @@ Who may call what (DESIGN.md, Security):
 - officers, auditors and the enterprise itself (an exporter token bound to that USCC):
   GetCreditStanding, ListCreditRecords. Another enterprise's answer is NOT_FOUND. Only
   officers and auditors see the directly responsible persons;
+- officers and auditors only: GetPersonBans (Art. 39 personal bans; never public, never the
+  enterprise itself);
 - everyone, without a token: ListPublications, GetCheckpoint, GetPublishedRecord,
   GetConsistencyProof (what the law makes public, and the proofs over it).
 """
@@ -170,6 +172,18 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
                 for s in page
             ],
             next_page_token=str(offset + size) if offset + size < len(records) else "",
+        )
+
+    async def GetPersonBans(self, request, context):  # noqa: N802
+        require(Role.OFFICER, Role.AUDITOR)
+        id_number = request.id_number.strip()
+        if not id_number:
+            raise ValidationFailed(FieldViolation("id_number", "required"))
+        today = self.ctx.today()
+        async with self.pool.acquire() as conn:
+            bans = await service.person_bans(conn, id_number)
+        return pb.GetPersonBansResponse(
+            bans=[mapping.person_ban_pb(record, ban, today) for record, ban in bans]
         )
 
     # -- public ---------------------------------------------------------------------------

@@ -143,6 +143,25 @@ async def get_record(
     return _record(row) if row else None
 
 
+async def records_naming_person(conn: asyncpg.Connection, id_number: str) -> list[StoredRecord]:
+    """Records whose responsible persons include `id_number` (case-insensitive), oldest first.
+
+    `insert_record` hands the pool's jsonb codec a JSON text, so the column holds a JSON
+    string containing the array: unwrap it (an array stored directly works as well).
+    """
+    rows = await conn.fetch(
+        """SELECT * FROM credit_records r
+           WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(
+                             CASE jsonb_typeof(r.responsible_persons)
+                                  WHEN 'string' THEN (r.responsible_persons #>> '{}')::jsonb
+                                  ELSE r.responsible_persons END) p
+                         WHERE upper(p->>'id_number') = upper($1))
+           ORDER BY decision_date, record_id""",
+        id_number,
+    )
+    return [_record(r) for r in rows]
+
+
 async def records_of(conn: asyncpg.Connection, uscc: str) -> list[StoredRecord]:
     """Every record of one enterprise, oldest decision first."""
     rows = await conn.fetch(
