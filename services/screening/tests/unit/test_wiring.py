@@ -123,3 +123,36 @@ def test_data_dir_defaults_beside_the_repository(monkeypatch):
     assert s.data_path.parts[-2:] == ("shared", "data")
     monkeypatch.setenv("STC_DATA_DIR", "/data")
     assert ScreeningSettings().data_path == Path("/data")
+
+
+def test_with_exporter_adds_the_uscc_once():
+    uscc = "91310000MA1FL00001"
+    eu = common_pb2.Party(party_id="p-eu", role=common_pb2.PARTY_ROLE_END_USER, name="X")
+    # no exporter party: a nameless one with the USCC is added
+    out = service.with_exporter([eu], uscc)
+    assert [p.party_id for p in out] == ["p-eu", service.EXPORTER_PARTY_ID]
+    assert out[1].role == common_pb2.PARTY_ROLE_EXPORTER and not out[1].name
+    assert [(i.type, i.value) for i in out[1].identifiers] == [("USCC", uscc)]
+    # an exporter party gets the USCC (a copy: the message is not changed) ...
+    exp = common_pb2.Party(party_id="p-x", role=common_pb2.PARTY_ROLE_EXPORTER, name="某公司")
+    out = service.with_exporter([exp, eu], uscc)
+    assert [p.party_id for p in out] == ["p-x", "p-eu"] and not exp.identifiers
+    assert [i.value for i in out[0].identifiers] == [uscc]
+    # ... unless it has it already (any spelling)
+    exp.identifiers.add(type="uscc", value="9131 0000 MA1F L00001")
+    assert len(service.with_exporter([exp], uscc)[0].identifiers) == 1
+    assert service.with_exporter([eu], "  ") == [eu]
+
+
+def test_a_nameless_party_hits_only_by_identifier():
+    uscc = "91310000MA1FL00001"
+    state = service.ScreeningState(service.Thresholds(), Path("/nonexistent"))
+    state.index = ScreeningIndex([ENTRY, ListEntry(
+        "prc-watch-list:u", ListKind.WATCH_LIST, ("Shanghai Listed Co",), PartyType.ENTITY,
+        identifiers=(Identifier("USCC", uscc),))])
+    ts = service.screen_transaction_input(state, service.TransactionInput(
+        parties=service.with_exporter([], uscc), destination="DE", items=[],
+        end_use=ap.EndUse(), certificate=None, facts=None, on=dt.date(2026, 5, 1)))
+    assert [(h.party_id, h.entry_id, h.party_role) for h in ts.party_hits] == [
+        ("exporter", "prc-watch-list:u", common_pb2.PARTY_ROLE_EXPORTER)]
+    assert ts.party_hits[0].party_name == f"USCC {uscc}"
