@@ -427,19 +427,40 @@ async def withdraw_application(*, uow: UnitOfWork, p: Principal,
 
 
 async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendApplicationRequest):
-    """The answer to an information request; a key-element change is refused (re-apply)."""
+    """The answer to an information request (Reg. 17: the clock runs again from the next
+    working day). Content absent or unchanged: an answer only, back to UNDER_REVIEW
+    (InformationProvided). Changed content: screened again (SCREENING, ApplicationAmended);
+    a key-element change is refused (re-apply)."""
     row = _visible_app(p, await _repo(uow).get_application(req.application_id,
-                                                     for_update=True))
+                                                             for_update=True))
     if row.state != S.INFORMATION_REQUESTED:
         transition(row.state, Action.AMEND)  # raises IllegalTransition with the reason
-    new_pb = apb.ApplicationContent()
-    new_pb.CopyFrom(req.content)
-    new_pb.exporter_uscc = (new_pb.exporter_uscc or row.exporter_uscc).strip().upper()
-    m.assign_party_ids(new_pb)
+    answer = req.answer.strip()
+    new_pb = None
+    if req.HasField("content"):
+        new_pb = apb.ApplicationContent()
+        new_pb.CopyFrom(req.content)
+        new_pb.exporter_uscc = (new_pb.exporter_uscc or row.exporter_uscc).strip().upper()
+        m.assign_party_ids(new_pb)
+        if m.content_to_json(new_pb) == row.content:
+            new_pb = None  # the same content resent with the answer
+    day = today()
+    if new_pb is None:
+        if not answer:
+            raise ValidationFailed(FieldViolation(
+                "answer", "an answer (or changed content) is required"))
+        row.state = transition(row.state, Action.ANSWER)
+        row.pauses = end_pause(row.pauses, PauseKind.INFORMATION_REQUEST, day) \
+            if open_pause(row.pauses, PauseKind.INFORMATION_REQUEST) else row.pauses
+        pb = await _record(uow, row, "INFORMATION_PROVIDED", f"information provided: {answer}")
+        await uow.publish(APPLICATION.name, row.id, events_pb2.InformationProvided(
+            application_id=row.id, exporter_uscc=row.exporter_uscc, answer=answer,
+            provided_at=m.ts(now())))
+        log.info("application.information_provided", application_id=row.id)
+        return pb
     old = _domain_app(row).content
     new = m.content_to_domain(new_pb)
     check_amendment(old, new)  # AmendmentRefused -> INVALID_ARGUMENT, reason RE_APPLY
-    day = today()
     found = await _repo(uow).get_operator(row.exporter_uscc)
     standing = await _repo(uow).get_standing(row.exporter_uscc)
     violations = validate_submission(new, found[0] if found else None, standing, day)
@@ -449,7 +470,8 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
     if open_pause(row.pauses, PauseKind.INFORMATION_REQUEST) is not None:
         row.pauses = end_pause(row.pauses, PauseKind.INFORMATION_REQUEST, day)
     row.content = m.content_to_json(new_pb)
-    pb = await _record(uow, row, "STATE_CHANGED", "amended; screening again")
+    pb = await _record(uow, row, "STATE_CHANGED", "amended; screening again"
+                       + (f": {answer}" if answer else ""))
     await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationAmended(
         application_id=row.id, exporter_uscc=row.exporter_uscc, content=new_pb,
         answer=req.answer, amended_at=m.ts(now())))

@@ -108,3 +108,41 @@ async def test_expert_review_pauses_the_clock(env, h):
                       (spb.UPDATE_KIND_EXPERT_REVIEW_ENDED, False)]
     assert "controlled under 1C117.d" in steps[-1].note
     print(f"expert review flow: {time.monotonic() - t0:.2f}s, {paused} working days paused")
+
+
+async def test_answer_only_amendment_goes_back_to_the_officer(env, h):
+    uscc, app = await _under_review(env, h)
+    app_id = app.application_id
+    me = bearer("exporter", uscc=uscc)
+    asked = await env.stub.RequestInformation(spb.RequestInformationRequest(
+        application_id=app_id, questions=["Who installs the goods?"]), metadata=MOFCOM)
+    assert asked.clock_paused
+    with pytest.raises(grpc.aio.AioRpcError) as exc:  # neither an answer nor new content
+        await env.stub.AmendApplication(spb.AmendApplicationRequest(application_id=app_id),
+                                        metadata=me)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    answered = await env.stub.AmendApplication(spb.AmendApplicationRequest(
+        application_id=app_id, answer="our own engineers install"), metadata=me)
+    assert answered.state == apb.APPLICATION_STATE_UNDER_REVIEW and not answered.clock_paused
+    assert answered.content == asked.content
+    ev = await env.log.wait_for("stc.licensing.v1.InformationProvided", app_id,
+                                topic=APPLICATION.name)
+    assert ev[0].parse(events_pb2.InformationProvided).answer == "our own engineers install"
+    steps = await _history(env, app_id, uscc, spb.UPDATE_KIND_INFORMATION_PROVIDED)
+    assert steps[-1].state == apb.APPLICATION_STATE_UNDER_REVIEW
+    # the same content resent with a second answer is an answer too; changed content is
+    # screened again
+    await env.stub.RequestInformation(spb.RequestInformationRequest(
+        application_id=app_id, questions=["And the contract?"]), metadata=MOFCOM)
+    again = await env.stub.AmendApplication(spb.AmendApplicationRequest(
+        application_id=app_id, content=h.content(uscc), answer="unchanged"), metadata=me)
+    assert again.state == apb.APPLICATION_STATE_UNDER_REVIEW
+    await env.stub.RequestInformation(spb.RequestInformationRequest(
+        application_id=app_id, questions=["Contract revision?"]), metadata=MOFCOM)
+    changed = await env.stub.AmendApplication(spb.AmendApplicationRequest(
+        application_id=app_id, content=h.content(uscc, contract_reference="C-2026-001-rev2"),
+        answer="revised"), metadata=me)
+    assert changed.state == apb.APPLICATION_STATE_SCREENING
+    await env.log.wait_for("stc.licensing.v1.ApplicationAmended", app_id, topic=APPLICATION.name)
+    await asyncio.sleep(0.3)
+    assert not env.log.find("stc.licensing.v1.ApplicationAmended", app_id)[1:]  # just one

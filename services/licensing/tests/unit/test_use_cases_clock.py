@@ -158,3 +158,58 @@ async def test_review_queue_holds_what_awaits_an_officer_oldest_deadline_first(b
     with pytest.raises(ValidationFailed):
         await svc.list_review_queue(uow=uow, p=b.officer(), req=spb.ListReviewQueueRequest(
             states=[apb.APPLICATION_STATE_APPROVED]))
+
+
+@pytest.mark.parametrize("resend_content", [False, True])
+async def test_answer_only_amendment_resumes_the_clock_without_rescreening(b, clock,
+                                                                           resend_content):
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    clock(dt.date(2026, 3, 4))
+    await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        application_id=app.application_id, questions=["Who installs the goods?"]))
+    uow.events.clear()
+    content_before = uow.repo.applications[app.application_id].content
+    clock(dt.date(2026, 3, 11))
+    req = spb.AmendApplicationRequest(application_id=app.application_id,
+                                      answer="our own engineers install")
+    if resend_content:  # what a client that always sends the content does
+        req.content.CopyFrom(b.content_pb())
+    answered = await svc.amend_application(uow=uow, p=b.exporter(), req=req)
+    assert answered.state == apb.APPLICATION_STATE_UNDER_REVIEW and not answered.clock_paused
+    assert answered.working_days_used == 2
+    assert (answered.deadline.year, answered.deadline.month, answered.deadline.day) == \
+        add_working_days(MON, 50).date.timetuple()[:3]
+    assert uow.types() == ["InformationProvided"]  # no ApplicationAmended: nothing to screen
+    assert uow.of("InformationProvided")[0].answer == "our own engineers install"
+    steps = uow.repo.history[app.application_id]
+    assert steps[-1]["kind"] == "INFORMATION_PROVIDED" and "own engineers" in steps[-1]["note"]
+    row = uow.repo.applications[app.application_id]
+    assert row.content == content_before
+    assert row.pauses[0].end == dt.date(2026, 3, 11)
+    # the officer can decide at once
+    r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+        application_id=app.application_id, decision=events_pb2.DECISION_APPROVE))
+    assert r.application.state == apb.APPLICATION_STATE_APPROVED
+
+
+async def test_an_amendment_needs_an_answer_or_changed_content(b, clock):
+    from stc_common.errors import ValidationFailed
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        application_id=app.application_id, questions=["q"]))
+    uow.events.clear()
+    before = uow.repo.snapshot()
+    with pytest.raises(ValidationFailed) as exc:
+        await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
+            application_id=app.application_id, answer="  "))
+    assert [v.field for v in exc.value.violations] == ["answer"]
+    assert uow.repo.snapshot() == before and uow.events == []
+    # changed non-key content is screened again
+    changed = await svc.amend_application(uow=uow, p=b.exporter(),
+                                          req=spb.AmendApplicationRequest(
+                                              application_id=app.application_id,
+                                              content=b.content_pb(contract_reference="rev2")))
+    assert changed.state == apb.APPLICATION_STATE_SCREENING and not changed.clock_paused
+    assert uow.types() == ["ApplicationAmended"]

@@ -80,6 +80,7 @@ EVENT_ROUTES: dict[str, Route] = {
     "stc.licensing.v1.DeadlineApproaching": Route(_APP),
     "stc.licensing.v1.ExpertReviewStarted": Route(_APP),
     "stc.licensing.v1.ExpertReviewEnded": Route(_APP),
+    "stc.licensing.v1.InformationProvided": Route(_APP),
     "stc.licensing.v1.LicenceIssued": Route(_LIC),
     "stc.licensing.v1.LicenceSuspended": Route(_LIC),
     "stc.licensing.v1.LicenceReinstated": Route(_LIC),
