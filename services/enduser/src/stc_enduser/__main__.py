@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from stc_common.runtime import run_migrations
+
 from stc_enduser.config import EndUserSettings
 from stc_enduser.main import build_spec, main
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import asyncpg
 from stc.enduser.v1 import enduser_service_pb2
-
 from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import LICENCE
 from stc_common.logging import get_logger
 from stc_common.runtime import ServiceSpec, run_service
+
 from stc_enduser import service
 from stc_enduser.api.servicer import SOURCE, register
 from stc_enduser.config import EndUserSettings

@@ -21,7 +21,6 @@ from stc.common.v1 import common_pb2
 from stc.enduser.v1 import enduser_service_pb2_grpc
 from stc.licensing.v1 import application_pb2
 from stc.licensing.v1 import events_pb2 as lic
-
 from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import ENDUSER_CHANGE, LICENCE

@@ -11,7 +11,6 @@ from stc.common.v1 import common_pb2
 from stc.enduser.v1 import change_report_pb2, events_pb2
 from stc.enduser.v1 import enduser_service_pb2 as pb
 from stc.licensing.v1 import events_pb2 as lic
-
 from stc_common.grpc.errors import error_reason, field_violations
 
 from .conftest import EXPORTER, OTHER_EXPORTER

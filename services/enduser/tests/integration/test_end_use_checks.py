@@ -12,7 +12,6 @@ from google.protobuf import timestamp_pb2
 from stc.enduser.v1 import end_use_check_pb2, events_pb2
 from stc.enduser.v1 import enduser_service_pb2 as pb
 from stc.licensing.v1 import events_pb2 as lic
-
 from stc_common.grpc.errors import field_violations
 
 from .conftest import EXPORTER, licence_issued

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from stc.enduser.v1 import events_pb2
 from stc.enduser.v1 import enduser_service_pb2 as pb
-
+from stc.enduser.v1 import events_pb2
 from stc_common.grpc.errors import error_reason
 from stc_common.testing.service import bearer
 

@@ -13,8 +13,8 @@ from stc.enduser.v1 import (
     enduser_service_pb2,
     events_pb2,
 )
-
 from stc_common.errors import FieldViolation, ValidationFailed
+
 from stc_enduser import publishing
 from stc_enduser.convert import document_from_pb, from_ts, party_from_pb, party_pb, to_dict, ts
 from stc_enduser.domain import rules

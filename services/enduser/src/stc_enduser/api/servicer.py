@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncpg
 from stc.enduser.v1 import enduser_service_pb2 as pb
 from stc.enduser.v1 import enduser_service_pb2_grpc as pb_grpc
-
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
+
 from stc_enduser import service
 from stc_enduser.api import mapping
 from stc_enduser.api.errors import (

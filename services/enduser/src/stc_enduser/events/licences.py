@@ -9,11 +9,11 @@ refuse or allow reports on.
 from __future__ import annotations
 
 from stc.licensing.v1 import events_pb2 as lic
-
 from stc_common.consumer import Subscription
 from stc_common.db.uow import UnitOfWork
 from stc_common.envelope import Envelope
 from stc_common.logging import get_logger
+
 from stc_enduser.convert import to_dict
 from stc_enduser.domain.model import Authority
 from stc_enduser.storage import licences as repo
