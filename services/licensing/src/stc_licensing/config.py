@@ -15,3 +15,5 @@ class LicensingSettings(ServiceSettings):
     db_pool_max: int = 10
     # How often the background task looks for breached deadlines and expired licences.
     ticker_interval_s: float = 60.0
+    # DeadlineApproaching once this many working days (or fewer) of Reg. 17's 45 are left.
+    deadline_warning_working_days: int = 5

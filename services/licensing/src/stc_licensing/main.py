@@ -23,13 +23,14 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("stc_licensing.main")
 
 
-def make_ticker(interval_s: float):
-    """A background task: Reg. 17 breaches (DeadlineBreached, once) and licence expiry."""
+def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS):
+    """A background task: Reg. 17 warnings (DeadlineApproaching, once) and breaches
+    (DeadlineBreached, once), and licence expiry."""
 
     async def ticker(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await tick(pool)
+                await tick(pool, warn_within)
             except Exception:  # keep ticking; the next round retries
                 log.exception("ticker.failed")
             try:
@@ -41,14 +42,18 @@ def make_ticker(interval_s: float):
     return ticker
 
 
-async def tick(pool: asyncpg.Pool) -> tuple[int, int]:
-    """One round: every breach and every expiry in its own transaction."""
+async def tick(pool: asyncpg.Pool, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS
+               ) -> tuple[int, int]:
+    """One round: every warning, breach and expiry in its own transaction."""
     day = svc.today()
     async with pool.acquire() as conn:
         pending = await repo.pending_ids(conn)
         due = await repo.licences_due_to_expire(conn, day)
     breached = expired = 0
     for app_id in pending:
+        async with unit_of_work(pool, SOURCE) as uow:
+            await svc.warn_deadline(uow=uow, application_id=app_id, as_of=day,
+                                    within=warn_within)
         async with unit_of_work(pool, SOURCE) as uow:
             breached += await svc.mark_breach(uow=uow, application_id=app_id, as_of=day)
     for lic_id in due:
@@ -76,7 +81,8 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
 
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[make_ticker(settings.ticker_interval_s)], on_start=warm)
+                       background=[make_ticker(settings.ticker_interval_s,
+                                               settings.deadline_warning_working_days)], on_start=warm)
 
 
 def main() -> None:

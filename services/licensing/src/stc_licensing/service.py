@@ -908,6 +908,31 @@ async def on_end_use_check_completed(*, uow: UnitOfWork, msg) -> None:
 # --------------------------------------------------------------------------- ticker
 
 
+DEADLINE_WARNING_WORKING_DAYS = 5
+
+
+async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
+                        within: int = DEADLINE_WARNING_WORKING_DAYS) -> bool:
+    """DeadlineApproaching once when at most `within` working days of the Reg. 17 clock are
+    left on a pending application whose clock is running (for the officer's queue)."""
+    row = await _repo(uow).get_application(application_id, for_update=True)
+    if row is None or row.warning_reported or row.breach_reported or \
+            row.state not in PENDING_STATES or any(p.end is None for p in row.pauses):
+        return False
+    cs = clock_status(row.accepted_on, as_of, row.pauses)
+    if cs.breached or cs.remaining > within:
+        return False
+    row.warning_reported = True
+    await _record(uow, row, "DEADLINE_APPROACHING",
+                  f"{cs.remaining} working day(s) left before the Reg. 17 deadline {cs.deadline}")
+    await uow.publish(APPLICATION.name, row.id, events_pb2.DeadlineApproaching(
+        application_id=row.id, authority=row.authority, deadline=m.date_to_pb(cs.deadline),
+        working_days_remaining=cs.remaining))
+    log.info("application.deadline_approaching", application_id=row.id,
+             remaining=cs.remaining)
+    return True
+
+
 async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -> bool:
     """DeadlineBreached once when the Reg. 17 clock ran out without a decision."""
     row = await _repo(uow).get_application(application_id, for_update=True)

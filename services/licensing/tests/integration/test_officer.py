@@ -146,3 +146,31 @@ async def test_answer_only_amendment_goes_back_to_the_officer(env, h):
     await env.log.wait_for("stc.licensing.v1.ApplicationAmended", app_id, topic=APPLICATION.name)
     await asyncio.sleep(0.3)
     assert not env.log.find("stc.licensing.v1.ApplicationAmended", app_id)[1:]  # just one
+
+
+async def test_deadline_approaching_warned_once_by_the_ticker(env, h):
+    uscc, app = await _under_review(env, h)
+    app_id = app.application_id
+    today = svc.today()
+    accepted = today  # back-date acceptance until 41 working days are used (4 left)
+    while working_days_between(accepted, today) < 41:
+        accepted -= dt.timedelta(days=1)
+    t0 = time.monotonic()
+    await env.sql("UPDATE applications SET accepted_on = $2 WHERE id = $1", app_id, accepted)
+    ev = await env.log.wait_for("stc.licensing.v1.DeadlineApproaching", app_id,
+                                topic=APPLICATION.name, timeout=20)
+    took = time.monotonic() - t0
+    warning = ev[0].parse(events_pb2.DeadlineApproaching)
+    assert warning.working_days_remaining == 4 and warning.authority == "MOFCOM"
+    assert _date(warning.deadline) == add_working_days(accepted, 45).date
+    queue = await env.stub.ListReviewQueue(spb.ListReviewQueueRequest(page_size=500),
+                                           metadata=MOFCOM)
+    mine = [a for a in queue.applications if a.application_id == app_id]
+    assert mine[0].working_days_remaining == 4 and _date(mine[0].deadline) == \
+        _date(warning.deadline)
+    steps = await _history(env, app_id, uscc, spb.UPDATE_KIND_DEADLINE_APPROACHING)
+    assert "4 working day(s) left" in steps[-1].note
+    await asyncio.sleep(1.5)  # three more ticker rounds
+    assert len(env.log.find("stc.licensing.v1.DeadlineApproaching", app_id)) == 1
+    assert not env.log.find("stc.licensing.v1.DeadlineBreached", app_id)
+    print(f"DeadlineApproaching {took:.2f}s after the clock reached 4 working days left")

@@ -213,3 +213,41 @@ async def test_an_amendment_needs_an_answer_or_changed_content(b, clock):
                                               content=b.content_pb(contract_reference="rev2")))
     assert changed.state == apb.APPLICATION_STATE_SCREENING and not changed.clock_paused
     assert uow.types() == ["ApplicationAmended"]
+
+
+async def test_deadline_approaching_once_when_five_working_days_are_left(b, clock):
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    app_id = app.application_id
+    six_left, five_left = add_working_days(MON, 39).date, add_working_days(MON, 40).date
+    assert not await svc.warn_deadline(uow=uow, application_id=app_id, as_of=six_left)
+    assert uow.events == []
+    assert await svc.warn_deadline(uow=uow, application_id=app_id, as_of=five_left)
+    assert not await svc.warn_deadline(uow=uow, application_id=app_id, as_of=five_left)
+    assert uow.types() == ["DeadlineApproaching"]
+    ev = uow.of("DeadlineApproaching")[0]
+    assert ev.working_days_remaining == 5 and ev.authority == "MOFCOM"
+    deadline = add_working_days(MON, 45).date
+    assert (ev.deadline.year, ev.deadline.month, ev.deadline.day) == deadline.timetuple()[:3]
+    assert uow.repo.history[app_id][-1]["kind"] == "DEADLINE_APPROACHING"
+    clock(five_left)
+    queue = await svc.list_review_queue(uow=uow, p=b.officer(), req=spb.ListReviewQueueRequest())
+    assert [a.working_days_remaining for a in queue.applications] == [5]
+    # the breach is still reported on its own
+    assert await svc.mark_breach(uow=uow, application_id=app_id,
+                                 as_of=add_working_days(MON, 46).date)
+    assert uow.types() == ["DeadlineApproaching", "DeadlineBreached"]
+
+
+async def test_no_warning_while_the_clock_is_stopped_or_after_a_breach(b, clock):
+    uow = b.FakeUnitOfWork()
+    paused = await _under_review(b, uow, "paused")
+    await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(paused.application_id))
+    breached = await _under_review(b, uow, "breached")
+    uow.events.clear()
+    late = add_working_days(MON, 50).date
+    assert not await svc.warn_deadline(uow=uow, application_id=paused.application_id,
+                                       as_of=late)
+    assert not await svc.warn_deadline(uow=uow, application_id=breached.application_id,
+                                       as_of=late)
+    assert uow.events == []

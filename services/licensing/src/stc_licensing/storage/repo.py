@@ -141,6 +141,7 @@ class AppRow:
     reconsideration_used: bool
     breach_reported: bool
     updated_at: dt.datetime
+    warning_reported: bool = False  # DeadlineApproaching published
 
 
 def _pauses_json(pauses: tuple[Pause, ...]) -> list:
@@ -160,7 +161,8 @@ def _app(row: asyncpg.Record) -> AppRow:
                            PauseKind(p["kind"])) for p in _load(row["pauses"])),
         deadline=row["deadline"], deadline_exact=row["deadline_exact"], flags=list(row["flags"]),
         licence_id=row["licence_id"], reconsideration_used=row["reconsideration_used"],
-        breach_reported=row["breach_reported"], updated_at=row["updated_at"])
+        breach_reported=row["breach_reported"], updated_at=row["updated_at"],
+        warning_reported=row["warning_reported"])
 
 
 async def next_reference(conn, authority: str, year: int) -> str:
@@ -206,11 +208,12 @@ async def save_application(conn, a: AppRow) -> None:
     await conn.execute(
         """UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
              deadline = $5, deadline_exact = $6, flags = $7, licence_id = $8,
-             reconsideration_used = $9, breach_reported = $10, updated_at = $11
+             reconsideration_used = $9, breach_reported = $10, updated_at = $11,
+             warning_reported = $12
            WHERE id = $1""",
         a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
         a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
-        a.updated_at)
+        a.updated_at, a.warning_reported)
 
 
 async def list_applications(conn, *, uscc: str | None, authority: str | None,
