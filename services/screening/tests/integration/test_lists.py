@@ -23,6 +23,7 @@ from stc.screening.v1 import screening_service_pb2 as pb
 from stc_common.db.pool import create_pool
 from stc_common.grpc.errors import error_reason, field_violations
 from stc_common.kafka.topics import LICENCE
+from stc_common.testing.service import bearer
 from stc_screening import service
 from stc_screening.api.servicer import SOURCE
 from stc_screening.importers.bundle import load_lists
@@ -157,6 +158,14 @@ async def test_public_search_and_get_need_no_token(stack):
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await stack.stub.ScreenParty(pb.ScreenPartyRequest(party=common_pb2.Party(name="x")))
     assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # nor for an importer's token, which only reports changes on its one licence
+    importer = bearer("importer", licence="lic-1", party="importer")
+    screen_x = pb.ScreenPartyRequest(party=common_pb2.Party(name="x"))
+    for call, req in ((stack.stub.ScreenParty, screen_x),
+                      (stack.stub.ClassifyItem, pb.ClassifyItemRequest(description="tungsten"))):
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await call(req, metadata=importer)
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_list_changes_are_for_officers_and_prc_lists_only(stack):

@@ -35,6 +35,10 @@ _MATCH_KIND = {MatchKind.IDENTIFIER: pb.SEARCH_MATCH_KIND_IDENTIFIER,
                MatchKind.TOKEN: pb.SEARCH_MATCH_KIND_TOKEN,
                MatchKind.FUZZY: pb.SEARCH_MATCH_KIND_FUZZY}
 
+# Who may screen: exporters, officers and auditors. An importer token (bound to one licence
+# for change reports) may not use the screening tools.
+_SCREENERS = (Role.EXPORTER, Role.OFFICER, Role.AUDITOR)
+
 
 def _page(c: ViolationCollector, size: int, token: str, default: int = 20) -> tuple[int, int]:
     c.require(0 <= size <= MAX_PAGE, "page_size", f"must be between 0 and {MAX_PAGE}")
@@ -191,8 +195,8 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
 
     async def ScreenParty(self, request: pb.ScreenPartyRequest, context
                           ) -> pb.ScreenPartyResponse:
-        """Any authenticated role: one party against all lists or a chosen few."""
-        require()
+        """Exporters, officers and auditors: one party against all lists or a chosen few."""
+        require(*_SCREENERS)
         c = ViolationCollector()
         _validate_party(c, request.party, "party")
         kinds = _kinds(c, request.list_kinds, "list_kinds")
@@ -208,7 +212,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
     async def ScreenTransaction(self, request: pb.ScreenTransactionRequest, context
                                 ) -> pb.ScreenTransactionResponse:
         """Any authenticated role: parties, destination, items, end use and red flags."""
-        require()
+        require(*_SCREENERS)
         c = ViolationCollector()
         c.require(len(request.parties) > 0, "parties", "at least one party")
         for i, p in enumerate(request.parties):
@@ -240,7 +244,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
     async def ClassifyItem(self, request: pb.ClassifyItemRequest, context
                            ) -> pb.ClassifyItemResponse:
         """Any authenticated role: ranked control-list candidates with reasons."""
-        require()
+        require(*_SCREENERS)
         c = ViolationCollector()
         c.require(bool(request.description.strip() or request.parameters
                        or request.hs_code.strip()), "description",
