@@ -79,10 +79,10 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)
 
+    ticker = make_ticker(settings.ticker_interval_s, settings.deadline_warning_working_days)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[make_ticker(settings.ticker_interval_s,
-                                               settings.deadline_warning_working_days)], on_start=warm)
+                       background=[ticker], on_start=warm)
 
 
 def main() -> None:
