@@ -35,7 +35,7 @@ def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKI
                 log.exception("ticker.failed")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     ticker.__name__ = "deadline_ticker"

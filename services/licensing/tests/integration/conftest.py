@@ -31,7 +31,6 @@ from stc_common.kafka.topics import (
 )
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
-
 from stc_licensing.config import LicensingSettings
 from stc_licensing.main import build_spec
 

@@ -10,8 +10,7 @@ import time
 
 import pytest
 from stc.licensing.v1 import application_pb2 as apb
-from stc.licensing.v1 import events_pb2
-from stc.licensing.v1 import licence_pb2
+from stc.licensing.v1 import events_pb2, licence_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
 from stc_common.testing.service import bearer
@@ -131,7 +130,7 @@ async def test_many_applications_concurrently(env, h):
     assert len({a.reference for a in apps}) == n
     await asyncio.gather(*(env.screen(a) for a in apps))
     await asyncio.gather(*(env.wait_state(a.application_id, u, apb.APPLICATION_STATE_UNDER_REVIEW,
-                                          timeout=60) for a, u in zip(apps, usccs)))
+                                          timeout=60) for a, u in zip(apps, usccs, strict=True)))
     t_assessed = time.perf_counter()
     decided = await asyncio.gather(*(env.stub.DecideApplication(spb.DecideApplicationRequest(
         application_id=a.application_id, decision=events_pb2.DECISION_APPROVE),

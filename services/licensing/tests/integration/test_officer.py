@@ -17,7 +17,6 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc_common.kafka.topics import APPLICATION
 from stc_common.testing.service import bearer
 from stc_common.workdays import add_working_days, working_days_between
-
 from stc_licensing import service as svc
 
 pytestmark = pytest.mark.integration

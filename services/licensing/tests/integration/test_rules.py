@@ -14,9 +14,8 @@ from stc.common.v1 import common_pb2
 from stc.credit.v1 import events_pb2 as credit
 from stc.enduser.v1 import events_pb2 as enduser
 from stc.licensing.v1 import application_pb2 as apb
-from stc.licensing.v1 import events_pb2, licence_pb2
+from stc.licensing.v1 import events_pb2, licence_pb2, operator_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
-from stc.licensing.v1 import operator_pb2
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.grpc.errors import error_reason, field_violations
 from stc_common.kafka.topics import (

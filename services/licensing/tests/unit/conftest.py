@@ -15,7 +15,6 @@ from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc_common.auth.jwt import Authority, Principal, Role
 from stc_common.uscc import make_uscc
-
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding, ScreeningOutcome
 from stc_licensing.domain.model import (
     Application,

@@ -8,7 +8,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-
 from stc_licensing.domain.assessment import (
     Assessment,
     EvidenceKind,

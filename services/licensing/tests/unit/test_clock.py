@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from stc_licensing.domain.clock import (
     STATUTORY_WORKING_DAYS,
     Pause,

@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from stc_licensing.domain.errors import IllegalTransition, LicenceRefused
 from stc_licensing.domain.licence import (
     ExportLine,

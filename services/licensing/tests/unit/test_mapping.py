@@ -11,7 +11,6 @@ from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import events_pb2
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import FailedPrecondition, ValidationFailed
-
 from stc_licensing.api import mapping as m
 from stc_licensing.api.errors import to_common
 from stc_licensing.domain import errors as de

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from stc_licensing.domain.errors import NoPolicyInForce, PolicyError
 from stc_licensing.domain.model import ItemRegime
 from stc_licensing.domain.policy import (

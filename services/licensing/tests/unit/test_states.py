@@ -6,7 +6,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-
 from stc_licensing.domain.errors import AmendmentRefused, IllegalTransition
 from stc_licensing.domain.model import ApplicationState as S
 from stc_licensing.domain.model import (

@@ -15,7 +15,6 @@ from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority
 from stc_common.errors import AlreadyExists, NotFound, PermissionDenied, ValidationFailed
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
-
 from stc_licensing import service as svc
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain.clock import PauseKind

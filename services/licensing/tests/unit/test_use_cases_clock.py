@@ -14,7 +14,6 @@ from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority
 from stc_common.errors import FailedPrecondition, NotFound, PermissionDenied
 from stc_common.workdays import add_working_days, working_days_between
-
 from stc_licensing import service as svc
 from stc_licensing.domain.clock import PauseKind
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-
 from stc_licensing.domain.errors import SubmissionInvalid
 from stc_licensing.domain.inputs import CreditLevel
 from stc_licensing.domain.model import (

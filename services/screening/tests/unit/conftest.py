@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from stc_screening.domain.index import ScreeningIndex
 from stc_screening.domain.lists import ListEntry
 from stc_screening.evaluation import LabelledSets, build_labelled_sets

@@ -6,7 +6,6 @@ regression in normalisation, candidate generation or scoring.
 """
 
 import pytest
-
 from stc_screening.evaluation import Report, evaluate, sample
 
 # Measured on the full sets (bench): recall@1 0.9965 (typo 0.9755), FPR 0.0070

@@ -1,7 +1,6 @@
 """Classification help over the shipped control-list sample."""
 
 import pytest
-
 from stc_screening.domain.classification import classify_item, thresholds
 from stc_screening.domain.items import ControlItem, is_valid_control_code
 from stc_screening.importers.control_list import parse_control_list

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from stc_screening.domain.lists import ListKind, PartyType
 from stc_screening.importers.bis import parse_bis_dpl
 from stc_screening.importers.control_list import parse_control_list

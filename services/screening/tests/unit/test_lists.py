@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-
 from stc_screening.domain.lists import (
     Identifier,
     ListEntry,

@@ -1,7 +1,6 @@
 """Scoring one party against one entry."""
 
 import pytest
-
 from stc_screening.domain.lists import Address, Identifier, ListEntry, ListKind, PartyType
 from stc_screening.domain.matching import (
     Decision,

@@ -5,11 +5,10 @@ import datetime as dt
 from importlib import resources
 
 import pytest
-
+from stc_screening.domain.index import ScreeningIndex
 from stc_screening.domain.items import ControlItem
 from stc_screening.domain.lists import ListEntry, ListKind, PartyType
 from stc_screening.domain.matching import Party
-from stc_screening.domain.index import ScreeningIndex
 from stc_screening.domain.policy import ArmsEmbargo, CountryMeasure
 from stc_screening.domain.transaction import (
     PartyRole,

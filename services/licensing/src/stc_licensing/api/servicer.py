@@ -9,8 +9,8 @@ import contextlib
 import asyncpg
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import licensing_service_pb2_grpc as grpc_pb
-from stc.licensing.v1.assessment_pb2 import Assessment
 from stc.licensing.v1.application_pb2 import Application
+from stc.licensing.v1.assessment_pb2 import Assessment
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
 
@@ -22,7 +22,7 @@ from stc_licensing.storage import repo
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
 SOURCE = "stc-licensing"
-E, O, A = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
+EXP, OFF, AUD = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
 _KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_KIND_ASSESSED,
          "FLAGGED": spb.UPDATE_KIND_FLAGGED,
          "DEADLINE_BREACHED": spb.UPDATE_KIND_DEADLINE_BREACHED,
@@ -49,48 +49,48 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     # operators
     async def RegisterOperator(self, request, context):
-        return await self._run((E, O), svc.register_operator, req=request)
+        return await self._run((EXP, OFF), svc.register_operator, req=request)
 
     async def GetOperator(self, request, context):
-        return await self._run((E, O, A), svc.get_operator, uscc=request.uscc)
+        return await self._run((EXP, OFF, AUD), svc.get_operator, uscc=request.uscc)
 
     async def UpdateIcpSelfAssessment(self, request, context):
-        return await self._run((E,), svc.update_icp_self_assessment, req=request)
+        return await self._run((EXP,), svc.update_icp_self_assessment, req=request)
 
     async def RecordIcpAudit(self, request, context):
-        return await self._run((O,), svc.record_icp_audit, req=request)
+        return await self._run((OFF,), svc.record_icp_audit, req=request)
 
     async def SetMilitaryQualification(self, request, context):
-        return await self._run((O,), svc.set_military_qualification, req=request)
+        return await self._run((OFF,), svc.set_military_qualification, req=request)
 
     # applications
     async def SubmitApplication(self, request, context):
-        return await self._run((E,), svc.submit_application, req=request)
+        return await self._run((EXP,), svc.submit_application, req=request)
 
     async def GetApplication(self, request, context):
-        return await self._run((E, O, A), svc.get_application,
+        return await self._run((EXP, OFF, AUD), svc.get_application,
                                application_id=request.application_id)
 
     async def ListApplications(self, request, context):
-        return await self._run((E, O, A), svc.list_applications, req=request)
+        return await self._run((EXP, OFF, AUD), svc.list_applications, req=request)
 
     async def WithdrawApplication(self, request, context):
-        return await self._run((E,), svc.withdraw_application, req=request)
+        return await self._run((EXP,), svc.withdraw_application, req=request)
 
     async def AmendApplication(self, request, context):
-        return await self._run((E,), svc.amend_application, req=request)
+        return await self._run((EXP,), svc.amend_application, req=request)
 
     async def GetAssessment(self, request, context):
-        return await self._run((E, O, A), svc.get_assessment,
+        return await self._run((EXP, OFF, AUD), svc.get_assessment,
                                application_id=request.application_id)
 
     async def RequestReconsideration(self, request, context):
-        return await self._run((E,), svc.request_reconsideration, req=request)
+        return await self._run((EXP,), svc.request_reconsideration, req=request)
 
     async def WatchApplication(self, request, context):
         """Every step after `after_sequence`, then live ones (LISTEN/NOTIFY wake-ups, the
         history table read after each; see api/watch.py)."""
-        await self._run((E, O, A), svc.get_application, application_id=request.application_id)
+        await self._run((EXP, OFF, AUD), svc.get_application, application_id=request.application_id)
         app_id = request.application_id
         last = max(request.after_sequence, 0)
         woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips
@@ -115,38 +115,38 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     # officers
     async def ListReviewQueue(self, request, context):
-        return await self._run((O,), svc.list_review_queue, req=request)
+        return await self._run((OFF,), svc.list_review_queue, req=request)
 
     async def RequestInformation(self, request, context):
-        return await self._run((O,), svc.request_information, req=request)
+        return await self._run((OFF,), svc.request_information, req=request)
 
     async def DecideApplication(self, request, context):
-        return await self._run((O,), svc.decide_application, req=request)
+        return await self._run((OFF,), svc.decide_application, req=request)
 
     async def StartExpertReview(self, request, context):
-        return await self._run((O,), svc.start_expert_review, req=request)
+        return await self._run((OFF,), svc.start_expert_review, req=request)
 
     async def EndExpertReview(self, request, context):
-        return await self._run((O,), svc.end_expert_review, req=request)
+        return await self._run((OFF,), svc.end_expert_review, req=request)
 
     # licences
     async def GetLicence(self, request, context):
-        return await self._run((E, O, A), svc.get_licence, licence_id=request.licence_id)
+        return await self._run((EXP, OFF, AUD), svc.get_licence, licence_id=request.licence_id)
 
     async def ListLicences(self, request, context):
-        return await self._run((E, O, A), svc.list_licences, req=request)
+        return await self._run((EXP, OFF, AUD), svc.list_licences, req=request)
 
     async def RecordExport(self, request, context):
-        return await self._run((E, O), svc.record_export, req=request)
+        return await self._run((EXP, OFF), svc.record_export, req=request)
 
     async def SuspendLicence(self, request, context):
-        return await self._run((O,), svc.suspend_licence, req=request)
+        return await self._run((OFF,), svc.suspend_licence, req=request)
 
     async def ReinstateLicence(self, request, context):
-        return await self._run((O,), svc.reinstate_licence, req=request)
+        return await self._run((OFF,), svc.reinstate_licence, req=request)
 
     async def RevokeLicence(self, request, context):
-        return await self._run((O,), svc.revoke_licence, req=request)
+        return await self._run((OFF,), svc.revoke_licence, req=request)
 
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 
 import asyncpg
-
 from stc_common.logging import get_logger
 
 CHANNEL = "licensing_application"

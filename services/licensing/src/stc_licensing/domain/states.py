@@ -132,7 +132,7 @@ def key_element_changes(old: ApplicationContent, new: ApplicationContent) -> lis
     if len(old_items) != len(new_items):
         changed.append("items")
     else:
-        changed.extend(f"items[{i}]" for i, (a, b) in enumerate(zip(old_items, new_items))
+        changed.extend(f"items[{i}]" for i, (a, b) in enumerate(zip(old_items, new_items, strict=False))
                        if a != b)
     return changed
 
