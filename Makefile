@@ -83,11 +83,11 @@ reset:
 test-unit: venv protos
 	$(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: up tools
+test: up tools lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: venv
-	$(PY) -m ruff check services tests bench || true
+	$(PY) -m ruff check services tests bench
 
 clean:
 	rm -rf services/common/src/stc .pytest_cache
