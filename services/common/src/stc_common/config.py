@@ -34,3 +34,11 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 0.2
     consumer_group_prefix: str = "stc"
+    # gRPC transport security, off by default (the local stack is plaintext on loopback).
+    # Server certificate + key (PEM files) switch TLS on; a client CA on top switches mutual
+    # TLS on: clients must present a certificate signed by it. Checked at start
+    # (`stc_common.grpc.server.load_server_tls`); `python -m stc_common.tools.devcerts`
+    # makes a throwaway set for development.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""

@@ -22,7 +22,13 @@ from stc_common.config import ServiceSettings
 from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
 from stc_common.db.pool import create_pool
-from stc_common.grpc.server import build_server, install_signal_handlers, shutdown
+from stc_common.grpc.server import (
+    TlsConfigError,
+    build_server,
+    install_signal_handlers,
+    load_server_tls,
+    shutdown,
+)
 from stc_common.logging import configure_logging, get_logger
 from stc_common.metrics import serve_metrics
 from stc_common.outbox import OutboxRelay
@@ -61,6 +67,11 @@ async def run_service(
 ) -> None:
     """Run one service process until it is signalled (or `stop` is set)."""
     configure_logging(spec.name, settings.log_level, settings.log_json)
+    try:  # before anything is started: a TLS misconfiguration is a start-up error
+        tls = load_server_tls(settings)
+    except TlsConfigError as exc:
+        log.error("service.misconfigured", error=str(exc))
+        raise
     if stop is None:  # a real process: SIGTERM/SIGINT stop it; tests pass their own event
         stop = asyncio.Event()
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -99,6 +110,7 @@ async def run_service(
             public_methods=spec.public_methods,
             host=settings.grpc_host,
             port=settings.grpc_port,
+            tls=tls,
         )
         log.info("service.ready", grpc_port=port, metrics_port=settings.metrics_port)
         stopper = asyncio.create_task(stop.wait())

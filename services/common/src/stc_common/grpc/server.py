@@ -5,6 +5,13 @@ metadata or new) bound into the log context and echoed in the response metadata;
 authentication (methods listed as public may be called without a token); the call log and the
 Prometheus counters; domain errors mapped to google.rpc.Status. Health checking and reflection
 are registered on every server. `run_until_signalled` stops gracefully on SIGTERM/SIGINT.
+
+Transport security is optional and off by default (the local stack is plaintext on
+loopback). `load_server_tls` turns the `STC_TLS_*` settings into a `ServerTls`: a server
+certificate and key switch TLS on; a client CA on top switches mutual TLS on (client
+certificates required and verified against that CA). mTLS authenticates the calling system;
+the bearer token stays the authorisation. The client certificate's common name is bound into
+the log context as `peer_cn`, next to the token's `principal`.
 """
 
 from __future__ import annotations
@@ -14,20 +21,119 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from stc_common.auth.jwt import TokenVerifier, set_principal
+from stc_common.config import ServiceSettings
 from stc_common.errors import DomainError, Unauthenticated
 from stc_common.grpc.errors import internal_status, to_status
 from stc_common.logging import get_logger
 from stc_common.metrics import GRPC_LATENCY, GRPC_REQUESTS
 
 log = get_logger("stc_common.grpc")
+_LOG_KEYS = ("request_id", "method", "principal", "role", "peer_cn")
+
+
+class TlsConfigError(ValueError):
+    """The TLS settings cannot work; the message names the setting to fix."""
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """PEM material for the server's TLS (and, with `client_ca`, mutual TLS)."""
+
+    cert_chain: bytes
+    private_key: bytes
+    client_ca: bytes | None = None
+
+    @property
+    def mode(self) -> str:
+        return "mtls" if self.client_ca else "tls"
+
+    def credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials(
+            [(self.private_key, self.cert_chain)],
+            root_certificates=self.client_ca,
+            require_client_auth=bool(self.client_ca),
+        )
+
+
+def _read_pem(setting: str, path: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise TlsConfigError(f"{setting}={path!r} cannot be read: {exc.strerror or exc}") from exc
+    if b"-----BEGIN " not in data:
+        raise TlsConfigError(f"{setting}={path!r} is not a PEM file")
+    return data
+
+
+def load_server_tls(settings: ServiceSettings) -> ServerTls | None:
+    """Read and check the `STC_TLS_*` files; None when TLS is off. Raises TlsConfigError."""
+    cert_file, key_file = settings.tls_cert_file, settings.tls_key_file
+    ca_file = settings.tls_client_ca_file
+    if not (cert_file or key_file or ca_file):
+        return None
+    if not cert_file:
+        raise TlsConfigError(
+            "STC_TLS_CERT_FILE is not set, but "
+            + ("STC_TLS_KEY_FILE" if key_file else "STC_TLS_CLIENT_CA_FILE")
+            + " is: TLS needs the server certificate and its key"
+        )
+    if not key_file:
+        raise TlsConfigError(
+            "STC_TLS_KEY_FILE is not set, but STC_TLS_CERT_FILE is: "
+            "TLS needs the server certificate's private key"
+        )
+    cert = _read_pem("STC_TLS_CERT_FILE", cert_file)
+    key = _read_pem("STC_TLS_KEY_FILE", key_file)
+    ca = _read_pem("STC_TLS_CLIENT_CA_FILE", ca_file) if ca_file else None
+    _check_pair(cert, key, cert_file, key_file)
+    if ca is not None:
+        _check_certificates("STC_TLS_CLIENT_CA_FILE", ca_file, ca)
+    return ServerTls(cert_chain=cert, private_key=key, client_ca=ca)
+
+
+def _check_certificates(setting: str, path: str, pem: bytes) -> list:
+    try:
+        return x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise TlsConfigError(f"{setting}={path!r} holds no valid certificate: {exc}") from exc
+
+
+def _check_pair(cert_pem: bytes, key_pem: bytes, cert_file: str, key_file: str) -> None:
+    """Fail at start, not at the first handshake, when the key does not fit the certificate."""
+    leaf = _check_certificates("STC_TLS_CERT_FILE", cert_file, cert_pem)[0]
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise TlsConfigError(
+            f"STC_TLS_KEY_FILE={key_file!r} holds no unencrypted private key: {exc}"
+        ) from exc
+    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*raw) != leaf.public_key().public_bytes(*raw):
+        raise TlsConfigError(
+            f"STC_TLS_KEY_FILE={key_file!r} is not the key of STC_TLS_CERT_FILE={cert_file!r}"
+        )
+
+
+def peer_common_name(context) -> str | None:
+    """The verified client certificate's CN (mutual TLS), or None."""
+    try:
+        auth = context.auth_context() or {}
+    except Exception:  # noqa: BLE001 - no transport security information at all
+        return None
+    names = auth.get("x509_common_name") or ()
+    return names[0].decode(errors="replace") if names else None
 
 
 class PlatformInterceptor(grpc.aio.ServerInterceptor):
@@ -76,6 +182,8 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
         elif not public:
             raise Unauthenticated("this method needs a bearer token", reason="TOKEN_MISSING")
         set_principal(principal)
+        if peer := peer_common_name(context):
+            structlog.contextvars.bind_contextvars(peer_cn=peer)
         if principal:
             structlog.contextvars.bind_contextvars(
                 principal=principal.subject, role=principal.role.value
@@ -111,9 +219,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 self._observe(method, code, start)
                 set_principal(None)
-                structlog.contextvars.unbind_contextvars(
-                    "request_id", "method", "principal", "role"
-                )
+                structlog.contextvars.unbind_contextvars(*_LOG_KEYS)
 
         return wrapper
 
@@ -133,6 +239,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 self._observe(method, code, start)
                 set_principal(None)
+                structlog.contextvars.unbind_contextvars(*_LOG_KEYS)
 
         return wrapper
 
@@ -159,8 +266,13 @@ async def build_server(
     public_methods: Iterable[str] = (),
     host: str = "127.0.0.1",
     port: int = 0,
+    tls: ServerTls | None = None,
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
-    """Create and start a server with health and reflection; return it and its bound port."""
+    """Create and start a server with health and reflection; return it and its bound port.
+
+    With `tls` the port is secure (TLS, or mutual TLS when it carries a client CA); without
+    it the port is plaintext. Health and reflection are served on the same port either way.
+    """
     server = grpc.aio.server(
         interceptors=[PlatformInterceptor(service, verifier, public_methods)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)],
@@ -174,11 +286,16 @@ async def build_server(
         reflection.SERVICE_NAME,
     ]
     reflection.enable_server_reflection(names, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, tls.credentials())
     await server.start()
     for name in ("", *service_names):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("grpc.listening", host=host, port=bound, services=service_names)
+    mode = tls.mode if tls else "plaintext"
+    log.info("grpc.listening", host=host, port=bound, services=service_names, transport=mode)
     return server, bound, health
 
 
