@@ -47,6 +47,7 @@ from stc.licensing.v1 import (
 from stc.screening.v1 import events_pb2 as scr_events
 from stc.screening.v1 import screening_service_pb2, screening_service_pb2_grpc
 from stc_common.auth.jwt import mint_token
+from stc_common.grpc.client import aio_channel
 from stc_common.uscc import make_uscc
 
 SERVICES = ("licensing", "screening", "enduser", "credit")
@@ -62,7 +63,7 @@ async def wait_for_platform(timeout: float = 300) -> None:
     """Wait until the four services answer their health checks SERVING."""
     deadline = time.monotonic() + timeout
     for svc in SERVICES:
-        async with grpc.aio.insecure_channel(address(svc)) as ch:
+        async with aio_channel(address(svc)) as ch:
             stub = health_pb2_grpc.HealthStub(ch)
             while True:
                 try:
@@ -165,7 +166,7 @@ class Story:
 
     async def __aenter__(self) -> Story:
         for svc in SERVICES:
-            self.channels[svc] = grpc.aio.insecure_channel(address(svc))
+            self.channels[svc] = aio_channel(address(svc))
         self.lic = licensing_service_pb2_grpc.LicensingServiceStub(self.channels["licensing"])
         self.scr = screening_service_pb2_grpc.ScreeningServiceStub(self.channels["screening"])
         self.eu = enduser_service_pb2_grpc.EndUserServiceStub(self.channels["enduser"])

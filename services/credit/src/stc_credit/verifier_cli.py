@@ -22,6 +22,7 @@ from typing import TextIO
 import grpc
 from stc.credit.v1 import credit_service_pb2 as pb
 from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
+from stc_common.grpc.client import aio_channel
 
 from stc_credit.domain.checkpoint import CheckpointError, parse_and_verify_checkpoint
 from stc_credit.domain.merkle import verify_consistency
@@ -48,7 +49,7 @@ async def check_live_log(
 ) -> Outcome:
     """Fetch and verify the log served at `target` (host:port)."""
     out = Outcome(None)
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with aio_channel(target) as channel:  # TLS when STC_TLS_CA_FILE is set
         stub = pb_grpc.CreditServiceStub(channel)
         try:
             head = await stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=30)

@@ -11,6 +11,8 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from stc_common.grpc.client import TlsSettingsError, sync_channel
+
 
 def main() -> int:
     """Command line entry point."""
@@ -20,13 +22,16 @@ def main() -> int:
     p.add_argument("--service", default="")
     a = p.parse_args()
     try:
-        with grpc.insecure_channel(f"{a.host}:{a.port}") as ch:
+        with sync_channel(f"{a.host}:{a.port}") as ch:  # TLS when STC_TLS_CA_FILE is set
             r = health_pb2_grpc.HealthStub(ch).Check(
                 health_pb2.HealthCheckRequest(service=a.service), timeout=3
             )
     except grpc.RpcError as exc:
         print(f"unhealthy: {exc.code().name}", file=sys.stderr)
         return 1
+    except TlsSettingsError as exc:
+        print(f"misconfigured: {exc}", file=sys.stderr)
+        return 2
     print(health_pb2.HealthCheckResponse.ServingStatus.Name(r.status))
     return 0 if r.status == health_pb2.HealthCheckResponse.SERVING else 1
 
