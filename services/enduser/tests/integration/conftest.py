@@ -7,23 +7,20 @@ and filters what it reads from the shared topics by them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import Callable
 
 import asyncpg
 import grpc
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from google.type import date_pb2
 from stc.common.v1 import common_pb2
 from stc.enduser.v1 import enduser_service_pb2_grpc
 from stc.licensing.v1 import application_pb2
 from stc.licensing.v1 import events_pb2 as lic
-from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import ENDUSER_CHANGE, LICENCE
+from stc_common.testing.kafka import TopicReader, produce_event
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
 from stc_enduser.config import EndUserSettings
@@ -31,73 +28,6 @@ from stc_enduser.main import build_spec
 
 EXPORTER = make_uscc("91310000MA1FL0000")
 OTHER_EXPORTER = make_uscc("91110000MA2AB1234")
-
-
-class TopicReader:
-    """Reads a topic from its end at start, keeping every record with its arrival time."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap, self.topic = bootstrap, topic
-        self.records: list[tuple[float, envelope.Envelope, bytes | None]] = []
-        self._task: asyncio.Task | None = None
-        self._new = asyncio.Event()
-
-    async def start(self) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                         enable_auto_commit=False,
-                                         isolation_level="read_committed")
-        await self.consumer.start()
-        # an unsubscribed consumer has no metadata of the topic: fetch it (every partition)
-        metadata = await self.consumer._client.fetch_all_metadata()
-        parts = metadata.partitions_for_topic(self.topic)
-        assert parts, f"topic {self.topic} not found"
-        tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:  # resolve the end offsets now, before anything is produced
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for rec in records:
-                    with contextlib.suppress(envelope.EnvelopeError):
-                        env = envelope.decode(rec.headers, rec.value, rec.key)
-                        self.records.append((time.perf_counter(), env, rec.key))
-                        self._new.set()
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
-
-    def events(self, key: str, message_cls) -> list:
-        """Decoded events of one type with the given key, in topic order."""
-        name = message_cls.DESCRIPTOR.full_name
-        return [env.parse(message_cls) for _, env, k in self.records
-                if env.type == name and k == key.encode()]
-
-    async def wait_for(self, key: str, message_cls, pred: Callable = lambda m: True,
-                       timeout: float = 15.0):
-        """The first event of this type and key matching `pred`, with its arrival time."""
-        name = message_cls.DESCRIPTOR.full_name
-        deadline = time.perf_counter() + timeout
-        while True:
-            for at, env, k in self.records:
-                if env.type == name and k == key.encode():
-                    msg = env.parse(message_cls)
-                    if pred(msg):
-                        return msg, at
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"no {name} for {key} within {timeout}s")
-            self._new.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._new.wait(), timeout=min(left, 0.5))
 
 
 class Stack:
@@ -116,11 +46,8 @@ class Stack:
 
     async def publish_licence_event(self, licence_id: str, message, event_id: str | None = None
                                     ) -> str:
-        eid, headers, value = envelope.encode(message, source="licensing", subject=licence_id,
-                                              event_id=event_id)
-        await self.producer.send_and_wait(LICENCE.name, value=value, key=licence_id.encode(),
-                                          headers=headers)
-        return eid
+        return await produce_event(self.producer, LICENCE.name, licence_id, message,
+                                   source="licensing", event_id=event_id)
 
     async def issue_licence(self, *, exporter: str = EXPORTER, authority: str = "MOFCOM",
                             destination: str = "DE") -> str:
@@ -187,7 +114,7 @@ async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
         database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap, grpc_port=free_port(),
         metrics_port=0, consumer_group_prefix=f"t-{uuid.uuid4().hex[:8]}", log_level="WARNING",
         relay_poll_interval_s=0.05, overdue_scan_interval_s=0.3)
-    reader = TopicReader(kafka_bootstrap, ENDUSER_CHANGE.name)
+    reader = TopicReader(kafka_bootstrap, ENDUSER_CHANGE.name, timeout=15.0)
     await reader.start()
     producer = make_producer(kafka_bootstrap, client_id="enduser-test")
     await producer.start()
