@@ -8,17 +8,13 @@ the shared topics by them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import Callable
 
 import asyncpg
 import grpc
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from stc.screening.v1 import screening_service_pb2_grpc
-from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import (
     APPLICATION,
@@ -28,6 +24,7 @@ from stc_common.kafka.topics import (
     SCREENING_LIST,
     SCREENING_RESULT,
 )
+from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
 from stc_screening.config import ScreeningSettings
@@ -35,74 +32,6 @@ from stc_screening.main import build_spec, new_state
 
 EXPORTER = make_uscc("91310000MA1FL0000")
 OTHER_EXPORTER = make_uscc("91110000MA2AB1234")
-
-
-class TopicReader:
-    """Reads topics from their end at start, keeping every record with its arrival time."""
-
-    def __init__(self, bootstrap: str, topics: list[str]) -> None:
-        self.bootstrap, self.topics = bootstrap, topics
-        self.records: list[tuple[float, envelope.Envelope, bytes | None]] = []
-        self._task: asyncio.Task | None = None
-        self._new = asyncio.Event()
-
-    async def start(self) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                         enable_auto_commit=False,
-                                         isolation_level="read_committed")
-        await self.consumer.start()
-        metadata = await self.consumer._client.fetch_all_metadata()
-        tps = []
-        for topic in self.topics:
-            parts = metadata.partitions_for_topic(topic)
-            assert parts, f"topic {topic} not found"
-            tps += [TopicPartition(topic, p) for p in sorted(parts)]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for rec in records:
-                    with contextlib.suppress(envelope.EnvelopeError):
-                        env = envelope.decode(rec.headers, rec.value, rec.key)
-                        self.records.append((time.perf_counter(), env, rec.key))
-                        self._new.set()
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
-
-    def events(self, key: str, message_cls) -> list:
-        """Decoded events of one type with the given key, in topic order."""
-        name = message_cls.DESCRIPTOR.full_name
-        return [env.parse(message_cls) for _, env, k in self.records
-                if env.type == name and k == key.encode()]
-
-    async def wait_for(self, key: str, message_cls, pred: Callable = lambda m: True,
-                       timeout: float = 20.0):
-        """The first event of this type and key matching `pred`, with its arrival time."""
-        name = message_cls.DESCRIPTOR.full_name
-        deadline = time.perf_counter() + timeout
-        while True:
-            for at, env, k in self.records:
-                if env.type == name and k == key.encode():
-                    msg = env.parse(message_cls)
-                    if pred(msg):
-                        return msg, at
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"no {name} for {key} within {timeout}s")
-            self._new.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._new.wait(), timeout=min(left, 0.5))
 
 
 class Stack:
@@ -121,9 +50,7 @@ class Stack:
         return bearer("officer", authority=authority, subject=subject)
 
     async def produce(self, topic: str, key: str, message, source: str = "licensing") -> str:
-        eid, headers, value = envelope.encode(message, source=source, subject=key)
-        await self.producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
-        return eid
+        return await produce_event(self.producer, topic, key, message, source=source)
 
     async def fetchval(self, sql: str, *args):
         conn = await asyncpg.connect(self.dsn)
@@ -142,22 +69,6 @@ class Stack:
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"{sql} {args} stayed empty")
             await asyncio.sleep(0.1)
-
-
-async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
-    """Commit the end offsets of every partition for a new consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        metadata = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(t, p) for t in topics
-               for p in sorted(metadata.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.commit({tp: off for tp, off in ends.items()})
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture(scope="module")
