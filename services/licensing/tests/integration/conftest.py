@@ -1,6 +1,6 @@
 """Fixtures of the licensing integration tests: one running service per module against a fresh
-database and a unique consumer group, an event log reading the licensing topics from their
-current end, a producer for the events other services would publish, and builders."""
+database and a unique consumer group, an event log (a TopicReader) reading the licensing topics
+from their current end, a producer for the events other services would publish, and builders."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ import uuid
 import asyncpg
 import grpc
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from google.type import date_pb2
 from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import licensing_service_pb2_grpc as spb_grpc
 from stc.screening.v1 import events_pb2 as scr
-from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import (
     APPLICATION,
@@ -29,6 +27,7 @@ from stc_common.kafka.topics import (
     OPERATOR,
     SCREENING_RESULT,
 )
+from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
 from stc_licensing.config import LicensingSettings
@@ -85,59 +84,6 @@ def content(uscc: str, **kw) -> apb.ApplicationContent:
     return c
 
 
-class EventLog:
-    """Reads the licensing topics from their end at start; keeps decoded envelopes."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
-        self.events: list = []
-        self._task = None
-
-    async def start(self) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap,
-                                         enable_auto_commit=False,
-                                         isolation_level="read_committed")
-        await self.consumer.start()
-        tps = []
-        for t in (APPLICATION.name, LICENCE.name, OPERATOR.name):
-            parts = self.consumer.partitions_for_topic(t)
-            if parts is None:
-                await self.consumer._client.force_metadata_update()
-                parts = self.consumer.partitions_for_topic(t) or {0}
-            tps += [TopicPartition(t, p) for p in parts]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                for r in recs:
-                    self.events.append((r.topic, envelope.decode(r.headers, r.value, r.key)))
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        await self.consumer.stop()
-
-    def find(self, ce_type: str, subject: str, topic: str | None = None) -> list:
-        return [e for t, e in self.events if e.type == ce_type and e.subject == subject
-                and (topic is None or t == topic)]
-
-    async def wait_for(self, ce_type: str, subject: str, n: int = 1, timeout: float = 20,
-                       topic: str | None = None) -> list:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while loop.time() < end:
-            found = self.find(ce_type, subject, topic)
-            if len(found) >= n:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {n}x {ce_type} for {subject} within {timeout}s")
-
-
 class Env:
     """The running service, its database, the event log and clients."""
 
@@ -147,9 +93,7 @@ class Env:
         self.stub = spb_grpc.LicensingServiceStub(self.channel)
 
     async def publish(self, topic: str, key: str, message) -> str:
-        eid, headers, value = envelope.encode(message, source="test", subject=key)
-        await self.producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
-        return eid
+        return await produce_event(self.producer, topic, key, message, source="test")
 
     async def sql(self, query: str, *args):
         conn = await asyncpg.connect(self.dsn)
@@ -202,24 +146,6 @@ class Env:
         return r.licence
 
 
-async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
-    """Commit a new consumer group at the topics' current ends: the history other tests left
-    on the shared topics is not this module's business (replaying it made the first
-    ScreeningCompleted wait behind thousands of foreign events)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        metadata = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(t, p) for t in topics
-               for p in sorted(metadata.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.commit({tp: off for tp, off in ends.items()})
-    finally:
-        await consumer.stop()
-
-
 @pytest.fixture(scope="module")
 async def env(pg_admin_dsn, kafka_bootstrap):
     name = f"test_lic_{uuid.uuid4().hex[:10]}"
@@ -231,9 +157,11 @@ async def env(pg_admin_dsn, kafka_bootstrap):
         database_url=dsn, grpc_port=free_port(), metrics_port=free_port(),
         kafka_bootstrap_servers=kafka_bootstrap, consumer_group_prefix=f"t-{uuid.uuid4().hex}",
         ticker_interval_s=0.5, log_level="WARNING")
+    # the history other tests left on the shared topics is not this module's business
+    # (replaying it made the first ScreeningCompleted wait behind thousands of foreign events)
     await start_group_at_end(kafka_bootstrap, f"{settings.consumer_group_prefix}-licensing",
                              [SCREENING_RESULT.name, CREDIT_STANDING.name, ENDUSER_CHANGE.name])
-    log = EventLog(kafka_bootstrap)
+    log = TopicReader(kafka_bootstrap, [APPLICATION.name, LICENCE.name, OPERATOR.name])
     await log.start()
     producer = make_producer(kafka_bootstrap, client_id="licensing-test")
     await producer.start()

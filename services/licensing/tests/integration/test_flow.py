@@ -32,7 +32,7 @@ async def _collect(stub, app_id, uscc, after, into, stop_at_state=None, times=No
 
 async def test_submit_assess_decide_issue(env, h):
     uscc = await env.operator()
-    await env.log.wait_for("stc.licensing.v1.OperatorRegistered", uscc, topic=OPERATOR.name)
+    await env.log.wait_find("stc.licensing.v1.OperatorRegistered", uscc, topic=OPERATOR.name)
 
     t0 = time.perf_counter()
     app = await env.submit(uscc)
@@ -46,7 +46,7 @@ async def test_submit_assess_decide_issue(env, h):
     watcher = asyncio.create_task(_collect(env.stub, app.application_id, uscc, 0, updates,
                                            apb.APPLICATION_STATE_APPROVED, seen_at))
 
-    submitted = await env.log.wait_for("stc.licensing.v1.ApplicationSubmitted",
+    submitted = await env.log.wait_find("stc.licensing.v1.ApplicationSubmitted",
                                        app.application_id, topic=APPLICATION.name)
     ev = submitted[0].parse(events_pb2.ApplicationSubmitted)
     assert ev.reference == app.reference
@@ -57,7 +57,7 @@ async def test_submit_assess_decide_issue(env, h):
     await env.screen(app)
     await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
     t_assessed = time.perf_counter()
-    assessed = await env.log.wait_for("stc.licensing.v1.ApplicationAssessed",
+    assessed = await env.log.wait_find("stc.licensing.v1.ApplicationAssessed",
                                       app.application_id, topic=APPLICATION.name)
     a_ev = assessed[0].parse(events_pb2.ApplicationAssessed)
     assessment = await env.stub.GetAssessment(
@@ -78,12 +78,12 @@ async def test_submit_assess_decide_issue(env, h):
     assert decided.application.state == apb.APPLICATION_STATE_APPROVED
     lic = decided.licence
     assert lic.status == licence_pb2.LICENCE_STATUS_ACTIVE and lic.holder_uscc == uscc
-    issued = await env.log.wait_for("stc.licensing.v1.LicenceIssued", lic.licence_id,
+    issued = await env.log.wait_find("stc.licensing.v1.LicenceIssued", lic.licence_id,
                                     topic=LICENCE.name)
     li = issued[0].parse(events_pb2.LicenceIssued)
     assert li.application_id == app.application_id and len(li.parties) == 2
     assert li.items[0].control_code == "1C117.d"
-    await env.log.wait_for("stc.licensing.v1.ApplicationDecided", app.application_id)
+    await env.log.wait_find("stc.licensing.v1.ApplicationDecided", app.application_id)
 
     await asyncio.wait_for(watcher, 10)
     steps = [(u.kind, u.state) for u in updates]
@@ -113,7 +113,7 @@ async def test_submit_assess_decide_issue(env, h):
                                           value_minor=2_500_000)])),
         metadata=bearer("exporter", uscc=uscc))
     assert used.status == licence_pb2.LICENCE_STATUS_USED
-    ev_used = await env.log.wait_for("stc.licensing.v1.LicenceUsed", lic.licence_id)
+    ev_used = await env.log.wait_find("stc.licensing.v1.LicenceUsed", lic.licence_id)
     assert ev_used[0].parse(events_pb2.LicenceUsed).exhausted
 
     print(f"\nFLOW submit->assessed {t_assessed - t0:.2f}s, submit->decided "
@@ -138,7 +138,7 @@ async def test_many_applications_concurrently(env, h):
     t_decided = time.perf_counter()
     assert all(r.licence.licence_id for r in decided)
     for a in apps:
-        await env.log.wait_for("stc.licensing.v1.ApplicationAssessed", a.application_id)
+        await env.log.wait_find("stc.licensing.v1.ApplicationAssessed", a.application_id)
     assert all(len(env.log.find("stc.licensing.v1.ApplicationAssessed", a.application_id)) == 1
                for a in apps)
     print(f"\nLOAD {n} applications: submitted {t_submitted - t0:.2f}s, assessed "

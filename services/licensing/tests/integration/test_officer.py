@@ -90,11 +90,11 @@ async def test_expert_review_pauses_the_clock(env, h):
     assert _date(ended.deadline) == add_working_days(accepted, 45 + paused).date
     assert _date(ended.deadline) > add_working_days(accepted, 45).date
 
-    ev_started = await env.log.wait_for("stc.licensing.v1.ExpertReviewStarted", app_id,
+    ev_started = await env.log.wait_find("stc.licensing.v1.ExpertReviewStarted", app_id,
                                         topic=APPLICATION.name)
     assert ev_started[0].parse(events_pb2.ExpertReviewStarted).reason == \
         "classification of item 1"
-    ev_ended = (await env.log.wait_for("stc.licensing.v1.ExpertReviewEnded", app_id,
+    ev_ended = (await env.log.wait_find("stc.licensing.v1.ExpertReviewEnded", app_id,
                                        topic=APPLICATION.name))[0].parse(
         events_pb2.ExpertReviewEnded)
     assert ev_ended.paused_working_days == paused and ev_ended.deadline == ended.deadline
@@ -124,7 +124,7 @@ async def test_answer_only_amendment_goes_back_to_the_officer(env, h):
         application_id=app_id, answer="our own engineers install"), metadata=me)
     assert answered.state == apb.APPLICATION_STATE_UNDER_REVIEW and not answered.clock_paused
     assert answered.content == asked.content
-    ev = await env.log.wait_for("stc.licensing.v1.InformationProvided", app_id,
+    ev = await env.log.wait_find("stc.licensing.v1.InformationProvided", app_id,
                                 topic=APPLICATION.name)
     assert ev[0].parse(events_pb2.InformationProvided).answer == "our own engineers install"
     steps = await _history(env, app_id, uscc, spb.UPDATE_KIND_INFORMATION_PROVIDED)
@@ -142,7 +142,7 @@ async def test_answer_only_amendment_goes_back_to_the_officer(env, h):
         application_id=app_id, content=h.content(uscc, contract_reference="C-2026-001-rev2"),
         answer="revised"), metadata=me)
     assert changed.state == apb.APPLICATION_STATE_SCREENING
-    await env.log.wait_for("stc.licensing.v1.ApplicationAmended", app_id, topic=APPLICATION.name)
+    await env.log.wait_find("stc.licensing.v1.ApplicationAmended", app_id, topic=APPLICATION.name)
     await asyncio.sleep(0.3)
     assert not env.log.find("stc.licensing.v1.ApplicationAmended", app_id)[1:]  # just one
 
@@ -156,7 +156,7 @@ async def test_deadline_approaching_warned_once_by_the_ticker(env, h):
         accepted -= dt.timedelta(days=1)
     t0 = time.monotonic()
     await env.sql("UPDATE applications SET accepted_on = $2 WHERE id = $1", app_id, accepted)
-    ev = await env.log.wait_for("stc.licensing.v1.DeadlineApproaching", app_id,
+    ev = await env.log.wait_find("stc.licensing.v1.DeadlineApproaching", app_id,
                                 topic=APPLICATION.name, timeout=20)
     took = time.monotonic() - t0
     warning = ev[0].parse(events_pb2.DeadlineApproaching)

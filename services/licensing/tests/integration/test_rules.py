@@ -44,7 +44,7 @@ async def test_same_request_id_returns_the_same_application_once(env, h):
     assert first.application_id == second.application_id == third.application_id
     assert first.reference == third.reference
     assert await _count(env, "SELECT count(*) FROM applications WHERE request_id = $1", rid) == 1
-    await env.log.wait_for("stc.licensing.v1.ApplicationSubmitted", first.application_id)
+    await env.log.wait_find("stc.licensing.v1.ApplicationSubmitted", first.application_id)
     await asyncio.sleep(1.0)  # give a duplicate every chance to show up
     assert len(env.log.find("stc.licensing.v1.ApplicationSubmitted", first.application_id)) == 1
     # the same request id with different content is a client bug, not a retry
@@ -139,7 +139,7 @@ async def test_military_qualification_set_by_sastind_lets_military_through(env, 
     assert op.military_qualification.certificate_no == "JP-2026-0001"
     app = await env.submit(uscc, h.content(uscc, regime=apb.ITEM_REGIME_MILITARY))
     assert app.authority == "SASTIND" and app.reference.startswith("SASTIND-")
-    await env.log.wait_for("stc.licensing.v1.QualificationChanged", uscc)
+    await env.log.wait_find("stc.licensing.v1.QualificationChanged", uscc)
 
 
 async def test_credit_ban_refuses_submission(env, h):
@@ -165,7 +165,7 @@ async def test_information_request_pauses_clock_and_key_change_means_reapply(env
         application_id=app.application_id, questions=["Who installs the goods?"]),
         metadata=MOFCOM)
     assert asked.state == apb.APPLICATION_STATE_INFORMATION_REQUESTED and asked.clock_paused
-    await env.log.wait_for("stc.licensing.v1.InformationRequested", app.application_id)
+    await env.log.wait_find("stc.licensing.v1.InformationRequested", app.application_id)
     me = bearer("exporter", uscc=uscc)
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await env.stub.AmendApplication(spb.AmendApplicationRequest(
@@ -180,7 +180,7 @@ async def test_information_request_pauses_clock_and_key_change_means_reapply(env
         application_id=app.application_id, content=amended_content,
         answer="our own engineers install"), metadata=me)
     assert amended.state == apb.APPLICATION_STATE_SCREENING and not amended.clock_paused
-    ev = await env.log.wait_for("stc.licensing.v1.ApplicationAmended", app.application_id)
+    ev = await env.log.wait_find("stc.licensing.v1.ApplicationAmended", app.application_id)
     assert ev[0].parse(events_pb2.ApplicationAmended).content.contract_reference == \
         "C-2026-001-rev1"
     # screened again, then denied, then reconsideration (Art. 41)
@@ -265,7 +265,7 @@ async def test_withdrawal(env, h):
     w = await env.stub.WithdrawApplication(spb.WithdrawApplicationRequest(
         application_id=app.application_id), metadata=bearer("exporter", uscc=uscc))
     assert w.state == apb.APPLICATION_STATE_WITHDRAWN
-    await env.log.wait_for("stc.licensing.v1.ApplicationWithdrawn", app.application_id)
+    await env.log.wait_find("stc.licensing.v1.ApplicationWithdrawn", app.application_id)
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await env.stub.WithdrawApplication(spb.WithdrawApplicationRequest(
             application_id=app.application_id), metadata=bearer("exporter", uscc=uscc))
@@ -299,7 +299,7 @@ async def test_rescreening_suspends_licence_and_flags_application(env, h):
         hit=_hit(entry)))
     suspended = await _licence_status(env, lic.licence_id, licence_pb2.LICENCE_STATUS_SUSPENDED)
     assert entry in suspended.status_reason
-    ev = await env.log.wait_for("stc.licensing.v1.LicenceSuspended", lic.licence_id,
+    ev = await env.log.wait_find("stc.licensing.v1.LicenceSuspended", lic.licence_id,
                                 topic=LICENCE.name)
     s = ev[0].parse(events_pb2.LicenceSuspended)
     assert (s.source, s.source_id) == ("rescreening", entry)
@@ -308,7 +308,7 @@ async def test_rescreening_suspends_licence_and_flags_application(env, h):
     await env.publish(SCREENING_RESULT.name, pending.application_id, scr.RescreeningMatch(
         subject_id=pending.application_id, subject_kind=scr.SUBJECT_KIND_APPLICATION,
         exporter_uscc=uscc, hit=_hit(entry)))
-    flagged = await env.log.wait_for("stc.licensing.v1.ApplicationFlagged",
+    flagged = await env.log.wait_find("stc.licensing.v1.ApplicationFlagged",
                                      pending.application_id, topic=APPLICATION.name)
     assert flagged[0].parse(events_pb2.ApplicationFlagged).list_entry_id == entry
     a = await env.stub.GetApplication(spb.GetApplicationRequest(
@@ -335,7 +335,7 @@ async def test_enduser_change_holds_then_resolves(env, h, resolution, final, eve
         kind=enduser.CHANGE_KIND_END_USER_CHANGED, hold_licence=True))
     held = await _licence_status(env, lic.licence_id, licence_pb2.LICENCE_STATUS_ON_HOLD)
     assert list(held.holds) == [report]
-    await env.log.wait_for("stc.licensing.v1.LicenceHeld", lic.licence_id)
+    await env.log.wait_find("stc.licensing.v1.LicenceHeld", lic.licence_id)
     with pytest.raises(grpc.aio.AioRpcError) as exc:  # no export while on hold
         await env.stub.RecordExport(spb.RecordExportRequest(
             licence_id=lic.licence_id, export=licence_pb2.ExportRecord(
@@ -348,8 +348,8 @@ async def test_enduser_change_holds_then_resolves(env, h, resolution, final, eve
         resolution=resolution, reasons=["officer's finding"], elements=["end_user"]))
     done = await _licence_status(env, lic.licence_id, final)
     assert not done.holds
-    await env.log.wait_for("stc.licensing.v1.LicenceHoldReleased", lic.licence_id)
-    await env.log.wait_for(event, lic.licence_id)
+    await env.log.wait_find("stc.licensing.v1.LicenceHoldReleased", lic.licence_id)
+    await env.log.wait_find(event, lic.licence_id)
     if resolution == enduser.RESOLUTION_KIND_REQUIRE_REAPPLICATION:
         assert done.status_reason.startswith("re-apply")
 
@@ -366,7 +366,7 @@ async def test_officer_suspends_reinstates_revokes(env, h):
     assert s.status == licence_pb2.LICENCE_STATUS_SUSPENDED
     r = await env.stub.ReinstateLicence(spb.ReinstateLicenceRequest(**req), metadata=MOFCOM)
     assert r.status == licence_pb2.LICENCE_STATUS_ACTIVE
-    await env.log.wait_for("stc.licensing.v1.LicenceReinstated", lic.licence_id)
+    await env.log.wait_find("stc.licensing.v1.LicenceReinstated", lic.licence_id)
     v = await env.stub.RevokeLicence(spb.RevokeLicenceRequest(**req), metadata=MOFCOM)
     assert v.status == licence_pb2.LICENCE_STATUS_REVOKED
     mine = await env.stub.ListLicences(spb.ListLicencesRequest(),
@@ -380,7 +380,7 @@ async def test_deadline_breach_once_and_licence_expiry(env, h):
     # as if accepted long ago: 45 PRC working days have passed (the ticker runs every 0.5 s)
     await env.sql("UPDATE applications SET accepted_on = $2 WHERE id = $1",
                   app.application_id, dt.date(2026, 1, 5))
-    ev = await env.log.wait_for("stc.licensing.v1.DeadlineBreached", app.application_id)
+    ev = await env.log.wait_find("stc.licensing.v1.DeadlineBreached", app.application_id)
     assert ev[0].parse(events_pb2.DeadlineBreached).authority == "MOFCOM"
     await asyncio.sleep(1.5)  # three more ticker rounds
     assert len(env.log.find("stc.licensing.v1.DeadlineBreached", app.application_id)) == 1
@@ -388,7 +388,7 @@ async def test_deadline_breach_once_and_licence_expiry(env, h):
     lic = await env.licence(uscc)
     await env.sql("UPDATE licences SET valid_until = $2 WHERE id = $1", lic.licence_id,
                   dt.date.today() - dt.timedelta(days=2))
-    await env.log.wait_for("stc.licensing.v1.LicenceExpired", lic.licence_id)
+    await env.log.wait_find("stc.licensing.v1.LicenceExpired", lic.licence_id)
     await _licence_status(env, lic.licence_id, licence_pb2.LICENCE_STATUS_EXPIRED)
 
 
@@ -403,7 +403,7 @@ async def test_operator_icp_and_audit_events(env, h):
     op = await env.stub.RecordIcpAudit(spb.RecordIcpAuditRequest(
         uscc=uscc, outcome=operator_pb2.ICP_AUDIT_OUTCOME_EFFECTIVE), metadata=MOFCOM)
     assert op.icp_audits[0].outcome == operator_pb2.ICP_AUDIT_OUTCOME_EFFECTIVE
-    evs = await env.log.wait_for("stc.licensing.v1.IcpAssessed", uscc, n=2)
+    evs = await env.log.wait_find("stc.licensing.v1.IcpAssessed", uscc, n=2)
     assert {e.parse(events_pb2.IcpAssessed).kind for e in evs} == {"self", "audit"}
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await env.stub.RegisterOperator(spb.RegisterOperatorRequest(uscc=uscc, name_zh="x"),
