@@ -14,63 +14,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from stc_common import envelope
 from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
+from stc_common.testing.kafka import TopicReader, start_group_at_end
 from stc_common.testing.service import free_port, running_service
 from stc_credit.config import CreditSettings, today
 from stc_credit.domain.checkpoint import generate_key
 from stc_credit.main import build_spec
-
-
-class TopicReader:
-    """Reads a shared topic from its end at start, collecting decoded envelopes."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
-        )
-        self.seen: list[tuple[envelope.Envelope, bytes | None, float]] = []
-
-    async def start(self) -> None:
-        await self.consumer.start()
-        cluster = await self.consumer._client.fetch_all_metadata()  # noqa: SLF001
-        parts = cluster.partitions_for_topic(self.topic)
-        assert parts, f"topic {self.topic} does not exist (make up creates it)"
-        tps = [TopicPartition(self.topic, p) for p in parts]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:
-            await self.consumer.position(tp)
-
-    async def wait_for(
-        self, predicate: Callable[[envelope.Envelope, bytes | None], bool], timeout: float = 30
-    ) -> tuple[envelope.Envelope, float]:
-        """The first event matching `predicate` and the loop time it arrived."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        checked = 0
-        while True:
-            for env, key, at in self.seen[checked:]:
-                if predicate(env, key):
-                    return env, at
-            checked = len(self.seen)
-            if loop.time() >= deadline:
-                break
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for rec in records:  # keep the whole batch: later waits look at it too
-                    try:
-                        env = envelope.decode(rec.headers, rec.value, rec.key)
-                    except envelope.EnvelopeError:
-                        continue
-                    self.seen.append((env, rec.key, loop.time()))
-        raise TimeoutError(f"no matching event on {self.topic} within {timeout}s")
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
 
 
 @pytest.fixture
@@ -79,7 +29,7 @@ async def reader(kafka_bootstrap: str) -> AsyncIterator[Callable[[str], asyncio.
     made: list[TopicReader] = []
 
     async def make(topic: str) -> TopicReader:
-        r = TopicReader(kafka_bootstrap, topic)
+        r = TopicReader(kafka_bootstrap, topic, timeout=30)
         await r.start()
         made.append(r)
         return r
@@ -129,9 +79,9 @@ async def credit(fresh_database, kafka_bootstrap, tmp_path) -> AsyncIterator[Run
     )  # fmt: skip
     # The end-user topic is shared: start this test's consumer group at its current end, so
     # the service opens cases only for the events this test produces.
-    await _start_group_at_end(kafka_bootstrap, f"{prefix}-credit-enduser", ENDUSER_CHANGE.name)
+    await start_group_at_end(kafka_bootstrap, f"{prefix}-credit-enduser", [ENDUSER_CHANGE.name])
     # Likewise the Faust app's group (= its app id) on the shared record topic.
-    await _start_group_at_end(kafka_bootstrap, f"{prefix}-credit-standing", CREDIT_RECORD.name)
+    await start_group_at_end(kafka_bootstrap, f"{prefix}-credit-standing", [CREDIT_RECORD.name])
     clock = Clock()
     running = Running(0, settings, dsn, signer, verifier, clock)
     spec = build_spec(settings, clock=clock, on_agent=lambda a: setattr(running, "agent", a))
@@ -139,21 +89,6 @@ async def credit(fresh_database, kafka_bootstrap, tmp_path) -> AsyncIterator[Run
         running.port = port
         yield running
     await _drop_faust_topics(kafka_bootstrap, prefix)
-
-
-async def _start_group_at_end(bootstrap: str, group: str, topic: str) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
-        tps = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.commit({tp: off for tp, off in ends.items()})
-    finally:
-        await consumer.stop()
 
 
 async def _drop_faust_topics(bootstrap: str, prefix: str) -> None:

@@ -33,6 +33,7 @@ from stc_common.kafka.topics import (
     CREDIT_STANDING,
     ENDUSER_CHANGE,
 )
+from stc_common.testing.kafka import produce_event
 from stc_common.testing.service import bearer
 from stc_common.uscc import CHARSET, make_uscc
 from stc_credit.domain.checkpoint import parse_and_verify_checkpoint
@@ -96,17 +97,17 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
     today = credit.clock()
     channel, api = stub(credit.target)
     async with channel:
-        t0 = asyncio.get_running_loop().time()
+        t0 = time.perf_counter()  # the clock of the reader's arrival times
         req = violation(uscc, today)
         rec = (await api.RecordViolation(req, metadata=OFFICER)).record
         assert rec.published and rec.leaf_index == 0
         again = (await api.RecordViolation(req, metadata=OFFICER)).record  # same request_id
         assert again.record_id == rec.record_id
 
-        created, _ = await records.wait_for(
+        created, _ = await records.wait_match(
             lambda e, k: e.type.endswith("CreditRecordCreated") and k == uscc.encode()
         )
-        published_env, t_pub = await feed.wait_for(
+        published_env, t_pub = await feed.wait_match(
             lambda e, k: e.type.endswith("CreditRecordPublished") and k == uscc.encode()
         )
         published = events_pb2.CreditRecordPublished.FromString(published_env.data)
@@ -116,9 +117,9 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
         assert from_pb(published.published_on) <= deadline  # 20 working days (publicity regs.)
         assert published.record_id == rec.record_id
         assert "张三" not in published.canonical.decode()  # responsible persons never published
-        await feed.wait_for(lambda e, k: e.type.endswith("CheckpointPublished"))
+        await feed.wait_match(lambda e, k: e.type.endswith("CheckpointPublished"))
 
-        changed_env, t_std = await standing_topic.wait_for(
+        changed_env, t_std = await standing_topic.wait_match(
             lambda e, k: e.type.endswith("CreditStandingChanged") and k == uscc.encode()
         )
         changed = events_pb2.CreditStandingChanged.FromString(changed_env.data)
@@ -138,10 +139,10 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
         assert row.level == "banned" and row.ban_until == add_years(effective, 5).isoformat()
         await asyncio.sleep(1.0)
         with pytest.raises(TimeoutError):  # drain: no second change arrives
-            await standing_topic.wait_for(
+            await standing_topic.wait_match(
                 lambda e, k: k == uscc.encode() and e.id != changed_env.id, timeout=1.0
             )
-        ours = [e for e, k, _ in standing_topic.seen if k == uscc.encode()]
+        ours = standing_topic.envelopes(key=uscc)
         assert len(ours) == 1
 
         got = (
@@ -296,10 +297,8 @@ async def test_diversion_found_opens_a_case_that_an_officer_turns_into_a_record(
     await producer.start()
     try:
         for msg in (quiet, check):  # a verified check opens nothing
-            eid, headers, value = envelope.encode(msg, source="enduser", subject=msg.licence_id)
-            await producer.send_and_wait(
-                ENDUSER_CHANGE.name, value, key=msg.licence_id.encode(), headers=headers
-            )
+            await produce_event(producer, ENDUSER_CHANGE.name, msg.licence_id, msg,
+                                source="enduser")
     finally:
         await producer.stop()
 
@@ -313,7 +312,7 @@ async def test_diversion_found_opens_a_case_that_an_officer_turns_into_a_record(
                 break
             await asyncio.sleep(0.1)
         assert len(ours) == 1 and ours[0].status == credit_pb2.CASE_STATUS_OPEN
-        opened, _ = await records.wait_for(
+        opened, _ = await records.wait_match(
             lambda e, k: (
                 e.type.endswith("CaseOpened")
                 and events_pb2.CaseOpened.FromString(e.data).case_id == ours[0].case_id
@@ -368,10 +367,10 @@ async def test_future_decision_waits_then_the_ticker_publishes_it(credit, reader
         rec = (await api.RecordViolation(req, metadata=OFFICER)).record
         assert not rec.published
         await asyncio.sleep(1.2)  # two ticks: nothing is due yet
-        assert not [e for e, k, _ in feed.seen if k == uscc.encode()]
+        assert not feed.envelopes(key=uscc)
         credit.clock.day = start + dt.timedelta(days=2)
         t0 = time.monotonic()
-        env, _ = await feed.wait_for(
+        env, _ = await feed.wait_match(
             lambda e, k: e.type.endswith("CreditRecordPublished") and k == uscc.encode(), timeout=10
         )
         print(f"\nticker published the due record after {time.monotonic() - t0:.2f}s")
@@ -403,7 +402,7 @@ async def test_credit_repair_ends_publicity_but_not_the_ban(credit, reader):
         assert repaired.leaf_index == 1 and from_pb(repaired.record.repaired_on) == later
         again = await api.RepairRecord(repair, metadata=OFFICER)  # same request_id
         assert again.leaf_index == 1
-        env, _ = await feed.wait_for(
+        env, _ = await feed.wait_match(
             lambda e, k: e.type.endswith("CreditRecordRepaired") and k == uscc.encode()
         )
         assert events_pb2.CreditRecordRepaired.FromString(env.data).leaf_index == 1
@@ -439,7 +438,7 @@ async def test_measure_makes_a_clean_exporter_warned(credit, reader):
             ),
             metadata=OFFICER,
         )  # fmt: skip
-        env, _ = await standing_topic.wait_for(lambda e, k: k == uscc.encode())
+        env, _ = await standing_topic.wait_match(lambda e, k: k == uscc.encode())
         assert events_pb2.CreditStandingChanged.FromString(env.data).level == (
             events_pb2.STANDING_LEVEL_WARNED
         )
@@ -463,12 +462,12 @@ async def test_failure_to_report_opens_its_own_case(credit, reader, kafka_bootst
             )
     finally:
         await producer.stop()
-    await records.wait_for(
+    await records.wait_match(
         lambda e, k: e.type.endswith("CaseOpened") and k == uscc.encode()
         and events_pb2.CaseOpened.FromString(e.data).source == "failure_to_report", timeout=60,
     )  # fmt: skip
     with pytest.raises(TimeoutError):  # drain what else arrives for this exporter
-        await records.wait_for(lambda e, k: False, timeout=1.5)
+        await records.wait_match(lambda e, k: False, timeout=1.5)
     channel, api = stub(credit.target)
     async with channel:
         listed = await api.ListCases(
@@ -482,8 +481,8 @@ async def test_failure_to_report_opens_its_own_case(credit, reader, kafka_bootst
         m.source
         for m in (
             events_pb2.CaseOpened.FromString(e.data)
-            for e, k, _ in records.seen
-            if k == uscc.encode() and e.type.endswith("CaseOpened")
+            for e in records.envelopes(key=uscc)
+            if e.type.endswith("CaseOpened")
         )
         if m.case_id in ours
     ]
@@ -509,20 +508,19 @@ async def test_concurrent_decisions_never_publish_a_standing_that_goes_backwards
             ),
         )  # fmt: skip
     ids = {r.record.record_id for r in recs[:4]}
-    await standing_topic.wait_for(
+    await standing_topic.wait_match(
         lambda e, k: (
             k == uscc.encode()
             and set(events_pb2.CreditStandingChanged.FromString(e.data).record_ids) == ids
         )
     )
     with pytest.raises(TimeoutError):  # drain
-        await standing_topic.wait_for(lambda e, k: False, timeout=1.5)
+        await standing_topic.wait_match(lambda e, k: False, timeout=1.5)
     states = [
         (set(m.record_ids), set(m.measure_ids))
         for m in (
             events_pb2.CreditStandingChanged.FromString(e.data)
-            for e, k, _ in standing_topic.seen
-            if k == uscc.encode()
+            for e in standing_topic.envelopes(key=uscc)
         )
     ]
     assert states[-1][0] == ids and len(states[-1][1]) == 1

@@ -32,8 +32,7 @@ HOLD = "decision text under redaction of trade secrets and personal information"
 
 
 def _events(feed, uscc: str, name: str, cls):
-    return [cls.FromString(e.data) for e, k, _ in feed.seen
-            if k == uscc.encode() and e.type.endswith(name)]
+    return [cls.FromString(e.data) for e in feed.envelopes(key=uscc) if e.type.endswith(name)]
 
 
 async def test_held_record_raises_deadline_alert_once_then_is_published_on_release(
@@ -62,7 +61,7 @@ async def test_held_record_raises_deadline_alert_once_then_is_published_on_relea
             day += dt.timedelta(days=1)
         credit.clock.day = day
         t0 = time.monotonic()
-        env, _ = await feed.wait_for(
+        env, _ = await feed.wait_match(
             lambda e, k: e.type.endswith("PublicationDeadlineAtRisk") and k == uscc.encode(),
             timeout=10)
         print(f"\nPublicationDeadlineAtRisk {time.monotonic() - t0:.2f}s after the clock moved")
@@ -74,7 +73,7 @@ async def test_held_record_raises_deadline_alert_once_then_is_published_on_relea
         credit.clock.day = day + dt.timedelta(days=2)
         await asyncio.sleep(1.5)
         with pytest.raises(TimeoutError):
-            await feed.wait_for(lambda e, k: False, timeout=0.5)  # collect what arrived
+            await feed.wait_match(lambda e, k: False, timeout=0.5)  # collect what arrived
         alerts = _events(feed, uscc, "PublicationDeadlineAtRisk",
                          events_pb2.PublicationDeadlineAtRisk)
         assert len(alerts) == 1
@@ -95,7 +94,7 @@ async def test_held_record_raises_deadline_alert_once_then_is_published_on_relea
             pb.ReleasePublicationHoldRequest(record_id=rec.record_id), metadata=OFFICER)).record
         assert released.published and released.publication_hold_reason == ""
         assert from_pb(released.published_on) == credit.clock.day <= deadline
-        env, _ = await feed.wait_for(
+        env, _ = await feed.wait_match(
             lambda e, k: e.type.endswith("CreditRecordPublished") and k == uscc.encode())
         assert events_pb2.CreditRecordPublished.FromString(env.data).record_id == rec.record_id
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -123,7 +122,7 @@ async def test_publicity_period_end_is_announced_once_and_hidden_from_the_feed(c
 
         credit.clock.day = ends + dt.timedelta(days=1)
         t0 = time.monotonic()
-        env, _ = await feed.wait_for(
+        env, _ = await feed.wait_match(
             lambda e, k: e.type.endswith("PublicityEnded") and k == uscc.encode(), timeout=10)
         print(f"\nPublicityEnded {time.monotonic() - t0:.2f}s after the period ran out")
         ended = events_pb2.PublicityEnded.FromString(env.data)
@@ -140,7 +139,7 @@ async def test_publicity_period_end_is_announced_once_and_hidden_from_the_feed(c
         credit.clock.day = ends + dt.timedelta(days=5)  # later ticks announce nothing more
         await asyncio.sleep(1.5)
         with pytest.raises(TimeoutError):
-            await feed.wait_for(lambda e, k: False, timeout=0.5)  # collect what arrived
+            await feed.wait_match(lambda e, k: False, timeout=0.5)  # collect what arrived
         assert len(_events(feed, uscc, "PublicityEnded", events_pb2.PublicityEnded)) == 1
 
 
@@ -157,7 +156,7 @@ async def test_credit_repair_announces_the_early_end_once(credit, reader):
         await api.RepairRecord(pb.RepairRecordRequest(
             request_id="repair-1", record_id=rec.record_id,
             repair_decision_no="信用修复〔2027〕7号", decided_on=d(later)), metadata=OFFICER)
-        env, _ = await feed.wait_for(
+        env, _ = await feed.wait_match(
             lambda e, k: e.type.endswith("PublicityEnded") and k == uscc.encode(), timeout=10)
         ended = events_pb2.PublicityEnded.FromString(env.data)
         assert ended.record_id == rec.record_id
@@ -170,7 +169,7 @@ async def test_credit_repair_announces_the_early_end_once(credit, reader):
         credit.clock.day = from_pb(rec.publicity_ends_on) + dt.timedelta(days=1)
         await asyncio.sleep(1.5)
         with pytest.raises(TimeoutError):
-            await feed.wait_for(lambda e, k: False, timeout=0.5)
+            await feed.wait_match(lambda e, k: False, timeout=0.5)
         assert len(_events(feed, uscc, "PublicityEnded", events_pb2.PublicityEnded)) == 1
 
 
