@@ -8,26 +8,9 @@ import uuid
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from stc_cli import context, core
+from stc_common.testing.kafka import start_group_at_end
 from stc_common.testing.service import free_port, running_service
-
-
-async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
-    """Commit a new consumer group at the topics' current ends: the history other tests left
-    on the shared topics is not this test's business."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        metadata = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(t, p) for t in topics
-               for p in sorted(metadata.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.commit({tp: off for tp, off in ends.items()})
-    finally:
-        await consumer.stop()
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +26,7 @@ async def service(key: str, pg_admin_dsn: str, settings_cls, build_spec, *,
         database_url=pg_admin_dsn.rpartition("/")[0] + "/" + name, grpc_port=free_port(),
         metrics_port=free_port(), consumer_group_prefix=prefix,
         log_level="WARNING", **overrides)
+    # the history other tests left on the shared topics is not this test's business
     for suffix, topics in (groups_at_end or {}).items():
         await start_group_at_end(settings.kafka_bootstrap_servers, prefix + suffix, topics)
     old = context.ADDRESSES[key]

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from stc.screening.v1 import events_pb2 as scr
 from stc_cli.main import app
-from stc_common import envelope
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import SCREENING_RESULT
+from stc_common.testing.kafka import produce_event
 from stc_common.uscc import make_uscc
 from typer.testing import CliRunner
 
@@ -127,9 +127,7 @@ async def test_watch_assessment_and_decision(licensing, kafka_bootstrap):
         msg = scr.ScreeningCompleted(screening_id=f"scr-{uuid.uuid4().hex[:8]}",
                                      subject_id=app_id, subject_kind=scr.SUBJECT_KIND_APPLICATION,
                                      exporter_uscc=uscc)
-        _, headers, value = envelope.encode(msg, source="test", subject=app_id)
-        await producer.send_and_wait(SCREENING_RESULT.name, value=value, key=app_id.encode(),
-                                     headers=headers)
+        await produce_event(producer, SCREENING_RESULT.name, app_id, msg, source="test")
     finally:
         await producer.stop()
 
@@ -244,12 +242,9 @@ async def test_request_information_amend_and_withdraw(licensing, kafka_bootstrap
     producer = make_producer(kafka_bootstrap, client_id="cli-test")
     await producer.start()
     try:
-        _, headers, value = envelope.encode(scr.ScreeningCompleted(
+        await produce_event(producer, SCREENING_RESULT.name, app_id, scr.ScreeningCompleted(
             screening_id=f"scr-{uuid.uuid4().hex[:8]}", subject_id=app_id,
-            subject_kind=scr.SUBJECT_KIND_APPLICATION, exporter_uscc=uscc),
-            source="test", subject=app_id)
-        await producer.send_and_wait(SCREENING_RESULT.name, value=value, key=app_id.encode(),
-                                     headers=headers)
+            subject_kind=scr.SUBJECT_KIND_APPLICATION, exporter_uscc=uscc), source="test")
     finally:
         await producer.stop()
     for _ in range(200):
