@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import uuid
 
-import asyncpg
 import pytest
 from stc_cli import context, core
+from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import start_group_at_end
 from stc_common.testing.service import free_port, running_service
 
@@ -17,13 +17,10 @@ from stc_common.testing.service import free_port, running_service
 async def service(key: str, pg_admin_dsn: str, settings_cls, build_spec, *,
                   groups_at_end: dict[str, list[str]] | None = None, **overrides):
     """Start one service on a fresh database; point the CLI's address for `key` at it."""
-    name = f"test_cli_{key}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    dsn = await create_database(pg_admin_dsn, f"cli_{key}")
     prefix = f"t-{uuid.uuid4().hex}"
     settings = settings_cls(
-        database_url=pg_admin_dsn.rpartition("/")[0] + "/" + name, grpc_port=free_port(),
+        database_url=dsn, grpc_port=free_port(),
         metrics_port=free_port(), consumer_group_prefix=prefix,
         log_level="WARNING", **overrides)
     # the history other tests left on the shared topics is not this test's business
@@ -37,9 +34,7 @@ async def service(key: str, pg_admin_dsn: str, settings_cls, build_spec, *,
             yield port
     finally:
         context.ADDRESSES[key] = old
-        admin = await asyncpg.connect(pg_admin_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(pg_admin_dsn, dsn)
 
 
 @pytest.fixture(scope="module")

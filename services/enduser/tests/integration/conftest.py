@@ -20,6 +20,7 @@ from stc.licensing.v1 import application_pb2
 from stc.licensing.v1 import events_pb2 as lic
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import ENDUSER_CHANGE, LICENCE
+from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import TopicReader, produce_event
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
@@ -105,11 +106,7 @@ def licence_issued(licence_id: str, *, exporter: str, authority: str, destinatio
 
 @pytest.fixture(scope="module")
 async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
-    name = f"test_enduser_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = pg_admin_dsn.rpartition("/")[0] + f"/{name}"
+    dsn = await create_database(pg_admin_dsn, "enduser")
     settings = EndUserSettings(
         database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap, grpc_port=free_port(),
         metrics_port=0, consumer_group_prefix=f"t-{uuid.uuid4().hex[:8]}", log_level="WARNING",
@@ -126,6 +123,4 @@ async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
     finally:
         await producer.stop()
         await reader.stop()
-        admin = await asyncpg.connect(pg_admin_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(pg_admin_dsn, dsn)

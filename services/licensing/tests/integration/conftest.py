@@ -27,6 +27,7 @@ from stc_common.kafka.topics import (
     OPERATOR,
     SCREENING_RESULT,
 )
+from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
@@ -148,11 +149,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 async def env(pg_admin_dsn, kafka_bootstrap):
-    name = f"test_lic_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = pg_admin_dsn.rpartition("/")[0] + "/" + name
+    dsn = await create_database(pg_admin_dsn, "lic")
     settings = LicensingSettings(
         database_url=dsn, grpc_port=free_port(), metrics_port=free_port(),
         kafka_bootstrap_servers=kafka_bootstrap, consumer_group_prefix=f"t-{uuid.uuid4().hex}",
@@ -173,9 +170,7 @@ async def env(pg_admin_dsn, kafka_bootstrap):
     finally:
         await producer.stop()
         await log.stop()
-        admin = await asyncpg.connect(pg_admin_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(pg_admin_dsn, dsn)
 
 
 @pytest.fixture

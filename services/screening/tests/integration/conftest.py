@@ -24,6 +24,7 @@ from stc_common.kafka.topics import (
     SCREENING_LIST,
     SCREENING_RESULT,
 )
+from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
 from stc_common.testing.service import bearer, free_port, running_service
 from stc_common.uscc import make_uscc
@@ -73,11 +74,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
-    name = f"test_screening_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = pg_admin_dsn.rpartition("/")[0] + f"/{name}"
+    dsn = await create_database(pg_admin_dsn, "screening")
     settings = ScreeningSettings(
         database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap, grpc_port=free_port(),
         metrics_port=0, consumer_group_prefix=f"t-{uuid.uuid4().hex[:8]}", log_level="WARNING",
@@ -105,9 +102,7 @@ async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
     finally:
         await producer.stop()
         await reader.stop()
-        admin = await asyncpg.connect(pg_admin_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(pg_admin_dsn, dsn)
 
 
 def app_submitted(application_id: str, *, parties, destination: str = "DE",

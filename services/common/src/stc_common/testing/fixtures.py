@@ -73,28 +73,40 @@ def _with_db(dsn: str, db: str) -> str:
     return f"{base}/{db}"
 
 
+async def create_database(pg_admin_dsn: str, prefix: str = "t") -> str:
+    """Create an empty database `test_<prefix>_<random>`; its DSN (drop it with drop_database)."""
+    name = f"test_{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return _with_db(pg_admin_dsn, name)
+
+
+async def drop_database(pg_admin_dsn: str, *dsns: str) -> None:
+    """Drop the databases of `dsns` (made by create_database), closing their connections."""
+    conn = await asyncpg.connect(pg_admin_dsn)
+    try:
+        for dsn in dsns:
+            name = dsn.rpartition("/")[2]
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def fresh_database(pg_admin_dsn: str) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
     """Factory: create an empty database named after `prefix`; dropped after the test."""
     made: list[str] = []
 
     async def make(prefix: str = "t") -> str:
-        name = f"test_{prefix}_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(pg_admin_dsn)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        made.append(name)
-        return _with_db(pg_admin_dsn, name)
+        dsn = await create_database(pg_admin_dsn, prefix)
+        made.append(dsn)
+        return dsn
 
     yield make
-    conn = await asyncpg.connect(pg_admin_dsn)
-    try:
-        for name in made:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(pg_admin_dsn, *made)
 
 
 @pytest.fixture
