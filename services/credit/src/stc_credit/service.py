@@ -57,7 +57,6 @@ from stc_credit.storage import records as repo
 log = get_logger("stc_credit.service")
 
 #: First key of the per-USCC advisory lock taken by `refresh_standing`.
-_STANDING_LOCK = 0x57C0_C4ED
 
 #: Request field paths of the domain's violation fields (one place for the mapping).
 _FIELD_PATHS = {
@@ -484,7 +483,7 @@ async def refresh_standing(*, uow: UnitOfWork, uscc: str, today: dt.date) -> Cre
     second transaction waits until the first commits, and its next statements then see the
     first one's records (READ COMMITTED), so the stored standing never goes backwards.
     """
-    await uow.conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _STANDING_LOCK, uscc)
+    await repo.lock_standing(uow.conn, uscc)
     previous = await repo.last_standing(uow.conn, uscc)
     standing = await current_standing(uow.conn, uscc, today)
     if _changed(previous, standing):

@@ -216,8 +216,7 @@ async def import_list(*, uow: UnitOfWork, name: str, path: Path, entries: list[L
     conn = uow.conn
     _, _, prefixes = LIST_SOURCES[name]
     # entries an officer or the end-use check flow owns are never touched by an importer
-    owned = {r["entry_id"] for r in await conn.fetch(
-        "SELECT entry_id FROM list_entries WHERE origin <> 'import'")}
+    owned = await lrepo.owned_ids(conn)
     new = [e for e in entries if e.entry_id not in owned]
     old = await lrepo.load_sources(conn, prefixes)
     diff = diff_entries(old, new)
@@ -395,8 +394,7 @@ async def update_list_entry(*, uow: UnitOfWork, state: ScreeningState, entry: ev
     if updated.content_hash == current.content_hash:
         return current
     await lrepo.update_many(uow.conn, [updated])
-    await uow.conn.execute("UPDATE list_entries SET origin = 'officer' WHERE entry_id = $1 "
-                           "AND origin = 'import'", updated.entry_id)
+    await lrepo.take_over(uow.conn, updated.entry_id)
     trigger = await uow.publish(SCREENING_LIST.name, updated.entry_id, ev.ListEntryUpdated(
         entry=m.entry_to_pb(updated), officer=officer, reason=reason,
         updated_at=m.ts(utcnow())))

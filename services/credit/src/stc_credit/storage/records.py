@@ -418,3 +418,11 @@ async def known_usccs(conn: asyncpg.Connection) -> list[str]:
            UNION SELECT uscc FROM standings"""
     )
     return sorted(r["uscc"] for r in rows)
+
+
+_STANDING_LOCK = 0x57C0_C4ED
+
+
+async def lock_standing(conn: asyncpg.Connection, uscc: str) -> None:
+    """Serialise standing recomputations of one enterprise until this transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _STANDING_LOCK, uscc)

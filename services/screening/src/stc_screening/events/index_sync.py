@@ -32,8 +32,7 @@ _MEASURE_TYPES = {c.DESCRIPTOR.full_name for c in (ev.CountryMeasureAdded,
 async def reconcile(pool: asyncpg.Pool, state: ScreeningState) -> int:
     """Make the index equal to the table; returns how many entries changed."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT entry_id, content_hash FROM list_entries")
-        stored = {r["entry_id"]: r["content_hash"] for r in rows}
+        stored = await lrepo.content_hashes(conn)
         stale = [i for i, h in stored.items()
                  if (e := state.index.get(i)) is None or e.content_hash != h]
         for entry_id in stale:

@@ -128,3 +128,21 @@ async def claim_request(conn: asyncpg.Connection, request_id: str, entry_id: str
         return None
     return await conn.fetchval("SELECT entry_id FROM list_requests WHERE request_id = $1",
                                request_id)
+
+
+async def owned_ids(conn: asyncpg.Connection) -> set[str]:
+    """Ids of entries an officer or the end-use-check flow owns (importers never touch them)."""
+    return {r["entry_id"] for r in await conn.fetch(
+        "SELECT entry_id FROM list_entries WHERE origin <> 'import'")}
+
+
+async def take_over(conn: asyncpg.Connection, entry_id: str) -> None:
+    """An officer edited an imported entry: from now on it is the officer's, not the importer's."""
+    await conn.execute("UPDATE list_entries SET origin = 'officer' WHERE entry_id = $1 "
+                       "AND origin = 'import'", entry_id)
+
+
+async def content_hashes(conn: asyncpg.Connection) -> dict[str, str]:
+    """{entry id: content hash} of every stored entry."""
+    rows = await conn.fetch("SELECT entry_id, content_hash FROM list_entries")
+    return {r["entry_id"]: r["content_hash"] for r in rows}
