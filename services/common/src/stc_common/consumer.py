@@ -92,13 +92,18 @@ class EventConsumer:
                 if self.assigned:
                     self.ready.set()
                 for tp, records in batch.items():
+                    done = None
                     for rec in records:
                         await self._process(rec, dlq, stop)
+                        done = rec.offset
                         if stop.is_set():
                             break
-                    # committed only now: every record up to here is in the database
-                    with contextlib.suppress(CommitFailedError, KafkaError):
-                        await consumer.commit({tp: records[-1].offset + 1})
+                    # committed only now, and only up to the last record handled: every
+                    # record up to here is in the database; the rest of the batch (stopped
+                    # mid-batch) is redelivered after the restart
+                    if done is not None:
+                        with contextlib.suppress(CommitFailedError, KafkaError):
+                            await consumer.commit({tp: done + 1})
                     if stop.is_set():
                         break
         finally:

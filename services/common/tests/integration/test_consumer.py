@@ -203,3 +203,43 @@ async def test_poison_records_go_to_dlq_and_partition_moves_on(
     assert reasons[0].startswith("undecodable") and "ce_id" in reasons[0]
     assert reasons[1].startswith("undecodable") and "not a valid" in reasons[1]
     assert reasons[2].startswith("handler failed") and "explode" in reasons[2]
+
+
+async def test_stop_mid_batch_commits_only_what_was_handled(
+    fresh_database, new_topic, kafka_bootstrap
+):
+    """SIGTERM (stop) while a batch is being handled: the offset committed is the one after
+    the last record handled, not after the batch, so the rest is handled after the restart.
+    (It was the batch's last offset + 1: the unhandled rest of the batch was lost.)"""
+    pool = await _setup(await fresh_database("stopmid"))
+    topic = await new_topic("stopmid")
+    # one partition, five records: the first poll returns them as one batch
+    await _produce(
+        kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=v) for v in "abcde"], keys=["k"] * 5
+    )
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    stop = asyncio.Event()
+    recorder = _recorder("c1")
+
+    async def stop_after_first(uow, env, msg):
+        await recorder(uow, env, msg)
+        stop.set()  # the process was told to stop while handling "a"
+
+    c1 = _consumer("c1", topic, pool, kafka_bootstrap, group, stop_after_first)
+    await asyncio.wait_for(c1.run(stop), 30)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM effects") == 1
+    # restarted with the same group: the other four are handled, none is lost
+    stop2 = asyncio.Event()
+    c2 = _consumer("c2", topic, pool, kafka_bootstrap, group, _recorder("c2"))
+    t2 = asyncio.create_task(c2.run(stop2))
+    n = await _wait_count(pool, "SELECT count(*) FROM effects", 5, timeout=20)
+    stop2.set()
+    await t2
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT value, handled_by FROM effects ORDER BY value")
+    await pool.close()
+    assert n == 5
+    assert [(r["value"], r["handled_by"]) for r in rows] == [
+        ("a", "c1"), ("b", "c2"), ("c", "c2"), ("d", "c2"), ("e", "c2")
+    ]
