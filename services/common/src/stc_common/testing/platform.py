@@ -1,24 +1,40 @@
-"""The whole platform started as `make run` starts it (honcho with deploy/Procfile), pointed at
-fresh databases and free ports through STC_<SERVICE>_* variables; for the e2e tests and the
-benchmarks."""
+"""The whole platform on fresh databases and free ports, for the e2e tests and the benchmarks.
+
+Two ways to run it, sharing one environment (`prepare_platform`):
+- `running_platform`: as `make run` starts it (honcho with deploy/Procfile, pointed at the
+  fresh databases and ports through STC_<SERVICE>_* variables); honcho stops everything when
+  one process dies.
+- `running_services` / `ServiceProcesses`: each service its own `python -m stc_<svc> serve`
+  subprocess with the environment the Procfile derives (`service_env`), so a test can kill -9
+  one service and restart it while the others keep running.
+
+Every consumer group of the run starts at the topics' current ends: the shared topics hold
+the history of every earlier run, which is not this run's business (replaying it kept a new
+platform busy for minutes).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 
+from stc_common.testing.kafka import start_group_at_end
 from stc_common.testing.service import free_port, wait_grpc_ready
 
 SERVICES = ("licensing", "screening", "enduser", "credit")
+# What the Procfile maps from STC_<SERVICE>_<NAME> to each process's STC_<NAME>.
+PER_SERVICE = ("DATABASE_URL", "GRPC_PORT", "METRICS_PORT")
 
 
 @dataclass(frozen=True)
@@ -31,18 +47,63 @@ class Platform:
     pid: int
 
 
+@dataclass(frozen=True)
+class PlatformEnv:
+    """One run's environment: fresh databases, free ports, a unique consumer-group prefix."""
+
+    run_id: str
+    env: dict[str, str]
+    addresses: dict[str, str]
+    databases: dict[str, str] = field(default_factory=dict)  # service -> database name
+
+    def port(self, svc: str) -> int:
+        """The gRPC port of `svc`."""
+        return int(self.addresses[svc].rsplit(":", 1)[1])
+
+
 def _with_db(dsn: str, db: str) -> str:
     return f"{dsn.rpartition('/')[0]}/{db}"
 
 
-@contextlib.asynccontextmanager
-async def running_platform(
-    root: Path, pg_admin_dsn: str, kafka_bootstrap: str, ready_timeout: float = 180
-) -> AsyncIterator[Platform]:
-    """Start the four services under honcho; stop them and drop their databases afterwards.
+def service_env(penv: PlatformEnv, svc: str) -> dict[str, str]:
+    """The environment of one service process, as deploy/Procfile derives it."""
+    env = dict(penv.env)
+    for name in PER_SERVICE:
+        env[f"STC_{name}"] = penv.env[f"STC_{svc.upper()}_{name}"]
+    return env
 
-    Sets STC_<SERVICE>_ADDR in os.environ while running, so the CLI and the demo find them.
+
+def consumer_groups(penv: PlatformEnv, svc: str) -> list[tuple[str, list[str]]]:
+    """(group id, topics) of every consumer group the service will run with this env.
+
+    Built from the service's own spec, so a group added to a service is covered too; the
+    credit service's Faust standing app (a background task, not an EventConsumer) is added.
     """
+    main = importlib.import_module(f"stc_{svc}.main")
+    config = importlib.import_module(f"stc_{svc}.config")
+    settings_cls = next(
+        getattr(config, n) for n in dir(config)
+        if n.endswith("Settings") and n != "ServiceSettings"
+    )
+    saved = dict(os.environ)
+    try:
+        os.environ.update(service_env(penv, svc))
+        settings = settings_cls()
+        groups = [(c.group_id, list(c.topics)) for c in main.build_spec(settings).consumers(None)]
+        if getattr(settings, "standing_with_faust", False):
+            from stc_common.kafka.topics import CREDIT_RECORD
+            app = importlib.import_module(f"stc_{svc}.app")
+            groups.append((app.app_id(settings), [CREDIT_RECORD.name]))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return groups
+
+
+async def prepare_platform(
+    pg_admin_dsn: str, kafka_bootstrap: str, services: Iterable[str] = SERVICES
+) -> PlatformEnv:
+    """Create the run's databases, choose its ports, start its consumer groups at the ends."""
     run_id = uuid.uuid4().hex[:8]
     bin_dir = Path(sys.executable).parent
     env = {
@@ -55,63 +116,185 @@ async def running_platform(
         "STC_IMPORT_ON_START": "true",
         "STC_RELAY_POLL_INTERVAL_S": "0.05",
     }
-    addresses: dict[str, str] = {}
-    dbs: list[str] = []
+    penv = PlatformEnv(run_id, env, {}, {})
     conn = await asyncpg.connect(pg_admin_dsn)
     try:
-        for svc in SERVICES:
+        for svc in services:
             db = f"run_{svc}_{run_id}"
             await conn.execute(f'CREATE DATABASE "{db}"')
-            dbs.append(db)
+            penv.databases[svc] = db
             port = free_port()
             env[f"STC_{svc.upper()}_DATABASE_URL"] = _with_db(pg_admin_dsn, db)
             env[f"STC_{svc.upper()}_GRPC_PORT"] = str(port)
             env[f"STC_{svc.upper()}_METRICS_PORT"] = str(free_port())
-            addresses[svc] = f"127.0.0.1:{port}"
+            penv.addresses[svc] = f"127.0.0.1:{port}"
     finally:
         await conn.close()
-    log_path = root / ".state" / f"platform-{run_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    for svc in services:
+        for group, topics in consumer_groups(penv, svc):
+            await start_group_at_end(kafka_bootstrap, group, topics)
+    return penv
+
+
+async def drop_platform(pg_admin_dsn: str, penv: PlatformEnv) -> None:
+    """Drop the run's databases."""
+    conn = await asyncpg.connect(pg_admin_dsn)
+    try:
+        for db in penv.databases.values():
+            await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _addresses_in_environ(addresses: dict[str, str]):
+    """STC_<SERVICE>_ADDR while running, so the CLI and the demo find the services."""
     saved = {k: os.environ.get(k) for k in (f"STC_{s.upper()}_ADDR" for s in SERVICES)}
-    with open(log_path, "wb") as log:  # noqa: ASYNC230 - opened once, before anything runs
-        proc = await asyncio.create_subprocess_exec(
-            str(bin_dir / "honcho"),
-            "-f",
-            str(root / "deploy" / "Procfile"),
-            "-d",
-            str(root),
-            "start",
-            *SERVICES,
-            env=env,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            await asyncio.gather(
-                *(
-                    wait_grpc_ready(int(a.rsplit(":", 1)[1]), ready_timeout)
-                    for a in addresses.values()
-                )
+    try:
+        for svc, addr in addresses.items():
+            os.environ[f"STC_{svc.upper()}_ADDR"] = addr
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def _terminate(proc: asyncio.subprocess.Process, group: bool) -> None:
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), 30)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+        await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_platform(
+    root: Path, pg_admin_dsn: str, kafka_bootstrap: str, ready_timeout: float = 180
+) -> AsyncIterator[Platform]:
+    """Start the four services under honcho; stop them and drop their databases afterwards.
+
+    Sets STC_<SERVICE>_ADDR in os.environ while running, so the CLI and the demo find them.
+    """
+    penv = await prepare_platform(pg_admin_dsn, kafka_bootstrap)
+    bin_dir = Path(sys.executable).parent
+    log_path = root / ".state" / f"platform-{penv.run_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log_path, "wb") as log:  # noqa: ASYNC230 - opened once, before anything runs
+            proc = await asyncio.create_subprocess_exec(
+                str(bin_dir / "honcho"),
+                "-f",
+                str(root / "deploy" / "Procfile"),
+                "-d",
+                str(root),
+                "start",
+                *SERVICES,
+                env=penv.env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
             )
-            for svc, addr in addresses.items():
-                os.environ[f"STC_{svc.upper()}_ADDR"] = addr
-            yield Platform(addresses, env, log_path, proc.pid)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            if proc.returncode is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), 30)
-                except TimeoutError:
-                    os.killpg(proc.pid, signal.SIGKILL)
-            conn = await asyncpg.connect(pg_admin_dsn)
             try:
-                for db in dbs:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+                await asyncio.gather(
+                    *(wait_grpc_ready(penv.port(s), ready_timeout) for s in SERVICES)
+                )
+                with _addresses_in_environ(penv.addresses):
+                    yield Platform(penv.addresses, penv.env, log_path, proc.pid)
             finally:
-                await conn.close()
+                await _terminate(proc, group=True)
+    finally:
+        await drop_platform(pg_admin_dsn, penv)
+
+
+class ServiceProcesses:
+    """Each service its own `python -m stc_<svc> serve` process: start, kill -9, restart.
+
+    Output of every incarnation of a service is appended to `logs[svc]`.
+    """
+
+    def __init__(self, root: Path, penv: PlatformEnv, ready_timeout: float = 120) -> None:
+        self.root, self.penv, self.ready_timeout = root, penv, ready_timeout
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+        self.logs = {
+            svc: root / ".state" / f"services-{penv.run_id}-{svc}.log" for svc in penv.addresses
+        }
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Where each service listens (the same port across restarts)."""
+        return self.penv.addresses
+
+    async def start(self, svc: str) -> float:
+        """Start `svc` and wait until its health check answers SERVING; the seconds it took.
+
+        Raises RuntimeError when the process exits before it is ready.
+        """
+        if svc in self.procs and self.procs[svc].returncode is None:
+            raise RuntimeError(f"{svc} is already running")
+        t0 = time.perf_counter()
+        self.logs[svc].parent.mkdir(parents=True, exist_ok=True)
+        with open(self.logs[svc], "ab") as log:  # noqa: ASYNC230 - a moment, before it runs
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", f"stc_{svc}", "serve",
+                env=service_env(self.penv, svc), cwd=str(self.root),
+                stdout=log, stderr=asyncio.subprocess.STDOUT,
+            )
+        self.procs[svc] = proc
+        ready = asyncio.create_task(wait_grpc_ready(self.penv.port(svc), self.ready_timeout))
+        exited = asyncio.create_task(proc.wait())
+        done, _ = await asyncio.wait([ready, exited], return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            raise RuntimeError(f"{svc} exited with {proc.returncode} during start-up "
+                               f"(log: {self.logs[svc]})")
+        exited.cancel()
+        ready.result()
+        return time.perf_counter() - t0
+
+    async def kill(self, svc: str) -> None:
+        """kill -9 the service (no shutdown of any kind) and reap it."""
+        proc = self.procs[svc]
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+
+    async def restart(self, svc: str) -> float:
+        """Start a killed service again; the seconds from start to SERVING."""
+        return await self.start(svc)
+
+    async def stop_all(self) -> None:
+        """SIGTERM every running service (SIGKILL after 30 s)."""
+        await asyncio.gather(*(_terminate(p, group=False) for p in self.procs.values()))
+
+
+@contextlib.asynccontextmanager
+async def running_services(
+    root: Path, pg_admin_dsn: str, kafka_bootstrap: str,
+    services: Iterable[str] = SERVICES, ready_timeout: float = 180,
+) -> AsyncIterator[ServiceProcesses]:
+    """Start the services as separate processes (no honcho), all SERVING; stop them and drop
+    their databases afterwards. Sets STC_<SERVICE>_ADDR in os.environ while running."""
+    services = tuple(services)
+    penv = await prepare_platform(pg_admin_dsn, kafka_bootstrap, services)
+    procs = ServiceProcesses(root, penv, ready_timeout)
+    try:
+        await asyncio.gather(*(procs.start(s) for s in services))
+        with _addresses_in_environ(penv.addresses):
+            yield procs
+    finally:
+        await procs.stop_all()
+        await drop_platform(pg_admin_dsn, penv)
