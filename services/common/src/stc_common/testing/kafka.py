@@ -181,6 +181,25 @@ class TopicReader:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._new.wait(), timeout=min(left, 0.5))
 
+    async def wait_caught_up(self, timeout: float | None = None) -> None:
+        """Wait until the reader has read everything on its topics up to their ends as of
+        now: after it, an event that is not in `received` was not published before the call
+        (how a test proves that something was published exactly once, not only at least once).
+        """
+        assert self._consumer is not None, "start() the reader first"
+        tps = list(self._consumer.assignment())
+        ends = await self._consumer.end_offsets(tps)
+
+        async def behind() -> list:
+            return [tp for tp in tps if await self._consumer.position(tp) < ends[tp]]
+
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.perf_counter() + timeout
+        while left := await behind():
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"reader still behind on {left} after {timeout}s")
+            await asyncio.sleep(0.05)
+
     # -- by key and message class ------------------------------------------------------
 
     def events(self, key: str, message_cls) -> list:
