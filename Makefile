@@ -12,12 +12,21 @@ export STC_KAFKA_PORT ?= 9092
 export STC_KAFKA_CONTROLLER_PORT ?= 9093
 export STC_PG_PORT ?= 55432
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(STC_KAFKA_PORT)
-export STC_TEST_DATABASE_URL ?= postgresql://stc@127.0.0.1:$(STC_PG_PORT)/postgres
+# make test runs on a stack of its own (its own state folder and ports), so test data never
+# lands in the topics and databases that make run shows
+export STC_TEST_STATE_DIR ?= $(STC_STATE_DIR)/test
+export STC_TEST_KAFKA_PORT ?= 19092
+export STC_TEST_KAFKA_CONTROLLER_PORT ?= 19093
+export STC_TEST_PG_PORT ?= 55433
+TEST_STACK := STC_STATE_DIR=$(STC_TEST_STATE_DIR) STC_KAFKA_PORT=$(STC_TEST_KAFKA_PORT) \
+  STC_KAFKA_CONTROLLER_PORT=$(STC_TEST_KAFKA_CONTROLLER_PORT) STC_PG_PORT=$(STC_TEST_PG_PORT)
+TEST_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(STC_TEST_KAFKA_PORT) \
+  STC_TEST_DATABASE_URL=postgresql://stc@127.0.0.1:$(STC_TEST_PG_PORT)/postgres
 export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src:$(CURDIR)/services/cli/src
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos tools lint-protos up down status logs reset run demo test test-unit lint clean
+.PHONY: help venv protos tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -83,8 +92,16 @@ reset:
 test-unit: venv protos
 	$(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: up tools lint
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+test: venv protos tools lint
+	$(TEST_STACK) deploy/stack.sh up
+	$(TEST_ENV) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# stop make test's stack (data kept; `make test-reset` deletes it)
+test-down:
+	$(TEST_STACK) deploy/stack.sh down
+
+test-reset:
+	$(TEST_STACK) deploy/stack.sh reset
 
 lint: venv
 	$(PY) -m ruff check services tests bench

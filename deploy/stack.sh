@@ -17,6 +17,8 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 
 KDIR=$STATE/kafka
+# the jars are shared by every stack of this checkout (make run's and make test's)
+LIBS=${STC_KAFKA_LIBS:-$ROOT/.state/kafka-libs}
 PGDATA=$STATE/postgres/data
 PGLOG=$STATE/postgres/postgres.log
 
@@ -41,11 +43,11 @@ deps() {
       die "missing OS packages: ${missing[*]} — install them as root: apt-get install ${missing[*]}"
     fi
   fi
-  if [ ! -f "$KDIR/libs/.complete" ] || [ "$ROOT/deploy/kafka/pom.xml" -nt "$KDIR/libs/.complete" ]; then
+  if [ ! -f "$LIBS/.complete" ] || [ "$ROOT/deploy/kafka/pom.xml" -nt "$LIBS/.complete" ]; then
     say "fetching Apache Kafka jars from Maven Central (deploy/kafka/pom.xml)"
-    rm -rf "$KDIR/libs"; mkdir -p "$KDIR/libs"
-    mvn -q -B -f "$ROOT/deploy/kafka/pom.xml" -Dlibs.dir="$KDIR/libs" package
-    touch "$KDIR/libs/.complete"
+    rm -rf "$LIBS"; mkdir -p "$LIBS"
+    mvn -q -B -f "$ROOT/deploy/kafka/pom.xml" -Dlibs.dir="$LIBS" package
+    touch "$LIBS/.complete"
   fi
 }
 
@@ -92,9 +94,9 @@ kafka_up() {
     say "Kafka already running (pid $(kafka_pid))"
   else
     if [ ! -f "$KDIR/data/meta.properties" ]; then
-      local id; id=$(java -cp "$KDIR/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+      local id; id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
       say "formatting Kafka storage (cluster $id)"
-      java -cp "$KDIR/libs/*" kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" --ignore-formatted >"$KDIR/format.log" 2>&1 \
+      java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" --ignore-formatted >"$KDIR/format.log" 2>&1 \
         || { cat "$KDIR/format.log" >&2; die "kafka storage format failed"; }
     fi
     say "starting Kafka on 127.0.0.1:$KAFKA_PORT"
@@ -103,7 +105,7 @@ kafka_up() {
       -Dorg.slf4j.simpleLogger.defaultLogLevel=info -Dorg.slf4j.simpleLogger.showDateTime=true \
       -Dorg.slf4j.simpleLogger.log.kafka=warn -Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn \
       -Dorg.slf4j.simpleLogger.log.state.change.logger=warn -Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info \
-      -cp "$KDIR/libs/*" kafka.Kafka "$KDIR/server.properties" >>"$KDIR/kafka.log" 2>&1 &
+      -cp "$LIBS/*" kafka.Kafka "$KDIR/server.properties" >>"$KDIR/kafka.log" 2>&1 &
     echo $! >"$KDIR/kafka.pid"
   fi
   # an open port is not readiness: wait for a metadata round trip through the admin client
