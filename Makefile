@@ -35,7 +35,10 @@ help:
 	@echo "make protos   generate protobuf code into services/common/src/stc"
 
 $(VENV)/.installed: requirements.txt
-	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null \
+	    && $(PYTHON_BOOT) -m venv $(VENV); \
+	  else echo "python3 -m venv failed: install python3-venv (Python 3.11+) as root" >&2; exit 1; fi; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
