@@ -6,6 +6,7 @@ cd "$ROOT"
 started=$(date +%s)
 deploy/stack.sh up
 export PATH="$ROOT/.venv/bin:$PATH"
+export COLUMNS=${COLUMNS:-$(tput cols 2>/dev/null || echo 120)}  # rich's width under honcho
 export STC_LOG_JSON=${STC_LOG_JSON:-false}   # readable key=value lines; JSON in production
 export STC_RUN_STARTED=$started
 stop_stack() { [ "${STC_KEEP_STACK:-0}" = 1 ] || deploy/stack.sh down; }

@@ -83,6 +83,7 @@ async def tail(
 ) -> None:
     """Follow topics as readable events."""
     from aiokafka import AIOKafkaConsumer
+    from rich.markup import escape
     from stc_common.kafka.topics import TOPICS
 
     from stc_cli.events import readable, to_json
@@ -102,10 +103,13 @@ async def tail(
             if json_lines:
                 print(to_json({"topic": rec.topic, **ev}), flush=True)
             else:
+                # one line per event; the payload is escaped (JSON lists look like rich markup)
+                kind = ev.get("type", "?").rsplit(".", 1)[-1]
+                payload = to_json(ev.get("data", ev.get("error")))
                 console.print(
-                    f"[dim]{rec.topic}[/dim] "
-                    f"[bold cyan]{ev.get('type', '?').rsplit('.', 1)[-1]}[/bold cyan] "
-                    f"key={ev.get('key')} {to_json(ev.get('data', ev.get('error')))[:300]}"
+                    f"[bold cyan]{escape(kind)}[/bold cyan] [dim]{rec.topic}[/dim] "
+                    f"key={escape(str(ev.get('key')))} {escape(payload[:240])}",
+                    soft_wrap=True,
                 )
             seen += 1
             if count and seen >= count:
