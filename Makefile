@@ -41,6 +41,9 @@ $(VENV)/.installed: requirements.txt
 	  else echo "python3 -m venv failed: install python3-venv (Python 3.11+) as root" >&2; exit 1; fi; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	@# every service's src folder on the venv's path, so `.venv/bin/python -m stc_cli` (or
+	@# stc_credit, stc_common.auth.mint …) works from any shell without PYTHONPATH
+	printf '%s\n' $(CURDIR)/services/*/src > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/stc-platform.pth"
 	@touch $@
 
 venv: $(VENV)/.installed

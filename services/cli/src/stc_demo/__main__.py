@@ -54,7 +54,7 @@ def main() -> int:
 
 TRY_THIS = """
 [bold]Try it yourself[/bold] (another terminal, in the repository):
-  export PYTHONPATH=services/common/src:services/cli/src; alias stc='.venv/bin/python -m stc_cli'
+  alias stc='.venv/bin/python -m stc_cli'
   stc status                                   # health of the four services
   stc list search 华为 --as public               # the public control list, any script
   stc screen party "Lockheed Martin Corp" --as officer:MOFCOM

@@ -63,7 +63,6 @@ class Principal:
         return self.role is Role.EXPORTER
 
 
-ANONYMOUS: Principal | None = None
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
     "stc_principal", default=None
 )

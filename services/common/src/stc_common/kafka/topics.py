@@ -56,14 +56,6 @@ TOPICS: tuple[Topic, ...] = (
 )
 
 
-def by_name(name: str) -> Topic:
-    """The declared topic called `name`."""
-    for t in TOPICS:
-        if t.name == name:
-            return t
-    raise KeyError(name)
-
-
 def new_topics(
     topics: tuple[Topic, ...] | list[Topic] = TOPICS, with_dlq: bool = True
 ) -> list[NewTopic]:
