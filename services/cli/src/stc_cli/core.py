@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import os
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import grpc
@@ -112,6 +113,14 @@ def print_json(obj: Any) -> None:
     elif isinstance(obj, list):
         obj = [to_dict(o) if hasattr(o, "DESCRIPTOR") else o for o in obj]
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str), flush=True)
+
+
+def emit(msg: Any, json_: bool, show: Callable[[Any], None]) -> None:
+    """Print an answer as JSON (--json) or in its readable form."""
+    if json_:
+        print_json(msg)
+    else:
+        show(msg)
 
 
 def stub(service: str):

@@ -29,6 +29,7 @@ from stc_cli.core import (
     CliInputError,
     JsonOption,
     console,
+    emit,
     err,
     exporter_uscc,
     identity,
@@ -236,9 +237,7 @@ async def show(application_id: str, as_: AsOption = "public", json_: JsonOption 
     async with Client("licensing") as s:
         a = await s.GetApplication(spb.GetApplicationRequest(application_id=application_id),
                                    metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(a)
-    show_application(a)
+    emit(a, json_, show_application)
 
 
 @app.command("list")
@@ -381,9 +380,7 @@ async def assessment(application_id: str, as_: AsOption = "public",
     async with Client("licensing") as s:
         asmt = await s.GetAssessment(spb.GetAssessmentRequest(application_id=application_id),
                                      metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(asmt)
-    show_assessment(asmt)
+    emit(asmt, json_, show_assessment)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from stc_cli.core import (
     CliInputError,
     JsonOption,
     console,
+    emit,
     identity,
     print_json,
     run,
@@ -162,9 +163,7 @@ async def show_change(report_id: str, as_: AsOption = "public", json_: JsonOptio
     async with Client("enduser") as s:
         r = await s.GetChangeReport(spb.GetChangeReportRequest(name=report_id),
                                     metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(r)
-    show_report(r)
+    emit(r, json_, show_report)
 
 
 @change_app.command("resolve")
@@ -188,9 +187,7 @@ async def resolve(
         reasons=reason or [], amended_elements=[e.upper() for e in element or []])
     async with Client("enduser") as s:
         r = await s.ResolveChange(req, metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(r)
-    show_report(r)
+    emit(r, json_, show_report)
 
 
 @check_app.command("schedule")
@@ -207,9 +204,7 @@ async def schedule(
         c = await s.ScheduleEndUseCheck(spb.ScheduleEndUseCheckRequest(
             licence_id=licence, party_id=party, deadline=parse_deadline(deadline)),
             metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_check(c)
+    emit(c, json_, show_check)
 
 
 @check_app.command("outcome")
@@ -226,9 +221,7 @@ async def outcome(
             name=check_id, outcome=enum_value(epb.CheckOutcome, "CHECK_OUTCOME_", outcome_,
                                               "--outcome"), details=details),
             metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_check(c)
+    emit(c, json_, show_check)
 
 
 @check_app.command("confirm-overdue")
@@ -239,9 +232,7 @@ async def confirm_overdue(check_id: str, as_: AsOption = "public", details: str 
     async with Client("enduser") as s:
         c = await s.ConfirmOverdueCheck(spb.ConfirmOverdueCheckRequest(
             name=check_id, details=details), metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_check(c)
+    emit(c, json_, show_check)
 
 
 @check_app.command("show")
@@ -252,9 +243,7 @@ async def show_one_check(check_id: str, as_: AsOption = "public",
     async with Client("enduser") as s:
         c = await s.GetEndUseCheck(spb.GetEndUseCheckRequest(name=check_id),
                                    metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_check(c)
+    emit(c, json_, show_check)
 
 
 @check_app.command("list")

@@ -18,6 +18,7 @@ from stc_cli.core import (
     CliInputError,
     JsonOption,
     console,
+    emit,
     identity,
     print_json,
     run,
@@ -109,9 +110,7 @@ async def show(licence_id: str, as_: AsOption = "public", json_: JsonOption = Fa
     async with Client("licensing") as s:
         lic = await s.GetLicence(spb.GetLicenceRequest(licence_id=licence_id),
                                  metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(lic)
-    show_licence(lic)
+    emit(lic, json_, show_licence)
 
 
 def _line(text: str) -> lpb.ExportLine:

@@ -16,6 +16,7 @@ from stc_cli.core import (
     CliInputError,
     JsonOption,
     console,
+    emit,
     exporter_uscc,
     identity,
     print_json,
@@ -120,9 +121,7 @@ async def show(
     async with Client("licensing") as s:
         op = await s.GetOperator(spb.GetOperatorRequest(uscc=_uscc(uscc, as_)),
                                  metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(op)
-    show_operator(op)
+    emit(op, json_, show_operator)
 
 
 @app.command()
@@ -137,9 +136,7 @@ async def icp(
     req = spb.UpdateIcpSelfAssessmentRequest(uscc=_uscc(uscc, as_), icp=load_icp(file))
     async with Client("licensing") as s:
         op = await s.UpdateIcpSelfAssessment(req, metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(op)
-    show_operator(op)
+    emit(op, json_, show_operator)
 
 
 @app.command()
@@ -159,9 +156,7 @@ async def audit(
         audited_on=parse_date(audited_on, "--audited-on"), report_ref=report_ref)
     async with Client("licensing") as s:
         op = await s.RecordIcpAudit(req, metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(op)
-    show_operator(op)
+    emit(op, json_, show_operator)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from stc_cli.core import (
     CliInputError,
     JsonOption,
     console,
+    emit,
     identity,
     print_json,
     run,
@@ -292,9 +293,7 @@ async def consult_submit(
             authority=authority.upper(), question=question, item_description=item, hs_code=hs,
             parameters=_params(param), request_id=request_id or uuid.uuid4().hex),
             metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_consultation(c)
+    emit(c, json_, show_consultation)
 
 
 @consult_app.command("answer")
@@ -312,9 +311,7 @@ async def consult_answer(
         c = await s.AnswerConsultation(spb.AnswerConsultationRequest(
             consultation_id=consultation_id, controlled=controlled, control_code=control_code,
             answer=answer), metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_consultation(c)
+    emit(c, json_, show_consultation)
 
 
 @consult_app.command("show")
@@ -325,9 +322,7 @@ async def consult_show(consultation_id: str, as_: AsOption = "public",
     async with Client("screening") as s:
         c = await s.GetConsultation(spb.GetConsultationRequest(consultation_id=consultation_id),
                                     metadata=identity(as_), timeout=30)
-    if json_:
-        return print_json(c)
-    show_consultation(c)
+    emit(c, json_, show_consultation)
 
 
 @consult_app.command("list")
