@@ -33,7 +33,7 @@ from stc_common.logging import get_logger
 from stc_common.uscc import is_valid_uscc
 
 from stc_credit.domain import publication as pub
-from stc_credit.domain.canonical import penalty_entry, repair_entry
+from stc_credit.domain.canonical import CanonicalError, decode_entry, penalty_entry, repair_entry
 from stc_credit.domain.checkpoint import SignerKey
 from stc_credit.domain.records import (
     Case,
@@ -618,3 +618,30 @@ async def decide_case(
     await repo.update_case(uow.conn, decided)
     log.info("case.decided", case_id=case.case_id, status=str(decided.status), outcome=outcome)
     return decided, stored, measure
+
+
+async def list_publications(conn: asyncpg.Connection, *, uscc: str | None, after: int, size: int,
+                            include_ended: bool, today: dt.date
+                            ) -> tuple[list[pub.FeedEntry], int]:
+    """Up to `size` feed entries after log position `after` (those still shown unless
+    `include_ended`); returns them and the position to continue after (-1: no more)."""
+    out: list[pub.FeedEntry] = []
+    while len(out) < size:
+        rows = await logstore.list_entries(conn, uscc=uscc, after=after, limit=size)
+        if not rows:
+            return out, -1
+        repairs = await repo.publications_of(conn, [r.record_id for r in rows])
+        for r in rows:
+            after = r.seq
+            try:
+                body = decode_entry(r.canonical).body
+            except CanonicalError:
+                body = None
+            p = repairs.get(r.record_id)
+            entry = pub.feed_entry(r.seq, r.kind, r.record_id, r.uscc, r.canonical, body,
+                                   p.repaired_on if p else None, today)
+            if include_ended or entry.shown:
+                out.append(entry)
+            if len(out) >= size:
+                break
+    return out, after

@@ -9,8 +9,8 @@ from google.type import date_pb2
 from stc.credit.v1 import credit_pb2, credit_service_pb2, events_pb2
 from stc_common.errors import ViolationCollector
 
-from stc_credit.domain.canonical import CanonicalError, decode_entry
 from stc_credit.domain.penalties import Article, Sanction
+from stc_credit.domain.publication import FeedEntry
 from stc_credit.domain.records import (
     Case,
     CaseStatus,
@@ -234,31 +234,14 @@ def standing_pb(s: CreditStanding) -> credit_pb2.CreditStanding:
     return msg
 
 
-def publication_pb(
-    seq: int,
-    kind: str,
-    record_id: str,
-    uscc: str,
-    data: bytes,
-    today: dt.date,
-    repaired_on: dt.date | None,
-) -> credit_pb2.Publication:
-    """A log entry as the publicity feed lists it."""
-    msg = credit_pb2.Publication(
-        leaf_index=seq, kind=kind, record_id=record_id, uscc=uscc, canonical=data
-    )
-    try:
-        body = decode_entry(data).body
-    except CanonicalError:
-        return msg  # shown as stored; the verifier reports it
-    published_on = getattr(body, "published_on", None)
-    ends = getattr(body, "publicity_ends_on", None) or getattr(body, "last_day_shown", None)
-    if published_on is not None:
-        msg.published_on.CopyFrom(pb_date(published_on))
-    if ends is not None:
-        last = ends if repaired_on is None else min(ends, repaired_on - dt.timedelta(days=1))
-        msg.publicity_ends_on.CopyFrom(pb_date(last))
-        msg.shown = kind == "penalty" and today <= last
+def publication_pb(e: FeedEntry) -> credit_pb2.Publication:
+    """A feed entry as the publicity feed lists it."""
+    msg = credit_pb2.Publication(leaf_index=e.seq, kind=e.kind, record_id=e.record_id,
+                                 uscc=e.uscc, canonical=e.canonical, shown=e.shown)
+    if e.published_on is not None:
+        msg.published_on.CopyFrom(pb_date(e.published_on))
+    if e.last_day_shown is not None:
+        msg.publicity_ends_on.CopyFrom(pb_date(e.last_day_shown))
     return msg
 
 

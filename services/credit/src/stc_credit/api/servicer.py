@@ -191,27 +191,11 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
     async def ListPublications(self, request, context):  # noqa: N802
         size, offset = _page(request.page_size, request.page_token)
         uscc = request.uscc.strip().upper() or None
-        today = self.ctx.today()
-        out = []
-        after = offset - 1
         async with self.pool.acquire() as conn:
-            while len(out) < size:
-                rows = await logstore.list_entries(conn, uscc=uscc, after=after, limit=size)
-                if not rows:
-                    after = -2
-                    break
-                pubs = await repo.publications_of(conn, [r.record_id for r in rows])
-                for r in rows:
-                    after = r.seq
-                    p = pubs.get(r.record_id)
-                    item = mapping.publication_pb(
-                        r.seq, r.kind, r.record_id, r.uscc, r.canonical, today,
-                        p.repaired_on if p else None,
-                    )  # fmt: skip
-                    if request.include_ended or item.shown:
-                        out.append(item)
-                    if len(out) >= size:
-                        break
+            entries, after = await service.list_publications(
+                conn, uscc=uscc, after=offset - 1, size=size,
+                include_ended=request.include_ended, today=self.ctx.today())
+        out = [mapping.publication_pb(e) for e in entries]
         return pb.ListPublicationsResponse(
             publications=out, next_page_token=str(after + 1) if after >= 0 else ""
         )

@@ -278,3 +278,32 @@ def published_view(
         published_on=published_on,
         publicity_ends_on=window.scheduled_end,
     )
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One log entry as the public feed shows it: when it was published, its last day of
+    publicity (the scheduled end, or the day before a credit repair), and whether it is
+    shown on `today` (penalties only; repairs are entries of the log, never shown)."""
+
+    seq: int
+    kind: str
+    record_id: str
+    uscc: str
+    canonical: bytes
+    published_on: dt.date | None
+    last_day_shown: dt.date | None
+    shown: bool
+
+
+def feed_entry(seq: int, kind: str, record_id: str, uscc: str, canonical: bytes,
+               body: object | None, repaired_on: dt.date | None, today: dt.date) -> FeedEntry:
+    """The feed's view of a log entry whose decoded body is `body` (None if undecodable:
+    it is listed as stored and the verifier reports it)."""
+    published_on = getattr(body, "published_on", None)
+    ends = getattr(body, "publicity_ends_on", None) or getattr(body, "last_day_shown", None)
+    last = None
+    if ends is not None:
+        last = ends if repaired_on is None else min(ends, repaired_on - dt.timedelta(days=1))
+    shown = last is not None and kind == "penalty" and today <= last
+    return FeedEntry(seq, kind, record_id, uscc, canonical, published_on, last, shown)
