@@ -788,6 +788,12 @@ def _parse_id(consultation_id: str) -> uuid.UUID:
                        reason="CONSULTATION_NOT_FOUND") from exc
 
 
+async def list_consultations(*, conn: asyncpg.Connection, authority: str, state: str | None,
+                             offset: int, limit: int) -> list:
+    """The consultations routed to one authority (Art. 12(4)), oldest first."""
+    return await crepo.list_for_authority(conn, authority, state, offset, limit)
+
+
 async def get_consultation(*, conn: asyncpg.Connection, consultation_id: str,
                            exporter_uscc: str | None, authority: str | None) -> dict:
     """One consultation; another tenant's (or another authority's) answers NOT_FOUND."""

@@ -307,11 +307,10 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         if request.state:
             state = consultation_pb2.ConsultationState.Name(request.state).removeprefix(
                 "CONSULTATION_STATE_")
-        from stc_screening.storage import consultations as crepo
-
         async with self.pool.acquire() as conn:
-            rows = await crepo.list_for_authority(conn, p.authority.value if p.authority
-                                                  else "", state, offset, size + 1)
+            rows = await service.list_consultations(
+                conn=conn, authority=p.authority.value if p.authority else "", state=state,
+                offset=offset, limit=size + 1)
         return pb.ListConsultationsResponse(
             consultations=[m.consultation_to_pb(r) for r in rows[:size]],
             next_page_token=str(offset + size) if len(rows) > size else "")
