@@ -34,6 +34,13 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 0.2
     consumer_group_prefix: str = "stc"
+    # the engines may fail (issue 10 item 8): a background task (relay, consumer, periodic
+    # job) is restarted with backoff; after this many failures in a row the process exits 1
+    task_max_failures: int = 5
+    # attempts (with backoff up to 10 s) of the relay to reach PostgreSQL before it fails
+    relay_max_db_failures: int = 20
+    # how often the engine monitor checks PostgreSQL and Kafka (gRPC health follows them)
+    engine_check_interval_s: float = 2.0
     # gRPC transport security, off by default (the local stack is plaintext on loopback).
     # Server certificate + key (PEM files) switch TLS on; a client CA on top switches mutual
     # TLS on: clients must present a certificate signed by it. Checked at start

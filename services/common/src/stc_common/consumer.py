@@ -6,7 +6,15 @@ own events go to the outbox in that same transaction). The offset is committed t
 after that transaction committed: a crash in between redelivers the record, and the inbox
 row turns the redelivery into a no-op. A record that cannot be decoded, or whose handler keeps
 failing, goes to `<topic>.dlq` with the error and the partition moves on. Losing the database
-is not the record's fault: the loop waits and retries without committing.
+is not the record's fault: the loop waits and retries without committing, with backoff and a
+bounded number of attempts (then the consumer fails and the runtime restarts it, and in the
+end fails the process). A dead-letter send that fails is retried the same way.
+
+Events are trusted only from where they belong (issue 10 item 5): a `Subscription` may name
+the topics and the CloudEvents sources it accepts its type from; the same type arriving on
+another topic or from another source is dead-lettered with the reason, never handled. A
+handler that finds a record unacceptable (a missing field, an unknown enum value) raises
+`RejectEvent`: the record goes to the DLQ at once, without retries.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from google.protobuf.message import Message
 
 from stc_common import envelope
 from stc_common.db.uow import UnitOfWork
+from stc_common.engines import Backoff, is_unavailable, sleep_or_stop
 from stc_common.envelope import Envelope, EnvelopeError
 from stc_common.kafka.clients import make_consumer, make_producer
 from stc_common.logging import get_logger
@@ -32,21 +41,35 @@ from stc_common.metrics import EVENTS_CONSUMED
 Handler = Callable[[UnitOfWork, Envelope, Message], Awaitable[None]]
 log = get_logger("stc_common.consumer")
 
-_TRANSIENT = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.CannotConnectNowError,
-    ConnectionError,
-    OSError,
-    asyncio.TimeoutError,
-)
+
+class RejectEvent(Exception):
+    """Raised by a handler: this record can never be handled (dead-letter it, no retries)."""
+
+
+class ConsumerFailed(RuntimeError):
+    """An engine stayed away for the consumer's bounded number of attempts."""
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A consumed event type and its handler."""
+    """A consumed event type, its handler, and where the type is accepted from.
+
+    `topics` and `sources` (CloudEvents `source`) restrict where the type is trusted from;
+    empty means any topic (or source) the consumer reads.
+    """
 
     message_cls: type[Message]
     handler: Handler
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def refusal(self, topic: str, source: str) -> str | None:
+        """Why a record of this type from `topic` and `source` is not trusted, or None."""
+        if self.topics and topic not in self.topics:
+            return f"{self.ce_type} is not accepted from topic {topic!r}"
+        if self.sources and source not in self.sources:
+            return f"{self.ce_type} is not accepted from source {source[:200]!r}"
+        return None
 
     @property
     def ce_type(self) -> str:
@@ -69,9 +92,11 @@ class EventConsumer:
         source: str,
         max_attempts: int = 3,
         client_id: str | None = None,
+        max_transient_attempts: int = 30,
     ) -> None:
         self.name, self.topics, self.pool, self.bootstrap = name, topics, pool, bootstrap
         self.group_id, self.source, self.max_attempts = group_id, source, max_attempts
+        self.max_transient_attempts = max_transient_attempts
         self.handlers = {s.ce_type: s for s in subscriptions}
         self.client_id = client_id or name
         self.assigned: set[TopicPartition] = set()
@@ -117,7 +142,7 @@ class EventConsumer:
         try:
             env = envelope.decode(rec.headers, rec.value, rec.key)
         except EnvelopeError as exc:
-            await self._dead_letter(dlq, rec, f"undecodable: {exc}")
+            await self._dead_letter(dlq, rec, f"undecodable: {exc}", stop)
             return
         structlog.contextvars.bind_contextvars(
             event_id=env.id, ce_type=env.type, traceparent=env.traceparent
@@ -126,12 +151,15 @@ class EventConsumer:
         if sub is None:
             EVENTS_CONSUMED.labels(self.name, env.type, "ignored").inc()
             return
+        if (refusal := sub.refusal(rec.topic, env.source)) is not None:
+            await self._dead_letter(dlq, rec, f"untrusted: {refusal}", stop)
+            return
         try:
             message = env.parse(sub.message_cls)
         except EnvelopeError as exc:
-            await self._dead_letter(dlq, rec, f"undecodable: {exc}")
+            await self._dead_letter(dlq, rec, f"undecodable: {exc}", stop)
             return
-        attempt, backoff = 0, 0.5
+        attempt, backoff = 0, Backoff(initial=0.5, maximum=10.0)
         while True:
             try:
                 outcome = await self.handle(env, message, sub, rec.topic, rec.partition, rec.offset)
@@ -145,19 +173,33 @@ class EventConsumer:
                     offset=rec.offset,
                 )
                 return
-            except _TRANSIENT as exc:  # the database is away: wait, never skip the record
-                log.warning("event.retry_transient", error=repr(exc), retry_in=backoff)
-                if stop.is_set():
-                    raise
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+            except RejectEvent as exc:
+                await self._dead_letter(dlq, rec, f"rejected: {exc}", stop)
+                return
             except Exception as exc:
+                if is_unavailable(exc):  # the database is away: wait, never skip the record
+                    await self._wait_transient(backoff, exc, stop, "event.retry_transient")
+                    continue
                 attempt += 1
                 if attempt >= self.max_attempts:
                     log.exception("event.failed", consumer=self.name)
-                    await self._dead_letter(dlq, rec, f"handler failed: {exc!r}")
+                    await self._dead_letter(dlq, rec, f"handler failed: {exc!r}", stop)
                     return
                 await asyncio.sleep(0.1 * attempt)
+
+    async def _wait_transient(
+        self, backoff: Backoff, exc: BaseException, stop: asyncio.Event, what: str
+    ) -> None:
+        """Back off after an engine error; raise once the attempts are used up or on stop."""
+        delay = backoff.failed()
+        if stop.is_set():
+            raise exc
+        if backoff.failures >= self.max_transient_attempts:
+            raise ConsumerFailed(
+                f"{self.name}: engine unavailable for {backoff.failures} attempts"
+            ) from exc
+        log.warning(what, consumer=self.name, error=repr(exc), retry_in=round(delay, 2))
+        await sleep_or_stop(stop, delay)
 
     async def handle(
         self,
@@ -185,13 +227,24 @@ class EventConsumer:
             await sub.handler(UnitOfWork(conn, self.source), env, message)
             return "handled"
 
-    async def _dead_letter(self, dlq, rec, reason: str) -> None:
+    async def _dead_letter(self, dlq, rec, reason: str, stop: asyncio.Event) -> None:
+        """Send the record to `<topic>.dlq`; a failed send is retried with backoff."""
         headers = list(rec.headers or ()) + [
             ("dlq_reason", reason.encode()[:4000]),
             ("dlq_consumer", self.name.encode()),
             ("dlq_source", f"{rec.topic}/{rec.partition}/{rec.offset}".encode()),
         ]
-        await (await dlq.send(f"{rec.topic}.dlq", value=rec.value, key=rec.key, headers=headers))
+        backoff = Backoff(initial=0.5, maximum=10.0)
+        while True:
+            try:
+                await (
+                    await dlq.send(
+                        f"{rec.topic}.dlq", value=rec.value, key=rec.key, headers=headers
+                    )
+                )
+                break
+            except Exception as exc:  # the broker is away or refuses: never skip silently
+                await self._wait_transient(backoff, exc, stop, "event.dlq_retry")
         EVENTS_CONSUMED.labels(self.name, "?", "dead_lettered").inc()
         log.warning(
             "event.dead_lettered",

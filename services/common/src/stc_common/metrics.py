@@ -22,6 +22,17 @@ EVENTS_PUBLISHED = Counter(
     "stc_outbox_published_total", "Outbox events published", ["service", "topic"]
 )
 OUTBOX_PENDING = Gauge("stc_outbox_pending", "Outbox rows not yet published", ["service"])
+OUTBOX_QUARANTINED = Counter(
+    "stc_outbox_quarantined_total",
+    "Outbox rows the broker refuses for good, set aside so later rows go on",
+    ["service", "topic"],
+)
+ENGINE_UP = Gauge(
+    "stc_engine_up", "1 while the engine (postgres, kafka) answers this process", ["engine"]
+)
+TASK_FAILURES = Counter(
+    "stc_task_failures_total", "Failed rounds or runs of background tasks", ["task"]
+)
 RELAY_LEADER = Gauge(
     "stc_outbox_relay_leader", "1 while this process is the active relay", ["service"]
 )

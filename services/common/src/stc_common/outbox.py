@@ -8,6 +8,12 @@
   publishing anything, a relay that takes over reads its topics from the last confirmed
   offsets (`outbox_positions`) and marks the events it finds there, so nothing is published
   twice. The same recovery runs after any send error.
+- A row the broker refuses for good (too large, invalid or unknown topic) is quarantined —
+  kept, marked with the reason and time, counted, logged with its id — and the relay goes
+  on with the rows after it; transient broker errors retry in order. Release a quarantined
+  row after fixing its cause with `UPDATE outbox SET quarantined_at = NULL WHERE id = …`.
+- Losing PostgreSQL starts the relay over on new connections, with backoff and a bounded
+  number of attempts (then `RelayFailed`, and the process exits non-zero).
 """
 
 from __future__ import annotations
@@ -15,16 +21,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import re
 import zlib
 from collections.abc import Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import errors as kafka_errors
 
 from stc_common.db.pool import connect
+from stc_common.engines import Backoff, is_broker_unavailable, is_db_unavailable, sleep_or_stop
 from stc_common.kafka.clients import make_producer
 from stc_common.logging import get_logger
-from stc_common.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING, RELAY_LEADER
+from stc_common.metrics import (
+    EVENTS_PUBLISHED,
+    OUTBOX_PENDING,
+    OUTBOX_QUARANTINED,
+    RELAY_LEADER,
+)
 
 log = get_logger("stc_common.outbox")
 
@@ -34,8 +48,45 @@ def relay_lock_key(service: str) -> int:
     return 0x57C_1000_0000 + zlib.crc32(service.encode())
 
 
+class RelayFailed(RuntimeError):
+    """The relay could not reach PostgreSQL for its bounded number of attempts."""
+
+
+# The broker will refuse these records however often they are sent: quarantine, go on.
+_PERMANENT = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.TopicAuthorizationFailedError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.UnsupportedForMessageFormatError,
+    kafka_errors.PolicyViolationError,
+    # aiokafka's own checks before a record leaves the process
+    ValueError,
+    TypeError,
+    AssertionError,
+)
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def refusal_reason(exc: BaseException) -> str | None:
+    """Why the broker will never take a record, or None when a retry may succeed."""
+    if isinstance(exc, _PERMANENT):
+        return f"{type(exc).__name__}: {exc}"[:1000]
+    return None
+
+
 class OutboxRelay:
-    """Publishes a service's outbox; run `run(stop)` as a task or its own process."""
+    """Publishes a service's outbox; run `run(stop)` as a task or its own process.
+
+    Losing PostgreSQL (the lock connection or the work connection) closes both connections
+    and starts over with new ones after a backoff: the lock is taken again (another replica
+    may have it by then) and recovery runs before anything is published. After
+    `max_db_failures` consecutive failed attempts `run` raises `RelayFailed`, so the process
+    fails instead of waiting on a dead connection. Broker errors retry in order, without
+    limit: nothing can be lost by waiting for the broker.
+    """
 
     def __init__(
         self,
@@ -45,14 +96,50 @@ class OutboxRelay:
         service: str,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        max_db_failures: int = 20,
+        unknown_topic_grace_s: float = 30.0,
+        lock_check_interval_s: float = 5.0,
     ) -> None:
         self.dsn, self.bootstrap, self.service = dsn, bootstrap, service
         self.batch_size, self.poll_interval = batch_size, poll_interval
+        self.max_db_failures = max_db_failures
+        self.unknown_topic_grace_s = unknown_topic_grace_s
+        self.lock_check_interval_s = lock_check_interval_s
         self._wake = asyncio.Event()
+        self._db_backoff = Backoff(initial=0.5, maximum=10.0)
+        self._missing_since: dict[str, float] = {}
         self.leader = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take the relay lock, recover, then publish until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self._run_once(stop)
+                return
+            except Exception as exc:
+                if not is_db_unavailable(exc):
+                    raise
+                delay = self._db_backoff.failed()
+                if self._db_backoff.failures >= self.max_db_failures:
+                    log.error(
+                        "relay.failed",
+                        service=self.service,
+                        error=repr(exc),
+                        attempts=self._db_backoff.failures,
+                    )
+                    raise RelayFailed(
+                        f"PostgreSQL unreachable after {self._db_backoff.failures} attempts"
+                    ) from exc
+                log.warning(
+                    "relay.db_lost",
+                    service=self.service,
+                    error=repr(exc),
+                    attempt=self._db_backoff.failures,
+                    retry_in=round(delay, 2),
+                )
+                await sleep_or_stop(stop, delay)
+
+    async def _run_once(self, stop: asyncio.Event) -> None:
         lock_conn = await connect(self.dsn)
         try:
             while not stop.is_set():
@@ -60,6 +147,7 @@ class OutboxRelay:
                     "SELECT pg_try_advisory_lock($1)", relay_lock_key(self.service)
                 ):
                     break
+                self._db_backoff.succeeded()  # the database answers: a healthy standby
                 await _wait(stop, 1.0)
             if stop.is_set():
                 return
@@ -69,74 +157,164 @@ class OutboxRelay:
             await lock_conn.add_listener("stc_outbox", lambda *_: self._wake.set())
             work = await connect(self.dsn)
             try:
-                await self._lead(work, stop)
+                await self._lead(work, lock_conn, stop)
             finally:
-                await work.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(work.close(), 2)
+                if not work.is_closed():
+                    work.terminate()
         finally:
             self.leader = False
             RELAY_LEADER.labels(self.service).set(0)
             with contextlib.suppress(Exception):
-                await lock_conn.close()
+                await asyncio.wait_for(lock_conn.close(), 2)
+            if not lock_conn.is_closed():
+                lock_conn.terminate()
 
-    async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        backoff = 0.5
+    async def _check_lock(self, lock_conn: asyncpg.Connection) -> None:
+        """Raise when the lock's session is gone: the lock went with it."""
+        if lock_conn.is_closed():
+            raise asyncpg.ConnectionDoesNotExistError("relay lock connection is closed")
+        await lock_conn.fetchval("SELECT 1", timeout=5)
+
+    async def _lead(
+        self, conn: asyncpg.Connection, lock_conn: asyncpg.Connection, stop: asyncio.Event
+    ) -> None:
+        backoff = Backoff(initial=0.5, maximum=10.0)
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             producer = make_producer(self.bootstrap, client_id=f"{self.service}-relay")
             try:
                 await producer.start()
                 await self.recover(conn)
-                backoff = 0.5
+                backoff.succeeded()
+                self._db_backoff.succeeded()
+                checked = loop.time()
                 while not stop.is_set():
+                    if loop.time() - checked > self.lock_check_interval_s:
+                        await self._check_lock(lock_conn)
+                        checked = loop.time()
+                    elif lock_conn.is_closed():
+                        await self._check_lock(lock_conn)
                     sent = await self.publish_batch(conn, producer)
                     if sent < self.batch_size:
                         self._wake.clear()
                         await _wait(stop, self.poll_interval, self._wake)
-            except (asyncpg.PostgresConnectionError, OSError):
-                raise  # lost the database (and with it the lock): let the supervisor restart us
-            except Exception as exc:  # broker errors: recover, then retry with backoff
-                log.warning("relay.error", error=repr(exc), retry_in=backoff)
-                await _wait(stop, backoff)
-                backoff = min(backoff * 2, 10)
+            except Exception as exc:
+                if is_db_unavailable(exc) and not is_broker_unavailable(exc):
+                    raise  # lost the database (and with it the lock): start over in run()
+                if conn.is_closed() or lock_conn.is_closed():
+                    raise
+                delay = backoff.failed()  # broker errors: recover, then retry in order
+                log.warning("relay.error", error=repr(exc), retry_in=round(delay, 2))
+                await _wait(stop, delay)
             finally:
                 with contextlib.suppress(Exception):
                     await producer.stop()
 
+    async def _topic_refused(self, producer, topic: str) -> str | None:
+        """Why `topic` can never take a record, None if it can; raises while unsure."""
+        if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
+            return f"invalid topic name {topic[:300]!r}"
+        if producer.client.cluster.partitions_for_topic(topic) is not None:
+            self._missing_since.pop(topic, None)
+            return None
+        metadata = await producer.client.fetch_all_metadata()  # raises if the broker is away
+        if metadata.partitions_for_topic(topic) is not None:
+            self._missing_since.pop(topic, None)
+            return None
+        now = asyncio.get_running_loop().time()
+        since = self._missing_since.setdefault(topic, now)
+        if now - since >= self.unknown_topic_grace_s:
+            return f"unknown topic {topic!r} (missing for {now - since:.0f} s)"
+        raise kafka_errors.UnknownTopicOrPartitionError(f"topic {topic!r} does not exist (yet)")
+
     async def publish_batch(self, conn: asyncpg.Connection, producer) -> int:
-        """Publish up to batch_size unsent rows; mark them after the broker acknowledged all."""
+        """Publish up to batch_size pending rows; mark them after the broker acknowledged them.
+
+        A row the broker refuses for good is quarantined (kept, marked with the reason) and
+        the rows after it go on. A transient error stops the batch: the rows acknowledged
+        before it are marked, the rest are sent again, in order, on the next round.
+        """
+        transient: BaseException | None = None
+        refused: list[tuple[asyncpg.Record, str]] = []
         async with conn.transaction():
             rows = await conn.fetch(
                 """SELECT id, event_id, topic, key, headers, payload FROM outbox
-                   WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                   WHERE sent_at IS NULL AND quarantined_at IS NULL
+                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
                 self.batch_size,
             )
             if not rows:
                 OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
-            futures = []
+            sending: list[tuple[asyncpg.Record, asyncio.Future]] = []
             for r in rows:
-                headers = [(k, base64.b64decode(v)) for k, v in r["headers"]]
-                futures.append(
-                    await producer.send(
-                        r["topic"], value=r["payload"], key=r["key"], headers=headers
-                    )
-                )
-            metas = await asyncio.gather(*futures)
+                try:
+                    reason = await self._topic_refused(producer, r["topic"])
+                    if reason is None:
+                        headers = [(k, base64.b64decode(v)) for k, v in r["headers"]]
+                        sending.append(
+                            (
+                                r,
+                                await producer.send(
+                                    r["topic"], value=r["payload"], key=r["key"], headers=headers
+                                ),
+                            )
+                        )
+                        continue
+                except Exception as exc:
+                    reason = refusal_reason(exc)
+                    if reason is None:
+                        transient = exc
+                        break
+                refused.append((r, reason))
+            results = await asyncio.gather(*(f for _, f in sending), return_exceptions=True)
+            published = []
+            for (r, _), res in zip(sending, results, strict=True):
+                if isinstance(res, BaseException):
+                    reason = refusal_reason(res)
+                    if reason is not None:
+                        refused.append((r, reason))
+                    else:
+                        transient = transient or res
+                else:
+                    published.append((r, res))
             await conn.executemany(
                 """UPDATE outbox SET sent_at = now(), sent_partition = $2, sent_offset = $3
                    WHERE id = $1""",
-                [(r["id"], m.partition, m.offset) for r, m in zip(rows, metas, strict=True)],
+                [(r["id"], m.partition, m.offset) for r, m in published],
             )
-            await _save_positions(conn, ((m.topic, m.partition, m.offset) for m in metas))
-        for r in rows:
+            await _save_positions(conn, ((m.topic, m.partition, m.offset) for _, m in published))
+            await conn.executemany(
+                """UPDATE outbox SET quarantined_at = now(), quarantine_reason = $2
+                   WHERE id = $1""",
+                [(r["id"], reason) for r, reason in refused],
+            )
+        for r, _ in published:
             EVENTS_PUBLISHED.labels(self.service, r["topic"]).inc()
-        log.debug("relay.published", count=len(rows))
-        return len(rows)
+        for r, reason in refused:
+            OUTBOX_QUARANTINED.labels(self.service, r["topic"][:100]).inc()
+            log.error(
+                "relay.quarantined",
+                outbox_id=r["id"],
+                event_id=str(r["event_id"]),
+                topic=r["topic"][:300],
+                reason=reason,
+            )
+        log.debug("relay.published", count=len(published), quarantined=len(refused))
+        if transient is not None:
+            raise transient
+        return len(published) + len(refused)
 
     async def recover(self, conn: asyncpg.Connection) -> int:
         """Mark unsent rows whose events are already on their topics; return how many."""
         topics = [
             r["topic"]
-            for r in await conn.fetch("SELECT DISTINCT topic FROM outbox WHERE sent_at IS NULL")
+            for r in await conn.fetch(
+                """SELECT DISTINCT topic FROM outbox
+                   WHERE sent_at IS NULL AND quarantined_at IS NULL"""
+            )
         ]
         if not topics:
             return 0

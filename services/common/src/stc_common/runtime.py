@@ -4,24 +4,34 @@
 the gRPC server, serves until SIGTERM/SIGINT, then stops in reverse order: gRPC first (health
 NOT_SERVING, in-flight calls finish), then consumers (offsets of handled records committed),
 then the relay, then the pool.
+
+The engines may fail (issue 10 item 8). Every long-running task (relay, consumers, background
+jobs) is supervised: when it fails it is restarted after a backoff, and after
+`task_max_failures` consecutive failures the service stops and `run_service` raises
+`ServiceFailed`, so the process exits with a non-zero code and a supervisor restarts it. An
+engine monitor checks PostgreSQL and Kafka every few seconds and turns the gRPC health status
+NOT_SERVING while either is unreachable, SERVING again once both answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import grpc
+from grpc_health.v1 import health_pb2
 
 from stc_common.auth.jwt import TokenVerifier
 from stc_common.config import ServiceSettings
 from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
-from stc_common.db.pool import create_pool
+from stc_common.db.pool import connect, create_pool
+from stc_common.engines import Backoff, sleep_or_stop
 from stc_common.grpc.server import (
     TlsConfigError,
     build_server,
@@ -30,10 +40,133 @@ from stc_common.grpc.server import (
     shutdown,
 )
 from stc_common.logging import configure_logging, get_logger
-from stc_common.metrics import serve_metrics
+from stc_common.metrics import ENGINE_UP, TASK_FAILURES, serve_metrics
 from stc_common.outbox import OutboxRelay
 
 log = get_logger("stc_common.runtime")
+
+
+class ServiceFailed(RuntimeError):
+    """A background task failed for good: the process must exit non-zero."""
+
+
+async def supervise(
+    name: str,
+    run: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    *,
+    max_failures: int = 5,
+    healthy_after_s: float = 60.0,
+    backoff: Backoff | None = None,
+) -> None:
+    """Run `run()` until `stop`; restart it with backoff when it fails, at most
+    `max_failures` times in a row (a run longer than `healthy_after_s` resets the count);
+    then re-raise its error."""
+    backoff = backoff or Backoff(initial=1.0, maximum=30.0)
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        started = loop.time()
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if stop.is_set():
+                return
+            if loop.time() - started > healthy_after_s:
+                backoff.succeeded()
+            delay = backoff.failed()
+            TASK_FAILURES.labels(name).inc()
+            if backoff.failures >= max_failures:
+                log.error(
+                    "service.task_failed", task=name, error=repr(exc), attempts=backoff.failures
+                )
+                raise
+            log.warning(
+                "service.task_restart",
+                task=name,
+                error=repr(exc),
+                attempt=backoff.failures,
+                retry_in=round(delay, 2),
+            )
+            await sleep_or_stop(stop, delay)
+
+
+class EngineMonitor:
+    """Watches PostgreSQL and Kafka; drives the gRPC health status from what it sees."""
+
+    def __init__(
+        self, *, dsn: str, bootstrap: str, interval_s: float = 2.0, timeout_s: float = 3.0
+    ) -> None:
+        self.dsn, self.bootstrap = dsn, bootstrap
+        self.interval_s, self.timeout_s = interval_s, timeout_s
+        self.up: dict[str, bool] = {}
+        self._conn = None
+        self._kafka = None
+
+    async def check_postgres(self) -> bool:
+        """One round trip on the monitor's own connection (a new one after a failure)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await connect(self.dsn)
+                await self._conn.fetchval("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not reachable now"
+            await self._drop_conn()
+            return False
+
+    async def check_kafka(self) -> bool:
+        """One metadata round trip to the cluster (an open port is not readiness)."""
+        from aiokafka.client import AIOKafkaClient
+
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                if self._kafka is None:
+                    self._kafka = AIOKafkaClient(
+                        bootstrap_servers=self.bootstrap,
+                        client_id="stc-engine-monitor",
+                        request_timeout_ms=int(self.timeout_s * 1000),
+                    )
+                    await self._kafka.bootstrap()
+                await self._kafka.fetch_all_metadata()
+            return True
+        except Exception:  # noqa: BLE001
+            await self._drop_kafka()
+            return False
+
+    async def _drop_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
+
+    async def _drop_kafka(self) -> None:
+        client, self._kafka = self._kafka, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), 2)
+
+    async def run(self, stop: asyncio.Event, on_change: Callable[[bool], Awaitable[None]]) -> None:
+        """Check every `interval_s`; call `on_change(serving)` when the verdict changes."""
+        serving: bool | None = None
+        try:
+            while not stop.is_set():
+                pg, kafka = await asyncio.gather(self.check_postgres(), self.check_kafka())
+                for engine, ok in (("postgres", pg), ("kafka", kafka)):
+                    ENGINE_UP.labels(engine).set(1 if ok else 0)
+                    if self.up.get(engine) is not None and self.up[engine] != ok:
+                        (log.info if ok else log.warning)(
+                            "engine.back" if ok else "engine.lost", engine=engine
+                        )
+                    self.up[engine] = ok
+                if (pg and kafka) != serving:
+                    serving = pg and kafka
+                    await on_change(serving)
+                await sleep_or_stop(stop, self.interval_s)
+        finally:
+            await self._drop_conn()
+            await self._drop_kafka()
 
 
 @dataclass
@@ -83,6 +216,15 @@ async def run_service(
     )
     tasks: list[asyncio.Task] = []
     server = health = None
+    failed: BaseException | None = None
+
+    def start(name: str, run: Callable[[], Awaitable[None]]) -> None:
+        tasks.append(
+            asyncio.create_task(
+                supervise(name, run, stop, max_failures=settings.task_max_failures), name=name
+            )
+        )
+
     try:
         if spec.on_start:
             await spec.on_start(pool)
@@ -93,12 +235,13 @@ async def run_service(
                 service=spec.name,
                 batch_size=settings.relay_batch_size,
                 poll_interval=settings.relay_poll_interval_s,
+                max_db_failures=settings.relay_max_db_failures,
             )
-            tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
+            start("relay", lambda: relay.run(stop))
         for consumer in spec.consumers(pool):
-            tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer:{consumer.name}"))
+            start(f"consumer:{consumer.name}", lambda c=consumer: c.run(stop))
         for bg in spec.background:
-            tasks.append(asyncio.create_task(bg(pool, stop), name=getattr(bg, "__name__", "bg")))
+            start(getattr(bg, "__name__", "bg"), lambda b=bg: b(pool, stop))
         verifier = TokenVerifier(
             settings.jwt_public_key_pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
@@ -113,11 +256,30 @@ async def run_service(
             tls=tls,
         )
         log.info("service.ready", grpc_port=port, metrics_port=settings.metrics_port)
+
+        async def set_serving(serving: bool) -> None:
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if serving
+                else health_pb2.HealthCheckResponse.NOT_SERVING
+            )
+            for name in ("", *spec.service_names):
+                await health.set(name, status)
+            log.info("service.health", serving=serving)
+
+        monitor = EngineMonitor(
+            dsn=settings.database_url,
+            bootstrap=settings.kafka_bootstrap_servers,
+            interval_s=settings.engine_check_interval_s,
+        )
+        start("engine_monitor", lambda: monitor.run(stop, set_serving))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for t in done:
-            if t is not stopper and t.exception():
-                log.error("service.task_failed", task=t.get_name(), error=repr(t.exception()))
+            if t is not stopper and not t.cancelled() and t.exception():
+                failed = t.exception()
+                log.error("service.failed", task=t.get_name(), error=repr(failed))
+        stopper.cancel()
         stop.set()
     finally:
         stop.set()
@@ -126,5 +288,17 @@ async def run_service(
         for t in tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(t, timeout=10)
-        await pool.close()
-        log.info("service.stopped")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pool.close(), 10)
+        log.info("service.stopped", failed=failed is not None)
+    if failed is not None:
+        raise ServiceFailed(f"background task failed for good: {failed!r}") from failed
+
+
+def run_process(coro: Awaitable[None]) -> None:
+    """`asyncio.run` a service; a task that failed for good exits the process with code 1."""
+    try:
+        asyncio.run(coro)  # type: ignore[arg-type]
+    except ServiceFailed as exc:
+        print(f"service failed: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 import pytest
-from stc_common.db.migrate import MigrationError, MigrationSource, migrate
+from stc_common.db.migrate import COMMON_MIGRATIONS, MigrationError, MigrationSource, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +16,9 @@ async def test_migrations_run_twice_without_harm(fresh_database, tmp_path):
     src = [MigrationSource("svc", tmp_path)]
     first = await migrate(dsn, src)
     second = await migrate(dsn, src)
-    assert first == ["common/0001_outbox_inbox.sql", "svc/0001_things.sql", "svc/0002_more.sql"]
+    common = [f"common/{p.name}" for p in sorted(COMMON_MIGRATIONS.glob("*.sql"))]
+    assert common[0] == "common/0001_outbox_inbox.sql"
+    assert first == [*common, "svc/0001_things.sql", "svc/0002_more.sql"]
     assert second == []
     conn = await asyncpg.connect(dsn)
     try:
@@ -25,7 +27,7 @@ async def test_migrations_run_twice_without_harm(fresh_database, tmp_path):
             "WHERE table_name = 'things' ORDER BY ordinal_position"
         )
         assert [c["column_name"] for c in cols] == ["id", "name"]
-        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 3
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(common) + 2
     finally:
         await conn.close()
 
@@ -37,7 +39,8 @@ async def test_concurrent_runners_apply_each_file_once(fresh_database, tmp_path)
         *(migrate(dsn, [MigrationSource("svc", tmp_path)]) for _ in range(3))
     )
     applied = [name for r in results for name in r]
-    assert sorted(applied) == ["common/0001_outbox_inbox.sql", "svc/0001_t.sql"]
+    common = [f"common/{p.name}" for p in sorted(COMMON_MIGRATIONS.glob("*.sql"))]
+    assert sorted(applied) == [*common, "svc/0001_t.sql"]
 
 
 async def test_changed_migration_is_refused(fresh_database, tmp_path):

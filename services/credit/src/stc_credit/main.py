@@ -15,7 +15,7 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
 from stc_common.logging import get_logger
-from stc_common.runtime import ServiceSpec, run_service
+from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_credit import service
 from stc_credit.api.servicer import PUBLIC_METHODS, SERVICE_NAME, SOURCE, CreditServicer
@@ -120,4 +120,4 @@ def build_spec(
 def main() -> None:
     """Run the credit service until SIGTERM/SIGINT."""
     settings = CreditSettings()
-    asyncio.run(run_service(settings, build_spec(settings)))
+    run_process(run_service(settings, build_spec(settings)))

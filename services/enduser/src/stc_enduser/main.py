@@ -12,7 +12,7 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import LICENCE
 from stc_common.logging import get_logger
-from stc_common.runtime import ServiceSpec, run_service
+from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_enduser import service
 from stc_enduser.api.servicer import SOURCE, register
@@ -59,4 +59,4 @@ def build_spec(settings: EndUserSettings) -> ServiceSpec:
 def main() -> None:
     """Serve until SIGTERM."""
     settings = EndUserSettings()
-    asyncio.run(run_service(settings, build_spec(settings)))
+    run_process(run_service(settings, build_spec(settings)))

@@ -11,7 +11,7 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
 from stc_common.logging import get_logger
-from stc_common.runtime import ServiceSpec, run_service
+from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_licensing import service as svc
 from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
@@ -88,4 +88,4 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
 def main() -> None:
     """Run the service until SIGTERM."""
     settings = LicensingSettings()
-    asyncio.run(run_service(settings, build_spec(settings)))
+    run_process(run_service(settings, build_spec(settings)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from stc.screening.v1 import screening_service_pb2
 from stc_common.consumer import EventConsumer
 from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 from stc_common.logging import get_logger
-from stc_common.runtime import ServiceSpec, run_service
+from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_screening import service
 from stc_screening.api.servicer import SOURCE, register
@@ -76,4 +75,4 @@ def build_spec(settings: ScreeningSettings,
 def main() -> None:
     """Serve until SIGTERM."""
     settings = ScreeningSettings()
-    asyncio.run(run_service(settings, build_spec(settings)))
+    run_process(run_service(settings, build_spec(settings)))

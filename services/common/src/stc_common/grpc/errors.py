@@ -41,6 +41,13 @@ def internal_status(message: str = "internal error") -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message=message))
 
 
+def unavailable_status(
+    message: str = "a backing engine is unavailable; retry later",
+) -> grpc.Status:
+    """UNAVAILABLE (retryable): PostgreSQL or Kafka cannot be reached right now."""
+    return rpc_status.to_status(status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message))
+
+
 def field_violations(exc: grpc.aio.AioRpcError | grpc.RpcError) -> list[tuple[str, str]]:
     """Client side: the (field, reason) pairs of an INVALID_ARGUMENT error, if any."""
     status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None

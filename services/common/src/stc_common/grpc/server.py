@@ -3,7 +3,9 @@
 One interceptor does, for every call and in this order: request id (from `x-request-id`
 metadata or new) bound into the log context and echoed in the response metadata; bearer-token
 authentication (methods listed as public may be called without a token); the call log and the
-Prometheus counters; domain errors mapped to google.rpc.Status. Health checking and reflection
+Prometheus counters; domain errors mapped to google.rpc.Status; PostgreSQL or Kafka being
+unreachable (connection refused or lost, pool timeouts) mapped to UNAVAILABLE, which clients
+may retry, instead of INTERNAL. Health checking and reflection
 are registered on every server. `run_until_signalled` stops gracefully on SIGTERM/SIGINT.
 
 Transport security is optional and off by default (the local stack is plaintext on
@@ -34,8 +36,9 @@ from grpc_reflection.v1alpha import reflection
 
 from stc_common.auth.jwt import TokenVerifier, set_principal
 from stc_common.config import ServiceSettings
+from stc_common.engines import is_unavailable
 from stc_common.errors import DomainError, Unauthenticated
-from stc_common.grpc.errors import internal_status, to_status
+from stc_common.grpc.errors import internal_status, to_status, unavailable_status
 from stc_common.logging import get_logger
 from stc_common.metrics import GRPC_LATENCY, GRPC_REQUESTS
 
@@ -194,6 +197,9 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
         if isinstance(exc, DomainError):
             status = to_status(exc)
             log.info("grpc.rejected", code=exc.code, reason=exc.reason, error=exc.message)
+        elif is_unavailable(exc):
+            status = unavailable_status()
+            log.warning("grpc.unavailable", error=repr(exc)[:500])
         else:
             status = internal_status()
             log.exception("grpc.internal_error", error=repr(exc))
@@ -211,7 +217,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
                 if isinstance(exc, asyncio.CancelledError):
                     code = "CANCELLED"
                     raise
-                code = exc.code if isinstance(exc, DomainError) else "INTERNAL"
+                code = _code_of(exc)
                 if _is_abort(exc):
                     code = "ABORTED_BY_HANDLER"
                     raise
@@ -232,7 +238,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
                 async for item in behaviour(request, context):
                     yield item
             except (DomainError, Exception) as exc:
-                code = exc.code if isinstance(exc, DomainError) else "INTERNAL"
+                code = _code_of(exc)
                 if _is_abort(exc):
                     raise
                 await self._fail(context, method, exc)
@@ -248,6 +254,12 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
         GRPC_REQUESTS.labels(self.service, method, code).inc()
         GRPC_LATENCY.labels(self.service, method).observe(elapsed)
         log.info("grpc.call", code=code, ms=round(elapsed * 1000, 2))
+
+
+def _code_of(exc: BaseException) -> str:
+    if isinstance(exc, DomainError):
+        return exc.code
+    return "UNAVAILABLE" if is_unavailable(exc) else "INTERNAL"
 
 
 def _is_abort(exc: BaseException) -> bool:
