@@ -35,8 +35,12 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.2
     consumer_group_prefix: str = "stc"
     # the engines may fail (issue 10 item 8): a background task (relay, consumer, periodic
-    # job) is restarted with backoff; after this many failures in a row the process exits 1
-    task_max_failures: int = 5
+    # job) that crashes is restarted with backoff (1 s doubling to 30 s); after this many
+    # failures in a row (about 90 s with 8) the process exits 1
+    task_max_failures: int = 8
+    # failed rounds in a row (backoff 1 s doubling to 30 s) after which a periodic job
+    # fails the process (stc_common.periodic)
+    periodic_max_failures: int = 10
     # attempts (with backoff up to 10 s) of the relay to reach PostgreSQL before it fails
     relay_max_db_failures: int = 20
     # how often the engine monitor checks PostgreSQL and Kafka (gRPC health follows them)

@@ -32,7 +32,7 @@ from google.protobuf.message import Message
 
 from stc_common import envelope
 from stc_common.db.uow import UnitOfWork
-from stc_common.engines import Backoff, is_unavailable, sleep_or_stop
+from stc_common.engines import Backoff, FailedForGood, is_unavailable, sleep_or_stop
 from stc_common.envelope import Envelope, EnvelopeError
 from stc_common.kafka.clients import make_consumer, make_producer
 from stc_common.logging import get_logger
@@ -46,7 +46,7 @@ class RejectEvent(Exception):
     """Raised by a handler: this record can never be handled (dead-letter it, no retries)."""
 
 
-class ConsumerFailed(RuntimeError):
+class ConsumerFailed(FailedForGood):
     """An engine stayed away for the consumer's bounded number of attempts."""
 
 

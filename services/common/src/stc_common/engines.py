@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 import asyncpg
 from aiokafka import errors as kafka_errors
 
+
+class FailedForGood(RuntimeError):
+    """A task gave up after its bounded attempts: the runtime must not restart it, but stop
+    the service so the process exits non-zero (a supervisor restarts it)."""
+
+
 _DB_CLASSES: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # incl. ConnectionDoesNotExistError, ConnectionFailure…
     asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, cannot connect now

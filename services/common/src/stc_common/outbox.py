@@ -30,7 +30,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka import errors as kafka_errors
 
 from stc_common.db.pool import connect
-from stc_common.engines import Backoff, is_broker_unavailable, is_db_unavailable, sleep_or_stop
+from stc_common.engines import (
+    Backoff,
+    FailedForGood,
+    is_broker_unavailable,
+    is_db_unavailable,
+    sleep_or_stop,
+)
 from stc_common.kafka.clients import make_producer
 from stc_common.logging import get_logger
 from stc_common.metrics import (
@@ -48,7 +54,7 @@ def relay_lock_key(service: str) -> int:
     return 0x57C_1000_0000 + zlib.crc32(service.encode())
 
 
-class RelayFailed(RuntimeError):
+class RelayFailed(FailedForGood):
     """The relay could not reach PostgreSQL for its bounded number of attempts."""
 
 

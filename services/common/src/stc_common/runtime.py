@@ -31,7 +31,7 @@ from stc_common.config import ServiceSettings
 from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
 from stc_common.db.pool import connect, create_pool
-from stc_common.engines import Backoff, sleep_or_stop
+from stc_common.engines import Backoff, FailedForGood, sleep_or_stop
 from stc_common.grpc.server import (
     TlsConfigError,
     build_server,
@@ -55,7 +55,7 @@ async def supervise(
     run: Callable[[], Awaitable[None]],
     stop: asyncio.Event,
     *,
-    max_failures: int = 5,
+    max_failures: int = 8,
     healthy_after_s: float = 60.0,
     backoff: Backoff | None = None,
 ) -> None:
@@ -70,6 +70,10 @@ async def supervise(
             await run()
             return
         except asyncio.CancelledError:
+            raise
+        except FailedForGood as exc:
+            TASK_FAILURES.labels(name).inc()
+            log.error("service.task_failed", task=name, error=repr(exc))
             raise
         except Exception as exc:
             if stop.is_set():

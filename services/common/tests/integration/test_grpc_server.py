@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+import asyncpg
 import grpc
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import wrappers_pb2
@@ -27,6 +29,16 @@ async def _echo(request, context):
         raise NotFound("no such thing")
     if request.value == "boom":
         raise RuntimeError("secret internals")
+    if request.value == "db-closed":
+        raise asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed")
+    if request.value == "db-refused":
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+    if request.value == "db-down":
+        raise asyncpg.CannotConnectNowError("the database system is starting up")
+    if request.value == "pool-timeout":
+        raise TimeoutError()
+    if request.value == "broker-down":
+        raise KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 9092)]")
     return wrappers_pb2.StringValue(value=f"{p.role.value}:{p.uscc or p.authority}:{request.value}")
 
 
@@ -200,3 +212,15 @@ async def test_request_id_is_echoed(channel):
     )
     await call
     assert ("x-request-id", "req-42") in tuple(await call.trailing_metadata())
+
+
+@pytest.mark.parametrize(
+    "value", ["db-closed", "db-refused", "db-down", "pool-timeout", "broker-down"]
+)
+async def test_unreachable_engines_answer_unavailable_not_internal(channel, value):
+    """Issue 10 item 8: while PostgreSQL or Kafka is away the answer is retryable."""
+    token = _auth(mint_token(role="officer", authority="MOFCOM"))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await _call(channel, "Echo")(wrappers_pb2.StringValue(value=value), metadata=token)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "5432" not in err.value.details() and "9092" not in err.value.details()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
 from stc_common.logging import get_logger
+from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_credit import service
@@ -73,29 +73,31 @@ def build_spec(
             )
         return made
 
-    async def publication_ticker(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+    last_full: dt.date | None = None
+
+    async def publication_round(pool: asyncpg.Pool) -> None:
         """Publish what is due, alert on deadlines, announce ended publicity, recompute
         standings once a day."""
-        last_full: dt.date | None = None
-        while not stop.is_set():
-            try:
-                async with unit_of_work(pool, SOURCE) as uow:
-                    published, alerts = await service.publish_pending(uow=uow, ctx=ctx)
-                async with unit_of_work(pool, SOURCE) as uow:
-                    ended = await service.end_elapsed_publicity(uow=uow, ctx=ctx)
-                if published or alerts or ended:
-                    log.info("publication.tick", published=published, alerts=alerts, ended=ended)
-                day = clock()
-                if last_full != day:
-                    changed = await service.refresh_all_standings(
-                        pool=pool, source=SOURCE, today=day
-                    )
-                    log.info("credit_standing.daily_refresh", changed=changed)
-                    last_full = day
-            except Exception:
-                log.exception("publication.tick_failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.publication_interval_s)
+        nonlocal last_full
+        async with unit_of_work(pool, SOURCE) as uow:
+            published, alerts = await service.publish_pending(uow=uow, ctx=ctx)
+        async with unit_of_work(pool, SOURCE) as uow:
+            ended = await service.end_elapsed_publicity(uow=uow, ctx=ctx)
+        if published or alerts or ended:
+            log.info("publication.tick", published=published, alerts=alerts, ended=ended)
+        day = clock()
+        if last_full != day:
+            changed = await service.refresh_all_standings(pool=pool, source=SOURCE, today=day)
+            log.info("credit_standing.daily_refresh", changed=changed)
+            last_full = day
+
+    # once across the replicas, one error policy (stc_common.periodic)
+    publication_ticker = periodic(
+        "publication_ticker",
+        publication_round,
+        interval_s=settings.publication_interval_s,
+        max_failures=settings.periodic_max_failures,
+    )
 
     background = [publication_ticker]
     if settings.standing_with_faust:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 import asyncpg
@@ -12,6 +10,7 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import LICENCE
 from stc_common.logging import get_logger
+from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_enduser import service
@@ -24,20 +23,16 @@ SERVICE_NAME = enduser_service_pb2.DESCRIPTOR.services_by_name["EndUserService"]
 log = get_logger("stc_enduser.main")
 
 
-def overdue_scanner(interval_s: float):
-    """A background task flagging overdue checks every `interval_s` (never closes them)."""
+def overdue_scanner(interval_s: float, max_failures: int = 10):
+    """A background task flagging overdue checks every `interval_s` (never closes them), once
+    across the replicas (stc_common.periodic)."""
 
-    async def scan_overdue_checks(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with unit_of_work(pool, SOURCE) as uow:
-                    await service.flag_overdue_checks(uow=uow, now=service.utcnow())
-            except (OSError, asyncpg.PostgresError) as exc:  # try again next round
-                log.warning("end_use_check.overdue_scan_failed", error=repr(exc))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+    async def scan_overdue_checks(pool: asyncpg.Pool) -> None:
+        async with unit_of_work(pool, SOURCE) as uow:
+            await service.flag_overdue_checks(uow=uow, now=service.utcnow())
 
-    return scan_overdue_checks
+    return periodic("end_use_check.overdue_scan", scan_overdue_checks, interval_s=interval_s,
+                    max_failures=max_failures)
 
 
 def build_spec(settings: EndUserSettings) -> ServiceSpec:
@@ -53,7 +48,8 @@ def build_spec(settings: EndUserSettings) -> ServiceSpec:
     return ServiceSpec(
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register, consumers=consumers,
-        background=[overdue_scanner(settings.overdue_scan_interval_s)])
+        background=[overdue_scanner(settings.overdue_scan_interval_s,
+                                    settings.periodic_max_failures)])
 
 
 def main() -> None:

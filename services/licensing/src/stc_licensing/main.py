@@ -3,7 +3,6 @@ the deadline/expiry ticker) and `run_service`."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -11,6 +10,7 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
 from stc_common.logging import get_logger
+from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_licensing import service as svc
@@ -23,23 +23,15 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("stc_licensing.main")
 
 
-def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS):
+def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS,
+                max_failures: int = 10):
     """A background task: Reg. 17 warnings (DeadlineApproaching, once) and breaches
-    (DeadlineBreached, once), and licence expiry."""
+    (DeadlineBreached, once), and licence expiry; once across the replicas (stc_common.periodic)."""
 
-    async def ticker(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await tick(pool, warn_within)
-            except Exception:  # keep ticking; the next round retries
-                log.exception("ticker.failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
-            except TimeoutError:
-                pass
+    async def round_(pool: asyncpg.Pool) -> None:
+        await tick(pool, warn_within)
 
-    ticker.__name__ = "deadline_ticker"
-    return ticker
+    return periodic("deadline_ticker", round_, interval_s=interval_s, max_failures=max_failures)
 
 
 async def tick(pool: asyncpg.Pool, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS
@@ -79,7 +71,8 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)
 
-    ticker = make_ticker(settings.ticker_interval_s, settings.deadline_warning_working_days)
+    ticker = make_ticker(settings.ticker_interval_s, settings.deadline_warning_working_days,
+                         settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
                        background=[ticker], on_start=warm)
