@@ -35,6 +35,7 @@ from stc_common.db.uow import UnitOfWork
 from stc_common.engines import Backoff, FailedForGood, is_unavailable, sleep_or_stop
 from stc_common.envelope import Envelope, EnvelopeError
 from stc_common.kafka.clients import make_consumer, make_producer
+from stc_common.kafka.topics import TOPICS
 from stc_common.logging import get_logger
 from stc_common.metrics import EVENTS_CONSUMED
 
@@ -54,27 +55,41 @@ class ConsumerFailed(FailedForGood):
 class Subscription:
     """A consumed event type, its handler, and where the type is accepted from.
 
-    `topics` and `sources` (CloudEvents `source`) restrict where the type is trusted from;
-    empty means any topic (or source) the consumer reads.
+    `topics`: the topics the type is trusted from. Left out (None), they are the declared
+    topics of the service whose protobuf package defines the type (`stc.credit.v1.*` only
+    from topics the credit service owns, `stc.licensing.v1.*` only from licensing's …);
+    types of no platform package (tests) are accepted from any topic. `sources`: the
+    CloudEvents sources the type is trusted from; empty means any.
     """
 
     message_cls: type[Message]
     handler: Handler
-    topics: tuple[str, ...] = ()
+    topics: tuple[str, ...] | None = None
     sources: tuple[str, ...] = ()
-
-    def refusal(self, topic: str, source: str) -> str | None:
-        """Why a record of this type from `topic` and `source` is not trusted, or None."""
-        if self.topics and topic not in self.topics:
-            return f"{self.ce_type} is not accepted from topic {topic!r}"
-        if self.sources and source not in self.sources:
-            return f"{self.ce_type} is not accepted from source {source[:200]!r}"
-        return None
 
     @property
     def ce_type(self) -> str:
         """The CloudEvents type, i.e. the message's full protobuf name."""
         return self.message_cls.DESCRIPTOR.full_name
+
+    @property
+    def accepted_topics(self) -> tuple[str, ...]:
+        """The topics this type is trusted from; empty means any."""
+        if self.topics is not None:
+            return self.topics
+        parts = self.ce_type.split(".")
+        if len(parts) < 3 or parts[0] != "stc":
+            return ()
+        return tuple(t.name for t in TOPICS if t.owner == parts[1])
+
+    def refusal(self, topic: str, source: str) -> str | None:
+        """Why a record of this type from `topic` and `source` is not trusted, or None."""
+        accepted = self.accepted_topics
+        if accepted and topic not in accepted:
+            return f"{self.ce_type} is not accepted from topic {topic[:200]!r}"
+        if self.sources and source not in self.sources:
+            return f"{self.ce_type} is not accepted from source {source[:200]!r}"
+        return None
 
 
 class EventConsumer:

@@ -822,6 +822,7 @@ async def on_rescreening_match(*, uow: UnitOfWork, msg: scr.RescreeningMatch) ->
 
 _LEVEL = {1: CreditLevel.GOOD, 2: CreditLevel.WARNED, 3: CreditLevel.PENALISED,
           4: CreditLevel.BANNED}
+KNOWN_CREDIT_LEVELS = frozenset(_LEVEL)
 
 
 async def on_credit_standing(*, uow: UnitOfWork, msg) -> None:
@@ -831,7 +832,9 @@ async def on_credit_standing(*, uow: UnitOfWork, msg) -> None:
     except UsccError:
         log.warning("credit.standing_bad_uscc", uscc=msg.uscc)
         return
-    standing = CreditStanding(uscc=uscc, level=_LEVEL.get(msg.level, CreditLevel.GOOD),
+    if msg.level not in _LEVEL:  # fail closed: an unknown level never counts as GOOD (Art. 39)
+        raise ValueError(f"unknown credit standing level {msg.level}")
+    standing = CreditStanding(uscc=uscc, level=_LEVEL[msg.level],
                               active_record_count=msg.active_records,
                               ban_until=m.date_from_pb(msg.ban_until)
                               if msg.HasField("ban_until") else None,

@@ -26,6 +26,7 @@ from stc_common.kafka.topics import (
     LICENCE,
     OPERATOR,
     SCREENING_RESULT,
+    TOPICS,
 )
 from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
@@ -93,8 +94,10 @@ class Env:
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         self.stub = spb_grpc.LicensingServiceStub(self.channel)
 
-    async def publish(self, topic: str, key: str, message) -> str:
-        return await produce_event(self.producer, topic, key, message, source="test")
+    async def publish(self, topic: str, key: str, message, source: str | None = None) -> str:
+        # as the owner of the topic publishes it (consumers trust a type only from its owner)
+        owner = next((t.owner for t in TOPICS if t.name == topic), "test")
+        return await produce_event(self.producer, topic, key, message, source=source or owner)
 
     async def sql(self, query: str, *args):
         conn = await asyncpg.connect(self.dsn)

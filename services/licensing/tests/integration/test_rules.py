@@ -413,3 +413,40 @@ async def test_operator_icp_and_audit_events(env, h):
         await env.stub.GetOperator(spb.GetOperatorRequest(uscc="123"), metadata=MOFCOM)
     assert field_violations(exc.value)[0][0] == "uscc"
 
+
+
+async def test_forged_or_unknown_credit_standings_go_to_the_dlq_and_the_ban_holds(
+        env, h, kafka_bootstrap):
+    """Issue 10 item 5: a standing is trusted only from the credit service on its own topic;
+    one without as_of or with an unknown level is refused (fail closed, Art. 39)."""
+    from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE
+    from stc_common.testing.kafka import TopicReader
+
+    uscc = await env.operator()
+    today = dt.date.today()
+    ban_until = today + dt.timedelta(days=5 * 365)
+    await env.publish(CREDIT_STANDING.name, uscc, credit.CreditStandingChanged(
+        uscc=uscc, level=credit.STANDING_LEVEL_BANNED, active_records=1,
+        ban_until=h.d(ban_until), record_ids=["rec-1"], as_of=h.d(today)))
+    for _ in range(200):
+        if await _count(env, "SELECT count(*) FROM credit_standing WHERE uscc = $1", uscc):
+            break
+        await asyncio.sleep(0.1)
+    lifted = credit.CreditStandingChanged(uscc=uscc, level=credit.STANDING_LEVEL_GOOD,
+                                          as_of=h.d(today + dt.timedelta(days=1)))
+    unknown = credit.CreditStandingChanged(uscc=uscc, level=99,
+                                           as_of=h.d(today + dt.timedelta(days=1)))
+    undated = credit.CreditStandingChanged(uscc=uscc, level=credit.STANDING_LEVEL_GOOD)
+    async with TopicReader(kafka_bootstrap, [CREDIT_STANDING.dlq, ENDUSER_CHANGE.dlq]) as dlq:
+        forged = [
+            await env.publish(ENDUSER_CHANGE.name, uscc, lifted),  # wrong topic
+            await env.publish(CREDIT_STANDING.name, uscc, lifted, source="enduser"),
+            await env.publish(CREDIT_STANDING.name, uscc, unknown),
+            await env.publish(CREDIT_STANDING.name, uscc, undated),
+        ]
+        for eid in forged:
+            await dlq.wait_match(lambda e, _k, eid=eid: e.id == eid, timeout=30)
+    standing = await env.sql("SELECT level FROM credit_standing WHERE uscc = $1", uscc)
+    assert [r["level"] for r in standing] == ["BANNED"]
+    refused = await _refused(env, uscc, h.content(uscc))
+    assert any(f == "exporter_uscc" and "Art. 39" in r for f, r in refused)

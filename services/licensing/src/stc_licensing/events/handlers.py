@@ -14,12 +14,16 @@ from __future__ import annotations
 from stc.credit.v1 import events_pb2 as credit
 from stc.enduser.v1 import events_pb2 as enduser
 from stc.screening.v1 import events_pb2 as screening
-from stc_common.consumer import Subscription
+from stc_common.consumer import RejectEvent, Subscription
 from stc_common.db.uow import UnitOfWork
 from stc_common.envelope import Envelope
+from stc_common.kafka.topics import CREDIT_STANDING
 
 from stc_licensing import service as svc
 from stc_licensing.api.errors import mapped
+
+# the ce_source the credit service publishes with ("credit"; "stc-credit" should it be renamed)
+CREDIT_SOURCES = ("credit", "stc-credit")
 
 
 async def on_screening_completed(uow: UnitOfWork, env: Envelope,
@@ -39,7 +43,14 @@ async def on_rescreening_match(uow: UnitOfWork, env: Envelope,
 
 async def on_credit_standing_changed(uow: UnitOfWork, env: Envelope,
                                      msg: credit.CreditStandingChanged) -> None:
-    """Update the local credit-standing projection."""
+    """Update the local credit-standing projection.
+
+    Fail closed (Art. 39): a standing without `as_of` could overwrite a newer one, and a level
+    this service does not know must never count as GOOD, so both go to the DLQ unhandled."""
+    if not msg.HasField("as_of"):
+        raise RejectEvent("CreditStandingChanged without as_of")
+    if msg.level not in svc.KNOWN_CREDIT_LEVELS:
+        raise RejectEvent(f"CreditStandingChanged with unknown level {msg.level}")
     await svc.on_credit_standing(uow=uow, msg=msg)
 
 
@@ -62,7 +73,9 @@ async def on_end_use_check_completed(uow: UnitOfWork, env: Envelope,
 SUBSCRIPTIONS = [
     Subscription(screening.ScreeningCompleted, on_screening_completed),
     Subscription(screening.RescreeningMatch, on_rescreening_match),
-    Subscription(credit.CreditStandingChanged, on_credit_standing_changed),
+    # only from the credit service, on its standing topic (issue 10 item 5)
+    Subscription(credit.CreditStandingChanged, on_credit_standing_changed,
+                 topics=(CREDIT_STANDING.name,), sources=CREDIT_SOURCES),
     Subscription(enduser.ChangeReported, on_change_reported),
     Subscription(enduser.ChangeResolved, on_change_resolved),
     Subscription(enduser.EndUseCheckCompleted, on_end_use_check_completed),
