@@ -22,7 +22,9 @@ from stc_common.config import ServiceSettings
 from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
 from stc_common.db.pool import create_pool
+from stc_common.grpc.limits import FieldLimits
 from stc_common.grpc.server import (
+    ServerLimits,
     TlsConfigError,
     build_server,
     install_signal_handlers,
@@ -51,6 +53,8 @@ class ServiceSpec:
         default_factory=list
     )
     on_start: Callable[[asyncpg.Pool], Awaitable[None]] | None = None
+    # the request limits the edge enforces (<service>/api/limits.py); None = the defaults
+    limits: FieldLimits | None = None
 
 
 async def run_migrations(settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
@@ -100,7 +104,10 @@ async def run_service(
         for bg in spec.background:
             tasks.append(asyncio.create_task(bg(pool, stop), name=getattr(bg, "__name__", "bg")))
         verifier = TokenVerifier(
-            settings.jwt_public_key_pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            settings.jwt_public_key_pem,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            max_lifetime_s=settings.jwt_max_lifetime_s,
         )
         server, port, health = await build_server(
             service=spec.name,
@@ -111,6 +118,8 @@ async def run_service(
             host=settings.grpc_host,
             port=settings.grpc_port,
             tls=tls,
+            limits=spec.limits or FieldLimits(),
+            server_limits=ServerLimits.from_settings(settings),
         )
         log.info("service.ready", grpc_port=port, metrics_port=settings.metrics_port)
         stopper = asyncio.create_task(stop.wait())

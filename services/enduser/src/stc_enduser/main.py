@@ -15,6 +15,7 @@ from stc_common.logging import get_logger
 from stc_common.runtime import ServiceSpec, run_service
 
 from stc_enduser import service
+from stc_enduser.api.limits import LIMITS
 from stc_enduser.api.servicer import SOURCE, register
 from stc_enduser.config import EndUserSettings
 from stc_enduser.events.licences import SUBSCRIPTIONS
@@ -53,7 +54,8 @@ def build_spec(settings: EndUserSettings) -> ServiceSpec:
     return ServiceSpec(
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register, consumers=consumers,
-        background=[overdue_scanner(settings.overdue_scan_interval_s)])
+        background=[overdue_scanner(settings.overdue_scan_interval_s)],
+        limits=LIMITS)
 
 
 def main() -> None:
