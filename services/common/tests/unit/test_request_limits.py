@@ -165,6 +165,8 @@ def test_each_table_names_real_fields_and_bounds_every_request(svc):
         ("screening", "ListEntryUpdated"),
         ("enduser", "ChangeReported"),
         ("enduser", "EndUseCheckCompleted"),
+        ("credit", "CreditRecordCreated"),
+        ("credit", "CreditRecordPublished"),
     ],
 )
 def test_events_built_from_client_content_stay_under_the_broker_limit(svc, event):
