@@ -53,3 +53,14 @@ class ServiceSettings(BaseSettings):
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
+    # Server limits (issue 10, item 7). Beyond a concurrency limit a call is refused at once
+    # with RESOURCE_EXHAUSTED (never queued). Public calls count per client address.
+    jwt_max_lifetime_s: float = 12 * 3600  # exp - iat of an accepted token
+    grpc_max_concurrent_rpcs: int = 256  # in flight on one service
+    grpc_max_rpcs_per_principal: int = 32  # in flight for one caller
+    grpc_max_streams_per_principal: int = 8  # open WatchApplication-style streams, one caller
+    grpc_keepalive_time_s: int = 60  # server pings an idle connection this often
+    grpc_keepalive_timeout_s: int = 20  # and closes it when the ping is not answered
+    grpc_max_connection_idle_s: int = 300  # a connection without calls is closed
+    grpc_max_connection_age_s: int = 3600  # every connection is recycled (GOAWAY)
+    grpc_max_connection_age_grace_s: int = 300  # open streams get this long to finish

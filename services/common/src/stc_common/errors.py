@@ -46,8 +46,22 @@ class ValidationFailed(DomainError):
         self.violations = (
             [violations] if isinstance(violations, FieldViolation) else list(violations)
         )
-        text = message or "; ".join(f"{v.field}: {v.reason}" for v in self.violations)
-        super().__init__(text, reason=reason)
+        # the message names the first MAX_MESSAGE_VIOLATIONS; the details carry at most 20
+        # (stc_common.grpc.errors), so a 100k-violation request cannot outgrow the trailers
+        shown = self.violations[:MAX_MESSAGE_VIOLATIONS]
+        text = message or "; ".join(f"{v.field[:200]}: {v.reason[:200]}" for v in shown)
+        if len(self.violations) > len(shown):
+            text += f"; and {len(self.violations) - len(shown)} more"
+        super().__init__(text[:4000], reason=reason)
+
+
+MAX_MESSAGE_VIOLATIONS = 5
+
+
+class ResourceExhausted(DomainError):
+    """A server limit is reached (concurrent calls or streams): retry later (RESOURCE_EXHAUSTED)."""
+
+    code = "RESOURCE_EXHAUSTED"
 
 
 class NotFound(DomainError):

@@ -11,6 +11,24 @@ import sys
 
 import structlog
 
+# No log line grows past a few kilobytes whatever a client sent (issue 10): every value is
+# cut to this many characters (tracebacks to MAX_TRACEBACK), with the original length noted.
+MAX_VALUE = 2000
+MAX_TRACEBACK = 16000
+
+
+def cap_values(_logger, _name, event_dict: dict) -> dict:
+    """structlog processor: cut over-long values (a 7 MB validation message, a huge repr)."""
+    for key, value in event_dict.items():
+        limit = MAX_TRACEBACK if key in ("exception", "stack") else MAX_VALUE
+        if not isinstance(value, str | int | float | bool | type(None)):
+            value = repr(value) if len(repr(value)) > limit else value
+        if isinstance(value, str) and len(value) > limit:
+            event_dict[key] = f"{value[:limit]}… [{len(value)} characters, cut]"
+        else:
+            event_dict[key] = value
+    return event_dict
+
 
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     """Configure structlog and the standard library logger for one service process."""
@@ -21,6 +39,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
+        cap_values,
     ]
     renderer = (
         structlog.processors.JSONRenderer(ensure_ascii=False)

@@ -32,7 +32,9 @@ from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
 from stc_common.db.pool import connect, create_pool
 from stc_common.engines import Backoff, FailedForGood, sleep_or_stop
+from stc_common.grpc.limits import FieldLimits
 from stc_common.grpc.server import (
+    ServerLimits,
     TlsConfigError,
     build_server,
     install_signal_handlers,
@@ -188,6 +190,8 @@ class ServiceSpec:
         default_factory=list
     )
     on_start: Callable[[asyncpg.Pool], Awaitable[None]] | None = None
+    # the request limits the edge enforces (<service>/api/limits.py); None = the defaults
+    limits: FieldLimits | None = None
 
 
 async def run_migrations(settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
@@ -247,7 +251,10 @@ async def run_service(
         for bg in spec.background:
             start(getattr(bg, "__name__", "bg"), lambda b=bg: b(pool, stop))
         verifier = TokenVerifier(
-            settings.jwt_public_key_pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            settings.jwt_public_key_pem,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            max_lifetime_s=settings.jwt_max_lifetime_s,
         )
         server, port, health = await build_server(
             service=spec.name,
@@ -258,6 +265,8 @@ async def run_service(
             host=settings.grpc_host,
             port=settings.grpc_port,
             tls=tls,
+            limits=spec.limits or FieldLimits(),
+            server_limits=ServerLimits.from_settings(settings),
         )
         log.info("service.ready", grpc_port=port, metrics_port=settings.metrics_port)
 

@@ -18,6 +18,7 @@ from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_credit import service
+from stc_credit.api.limits import LIMITS
 from stc_credit.api.servicer import PUBLIC_METHODS, SERVICE_NAME, SOURCE, CreditServicer
 from stc_credit.config import CreditSettings, today
 from stc_credit.domain.checkpoint import parse_signer_key
@@ -113,6 +114,7 @@ def build_spec(
         migrations=MIGRATIONS,
         service_names=[SERVICE_NAME],
         register=register,
+        limits=LIMITS,
         public_methods=PUBLIC_METHODS,
         consumers=consumers,
         background=background,

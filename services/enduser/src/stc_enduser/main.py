@@ -14,6 +14,7 @@ from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_enduser import service
+from stc_enduser.api.limits import LIMITS
 from stc_enduser.api.servicer import SOURCE, register
 from stc_enduser.config import EndUserSettings
 from stc_enduser.events.licences import SUBSCRIPTIONS
@@ -49,7 +50,8 @@ def build_spec(settings: EndUserSettings) -> ServiceSpec:
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register, consumers=consumers,
         background=[overdue_scanner(settings.overdue_scan_interval_s,
-                                    settings.periodic_max_failures)])
+                                    settings.periodic_max_failures)],
+        limits=LIMITS)
 
 
 def main() -> None:

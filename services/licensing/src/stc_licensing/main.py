@@ -14,6 +14,7 @@ from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_licensing import service as svc
+from stc_licensing.api.limits import LIMITS
 from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
 from stc_licensing.config import LicensingSettings
 from stc_licensing.events.handlers import SUBSCRIPTIONS
@@ -75,7 +76,7 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
                          settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[ticker], on_start=warm)
+                       background=[ticker], on_start=warm, limits=LIMITS)
 
 
 def main() -> None:

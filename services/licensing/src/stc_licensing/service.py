@@ -37,6 +37,7 @@ from stc_common.errors import (
 )
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
 from stc_common.logging import get_logger
+from stc_common.paging import offset_from_token
 from stc_common.uscc import UsccError, validate_uscc
 
 from stc_licensing.api import mapping as m
@@ -152,12 +153,8 @@ async def _record(uow: UnitOfWork, row: repo.AppRow, kind: str, note: str = "",
 
 
 def _page(token: str, size: int) -> tuple[int, int]:
-    try:
-        offset = int(token) if token else 0
-    except ValueError as exc:
-        raise ValidationFailed(FieldViolation("page_token", "not a token this service issued")
-                               ) from exc
-    if offset < 0 or size < 0:
+    offset = offset_from_token(token)
+    if size < 0:
         raise ValidationFailed(FieldViolation("page_size", "must not be negative"))
     return offset, min(size or 50, 500)
 

@@ -13,6 +13,7 @@ from stc_common.logging import get_logger
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_screening import service
+from stc_screening.api.limits import LIMITS
 from stc_screening.api.servicer import SOURCE, register
 from stc_screening.config import ScreeningSettings
 from stc_screening.domain.matching import Thresholds
@@ -69,7 +70,7 @@ def build_spec(settings: ScreeningSettings,
     return ServiceSpec(
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register(state), public_methods=PUBLIC_METHODS, consumers=consumers,
-        background=background, on_start=on_start)
+        background=background, on_start=on_start, limits=LIMITS)
 
 
 def main() -> None:

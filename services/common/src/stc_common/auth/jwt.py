@@ -5,7 +5,9 @@ importer), `uscc` (exporters: the one enterprise they act for), `authority` (off
 SASTIND, CAEA or CWC), `licence` and `party` (importers: the one licence they act on and their
 party id on it — a foreign importer has no USCC; ECL Art. 16 lets it report changes), `iss`,
 `aud`, `iat`, `exp`. Only EdDSA is accepted, so `alg: none` and HMAC
-confusions fail. The development key pair beside this file is for the local stack only;
+confusions fail. A token's lifetime (`exp - iat`) is bounded (12 h by default,
+STC_JWT_MAX_LIFETIME_S) and its `iat` may not lie in the future: a token with `exp` in 2100
+is refused (issue 10, item 7). The development key pair beside this file is for the local stack only;
 production sets STC_JWT_PUBLIC_KEY_PEM.
 """
 
@@ -56,6 +58,7 @@ class Principal:
     authority: Authority | None = None
     licence_id: str | None = None  # importers: the licence they are a party to
     party_id: str | None = None  # importers: their party id on that licence
+    expires_at: float | None = None  # the token's exp (epoch seconds): streams end there
 
     @property
     def is_exporter(self) -> bool:
@@ -96,10 +99,30 @@ class TokenVerifier:
     """Verifies bearer tokens against one Ed25519 public key."""
 
     def __init__(
-        self, public_key_pem: str = "", *, issuer: str = "stc-dev", audience: str = "stc-platform"
+        self,
+        public_key_pem: str = "",
+        *,
+        issuer: str = "stc-dev",
+        audience: str = "stc-platform",
+        max_lifetime_s: float = 12 * 3600,
+        leeway_s: float = 60,
     ) -> None:
         self.key = public_key_pem or DEV_PUBLIC_KEY_PEM
         self.issuer, self.audience = issuer, audience
+        self.max_lifetime_s, self.leeway_s = max_lifetime_s, leeway_s
+
+    def _check_lifetime(self, claims: dict) -> None:
+        iat, exp = claims["iat"], claims["exp"]
+        if not isinstance(iat, int | float) or not isinstance(exp, int | float):
+            raise Unauthenticated("token iat and exp must be numbers", reason="TOKEN_INVALID")
+        if iat > dt.datetime.now(dt.UTC).timestamp() + self.leeway_s:
+            raise Unauthenticated("token issued in the future", reason="TOKEN_INVALID")
+        if exp - iat > self.max_lifetime_s:
+            raise Unauthenticated(
+                f"token lifetime exp - iat = {int(exp - iat)} s is over the "
+                f"{int(self.max_lifetime_s)} s allowed",
+                reason="TOKEN_LIFETIME",
+            )
 
     def verify(self, token: str) -> Principal:
         """Return the Principal of a valid token; raise Unauthenticated with the reason."""
@@ -116,9 +139,10 @@ class TokenVerifier:
             raise Unauthenticated("token expired", reason="TOKEN_EXPIRED") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"invalid token: {exc}", reason="TOKEN_INVALID") from exc
+        self._check_lifetime(claims)
         try:
             role = Role(claims["role"])
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: a list or object as the role
             raise Unauthenticated(
                 f"unknown role {claims['role']!r}", reason="TOKEN_INVALID"
             ) from exc
@@ -133,7 +157,7 @@ class TokenVerifier:
         if role is Role.OFFICER:
             try:
                 authority = Authority(claims.get("authority", ""))
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:
                 raise Unauthenticated(
                     "officer token without a known authority", reason="TOKEN_INVALID"
                 ) from exc
@@ -152,6 +176,7 @@ class TokenVerifier:
             authority=authority,
             licence_id=licence_id,
             party_id=party_id,
+            expires_at=float(claims["exp"]),
         )
 
 

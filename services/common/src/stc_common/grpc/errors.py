@@ -10,6 +10,10 @@ from grpc_status import rpc_status
 from stc_common.errors import DomainError, ValidationFailed
 
 DOMAIN = "stc.gov.cn"
+# At most this many field violations go into the BadRequest detail (the rest are counted in
+# ErrorInfo metadata `violations_total`): trailers stay far below gRPC's 16 KB limit.
+MAX_VIOLATIONS = 20
+_MAX_TEXT = 120  # characters of one violation's field path or reason
 
 
 def to_status(err: DomainError) -> grpc.Status:
@@ -17,23 +21,26 @@ def to_status(err: DomainError) -> grpc.Status:
     code = getattr(code_pb2, err.code)
     details = []
     info = any_pb2.Any()
-    info.Pack(
-        error_details_pb2.ErrorInfo(
-            reason=err.reason, domain=DOMAIN, metadata={k: str(v) for k, v in err.metadata.items()}
-        )
-    )
+    metadata = {str(k)[:_MAX_TEXT]: str(v)[:_MAX_TEXT] for k, v in err.metadata.items()}
+    if isinstance(err, ValidationFailed) and len(err.violations) > MAX_VIOLATIONS:
+        metadata["violations_total"] = str(len(err.violations))
+        metadata["violations_shown"] = str(MAX_VIOLATIONS)
+    info.Pack(error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=metadata))
     details.append(info)
     if isinstance(err, ValidationFailed):
         bad = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
-                for v in err.violations
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field[:_MAX_TEXT], description=v.reason[:_MAX_TEXT]
+                )
+                for v in err.violations[:MAX_VIOLATIONS]
             ]
         )
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)
-    return rpc_status.to_status(status_pb2.Status(code=code, message=err.message, details=details))
+    message = err.message if len(err.message) <= 300 else err.message[:300] + "…"
+    return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=details))
 
 
 def internal_status(message: str = "internal error") -> grpc.Status:

@@ -14,6 +14,14 @@ certificate and key switch TLS on; a client CA on top switches mutual TLS on (cl
 certificates required and verified against that CA). mTLS authenticates the calling system;
 the bearer token stays the authorisation. The client certificate's common name is bound into
 the log context as `peer_cn`, next to the token's `principal`.
+
+Limits at the edge (issue 10): the interceptor takes each request's raw bytes, parses them
+itself (malformed protobuf is INVALID_ARGUMENT, not INTERNAL) and walks the message against
+the service's limits table (`stc_common.grpc.limits`) before the servicer runs; the max
+receive message length is sized from that table. `ServerLimits` bounds concurrent calls per
+service and per caller and open streams per caller (beyond: RESOURCE_EXHAUSTED at once, never
+a queue) and sets keepalive and connection age; a stream ends with UNAUTHENTICATED when its
+token expires.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import asyncio
 import signal
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,15 +39,17 @@ import grpc
 import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from stc_common.auth.jwt import TokenVerifier, set_principal
+from stc_common.auth.jwt import Principal, TokenVerifier, current_principal, set_principal
 from stc_common.config import ServiceSettings
 from stc_common.engines import is_unavailable
-from stc_common.errors import DomainError, Unauthenticated
+from stc_common.errors import DomainError, ResourceExhausted, Unauthenticated
 from stc_common.grpc.errors import internal_status, to_status, unavailable_status
+from stc_common.grpc.limits import FieldLimits, check_request, max_receive_length, parse_request
 from stc_common.logging import get_logger
 from stc_common.metrics import GRPC_LATENCY, GRPC_REQUESTS
 
@@ -139,13 +150,118 @@ def peer_common_name(context) -> str | None:
     return names[0].decode(errors="replace") if names else None
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """Concurrency, keepalive and connection-age limits of one server (settings: STC_GRPC_*)."""
+
+    max_concurrent_rpcs: int = 256
+    max_rpcs_per_principal: int = 32
+    max_streams_per_principal: int = 8
+    keepalive_time_s: int = 60
+    keepalive_timeout_s: int = 20
+    max_connection_idle_s: int = 300
+    max_connection_age_s: int = 3600
+    max_connection_age_grace_s: int = 300
+
+    @classmethod
+    def from_settings(cls, s: ServiceSettings) -> ServerLimits:
+        """The limits the STC_GRPC_* settings ask for."""
+        return cls(
+            max_concurrent_rpcs=s.grpc_max_concurrent_rpcs,
+            max_rpcs_per_principal=s.grpc_max_rpcs_per_principal,
+            max_streams_per_principal=s.grpc_max_streams_per_principal,
+            keepalive_time_s=s.grpc_keepalive_time_s,
+            keepalive_timeout_s=s.grpc_keepalive_timeout_s,
+            max_connection_idle_s=s.grpc_max_connection_idle_s,
+            max_connection_age_s=s.grpc_max_connection_age_s,
+            max_connection_age_grace_s=s.grpc_max_connection_age_grace_s,
+        )
+
+    def channel_options(self) -> list[tuple[str, int]]:
+        """The grpc core options for keepalive and connection age/idle."""
+        return [
+            ("grpc.keepalive_time_ms", self.keepalive_time_s * 1000),
+            ("grpc.keepalive_timeout_ms", self.keepalive_timeout_s * 1000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            ("grpc.max_connection_idle_ms", self.max_connection_idle_s * 1000),
+            ("grpc.max_connection_age_ms", self.max_connection_age_s * 1000),
+            ("grpc.max_connection_age_grace_ms", self.max_connection_age_grace_s * 1000),
+        ]
+
+
+class Admission:
+    """Counts calls in flight (per service, per caller) and open streams per caller.
+
+    Nothing waits here: a call over a limit is refused at once (RESOURCE_EXHAUSTED). The
+    event loop is single-threaded, so plain counters are exact.
+    """
+
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
+        self.total = 0
+        self.calls: Counter[str] = Counter()
+        self.streams: Counter[str] = Counter()
+
+    def enter(self, key: str, stream: bool) -> None:
+        """Admit one call of `key` or raise ResourceExhausted naming the limit."""
+        lim = self.limits
+        if self.total >= lim.max_concurrent_rpcs:
+            raise ResourceExhausted(
+                f"the service has {lim.max_concurrent_rpcs} calls in flight: retry later",
+                reason="SERVER_BUSY",
+            )
+        if self.calls[key] >= lim.max_rpcs_per_principal:
+            raise ResourceExhausted(
+                f"at most {lim.max_rpcs_per_principal} calls in flight per caller",
+                reason="TOO_MANY_CALLS",
+            )
+        if stream and self.streams[key] >= lim.max_streams_per_principal:
+            raise ResourceExhausted(
+                f"at most {lim.max_streams_per_principal} open streams per caller",
+                reason="TOO_MANY_STREAMS",
+            )
+        self.total += 1
+        self.calls[key] += 1
+        if stream:
+            self.streams[key] += 1
+
+    def leave(self, key: str, stream: bool) -> None:
+        """Release what `enter` took."""
+        self.total -= 1
+        self.calls[key] -= 1
+        if not self.calls[key]:
+            del self.calls[key]
+        if stream:
+            self.streams[key] -= 1
+            if not self.streams[key]:
+                del self.streams[key]
+
+
+def caller_key(principal: Principal | None, context) -> str:
+    """Whom a call counts against: the token's subject, or the client address when public."""
+    if principal is not None:
+        return f"{principal.role.value}:{principal.subject}"
+    peer = context.peer() or ""
+    return "peer:" + peer.rpartition(":")[0]
+
+
 class PlatformInterceptor(grpc.aio.ServerInterceptor):
     """Request ids, auth, logging, metrics and error mapping for every method."""
 
-    def __init__(self, service: str, verifier: TokenVerifier, public_methods: Iterable[str] = ()):
+    def __init__(
+        self,
+        service: str,
+        verifier: TokenVerifier,
+        public_methods: Iterable[str] = (),
+        limits: FieldLimits | None = None,
+        server_limits: ServerLimits | None = None,
+    ):
         self.service = service
         self.verifier = verifier
         self.public = set(public_methods)
+        self.limits = limits or FieldLimits()
+        self.admission = Admission(server_limits or ServerLimits())
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         handler = await continuation(details)
@@ -156,19 +272,61 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             return handler
         metadata = dict(details.invocation_metadata or ())
         public = method in self.public
+        # raw bytes in (no request_deserializer): the wrapper parses and checks them itself
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, metadata, public),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_unary(
+                    self._checked(handler.unary_unary, handler.request_deserializer),
+                    method, metadata, public,
+                ),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, metadata, public),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_stream(
+                    self._checked_stream(handler.unary_stream, handler.request_deserializer),
+                    method, metadata, public,
+                ),
                 response_serializer=handler.response_serializer,
             )
         return handler
+
+    def _request(self, deserializer, raw):
+        """Parse and walk one request (INVALID_ARGUMENT naming the field when it is bad)."""
+        request = parse_request(deserializer, raw) if deserializer else raw
+        if hasattr(request, "DESCRIPTOR"):
+            check_request(request, self.limits)
+        return request
+
+    def _checked(self, behaviour: Callable, deserializer) -> Callable:
+        """A unary behaviour run within the admission limits on a checked request."""
+
+        async def run(raw, context):
+            key = caller_key(current_principal(), context)
+            self.admission.enter(key, stream=False)
+            try:
+                return await behaviour(self._request(deserializer, raw), context)
+            finally:
+                self.admission.leave(key, stream=False)
+
+        return run
+
+    def _checked_stream(self, behaviour: Callable, deserializer) -> Callable:
+        """A streaming behaviour: admission, a checked request, and the token's expiry."""
+
+        async def run(raw, context):
+            principal = current_principal()
+            key = caller_key(principal, context)
+            self.admission.enter(key, stream=True)
+            try:
+                items = behaviour(self._request(deserializer, raw), context)
+                expires = principal.expires_at if principal else None
+                async for item in _until(items, expires):
+                    yield item
+            finally:
+                self.admission.leave(key, stream=True)
+
+        return run
 
     def _enter(self, method: str, metadata: dict, public: bool, context) -> str:
         request_id = metadata.get("x-request-id") or str(uuid.uuid4())
@@ -262,6 +420,37 @@ def _code_of(exc: BaseException) -> str:
     return "UNAVAILABLE" if is_unavailable(exc) else "INTERNAL"
 
 
+async def _until(items, expires_at: float | None):
+    """Yield from the async generator `items` until the token expires (UNAUTHENTICATED)."""
+    if expires_at is None:
+        async for item in items:
+            yield item
+        return
+
+    async def step():
+        try:
+            return True, await items.__anext__()
+        except StopAsyncIteration:
+            return False, None
+
+    try:
+        while True:
+            remaining = expires_at - time.time()
+            if remaining <= 0:
+                raise Unauthenticated("the token expired during the stream", reason="TOKEN_EXPIRED")
+            try:
+                more, item = await asyncio.wait_for(step(), remaining)
+            except TimeoutError:
+                raise Unauthenticated(
+                    "the token expired during the stream", reason="TOKEN_EXPIRED"
+                ) from None
+            if not more:
+                return
+            yield item
+    finally:
+        await items.aclose()
+
+
 def _is_abort(exc: BaseException) -> bool:
     # context.abort() raises an AbortError (a plain Exception subclass) that must propagate
     return type(exc).__name__ in {"AbortError", "InternalError", "UsageError"} or isinstance(
@@ -279,15 +468,25 @@ async def build_server(
     host: str = "127.0.0.1",
     port: int = 0,
     tls: ServerTls | None = None,
+    limits: FieldLimits | None = None,
+    server_limits: ServerLimits | None = None,
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """Create and start a server with health and reflection; return it and its bound port.
 
     With `tls` the port is secure (TLS, or mutual TLS when it carries a client CA); without
     it the port is plaintext. Health and reflection are served on the same port either way.
     """
+    limits = limits or FieldLimits()
+    server_limits = server_limits or ServerLimits()
     server = grpc.aio.server(
-        interceptors=[PlatformInterceptor(service, verifier, public_methods)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)],
+        interceptors=[
+            PlatformInterceptor(service, verifier, public_methods, limits, server_limits)
+        ],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", receive_length(service_names, limits)),
+            *server_limits.channel_options(),
+        ],
     )
     register(server)
     health = health_aio.HealthServicer()
@@ -309,6 +508,18 @@ async def build_server(
     mode = tls.mode if tls else "plaintext"
     log.info("grpc.listening", host=host, port=bound, services=service_names, transport=mode)
     return server, bound, health
+
+
+def receive_length(service_names: Iterable[str], limits: FieldLimits) -> int:
+    """The max receive message length for these services, sized from their limits table."""
+    pool = descriptor_pool.Default()
+    found = []
+    for name in service_names:
+        try:
+            found.append(pool.FindServiceByName(name))
+        except KeyError:  # a service whose code is not generated protobuf (tests)
+            continue
+    return max_receive_length(found, limits)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

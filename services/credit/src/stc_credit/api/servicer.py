@@ -20,6 +20,7 @@ from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
 from stc_common.auth.jwt import Principal, Role, require
 from stc_common.db.uow import unit_of_work
 from stc_common.errors import FieldViolation, NotFound, ValidationFailed
+from stc_common.paging import offset_from_token
 
 from stc_credit import service
 from stc_credit.api import mapping
@@ -39,11 +40,7 @@ MAX_PAGE = 500
 
 def _page(size: int, token: str, default: int = 100) -> tuple[int, int]:
     size = default if size <= 0 else min(size, MAX_PAGE)
-    try:
-        offset = int(token) if token else 0
-    except ValueError as exc:
-        raise ValidationFailed(FieldViolation("page_token", "not a token of this list")) from exc
-    return size, offset
+    return size, offset_from_token(token)
 
 
 def _reader_of(uscc: str) -> Principal:

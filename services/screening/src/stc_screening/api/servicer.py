@@ -18,6 +18,7 @@ from stc.screening.v1 import screening_service_pb2 as pb
 from stc_common.auth.jwt import Authority, Role, require
 from stc_common.db.uow import unit_of_work
 from stc_common.errors import NotFound, ViolationCollector
+from stc_common.paging import is_offset_token, offset_from_token
 
 from stc_screening import service
 from stc_screening.api import mapping as m
@@ -44,8 +45,8 @@ def _page(c: ViolationCollector, size: int, token: str, default: int = 20) -> tu
     c.require(0 <= size <= MAX_PAGE, "page_size", f"must be between 0 and {MAX_PAGE}")
     offset = 0
     if token:
-        if c.require(token.isdigit(), "page_token", "not a token this service issued"):
-            offset = int(token)
+        if c.require(is_offset_token(token), "page_token", "not a token this service issued"):
+            offset = offset_from_token(token)
     return (size or default), offset
 
 
