@@ -237,14 +237,29 @@ async def update_icp_self_assessment(*, uow: UnitOfWork, p: Principal,
     return m.operator_to_pb(op, at)
 
 
+async def _audits_icp(uow: UnitOfWork, p: Principal, op: dm.ExportOperator) -> bool:
+    """Whether the officer's authority may audit the operator's ICP (Art. 14): MOFCOM for
+    every exporter; SASTIND for a military-qualified one (Art. 23); any authority to which
+    the exporter has applied (its regime)."""
+    authority = p.authority.value if p.role is Role.OFFICER and p.authority else ""
+    if authority == "MOFCOM" or (authority == "SASTIND" and op.military_qualification):
+        return True
+    return bool(authority) and bool(await _repo(uow).list_applications(
+        uscc=op.uscc, authority=authority, states=None, offset=0, limit=1))
+
+
 async def record_icp_audit(*, uow: UnitOfWork, p: Principal, req: spb.RecordIcpAuditRequest):
-    """An officer records an ICP audit (Art. 14)."""
+    """An officer of MOFCOM or of the exporter's regime records an ICP audit (Art. 14)."""
     uscc = _uscc(req.uscc)
     vc = ViolationCollector()
     outcome = m.ICP_OUTCOME.get(req.outcome)
     vc.require(outcome is not None, "outcome", "must be set")
     vc.raise_if_any()
     op, at = await _operator_visible(uow, p, uscc, for_update=True)
+    if not await _audits_icp(uow, p, op):
+        raise PermissionDenied(
+            f"an officer of {p.authority} does not audit this exporter's ICP: MOFCOM, or the "
+            "authority of a regime it exports under (Art. 14)", reason="NOT_COMPETENT_AUTHORITY")
     audit = dm.IcpAudit(m.date_from_pb(req.audited_on) or today(), outcome, p.subject,
                         req.report_ref)
     op = replace(op, icp_audits=op.icp_audits + (audit,))
