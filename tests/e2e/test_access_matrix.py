@@ -325,6 +325,9 @@ async def test_another_authority_cannot_act_on_mofcom_s_resources(world):
             decided_on=_date(today)), metadata=other),
         "ReleasePublicationHold": lambda: s.cr.ReleasePublicationHold(
             C.ReleasePublicationHoldRequest(record_id=w["record"]), metadata=other),
+        "DecideCase": lambda: s.cr.DecideCase(C.DecideCaseRequest(
+            case_id=w["case"], decision=credit_pb2.CASE_STATUS_DISMISSED, reason="x"),
+            metadata=other),
         "DecideApplication": lambda: s.lic.DecideApplication(L.DecideApplicationRequest(
             application_id=w["queued"], decision=lic_events.DECISION_APPROVE), metadata=other),
         "SuspendLicence": lambda: s.lic.SuspendLicence(L.SuspendLicenceRequest(
