@@ -407,7 +407,8 @@ REVIEW_QUEUE_ALLOWED = frozenset({S.UNDER_REVIEW, S.RECONSIDERATION, S.INFORMATI
 
 async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                             req: spb.ListReviewQueueRequest) -> spb.ListApplicationsResponse:
-    """The officer's authority's cases awaiting an officer (UNDER_REVIEW, RECONSIDERATION; or
+    """The officer's authority's cases (an auditor's: every authority's) awaiting an officer
+    (UNDER_REVIEW, RECONSIDERATION; or
     the states asked for, INFORMATION_REQUESTED included), oldest deadline first; each shows
     its working days remaining."""
     offset, size = _page(req.page_token, req.page_size)
@@ -420,8 +421,8 @@ async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                           "INFORMATION_REQUESTED applications only"))
         states = sorted(set(asked), key=lambda s: s.value)
     rows = await _repo(uow).list_applications(
-        uscc=None, authority=p.authority.value, states=[s.value for s in states],
-        offset=offset, limit=size + 1, by_deadline=True)
+        uscc=None, authority=p.authority.value if p.role is Role.OFFICER else None,
+        states=[s.value for s in states], offset=offset, limit=size + 1, by_deadline=True)
     return spb.ListApplicationsResponse(
         applications=[app_to_pb(r) for r in rows[:size]],
         next_page_token=str(offset + size) if len(rows) > size else "")

@@ -788,9 +788,10 @@ def _parse_id(consultation_id: str) -> uuid.UUID:
                        reason="CONSULTATION_NOT_FOUND") from exc
 
 
-async def list_consultations(*, conn: asyncpg.Connection, authority: str, state: str | None,
-                             offset: int, limit: int) -> list:
-    """The consultations routed to one authority (Art. 12(4)), oldest first."""
+async def list_consultations(*, conn: asyncpg.Connection, authority: str | None,
+                             state: str | None, offset: int, limit: int) -> list:
+    """The consultations routed to one authority (Art. 12(4); None: every authority's, for
+    auditors), oldest first."""
     return await crepo.list_for_authority(conn, authority, state, offset, limit)
 
 

@@ -29,7 +29,7 @@ ACCESS = {
     "WatchApplication": rule(EXPORTER, OFFICER, AUDITOR, scope=_APP),
     "GetAssessment": rule(EXPORTER, OFFICER, AUDITOR, scope=_APP),
     "RequestReconsideration": rule(EXPORTER, writes=True, scope="its own"),
-    "ListReviewQueue": rule(OFFICER, scope="filtered to the officer's authority"),
+    "ListReviewQueue": rule(OFFICER, AUDITOR, scope="filtered to the officer's authority"),
     "RequestInformation": rule(OFFICER, writes=True, scope="the application's authority"),
     "DecideApplication": rule(OFFICER, writes=True, scope="the application's authority"),
     "StartExpertReview": rule(OFFICER, writes=True, scope="the application's authority"),

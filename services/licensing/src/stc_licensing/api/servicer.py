@@ -117,7 +117,7 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     # officers
     async def ListReviewQueue(self, request, context):
-        return await self._run((OFF,), svc.list_review_queue, req=request)
+        return await self._run((OFF, AUD), svc.list_review_queue, req=request)
 
     async def RequestInformation(self, request, context):
         return await self._run((OFF,), svc.request_information, req=request)

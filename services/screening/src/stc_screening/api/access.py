@@ -25,7 +25,7 @@ ACCESS = {
     "SubmitConsultation": rule(EXPORTER, writes=True, scope="for the token's USCC"),
     "GetConsultation": rule(EXPORTER, OFFICER, AUDITOR,
                             scope="exporter: its own; officer: routed to its authority"),
-    "ListConsultations": rule(OFFICER, scope="filtered to the officer's authority"),
+    "ListConsultations": rule(OFFICER, AUDITOR, scope="filtered to the officer's authority"),
     "AnswerConsultation": rule(OFFICER, writes=True,
                                scope="the consultation's authority (Art. 12(4))"),
     "AddCountryMeasure": rule(OFFICER, authorities=_MOFCOM, writes=True,

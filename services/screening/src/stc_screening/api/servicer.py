@@ -302,8 +302,8 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
 
     async def ListConsultations(self, request: pb.ListConsultationsRequest, context
                                 ) -> pb.ListConsultationsResponse:
-        """Officers: the consultations routed to their authority."""
-        p = require(Role.OFFICER)
+        """Officers: the consultations routed to their authority; auditors: all."""
+        p = require(Role.OFFICER, Role.AUDITOR)
         c = ViolationCollector()
         size, offset = _page(c, request.page_size, request.page_token)
         c.raise_if_any()
@@ -313,7 +313,8 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 "CONSULTATION_STATE_")
         async with self.pool.acquire() as conn:
             rows = await service.list_consultations(
-                conn=conn, authority=p.authority.value if p.authority else "", state=state,
+                conn=conn, authority=p.authority.value if p.role is Role.OFFICER and p.authority
+                else None, state=state,
                 offset=offset, limit=size + 1)
         return pb.ListConsultationsResponse(
             consultations=[m.consultation_to_pb(r) for r in rows[:size]],
