@@ -9,7 +9,9 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+from stc.credit.v1 import credit_service_pb2 as pb
 from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
+from stc_common.auth.access import guard
 from stc_common.consumer import EventConsumer
 from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
@@ -18,6 +20,7 @@ from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_credit import service
+from stc_credit.api.access import ACCESS
 from stc_credit.api.limits import LIMITS
 from stc_credit.api.servicer import PUBLIC_METHODS, SERVICE_NAME, SOURCE, CreditServicer
 from stc_credit.config import CreditSettings, today
@@ -45,7 +48,9 @@ def build_spec(
     verifier_key = signer.verifier().encode()
 
     def register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:
-        pb_grpc.add_CreditServiceServicer_to_server(CreditServicer(pool, ctx, verifier_key), server)
+        servicer = guard(CreditServicer(pool, ctx, verifier_key),
+                         pb.DESCRIPTOR.services_by_name["CreditService"], ACCESS)
+        pb_grpc.add_CreditServiceServicer_to_server(servicer, server)
 
     def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
         prefix = settings.consumer_group_prefix

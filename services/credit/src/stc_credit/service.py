@@ -17,6 +17,7 @@ never lost (it commits with the record) and never duplicated (compared with the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -112,6 +113,7 @@ class RecordViolationCmd:
     publicity_months: int | None = None
     case_id: str | None = None
     publication_hold: str | None = None
+    authority: str | None = None  # the imposing officer's; None only for internal callers
 
 
 async def record_violation(
@@ -122,6 +124,9 @@ async def record_violation(
         existing = await repo.record_by_request(uow.conn, cmd.request_id)
         if existing is not None:
             _same_request(existing.record, cmd.record)
+            if not _same_authority(existing.authority, cmd.authority):
+                raise FailedPrecondition("request_id was already used for another decision",
+                                         reason="REQUEST_ID_REUSED")
             return existing
     record = cmd.record
     violations = [
@@ -140,7 +145,7 @@ async def record_violation(
     await repo.insert_record(
         uow.conn, record, request_id=cmd.request_id or None, publicity_months=months,
         deadline=deadline.date, deadline_exact=deadline.exact, case_id=cmd.case_id,
-        publication_hold=cmd.publication_hold,
+        publication_hold=cmd.publication_hold, authority=cmd.authority,
     )  # fmt: skip
     await uow.publish(
         CREDIT_RECORD.name,
@@ -174,6 +179,12 @@ async def record_violation(
     stored = await repo.get_record(uow.conn, record.record_id)
     assert stored is not None
     return stored
+
+
+def _same_authority(owner: str | None, caller: str | None) -> bool:
+    """True when `caller` (None: an internal caller, not an officer) may see what `owner`'s
+    officers imposed or opened; another authority's finds nothing (Arts. 33-39)."""
+    return caller is None or owner == caller
 
 
 def _same_request(existing: CreditRecord, new: CreditRecord) -> None:
@@ -271,11 +282,13 @@ async def publish_pending(*, uow: UnitOfWork, ctx: LogContext) -> tuple[int, int
 
 
 async def release_publication_hold(
-    *, uow: UnitOfWork, record_id: str, officer: str, ctx: LogContext
+    *, uow: UnitOfWork, record_id: str, officer: str, ctx: LogContext,
+    authority: str | None = None,
 ) -> repo.StoredRecord:
-    """Lift a record's publication hold; publish it at once when its decision date has come."""
+    """Lift a record's publication hold; publish it at once when its decision date has come.
+    Only the authority that imposed the penalty may (another's record is NOT_FOUND)."""
     stored = await repo.get_record(uow.conn, record_id, for_update=True)
-    if stored is None:
+    if stored is None or not _same_authority(stored.authority, authority):
         raise NotFound(f"credit record {record_id} not found")
     if not stored.publication_hold:
         raise FailedPrecondition(
@@ -351,6 +364,7 @@ class RecordMeasureCmd:
     request_id: str
     measure: Measure
     case_id: str | None = None
+    authority: str | None = None  # the imposing officer's
 
 
 async def record_measure(*, uow: UnitOfWork, cmd: RecordMeasureCmd, ctx: LogContext) -> Measure:
@@ -358,6 +372,10 @@ async def record_measure(*, uow: UnitOfWork, cmd: RecordMeasureCmd, ctx: LogCont
     if cmd.request_id:
         existing = await repo.measure_by_request(uow.conn, cmd.request_id)
         if existing is not None:
+            if not _same_authority(
+                    await repo.measure_authority(uow.conn, existing.measure_id), cmd.authority):
+                raise FailedPrecondition("request_id was already used for another measure",
+                                         reason="REQUEST_ID_REUSED")
             return existing
     m = cmd.measure
     problems = []
@@ -369,7 +387,8 @@ async def record_measure(*, uow: UnitOfWork, cmd: RecordMeasureCmd, ctx: LogCont
         problems.append(FieldViolation("issued_on", "must not be in the future"))
     if problems:
         raise ValidationFailed(problems)
-    await repo.insert_measure(uow.conn, m, request_id=cmd.request_id or None, case_id=cmd.case_id)
+    await repo.insert_measure(uow.conn, m, request_id=cmd.request_id or None, case_id=cmd.case_id,
+                              authority=cmd.authority)
     log.info("measure.recorded", measure_id=m.measure_id, uscc=m.uscc, kind=str(m.kind))
     await refresh_standing(uow=uow, uscc=m.uscc, today=ctx.today())
     return m
@@ -387,6 +406,7 @@ class RepairRecordCmd:
     repair_decision_no: str
     decided_on: dt.date
     decided_by: str
+    authority: str | None = None  # the repairing officer's: must have imposed the penalty
 
 
 async def repair_record(
@@ -394,7 +414,7 @@ async def repair_record(
 ) -> tuple[repo.StoredRecord, int]:
     """End a published record's publicity early; appends a repair entry to the log."""
     stored = await repo.get_record(uow.conn, cmd.record_id, for_update=True)
-    if stored is None:
+    if stored is None or not _same_authority(stored.authority, cmd.authority):
         raise NotFound(f"credit record {cmd.record_id} not found")
     if cmd.request_id and await repo.repaired_by_request(uow.conn, cmd.request_id):
         row = await repo.get_publication(uow.conn, cmd.record_id)
@@ -524,8 +544,10 @@ async def open_cases_from_check(
     failure_to_report: bool,
     details: str,
     day: dt.date,
+    authority: str | None = None,
 ) -> list[Case]:
-    """Cases for an end-use check's findings (Art. 17 diversion; Art. 16 / Reg. 25 report)."""
+    """Cases for an end-use check's findings (Art. 17 diversion; Art. 16 / Reg. 25 report);
+    they belong to the licence's competent authority, whose officer checked it."""
     candidates: list[Case] = []
     diversion = case_from_end_use_check(
         case_id=f"case-{uuid.uuid4().hex[:12]}", uscc=uscc, event_id=event_id, completed_on=day,
@@ -546,6 +568,7 @@ async def open_cases_from_check(
         )
     opened = []
     for case in candidates:
+        case = dataclasses.replace(case, authority=authority or None)
         if not await repo.insert_case(uow.conn, case):
             continue
         await uow.publish(
@@ -574,6 +597,7 @@ class DecideCaseCmd:
     officer: str
     violation: RecordViolationCmd | None = None
     measure: RecordMeasureCmd | None = None
+    authority: str | None = None  # the deciding officer's: must be the case's
 
 
 async def decide_case(
@@ -581,7 +605,7 @@ async def decide_case(
 ) -> tuple[Case, repo.StoredRecord | None, Measure | None]:
     """Close a case: record a penalty or a measure (nothing becomes a record otherwise)."""
     case = await repo.get_case(uow.conn, cmd.case_id, for_update=True)
-    if case is None:
+    if case is None or not _same_authority(case.authority, cmd.authority):
         raise NotFound(f"case {cmd.case_id} not found")
     if case.status is not CaseStatus.OPEN:
         raise FailedPrecondition(

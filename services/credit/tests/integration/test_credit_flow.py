@@ -451,6 +451,7 @@ async def test_failure_to_report_opens_its_own_case(credit, reader, kafka_bootst
         check_id=f"chk-{uuid.uuid4().hex[:8]}", licence_id=f"lic-{uuid.uuid4().hex[:8]}",
         exporter_uscc=uscc, outcome=enduser_events.CHECK_OUTCOME_DIVERTED,
         failure_to_report=True, details="diverted; no change report (Art. 16)",
+        authority="MOFCOM",
     )  # fmt: skip
     producer = make_producer(kafka_bootstrap, client_id="credit-test")
     await producer.start()

@@ -4,7 +4,9 @@ Every use case takes the unit of work and a command, loads what it needs, asks t
 rules, stores the result and writes its event in the same transaction. Domain errors pass
 through unchanged; `api/errors.py` maps them to gRPC statuses in one place. Visibility:
 an exporter sees only its own licences' reports (another tenant's answers NOT_FOUND);
-officers act only for the licence's competent authority (PERMISSION_DENIED otherwise).
+officers see and act on the reports and checks of their own authority's licences only
+(ECL Arts. 16-17): another authority's report, check or licence answers NOT_FOUND, as
+another tenant's does (the access table is api/access.py).
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ def officer_of(p: Principal) -> Officer:
     """The domain officer of an officer principal."""
     assert p.authority is not None
     return Officer(p.subject, Authority(p.authority.value))
+
+
+def _other_authority(principal: Principal | Officer, authority: Authority) -> bool:
+    """True when an officer of another authority than `authority` asks (it sees nothing)."""
+    if isinstance(principal, Officer):
+        return principal.authority != authority
+    return principal.role is Role.OFFICER and (
+        principal.authority is None or principal.authority.value != authority.value)
 
 
 # --- change reports (ECL Art. 16, Regulations Art. 25) -------------------------------------
@@ -184,15 +194,16 @@ async def report_change(*, uow: UnitOfWork, cmd: ReportChange) -> ReportChangeRe
 
 async def get_change_report(*, uow: UnitOfWork, principal: Principal, report_id: str
                             ) -> StoredReport:
-    """One report: exporters their own only, importers the ones they made; officers and
-    auditors any."""
+    """One report: exporters their own only, importers the ones they made, officers their
+    authority's; auditors any."""
     stored = await report_repo.get(uow.conn, report_id)
     if stored is None or (principal.role is Role.EXPORTER
                           and not rules.visible_to_exporter(stored.report, principal.uscc or "")
                           ) or (principal.role is Role.IMPORTER
                                 and not rules.visible_to_importer(
                                     stored.report, principal.licence_id or "",
-                                    principal.party_id or "")):
+                                    principal.party_id or "")
+                                ) or _other_authority(principal, stored.report.authority):
         raise NotFound(f"change report {report_id!r} not found", reason="REPORT_NOT_FOUND")
     return stored
 
@@ -239,7 +250,7 @@ class ResolveChange:
 async def resolve_change(*, uow: UnitOfWork, cmd: ResolveChange) -> StoredReport:
     """Resolve an open report (ChangeResolved); licensing applies it and releases the hold."""
     stored = await report_repo.get(uow.conn, cmd.report_id, for_update=True)
-    if stored is None:
+    if stored is None or _other_authority(cmd.officer, stored.report.authority):
         raise NotFound(f"change report {cmd.report_id!r} not found", reason="REPORT_NOT_FOUND")
     lic = await licence_repo.get(uow.conn, stored.report.licence_id)
     assert lic is not None  # a report references a projected licence (foreign key)
@@ -276,7 +287,7 @@ async def schedule_end_use_check(*, uow: UnitOfWork, cmd: ScheduleCheck) -> Stor
     expired or revoked.
     """
     lic = await licence_repo.get(uow.conn, cmd.licence_id) if cmd.licence_id else None
-    if lic is None:
+    if lic is None or _other_authority(cmd.officer, lic.view.authority):
         raise NotFound(f"licence {cmd.licence_id!r} not found", reason="LICENCE_NOT_FOUND")
     party_json = lic.party(cmd.party_id) if cmd.party_id else None
     violations: list[FieldViolation] = []
@@ -302,9 +313,9 @@ async def schedule_end_use_check(*, uow: UnitOfWork, cmd: ScheduleCheck) -> Stor
     return StoredCheck(check, party_json, None)
 
 
-async def _check_for_update(uow: UnitOfWork, check_id: str) -> StoredCheck:
+async def _check_for_update(uow: UnitOfWork, check_id: str, officer: Officer) -> StoredCheck:
     stored = await check_repo.get(uow.conn, check_id, for_update=True)
-    if stored is None:
+    if stored is None or _other_authority(officer, stored.check.authority):
         raise NotFound(f"end-use check {check_id!r} not found", reason="CHECK_NOT_FOUND")
     return stored
 
@@ -322,7 +333,7 @@ class RecordOutcome:
 async def record_end_use_check_outcome(*, uow: UnitOfWork, cmd: RecordOutcome) -> StoredCheck:
     """Record what a check found (EndUseCheckCompleted); a diversion with no earlier report
     on the licence is a failure to report (ECL Art. 16)."""
-    stored = await _check_for_update(uow, cmd.check_id)
+    stored = await _check_for_update(uow, cmd.check_id, cmd.officer)
     reports = await report_repo.of_licence(uow.conn, stored.check.licence_id)
     recorded = rules.record_outcome(stored.check, cmd.outcome, officer=cmd.officer, now=cmd.now,
                                     reports=reports)
@@ -341,7 +352,7 @@ class ConfirmOverdue:
 
 async def confirm_overdue_check(*, uow: UnitOfWork, cmd: ConfirmOverdue) -> StoredCheck:
     """An officer confirms an overdue check: NOT_COOPERATING, watch list (Reg. 26)."""
-    stored = await _check_for_update(uow, cmd.check_id)
+    stored = await _check_for_update(uow, cmd.check_id, cmd.officer)
     recorded = rules.confirm_overdue(stored.check, officer=cmd.officer, now=cmd.now,
                                      details=cmd.details)
     return await _close(uow, stored, recorded)
@@ -358,10 +369,11 @@ async def _close(uow: UnitOfWork, stored: StoredCheck, recorded) -> StoredCheck:
     return dataclasses.replace(stored, check=check)
 
 
-async def get_end_use_check(*, uow: UnitOfWork, check_id: str) -> StoredCheck:
-    """One check (officers and auditors)."""
+async def get_end_use_check(*, uow: UnitOfWork, principal: Principal, check_id: str
+                            ) -> StoredCheck:
+    """One check: officers of the licence's authority, auditors any."""
     stored = await check_repo.get(uow.conn, check_id)
-    if stored is None:
+    if stored is None or _other_authority(principal, stored.check.authority):
         raise NotFound(f"end-use check {check_id!r} not found", reason="CHECK_NOT_FOUND")
     return stored
 

@@ -122,7 +122,7 @@ async def test_new_end_user_is_screened_and_key_element_amendment_refused(stack)
     assert len(stack.reader.events(licence_id, events_pb2.ChangeResolved)) == 1
 
 
-async def test_officer_of_another_authority_is_refused_and_queue_is_per_authority(stack):
+async def test_officer_of_another_authority_finds_nothing_and_queue_is_per_authority(stack):
     licence_id = await stack.issue_licence(authority="MOFCOM")
     first = await stack.stub.ReportChange(end_use_report(licence_id), metadata=stack.exporter())
     second = await stack.stub.ReportChange(
@@ -133,8 +133,12 @@ async def test_officer_of_another_authority_is_refused_and_queue_is_per_authorit
                                     resolution=events_pb2.RESOLUTION_KIND_REVOKE_LICENCE,
                                     reasons=["not ours"]),
             metadata=stack.officer("SASTIND", "officer-9"))
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert error_reason(err.value) == "WRONG_AUTHORITY"
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_reason(err.value) == "REPORT_NOT_FOUND"
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stack.stub.GetChangeReport(pb.GetChangeReportRequest(name=first.report.name),
+                                         metadata=stack.officer("SASTIND"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
     sastind = await stack.stub.ListChangeReports(pb.ListChangeReportsRequest(licence_id=licence_id),
                                                  metadata=stack.officer("SASTIND"))

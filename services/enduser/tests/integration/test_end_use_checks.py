@@ -124,7 +124,7 @@ async def test_overdue_check_waits_for_an_officer_to_confirm(stack):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stack.stub.ConfirmOverdueCheck(pb.ConfirmOverdueCheckRequest(name=check.name),
                                              metadata=stack.officer("CAEA", "officer-c"))
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND  # another authority's check
     done = await stack.stub.ConfirmOverdueCheck(pb.ConfirmOverdueCheckRequest(name=check.name),
                                                 metadata=stack.officer())
     assert done.status == end_use_check_pb2.CHECK_STATUS_NOT_COOPERATING and done.overdue_confirmed
@@ -151,8 +151,12 @@ async def test_check_access_and_validation(stack):
             pb.ScheduleEndUseCheckRequest(licence_id=licence_id, party_id="p-eu",
                                           deadline=in_(3600)),
             metadata=stack.officer("SASTIND"))
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND  # another authority's licence
     check = await schedule(stack, licence_id)
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # nor its checks
+        await stack.stub.GetEndUseCheck(pb.GetEndUseCheckRequest(name=check.name),
+                                        metadata=stack.officer("SASTIND"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as err:  # exporters do not see checks
         await stack.stub.GetEndUseCheck(pb.GetEndUseCheckRequest(name=check.name),
                                         metadata=stack.exporter())

@@ -234,14 +234,29 @@ async def update_icp_self_assessment(*, uow: UnitOfWork, p: Principal,
     return m.operator_to_pb(op, at)
 
 
+async def _audits_icp(uow: UnitOfWork, p: Principal, op: dm.ExportOperator) -> bool:
+    """Whether the officer's authority may audit the operator's ICP (Art. 14): MOFCOM for
+    every exporter; SASTIND for a military-qualified one (Art. 23); any authority to which
+    the exporter has applied (its regime)."""
+    authority = p.authority.value if p.role is Role.OFFICER and p.authority else ""
+    if authority == "MOFCOM" or (authority == "SASTIND" and op.military_qualification):
+        return True
+    return bool(authority) and bool(await _repo(uow).list_applications(
+        uscc=op.uscc, authority=authority, states=None, offset=0, limit=1))
+
+
 async def record_icp_audit(*, uow: UnitOfWork, p: Principal, req: spb.RecordIcpAuditRequest):
-    """An officer records an ICP audit (Art. 14)."""
+    """An officer of MOFCOM or of the exporter's regime records an ICP audit (Art. 14)."""
     uscc = _uscc(req.uscc)
     vc = ViolationCollector()
     outcome = m.ICP_OUTCOME.get(req.outcome)
     vc.require(outcome is not None, "outcome", "must be set")
     vc.raise_if_any()
     op, at = await _operator_visible(uow, p, uscc, for_update=True)
+    if not await _audits_icp(uow, p, op):
+        raise PermissionDenied(
+            f"an officer of {p.authority} does not audit this exporter's ICP: MOFCOM, or the "
+            "authority of a regime it exports under (Art. 14)", reason="NOT_COMPETENT_AUTHORITY")
     audit = dm.IcpAudit(m.date_from_pb(req.audited_on) or today(), outcome, p.subject,
                         req.report_ref)
     op = replace(op, icp_audits=op.icp_audits + (audit,))
@@ -389,7 +404,8 @@ REVIEW_QUEUE_ALLOWED = frozenset({S.UNDER_REVIEW, S.RECONSIDERATION, S.INFORMATI
 
 async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                             req: spb.ListReviewQueueRequest) -> spb.ListApplicationsResponse:
-    """The officer's authority's cases awaiting an officer (UNDER_REVIEW, RECONSIDERATION; or
+    """The officer's authority's cases (an auditor's: every authority's) awaiting an officer
+    (UNDER_REVIEW, RECONSIDERATION; or
     the states asked for, INFORMATION_REQUESTED included), oldest deadline first; each shows
     its working days remaining."""
     offset, size = _page(req.page_token, req.page_size)
@@ -402,8 +418,8 @@ async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                           "INFORMATION_REQUESTED applications only"))
         states = sorted(set(asked), key=lambda s: s.value)
     rows = await _repo(uow).list_applications(
-        uscc=None, authority=p.authority.value, states=[s.value for s in states],
-        offset=offset, limit=size + 1, by_deadline=True)
+        uscc=None, authority=p.authority.value if p.role is Role.OFFICER else None,
+        states=[s.value for s in states], offset=offset, limit=size + 1, by_deadline=True)
     return spb.ListApplicationsResponse(
         applications=[app_to_pb(r) for r in rows[:size]],
         next_page_token=str(offset + size) if len(rows) > size else "")

@@ -403,6 +403,13 @@ async def test_operator_icp_and_audit_events(env, h):
     op = await env.stub.RecordIcpAudit(spb.RecordIcpAuditRequest(
         uscc=uscc, outcome=operator_pb2.ICP_AUDIT_OUTCOME_EFFECTIVE), metadata=MOFCOM)
     assert op.icp_audits[0].outcome == operator_pb2.ICP_AUDIT_OUTCOME_EFFECTIVE
+    for authority in ("CAEA", "CWC", "SASTIND"):  # no application, no military qualification
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await env.stub.RecordIcpAudit(spb.RecordIcpAuditRequest(
+                uscc=uscc, outcome=operator_pb2.ICP_AUDIT_OUTCOME_EFFECTIVE),
+                metadata=bearer("officer", authority=authority))
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_reason(exc.value) == "NOT_COMPETENT_AUTHORITY"
     evs = await env.log.wait_find("stc.licensing.v1.IcpAssessed", uscc, n=2)
     assert {e.parse(events_pb2.IcpAssessed).kind for e in evs} == {"self", "audit"}
     with pytest.raises(grpc.aio.AioRpcError) as exc:

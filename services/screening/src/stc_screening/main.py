@@ -7,12 +7,14 @@ from pathlib import Path
 
 import asyncpg
 from stc.screening.v1 import screening_service_pb2
+from stc_common.auth.access import public_methods
 from stc_common.consumer import EventConsumer
 from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 from stc_common.logging import get_logger
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_screening import service
+from stc_screening.api.access import ACCESS
 from stc_screening.api.limits import LIMITS
 from stc_screening.api.servicer import SOURCE, register
 from stc_screening.config import ScreeningSettings
@@ -24,8 +26,8 @@ from stc_screening.storage import lists as lrepo
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE_NAME = screening_service_pb2.DESCRIPTOR.services_by_name["ScreeningService"].full_name
-PUBLIC_METHODS = [f"/{SERVICE_NAME}/SearchListEntries", f"/{SERVICE_NAME}/GetListEntry",
-                  f"/{SERVICE_NAME}/ListCountryMeasures"]
+PUBLIC_METHODS = public_methods(
+    screening_service_pb2.DESCRIPTOR.services_by_name["ScreeningService"], ACCESS)
 log = get_logger("stc_screening.main")
 
 

@@ -23,7 +23,7 @@ from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2
 from stc.screening.v1 import events_pb2 as ev
 from stc_common.db.uow import UnitOfWork
-from stc_common.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
+from stc_common.errors import AlreadyExists, FailedPrecondition, NotFound
 from stc_common.kafka.topics import SCREENING_CONSULTATION, SCREENING_LIST, SCREENING_RESULT
 from stc_common.logging import get_logger
 
@@ -788,9 +788,10 @@ def _parse_id(consultation_id: str) -> uuid.UUID:
                        reason="CONSULTATION_NOT_FOUND") from exc
 
 
-async def list_consultations(*, conn: asyncpg.Connection, authority: str, state: str | None,
-                             offset: int, limit: int) -> list:
-    """The consultations routed to one authority (Art. 12(4)), oldest first."""
+async def list_consultations(*, conn: asyncpg.Connection, authority: str | None,
+                             state: str | None, offset: int, limit: int) -> list:
+    """The consultations routed to one authority (Art. 12(4); None: every authority's, for
+    auditors), oldest first."""
     return await crepo.list_for_authority(conn, authority, state, offset, limit)
 
 
@@ -811,10 +812,7 @@ async def answer_consultation(*, uow: UnitOfWork, consultation_id: str, authorit
     """The authority answers (ConsultationAnswered)."""
     cid = _parse_id(consultation_id)
     row = await crepo.get(uow.conn, cid, for_update=True)
-    if row is None or row["authority"] != authority:
-        if row is not None:
-            raise PermissionDenied(f"consultation {consultation_id} is routed to "
-                                   f"{row['authority']}", reason="OTHER_AUTHORITY")
+    if row is None or row["authority"] != authority:  # another authority's: as if absent
         raise NotFound(f"consultation {consultation_id} not found",
                        reason="CONSULTATION_NOT_FOUND")
     if row["state"] != crepo.SUBMITTED:

@@ -1,6 +1,7 @@
 """grpc.aio servicer of stc.credit.v1.CreditService: authorise, map, call one use case.
 
-Who may call what (DESIGN.md, Security):
+Who may call what (the access table api/access.py, enforced before each RPC; cases and
+records of another authority than the officer's answer NOT_FOUND and are filtered out):
 - officers: RecordViolation, RecordMeasure, DecideCase, RepairRecord, ReleasePublicationHold;
   ListCases (and auditors);
 - officers, auditors and the enterprise itself (an exporter token bound to that USCC):
@@ -14,9 +15,12 @@ Who may call what (DESIGN.md, Security):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 from stc.credit.v1 import credit_service_pb2 as pb
 from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
+from stc_common.auth.access import public_methods
 from stc_common.auth.jwt import Principal, Role, require
 from stc_common.db.uow import unit_of_work
 from stc_common.errors import FieldViolation, NotFound, ValidationFailed
@@ -24,16 +28,14 @@ from stc_common.paging import offset_from_token
 
 from stc_credit import service
 from stc_credit.api import mapping
+from stc_credit.api.access import ACCESS
 from stc_credit.domain.records import CaseStatus
 from stc_credit.service import LogContext
 from stc_credit.storage import log as logstore
 from stc_credit.storage import records as repo
 
 SERVICE_NAME = "stc.credit.v1.CreditService"
-PUBLIC_METHODS = [
-    f"/{SERVICE_NAME}/{m}"
-    for m in ("ListPublications", "GetCheckpoint", "GetPublishedRecord", "GetConsistencyProof")
-]
+PUBLIC_METHODS = public_methods(pb.DESCRIPTOR.services_by_name["CreditService"], ACCESS)
 SOURCE = "credit"
 MAX_PAGE = 500
 
@@ -51,6 +53,13 @@ def _reader_of(uscc: str) -> Principal:
     return p
 
 
+def _authority(p: Principal) -> str | None:
+    """An officer's authority (cases and records are its own only); None for auditors."""
+    if p.role is Role.OFFICER:
+        return p.authority.value if p.authority else ""
+    return None
+
+
 class CreditServicer(pb_grpc.CreditServiceServicer):
     """The CreditService RPCs over one pool."""
 
@@ -59,7 +68,8 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
 
     async def RecordViolation(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
-        cmd = mapping.violation_cmd(request, officer.subject)
+        cmd = replace(mapping.violation_cmd(request, officer.subject),
+                      authority=_authority(officer))
         async with unit_of_work(self.pool, SOURCE) as uow:
             stored = await service.record_violation(uow=uow, cmd=cmd, ctx=self.ctx)
             publication = await repo.get_publication(uow.conn, stored.record.record_id)
@@ -69,17 +79,19 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
 
     async def RecordMeasure(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
-        cmd = mapping.measure_cmd(request, officer.subject)
+        cmd = replace(mapping.measure_cmd(request, officer.subject),
+                      authority=_authority(officer))
         async with unit_of_work(self.pool, SOURCE) as uow:
             m = await service.record_measure(uow=uow, cmd=cmd, ctx=self.ctx)
         return pb.RecordMeasureResponse(measure=mapping.measure_pb(m))
 
     async def ListCases(self, request, context):  # noqa: N802
-        require(Role.OFFICER, Role.AUDITOR)
+        p = require(Role.OFFICER, Role.AUDITOR)
         size, offset = _page(request.page_size, request.page_token)
         async with self.pool.acquire() as conn:
             cases = await repo.list_cases(
-                conn, open_only=request.filter != "all", offset=offset, limit=size + 1
+                conn, open_only=request.filter != "all", offset=offset, limit=size + 1,
+                authority=_authority(p),
             )
         more = len(cases) > size
         return pb.ListCasesResponse(
@@ -95,15 +107,17 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
                 FieldViolation("decision", "PENALTY_RECORDED, MEASURE_RECORDED or DISMISSED")
             )
         violation = measure = None
+        authority = _authority(officer)
         if decision is CaseStatus.PENALTY_RECORDED:
-            violation = mapping.violation_cmd(
+            violation = replace(mapping.violation_cmd(
                 request.violation, officer.subject, prefix="violation.", case_id=request.case_id
-            )
+            ), authority=authority)
         elif decision is CaseStatus.MEASURE_RECORDED:
-            measure = mapping.measure_cmd(
+            measure = replace(mapping.measure_cmd(
                 request.measure, officer.subject, prefix="measure.", case_id=request.case_id
-            )
-        cmd = service.DecideCaseCmd(request.case_id, decision, officer.subject, violation, measure)
+            ), authority=authority)
+        cmd = service.DecideCaseCmd(request.case_id, decision, officer.subject, violation, measure,
+                                    authority=authority)
         async with unit_of_work(self.pool, SOURCE) as uow:
             case, stored, m = await service.decide_case(uow=uow, cmd=cmd, ctx=self.ctx)
             publication = (
@@ -124,7 +138,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
         assert decided_on is not None
         cmd = service.RepairRecordCmd(
             request.request_id, request.record_id, request.repair_decision_no, decided_on,
-            officer.subject,
+            officer.subject, authority=_authority(officer),
         )  # fmt: skip
         async with unit_of_work(self.pool, SOURCE) as uow:
             stored, leaf = await service.repair_record(uow=uow, cmd=cmd, ctx=self.ctx)
@@ -139,7 +153,8 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             raise ValidationFailed(FieldViolation("record_id", "required"))
         async with unit_of_work(self.pool, SOURCE) as uow:
             stored = await service.release_publication_hold(
-                uow=uow, record_id=request.record_id.strip(), officer=officer.subject, ctx=self.ctx
+                uow=uow, record_id=request.record_id.strip(), officer=officer.subject, ctx=self.ctx,
+                authority=_authority(officer),
             )
             publication = await repo.get_publication(uow.conn, stored.record.record_id)
         return pb.ReleasePublicationHoldResponse(
@@ -158,7 +173,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
         reader = _reader_of(uscc)
         size, offset = _page(request.page_size, request.page_token)
         async with self.pool.acquire() as conn:
-            records = await repo.records_of(conn, uscc)
+            records = await repo.records_of(conn, uscc, authority=_authority(reader))
             page = records[offset : offset + size]
             pubs = await repo.publications_of(conn, [s.record.record_id for s in page])
         return pb.ListCreditRecordsResponse(

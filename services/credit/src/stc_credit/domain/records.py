@@ -246,6 +246,8 @@ class Case:
     decided_by: str | None = None
     decided_on: dt.date | None = None
     outcome_id: str | None = None  # record_id or measure_id of the outcome
+    # The competent authority of the licence the case concerns: its officers decide it.
+    authority: str | None = None
 
     @property
     def awaiting_officer(self) -> bool:

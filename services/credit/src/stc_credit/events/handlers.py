@@ -29,7 +29,7 @@ async def on_end_use_check_completed(
         uow=uow, event_id=env.id, uscc=msg.exporter_uscc, licence_id=msg.licence_id or None,
         diverted=diverted, failure_to_report=msg.failure_to_report,
         details=msg.details or f"end-use check {msg.check_id}",
-        day=when.astimezone(BEIJING).date(),
+        day=when.astimezone(BEIJING).date(), authority=msg.authority or None,
     )  # fmt: skip
 
 

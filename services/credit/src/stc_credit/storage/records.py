@@ -33,6 +33,7 @@ class StoredRecord:
     request_id: str | None
     case_id: str | None
     publication_hold: str | None = None  # the officer's reason; None when not held
+    authority: str | None = None  # the authority whose officer imposed it (Arts. 33-39)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def _record(row: asyncpg.Record) -> StoredRecord:
         row["request_id"],
         row["case_id"],
         row["publication_hold"],
+        row["authority"],
     )
 
 
@@ -95,6 +97,7 @@ async def insert_record(
     deadline_exact: bool,
     case_id: str | None,
     publication_hold: str | None = None,
+    authority: str | None = None,
 ) -> None:
     """Store a new record."""
     persons = [
@@ -106,16 +109,16 @@ async def insert_record(
                decision_no, decision_sha256, sanctions, fine_fen, confiscated_fen, turnover_fen,
                serious, application_ban, decision_date, effective_date, decided_by,
                responsible_persons, publicity_months, publication_deadline, deadline_exact,
-               case_id, publication_hold)
+               case_id, publication_hold, authority)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,
-                   $22)""",
+                   $22,$23)""",
         record.record_id, request_id, record.uscc, record.enterprise_name, str(record.article),
         record.decision_no, record.decision_sha256,
         sorted(str(s) for s in record.penalty.sanctions), record.penalty.fine_fen,
         record.penalty.confiscated_fen, record.turnover_fen, record.serious,
         record.application_ban, record.decision_date, record.effective_date, record.decided_by,
         json.dumps(persons, ensure_ascii=False), publicity_months, deadline, deadline_exact,
-        case_id, publication_hold,
+        case_id, publication_hold, authority,
     )  # fmt: skip
 
 
@@ -162,11 +165,16 @@ async def records_naming_person(conn: asyncpg.Connection, id_number: str) -> lis
     return [_record(r) for r in rows]
 
 
-async def records_of(conn: asyncpg.Connection, uscc: str) -> list[StoredRecord]:
-    """Every record of one enterprise, oldest decision first."""
+async def records_of(
+    conn: asyncpg.Connection, uscc: str, *, authority: str | None = None
+) -> list[StoredRecord]:
+    """Every record of one enterprise (of one authority, when given), oldest decision first."""
     rows = await conn.fetch(
-        "SELECT * FROM credit_records WHERE uscc = $1 ORDER BY decision_date, record_id", uscc
-    )
+        """SELECT * FROM credit_records WHERE uscc = $1
+               AND ($2::text IS NULL OR authority = $2)
+           ORDER BY decision_date, record_id""",
+        uscc, authority,
+    )  # fmt: skip
     return [_record(r) for r in rows]
 
 
@@ -290,14 +298,15 @@ def _measure(row: asyncpg.Record) -> Measure:
 
 
 async def insert_measure(
-    conn: asyncpg.Connection, m: Measure, *, request_id: str | None, case_id: str | None
+    conn: asyncpg.Connection, m: Measure, *, request_id: str | None, case_id: str | None,
+    authority: str | None = None,
 ) -> None:
     """Store a measure (Art. 30)."""
     await conn.execute(
         """INSERT INTO measures (measure_id, request_id, uscc, kind, reference, issued_on,
-               decided_by, case_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+               decided_by, case_id, authority) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         m.measure_id, request_id, m.uscc, str(m.kind), m.reference, m.issued_on, m.decided_by,
-        case_id,
+        case_id, authority,
     )  # fmt: skip
 
 
@@ -305,6 +314,11 @@ async def measure_by_request(conn: asyncpg.Connection, request_id: str) -> Measu
     """The measure created by `request_id`, if any."""
     row = await conn.fetchrow("SELECT * FROM measures WHERE request_id = $1", request_id)
     return _measure(row) if row else None
+
+
+async def measure_authority(conn: asyncpg.Connection, measure_id: str) -> str | None:
+    """The authority whose officer recorded the measure."""
+    return await conn.fetchval("SELECT authority FROM measures WHERE measure_id = $1", measure_id)
 
 
 async def measures_of(conn: asyncpg.Connection, uscc: str) -> list[Measure]:
@@ -329,6 +343,7 @@ def _case(row: asyncpg.Record) -> Case:
         decided_by=row["decided_by"],
         decided_on=row["decided_on"],
         outcome_id=row["outcome_id"],
+        authority=row["authority"],
     )
 
 
@@ -337,7 +352,7 @@ async def insert_case(conn: asyncpg.Connection, case: Case) -> bool:
     return bool(
         await conn.fetchval(
             """INSERT INTO cases (case_id, uscc, source, source_event_id, opened_on, summary,
-                   licence_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   licence_id, authority) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                ON CONFLICT (source_event_id, source) DO NOTHING RETURNING true""",
             case.case_id,
             case.uscc,
@@ -346,6 +361,7 @@ async def insert_case(conn: asyncpg.Connection, case: Case) -> bool:
             case.opened_on,
             case.summary,
             case.licence_id,
+            case.authority,
         )  # fmt: skip
     )
 
@@ -369,13 +385,15 @@ async def update_case(conn: asyncpg.Connection, case: Case) -> None:
 
 
 async def list_cases(
-    conn: asyncpg.Connection, *, open_only: bool, offset: int, limit: int
+    conn: asyncpg.Connection, *, open_only: bool, offset: int, limit: int,
+    authority: str | None = None,
 ) -> list[Case]:
-    """Cases, oldest first."""
-    where = "WHERE status = 'open'" if open_only else ""
+    """Cases (of one authority, when given), oldest first."""
+    where = "AND status = 'open'" if open_only else ""
     rows = await conn.fetch(
-        f"SELECT * FROM cases {where} ORDER BY opened_at, case_id OFFSET $1 LIMIT $2",
-        offset, limit,
+        f"""SELECT * FROM cases WHERE ($3::text IS NULL OR authority = $3) {where}
+            ORDER BY opened_at, case_id OFFSET $1 LIMIT $2""",
+        offset, limit, authority,
     )  # fmt: skip
     return [_case(r) for r in rows]
 

@@ -1,6 +1,7 @@
 """The grpc.aio servicer of stc.enduser.v1.EndUserService: authorise, map, call one use case.
 
-Who may call what:
+Who may call what (the access table api/access.py, enforced before each RPC; officers of
+another authority than the licence's find nothing: NOT_FOUND, filtered lists):
 - ReportChange: exporters (the licence's exporter; another exporter's licence is NOT_FOUND)
   and importers (ECL Art. 16: only the licence their token binds, as the party it names;
   any other licence is NOT_FOUND).
@@ -19,11 +20,13 @@ from __future__ import annotations
 import asyncpg
 from stc.enduser.v1 import enduser_service_pb2 as pb
 from stc.enduser.v1 import enduser_service_pb2_grpc as pb_grpc
+from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
 
 from stc_enduser import service
 from stc_enduser.api import mapping
+from stc_enduser.api.access import ACCESS
 from stc_enduser.api.errors import (
     OUTCOME_FIELDS,
     REPORT_FIELDS,
@@ -120,10 +123,10 @@ class EndUserServicer(pb_grpc.EndUserServiceServicer):
         return mapping.check_pb(stored, now)
 
     async def GetEndUseCheck(self, request, context):  # noqa: N802
-        require(Role.OFFICER, Role.AUDITOR)
+        p = require(Role.OFFICER, Role.AUDITOR)
         async with unit_of_work(self.pool, SOURCE) as uow:
             stored = await service.get_end_use_check(
-                uow=uow, check_id=mapping.resource_id(request.name, CHECKS))
+                uow=uow, principal=p, check_id=mapping.resource_id(request.name, CHECKS))
         return mapping.check_pb(stored, service.utcnow())
 
     async def ListEndUseChecks(self, request, context):  # noqa: N802
@@ -145,4 +148,6 @@ class EndUserServicer(pb_grpc.EndUserServiceServicer):
 
 def register(server, pool: asyncpg.Pool) -> None:
     """Add the servicer to a grpc.aio server."""
-    pb_grpc.add_EndUserServiceServicer_to_server(EndUserServicer(pool), server)
+    servicer = guard(EndUserServicer(pool), pb.DESCRIPTOR.services_by_name["EndUserService"],
+                     ACCESS)
+    pb_grpc.add_EndUserServiceServicer_to_server(servicer, server)

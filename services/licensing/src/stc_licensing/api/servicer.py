@@ -11,10 +11,12 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import licensing_service_pb2_grpc as grpc_pb
 from stc.licensing.v1.application_pb2 import Application
 from stc.licensing.v1.assessment_pb2 import Assessment
+from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
 
 from stc_licensing import service as svc
+from stc_licensing.api.access import ACCESS
 from stc_licensing.api.errors import mapped
 from stc_licensing.api.mapping import STATE_FROM_PB
 from stc_licensing.api.watch import HistoryNotifier
@@ -115,7 +117,7 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     # officers
     async def ListReviewQueue(self, request, context):
-        return await self._run((OFF,), svc.list_review_queue, req=request)
+        return await self._run((OFF, AUD), svc.list_review_queue, req=request)
 
     async def RequestInformation(self, request, context):
         return await self._run((OFF,), svc.request_information, req=request)
@@ -151,4 +153,6 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:
     """Add the servicer to a grpc.aio server."""
-    grpc_pb.add_LicensingServiceServicer_to_server(LicensingServicer(pool, dsn), server)
+    servicer = guard(LicensingServicer(pool, dsn),
+                     spb.DESCRIPTOR.services_by_name["LicensingService"], ACCESS)
+    grpc_pb.add_LicensingServiceServicer_to_server(servicer, server)

@@ -1,8 +1,10 @@
 """grpc.aio servicer of stc.screening.v1.ScreeningService: validate, call one use case, map.
 
-Who may call: SearchListEntries and GetListEntry are public (the control list is public,
-ECL Art. 18); list changes are for officers and only on the PRC lists; screening and
-classification for any authenticated role; consultations as their docstrings say.
+Who may call is the access table (api/access.py), enforced before each RPC runs:
+SearchListEntries and GetListEntry are public (the control list is public, ECL Art. 18);
+list changes and country measures are for MOFCOM officers and only on the PRC lists;
+screening and classification for exporters, officers and auditors; consultations as their
+docstrings say.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import grpc
 from stc.screening.v1 import consultation_pb2, screening_service_pb2_grpc
 from stc.screening.v1 import events_pb2 as ev
 from stc.screening.v1 import screening_service_pb2 as pb
+from stc_common.auth.access import guard
 from stc_common.auth.jwt import Authority, Role, require
 from stc_common.db.uow import unit_of_work
 from stc_common.errors import NotFound, ViolationCollector
@@ -22,6 +25,7 @@ from stc_common.paging import is_offset_token, offset_from_token
 
 from stc_screening import service
 from stc_screening.api import mapping as m
+from stc_screening.api.access import ACCESS
 from stc_screening.domain.items import is_valid_control_code
 from stc_screening.domain.lists import ListKind
 from stc_screening.domain.search import MatchKind
@@ -299,8 +303,8 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
 
     async def ListConsultations(self, request: pb.ListConsultationsRequest, context
                                 ) -> pb.ListConsultationsResponse:
-        """Officers: the consultations routed to their authority."""
-        p = require(Role.OFFICER)
+        """Officers: the consultations routed to their authority; auditors: all."""
+        p = require(Role.OFFICER, Role.AUDITOR)
         c = ViolationCollector()
         size, offset = _page(c, request.page_size, request.page_token)
         c.raise_if_any()
@@ -310,7 +314,8 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 "CONSULTATION_STATE_")
         async with self.pool.acquire() as conn:
             rows = await service.list_consultations(
-                conn=conn, authority=p.authority.value if p.authority else "", state=state,
+                conn=conn, authority=p.authority.value if p.role is Role.OFFICER and p.authority
+                else None, state=state,
                 offset=offset, limit=size + 1)
         return pb.ListConsultationsResponse(
             consultations=[m.consultation_to_pb(r) for r in rows[:size]],
@@ -422,7 +427,8 @@ def register(state: ScreeningState):
     """The ServiceSpec register callback, bound to the process's index."""
 
     def _register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:
-        screening_service_pb2_grpc.add_ScreeningServiceServicer_to_server(
-            ScreeningServicer(pool, state), server)
+        servicer = guard(ScreeningServicer(pool, state),
+                         pb.DESCRIPTOR.services_by_name["ScreeningService"], ACCESS)
+        screening_service_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, server)
 
     return _register

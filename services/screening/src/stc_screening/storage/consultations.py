@@ -51,11 +51,12 @@ async def answer(conn: asyncpg.Connection, consultation_id: uuid.UUID, *, contro
     return dict(row)
 
 
-async def list_for_authority(conn: asyncpg.Connection, authority: str, state: str | None,
-                             offset: int, limit: int) -> list[dict[str, Any]]:
-    """Consultations routed to an authority, oldest first."""
+async def list_for_authority(conn: asyncpg.Connection, authority: str | None,
+                             state: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Consultations routed to an authority (None: any), oldest first."""
     rows = await conn.fetch(
-        """SELECT * FROM consultations WHERE authority = $1 AND ($2::text IS NULL OR state = $2)
+        """SELECT * FROM consultations WHERE ($1::text IS NULL OR authority = $1)
+             AND ($2::text IS NULL OR state = $2)
            ORDER BY submitted_at, consultation_id OFFSET $3 LIMIT $4""",
         authority, state, offset, limit)
     return [dict(r) for r in rows]
