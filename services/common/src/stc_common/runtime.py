@@ -18,7 +18,7 @@ import asyncpg
 import grpc
 
 from stc_common.auth.jwt import TokenVerifier
-from stc_common.config import ServiceSettings
+from stc_common.config import ConfigError, ServiceSettings
 from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
 from stc_common.db.pool import create_pool
@@ -67,9 +67,10 @@ async def run_service(
 ) -> None:
     """Run one service process until it is signalled (or `stop` is set)."""
     configure_logging(spec.name, settings.log_level, settings.log_json)
-    try:  # before anything is started: a TLS misconfiguration is a start-up error
+    try:  # before anything is started: a TLS or key misconfiguration is a start-up error
+        settings.check_keys()
         tls = load_server_tls(settings)
-    except TlsConfigError as exc:
+    except (TlsConfigError, ConfigError) as exc:
         log.error("service.misconfigured", error=str(exc))
         raise
     if stop is None:  # a real process: SIGTERM/SIGINT stop it; tests pass their own event
@@ -100,7 +101,7 @@ async def run_service(
         for bg in spec.background:
             tasks.append(asyncio.create_task(bg(pool, stop), name=getattr(bg, "__name__", "bg")))
         verifier = TokenVerifier(
-            settings.jwt_public_key_pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            settings.jwt_public_key(), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
         server, port, health = await build_server(
             service=spec.name,

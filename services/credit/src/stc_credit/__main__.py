@@ -14,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the credit service")
     sub.add_parser("migrate", help="apply the database migrations")
     sub.add_parser("verifier-key", help="print the log's verifier key (public)")
+    g = sub.add_parser("generate-key", help="print a new signer key (secret) and its verifier key")
+    g.add_argument("--name", default="stc.gov.cn/credit-log", help="key name (the log's origin)")
     v = sub.add_parser("verify", help="verify the live publication log")
     v.add_argument("--grpc", default="127.0.0.1:50054", help="host:port of the credit service")
     v.add_argument("--verifier-key", required=True, help="name+hash+base64 key of the log")
@@ -41,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         from stc_credit.config import CreditSettings
 
         print(CreditSettings().verifier_key())
+        return 0
+    if args.command == "generate-key":
+        from stc_credit.domain.checkpoint import generate_key
+
+        signer, verifier = generate_key(args.name)
+        print(f"STC_LOG_SIGNER_KEY={signer}\nverifier key: {verifier}")
         return 0
     from stc_credit.verifier_cli import run
 

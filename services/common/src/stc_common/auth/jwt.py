@@ -5,8 +5,9 @@ importer), `uscc` (exporters: the one enterprise they act for), `authority` (off
 SASTIND, CAEA or CWC), `licence` and `party` (importers: the one licence they act on and their
 party id on it — a foreign importer has no USCC; ECL Art. 16 lets it report changes), `iss`,
 `aud`, `iat`, `exp`. Only EdDSA is accepted, so `alg: none` and HMAC
-confusions fail. The development key pair beside this file is for the local stack only;
-production sets STC_JWT_PUBLIC_KEY_PEM.
+confusions fail. The development key pair beside this file is for the local stack only:
+a service outside STC_ENVIRONMENT=development refuses to start with it
+(`ServiceSettings.check_keys`); production sets STC_JWT_PUBLIC_KEY_PEM or _FILE.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from stc_common.errors import PermissionDenied, Unauthenticated
 from stc_common.uscc import UsccError, validate_uscc
@@ -26,6 +29,26 @@ from stc_common.uscc import UsccError, validate_uscc
 DEV_PRIVATE_KEY_PEM = (Path(__file__).parent / "dev_ed25519.pem").read_text()
 DEV_PUBLIC_KEY_PEM = (Path(__file__).parent / "dev_ed25519.pub.pem").read_text()
 ALGORITHM = "EdDSA"
+
+
+def load_public_key(pem: str) -> Ed25519PublicKey:
+    """Parse an Ed25519 public key in PEM; ValueError saying why it is not one."""
+    try:
+        key = serialization.load_pem_public_key(pem.strip().encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a PEM public key ({exc})") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"not an Ed25519 key ({type(key).__name__})")
+    return key
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def is_development_key(pem: str) -> bool:
+    """Whether `pem` is the development public key committed in this repository."""
+    return _raw(load_public_key(pem)) == _raw(load_public_key(DEV_PUBLIC_KEY_PEM))
 
 
 class Role(enum.StrEnum):
