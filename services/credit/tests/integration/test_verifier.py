@@ -61,7 +61,7 @@ async def _verify(credit, *extra: str) -> tuple[int, str]:
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "stc_credit", "verify", "--grpc", credit.target,
-        "--verifier-key", credit.verifier_key, *extra,
+        "--verifier-key", credit.verifier_key, "--origin", credit.settings.log_origin, *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
