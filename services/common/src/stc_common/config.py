@@ -7,9 +7,10 @@ nothing else reads `os.environ`. Variables are prefixed `STC_` (e.g. `STC_DATABA
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The variable that lets a service run with the committed development keys.
@@ -27,6 +28,8 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "stc"
     database_url: str = "postgresql://stc@127.0.0.1:55432/stc"
+    # The database role's password in a file (a Docker secret), put into database_url.
+    database_password_file: str = ""
     db_pool_min: int = 1
     db_pool_max: int = 5
     kafka_bootstrap_servers: str = Field(
@@ -57,6 +60,24 @@ class ServiceSettings(BaseSettings):
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_password_from_file(cls, data: Any) -> Any:
+        """Put the password read from `database_password_file` into `database_url`."""
+        if not isinstance(data, dict) or not data.get("database_password_file"):
+            return data
+        path = data["database_password_file"]
+        try:
+            lines = Path(path).read_text().splitlines()
+            password = lines[0] if lines else ""  # as deploy/postgres/init-roles.sh reads it
+        except OSError as exc:
+            raise ConfigError(f"STC_DATABASE_PASSWORD_FILE {path!r} cannot be read: {exc}") from exc
+        url = urlsplit(str(data.get("database_url") or cls.model_fields["database_url"].default))
+        host = url.netloc.rpartition("@")[2]
+        user = url.username or ""
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+        return {**data, "database_url": urlunsplit(url._replace(netloc=netloc))}
 
     @property
     def is_development(self) -> bool:

@@ -63,3 +63,18 @@ def test_an_unreadable_key_file_or_a_non_ed25519_key_is_a_config_error(tmp_path)
 def test_an_unknown_environment_is_rejected():
     with pytest.raises(ValueError, match="environment"):
         ServiceSettings(environment="staging")
+
+
+def test_the_database_password_comes_from_a_file(tmp_path, monkeypatch):
+    secret = tmp_path / "db_password"
+    secret.write_text("s3cr@t/:pw\n")
+    settings = ServiceSettings(
+        database_url="postgresql://stc@postgres:5432/stc_credit",
+        database_password_file=str(secret),
+    )
+    assert settings.database_url == "postgresql://stc:s3cr%40t%2F%3Apw@postgres:5432/stc_credit"
+    monkeypatch.setenv("STC_DATABASE_PASSWORD_FILE", str(secret))
+    monkeypatch.delenv("STC_DATABASE_URL", raising=False)
+    assert ServiceSettings().database_url.startswith("postgresql://stc:s3cr%40t%2F%3Apw@127.0.0.1")
+    with pytest.raises(ValueError, match="STC_DATABASE_PASSWORD_FILE"):
+        ServiceSettings(database_password_file=str(tmp_path / "missing"))
