@@ -62,6 +62,7 @@ def _key_pair() -> tuple[str, str]:
 async def test_a_service_process_refuses_the_development_key_in_production(service):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STC_")}
     env["STC_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"  # never reached
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # this checkout's code
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", f"stc_{service}", "serve", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
