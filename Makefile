@@ -96,11 +96,11 @@ reset:
 	deploy/stack.sh reset
 
 test-unit: venv protos
-	$(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
+	STC_ENVIRONMENT=development $(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
 test: venv protos tools lint
 	$(TEST_STACK) deploy/stack.sh up
-	$(TEST_ENV) $(PY) -m pytest -q $(PYTEST_ARGS)
+	$(TEST_ENV) STC_ENVIRONMENT=development $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # stop make test's stack (data kept; `make test-reset` deletes it)
 test-down:

@@ -104,7 +104,8 @@ async def test_record_publish_and_verify_through_the_cli(credit, tmp_path):
     print(f"verify of the live log through the CLI: {took:.2f}s")
 
     _, other = generate_key("stc.test/cli-credit-log")
-    r = await stc("credit", "verify", "--verifier-key", other, "--json")
+    r = await stc("credit", "verify", "--verifier-key", other, "--json",
+                  "--origin", "stc.gov.cn/credit-log/v1")
     assert r.exit_code == 1, r.output
     out = json.loads(r.output)
     assert out["ok"] is False and out["problems"]

@@ -27,7 +27,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from stc_common.auth.jwt import TokenVerifier
-from stc_common.config import ServiceSettings
+from stc_common.config import ConfigError, ServiceSettings
 from stc_common.consumer import EventConsumer
 from stc_common.db.migrate import MigrationSource, migrate
 from stc_common.db.pool import connect, create_pool
@@ -208,9 +208,10 @@ async def run_service(
 ) -> None:
     """Run one service process until it is signalled (or `stop` is set)."""
     configure_logging(spec.name, settings.log_level, settings.log_json)
-    try:  # before anything is started: a TLS misconfiguration is a start-up error
+    try:  # before anything is started: a TLS or key misconfiguration is a start-up error
+        settings.check_keys()
         tls = load_server_tls(settings)
-    except TlsConfigError as exc:
+    except (TlsConfigError, ConfigError) as exc:
         log.error("service.misconfigured", error=str(exc))
         raise
     if stop is None:  # a real process: SIGTERM/SIGINT stop it; tests pass their own event
@@ -251,7 +252,7 @@ async def run_service(
         for bg in spec.background:
             start(getattr(bg, "__name__", "bg"), lambda b=bg: b(pool, stop))
         verifier = TokenVerifier(
-            settings.jwt_public_key_pem,
+            settings.jwt_public_key(),
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             max_lifetime_s=settings.jwt_max_lifetime_s,

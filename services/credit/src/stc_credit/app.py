@@ -38,6 +38,9 @@ def create_app(
         app_id(settings),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         store="memory://",
+        # Faust writes its app folder here (default: the working directory, which in the
+        # image is not writable and in a checkout litters the tree).
+        datadir=str(settings.state_dir / f"{app_id(settings)}-data"),
         web_enabled=False,
         loop=asyncio.get_running_loop(),
         topic_replication_factor=1,

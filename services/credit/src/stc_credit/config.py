@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from stc_common.config import ServiceSettings
+from stc_common.config import ConfigError, ServiceSettings
 
 from stc_credit.domain.checkpoint import generate_key, parse_signer_key
 
@@ -24,9 +24,11 @@ class CreditSettings(ServiceSettings):
     metrics_port: int = 9104
     # Identity of the log in every checkpoint (tlog-checkpoint origin line).
     log_origin: str = "stc.gov.cn/credit-log/v1"
-    # Ed25519 signer key string (PRIVATE+KEY+name+hash+key). Empty: a development key is
-    # generated once into <state_dir>/credit-log.key (local stack only; production sets it).
+    # Ed25519 signer key string (PRIVATE+KEY+name+hash+key), inline or in a file (a Docker
+    # secret). Both empty: in development only, a key is generated once into
+    # <state_dir>/credit-log.key; production refuses to start without one.
     log_signer_key: str = ""
+    log_signer_key_file: str = ""
     state_dir: Path = DEFAULT_STATE_DIR
     # Publication ticker: how often pending records are published and deadlines checked.
     publication_interval_s: float = 30.0
@@ -37,9 +39,27 @@ class CreditSettings(ServiceSettings):
 
     def signer_key(self) -> str:
         """The log's signer key string (generating the development key on first use)."""
-        if self.log_signer_key:
-            parse_signer_key(self.log_signer_key)
-            return self.log_signer_key
+        given, where = self.log_signer_key.strip(), "STC_LOG_SIGNER_KEY"
+        if not given and self.log_signer_key_file:
+            where = "STC_LOG_SIGNER_KEY_FILE"
+            try:
+                given = Path(self.log_signer_key_file).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{where} {self.log_signer_key_file!r} cannot be read: {exc}"
+                ) from exc
+        if given:
+            try:
+                parse_signer_key(given)
+            except ValueError as exc:
+                raise ConfigError(f"{where} is not a signer key: {exc}") from exc
+            return given
+        if not self.is_development:
+            raise ConfigError(
+                "refusing to sign the credit log with a generated development key: set "
+                "STC_LOG_SIGNER_KEY (or STC_LOG_SIGNER_KEY_FILE) to the log's signer key "
+                "(`python -m stc_credit generate-key`), or set STC_ENVIRONMENT=development"
+            )
         path = self.state_dir / "credit-log.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,10 @@ checkpoint that disagrees with the entries is reported); with `--checkpoint`,
 GetConsistencyProof from the stored checkpoint's size to the latest, checked against both
 signed roots. Then `verify_log` recomputes every leaf hash and tree head from the bytes
 and checks every signature, proof and the entries' form and order. Only the verifier key
-given on the command line is trusted, never the one the server reports.
+given on the command line is trusted, never the one the server reports; likewise the
+origin (`--origin`, or the stored checkpoint's) and the tree size (the signed checkpoint's;
+the response's unsigned `tree_size` must agree with it, and nothing beyond `--max-entries`
+is fetched), so a server answering "empty" or "10^12 entries" is caught, not believed.
 Exit code 0 when nothing is wrong, 1 when problems were found, 2 when the log is unreachable.
 """
 
@@ -24,9 +27,12 @@ from stc.credit.v1 import credit_service_pb2 as pb
 from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
 from stc_common.grpc.client import aio_channel
 
-from stc_credit.domain.checkpoint import CheckpointError, parse_and_verify_checkpoint
+from stc_credit.domain.checkpoint import Checkpoint, CheckpointError, parse_and_verify_checkpoint
 from stc_credit.domain.merkle import verify_consistency
 from stc_credit.verify import Problem, ProblemKind, VerificationReport, verify_log
+
+#: Entries fetched at most (a sane bound on what a server can make the verifier read).
+DEFAULT_MAX_ENTRIES = 1_000_000
 
 
 @dataclass
@@ -45,9 +51,26 @@ class Outcome:
 
 
 async def check_live_log(
-    target: str, verifier_key: str, stored_note: str | None = None, origin: str | None = None
+    target: str,
+    verifier_key: str,
+    stored_note: str | None = None,
+    origin: str | None = None,
+    *,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
 ) -> Outcome:
-    """Fetch and verify the log served at `target` (host:port)."""
+    """Fetch and verify the log served at `target` (host:port).
+
+    The origin is `origin`, else the stored checkpoint's (signed); never the server's.
+    ValueError when neither is given or the signed log is larger than `max_entries`.
+    """
+    stored_cp = _verified(stored_note, verifier_key) if stored_note is not None else None
+    if origin is None:
+        if stored_cp is None:
+            raise ValueError(
+                "the log's origin is needed: give --origin, or --checkpoint with a checkpoint "
+                "saved earlier (the server's own answer is not trusted)"
+            )
+        origin = stored_cp.origin
     out = Outcome(None)
     async with aio_channel(target) as channel:  # TLS when STC_TLS_CA_FILE is set
         stub = pb_grpc.CreditServiceStub(channel)
@@ -56,16 +79,21 @@ async def check_live_log(
         except grpc.aio.AioRpcError as exc:
             if exc.code() is not grpc.StatusCode.NOT_FOUND:
                 raise
-            out.lines.append("the log is empty: no checkpoint signed yet")
+            out.lines.append("the server answers that the log is empty (no checkpoint)")
             if stored_note is not None:  # something was signed before: it is gone now
                 out.extra.append(
                     Problem(
                         ProblemKind.LOG_TRUNCATED, 0, "the stored checkpoint's entries are all gone"
                     )
                 )
+            else:  # an unsigned "empty" proves nothing: a hidden log would answer the same
+                out.extra.append(Problem(
+                    ProblemKind.NO_VALID_CHECKPOINT, None,
+                    "no signed checkpoint: an empty log cannot be told from a hidden one "
+                    "(verify again once the first record is published)",
+                ))  # fmt: skip
             return out
-        origin = origin or head.origin
-        size = head.tree_size
+        size = _size_to_fetch(head, verifier_key, origin, max_entries, out)
         out.latest_note = head.note
         out.lines.append(f"latest checkpoint: origin {origin!r}, tree size {size}")
         entries: list[bytes] = []
@@ -118,6 +146,44 @@ async def check_live_log(
     return out
 
 
+def _verified(note: str, key: str) -> Checkpoint | None:
+    try:
+        return parse_and_verify_checkpoint(note, key)
+    except CheckpointError:
+        return None  # verify_log reports the bad note
+
+
+def _size_to_fetch(head, key: str, origin: str, max_entries: int, out: Outcome) -> int:  # type: ignore[no-untyped-def]
+    """How many entries to fetch: the signed size of the server's latest checkpoint.
+
+    The response's own `tree_size` is not signed: it must agree with the note. Without a
+    valid note (verify_log reports it) the unsigned size is used only to locate the damage,
+    and never beyond `max_entries`.
+    """
+    signed = _verified(head.note, key)
+    if signed is not None and signed.origin == origin:
+        if head.tree_size != signed.size:
+            out.extra.append(Problem(
+                ProblemKind.UNSIGNED_SIZE, head.tree_size,
+                f"the server answers tree size {head.tree_size}, its signed checkpoint "
+                f"{signed.size}",
+            ))  # fmt: skip
+        if signed.size > max_entries:
+            raise ValueError(
+                f"the signed log holds {signed.size} entries, more than --max-entries "
+                f"{max_entries}"
+            )
+        return signed.size
+    if head.tree_size > max_entries:
+        out.extra.append(Problem(
+            ProblemKind.UNSIGNED_SIZE, head.tree_size,
+            f"the server claims {head.tree_size} entries without a valid checkpoint; only "
+            f"the first {max_entries} (--max-entries) were fetched",
+        ))  # fmt: skip
+        return max_entries
+    return max(head.tree_size, 0)
+
+
 def _head_size(notes: list[str], key: str, origin: str, log_size: int) -> int:
     sizes = [0]
     for note in notes:
@@ -166,8 +232,10 @@ def print_outcome(out: Outcome, stream: TextIO = sys.stdout) -> None:
     )
 
 
-async def _run(target: str, verifier_key: str, stored: str | None, origin: str | None) -> Outcome:
-    return await check_live_log(target, verifier_key, stored, origin)
+async def _run(
+    target: str, verifier_key: str, stored: str | None, origin: str | None, max_entries: int
+) -> Outcome:
+    return await check_live_log(target, verifier_key, stored, origin, max_entries=max_entries)
 
 
 def run(
@@ -176,11 +244,12 @@ def run(
     checkpoint_file: str | None,
     origin: str | None,
     save_to: str | None,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
 ) -> int:
     """The command: 0 ok, 1 problems, 2 unreachable or unusable input."""
     stored = Path(checkpoint_file).read_text("utf-8") if checkpoint_file else None
     try:
-        out = asyncio.run(_run(target, verifier_key, stored, origin))
+        out = asyncio.run(_run(target, verifier_key, stored, origin, max_entries))
     except grpc.aio.AioRpcError as exc:
         print(f"cannot read the log at {target}: {exc.code().name} {exc.details()}")
         return 2

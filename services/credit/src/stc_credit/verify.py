@@ -56,6 +56,7 @@ class ProblemKind(enum.StrEnum):
     LOG_TRUNCATED = "log_truncated"  # index: live log size; stored checkpoint is larger
     CONSISTENCY_FAILED = "consistency_failed"  # index: stored checkpoint's size
     INCLUSION_FAILED = "inclusion_failed"  # index: log position
+    UNSIGNED_SIZE = "unsigned_size"  # index: the size the server claimed without signing it
 
 
 @dataclass(frozen=True)

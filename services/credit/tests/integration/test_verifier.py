@@ -6,7 +6,8 @@ command must exit 1 naming the problem:
 1. one byte of an entry changed (a fine amount);
 2. two entries swapped;
 3. the last entry and its checkpoint removed (rollback/truncation);
-4. an entry rewritten with its leaf hash, checkpoint re-signed with another key;
+4. an entry rewritten with its leaf hash and the stored tree nodes, checkpoint re-signed
+   with another key;
 5. the same, re-signed with the log's own (stolen) key: only the stored checkpoint's
    consistency proof catches it.
 """
@@ -31,13 +32,14 @@ from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
 from stc_common.testing.service import bearer
 from stc_common.uscc import make_uscc
 from stc_credit.domain.checkpoint import Checkpoint, generate_key, sign_checkpoint
-from stc_credit.domain.merkle import leaf_hash, root_hash
+from stc_credit.domain.merkle import MerkleTree, leaf_hash, root_hash
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[4]
 OFFICER = bearer("officer", authority="MOFCOM", subject="officer-li")
 TRIGGERS = ("publication_log_no_update", "checkpoints_no_update")
+TABLES = ("publication_log", "checkpoints", "merkle_nodes")
 
 
 def _violation(n: int, today: dt.date) -> pb.RecordViolationRequest:
@@ -59,7 +61,7 @@ async def _verify(credit, *extra: str) -> tuple[int, str]:
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "stc_credit", "verify", "--grpc", credit.target,
-        "--verifier-key", credit.verifier_key, *extra,
+        "--verifier-key", credit.verifier_key, "--origin", credit.settings.log_origin, *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
@@ -75,18 +77,24 @@ class Tamper:
     async def snapshot(self) -> None:
         self.log = await self.conn.fetch("SELECT * FROM publication_log ORDER BY seq")
         self.cps = await self.conn.fetch("SELECT * FROM checkpoints ORDER BY tree_size")
+        self.nodes = await self.conn.fetch("SELECT * FROM merkle_nodes")
 
     async def run(self, *statements: tuple) -> None:
         async with self.conn.transaction():
-            await self.conn.execute("ALTER TABLE publication_log DISABLE TRIGGER USER")
-            await self.conn.execute("ALTER TABLE checkpoints DISABLE TRIGGER USER")
+            for table in TABLES:
+                await self.conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             for sql, *args in statements:
                 await self.conn.execute(sql, *args)
-            await self.conn.execute("ALTER TABLE publication_log ENABLE TRIGGER USER")
-            await self.conn.execute("ALTER TABLE checkpoints ENABLE TRIGGER USER")
+            for table in TABLES:
+                await self.conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
     async def restore(self) -> None:
-        statements: list[tuple] = [("DELETE FROM publication_log",), ("DELETE FROM checkpoints",)]
+        statements: list[tuple] = [(f"DELETE FROM {table}",) for table in TABLES]
+        for r in self.nodes:
+            statements.append((
+                "INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3)",
+                r["level"], r["idx"], r["hash"],
+            ))  # fmt: skip
         for r in self.log:
             statements.append((
                 "INSERT INTO publication_log (seq, kind, record_id, uscc, canonical, leaf_hash, "
@@ -103,13 +111,21 @@ class Tamper:
         await self.run(*statements)
 
     async def rewrite_entry(self, seq: int, data: bytes, signer: str, origin: str) -> None:
-        """Rewrite entry `seq` and its leaf hash, and re-sign every checkpoint covering it."""
+        """Rewrite entry `seq`, its leaf hash and the stored tree nodes, and re-sign every
+        checkpoint covering it."""
         hashes = [bytes(r["leaf_hash"]) for r in self.log]
         hashes[seq] = leaf_hash(data)
         statements: list[tuple] = [
             ("UPDATE publication_log SET canonical = $2, leaf_hash = $3 WHERE seq = $1",
              seq, data, hashes[seq]),
+            ("DELETE FROM merkle_nodes",),
         ]  # fmt: skip
+        levels = MerkleTree(hashes).levels
+        for level in range(1, len(levels)):
+            for i, h in enumerate(levels[level]):
+                statements.append(
+                    ("INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3)", level, i, h)
+                )
         for size in range(seq + 1, len(hashes) + 1):
             root = root_hash(hashes, size)
             note = sign_checkpoint(Checkpoint(origin, size, root), signer)

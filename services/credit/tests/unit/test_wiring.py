@@ -8,6 +8,7 @@ import pytest
 from google.type import date_pb2
 from stc.credit.v1 import credit_pb2, events_pb2
 from stc.credit.v1 import credit_service_pb2 as pb
+from stc_common.config import ConfigError
 from stc_common.errors import ValidationFailed
 from stc_common.uscc import make_uscc
 from stc_credit.agents import _header, row_of
@@ -21,6 +22,7 @@ from stc_credit.domain.checkpoint import (
 )
 from stc_credit.domain.penalties import Article, Sanction
 from stc_credit.domain.standing import CreditStanding, StandingLevel
+from stc_credit.main import build_spec
 from stc_credit.service import _changed, standing_message
 from stc_credit.verifier_cli import _head_size
 
@@ -91,7 +93,7 @@ def test_standing_change_is_published_only_when_it_differs():
 
 
 def test_development_key_is_generated_once_and_explicit_keys_are_checked(tmp_path):
-    settings = CreditSettings(state_dir=tmp_path)
+    settings = CreditSettings(environment="development", state_dir=tmp_path)
     first = settings.signer_key()
     assert (tmp_path / "credit-log.key").stat().st_mode & 0o777 == 0o600
     assert CreditSettings(state_dir=tmp_path).signer_key() == first  # stable across starts
@@ -100,6 +102,23 @@ def test_development_key_is_generated_once_and_explicit_keys_are_checked(tmp_pat
     assert CreditSettings(log_signer_key=signer, state_dir=tmp_path).verifier_key() == verifier
     with pytest.raises(ValueError):
         CreditSettings(log_signer_key="PRIVATE+KEY+nonsense", state_dir=tmp_path).signer_key()
+
+
+def test_production_refuses_a_generated_signer_key_and_takes_one_from_a_file(tmp_path):
+    with pytest.raises(ConfigError, match="STC_LOG_SIGNER_KEY"):
+        CreditSettings(environment="production", state_dir=tmp_path).signer_key()
+    assert not (tmp_path / "credit-log.key").exists()  # nothing generated silently
+    with pytest.raises(ConfigError, match="STC_LOG_SIGNER_KEY"):
+        build_spec(CreditSettings(environment="production", state_dir=tmp_path))
+    signer, verifier = generate_key("stc.test/prod")
+    secret = tmp_path / "log_signer_key"
+    secret.write_text(signer + "\n")
+    settings = CreditSettings(
+        environment="production", log_signer_key_file=str(secret), state_dir=tmp_path
+    )
+    assert settings.signer_key() == signer and settings.verifier_key() == verifier
+    with pytest.raises(ConfigError, match="STC_LOG_SIGNER_KEY_FILE"):
+        CreditSettings(log_signer_key_file=str(tmp_path / "missing")).signer_key()
 
 
 def test_verifier_head_is_the_largest_valid_checkpoint_within_the_log():

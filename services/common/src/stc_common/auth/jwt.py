@@ -7,8 +7,9 @@ party id on it — a foreign importer has no USCC; ECL Art. 16 lets it report ch
 `aud`, `iat`, `exp`. Only EdDSA is accepted, so `alg: none` and HMAC
 confusions fail. A token's lifetime (`exp - iat`) is bounded (12 h by default,
 STC_JWT_MAX_LIFETIME_S) and its `iat` may not lie in the future: a token with `exp` in 2100
-is refused (issue 10, item 7). The development key pair beside this file is for the local stack only;
-production sets STC_JWT_PUBLIC_KEY_PEM.
+is refused (issue 10, item 7). The development key pair beside this file is for the local
+stack only: a service outside STC_ENVIRONMENT=development refuses to start with it
+(`ServiceSettings.check_keys`); production sets STC_JWT_PUBLIC_KEY_PEM or _FILE.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from stc_common.errors import PermissionDenied, Unauthenticated
 from stc_common.uscc import UsccError, validate_uscc
@@ -28,6 +31,26 @@ from stc_common.uscc import UsccError, validate_uscc
 DEV_PRIVATE_KEY_PEM = (Path(__file__).parent / "dev_ed25519.pem").read_text()
 DEV_PUBLIC_KEY_PEM = (Path(__file__).parent / "dev_ed25519.pub.pem").read_text()
 ALGORITHM = "EdDSA"
+
+
+def load_public_key(pem: str) -> Ed25519PublicKey:
+    """Parse an Ed25519 public key in PEM; ValueError saying why it is not one."""
+    try:
+        key = serialization.load_pem_public_key(pem.strip().encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a PEM public key ({exc})") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"not an Ed25519 key ({type(key).__name__})")
+    return key
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def is_development_key(pem: str) -> bool:
+    """Whether `pem` is the development public key committed in this repository."""
+    return _raw(load_public_key(pem)) == _raw(load_public_key(DEV_PUBLIC_KEY_PEM))
 
 
 class Role(enum.StrEnum):

@@ -17,6 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stc_common.tools.wait_kafka import wait_kafka
 
+# Tests run the services with the committed development keys: say so (a test of production
+# mode passes environment="production" explicitly).
+os.environ.setdefault("STC_ENVIRONMENT", "development")
+
 LOCAL_KAFKA = "127.0.0.1:9092"
 LOCAL_PG = "postgresql://stc@127.0.0.1:55432/postgres"
 

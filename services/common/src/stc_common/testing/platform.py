@@ -112,6 +112,7 @@ async def prepare_platform(
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "STC_LOG_JSON": "true",
+        "STC_ENVIRONMENT": "development",  # the development token and log keys
         "STC_CONSUMER_GROUP_PREFIX": f"run-{run_id}",
         "STC_IMPORT_ON_START": "true",
         "STC_RELAY_POLL_INTERVAL_S": "0.05",

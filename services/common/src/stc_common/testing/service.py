@@ -42,9 +42,18 @@ async def wait_grpc_ready(port: int, timeout: float = 30) -> None:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    settings: ServiceSettings, spec: ServiceSpec, with_relay: bool = True
+    settings: ServiceSettings,
+    spec: ServiceSpec,
+    with_relay: bool = True,
+    *,
+    development: bool = True,
 ) -> AsyncIterator[int]:
-    """Start the service (settings' grpc_port should come from free_port()); yield the port."""
+    """Start the service (settings' grpc_port should come from free_port()); yield the port.
+
+    In development mode (the committed keys accepted) unless `development=False`.
+    """
+    if development:
+        settings = settings.model_copy(update={"environment": "development"})
     stop = asyncio.Event()
     task = asyncio.create_task(run_service(settings, spec, with_relay=with_relay, stop=stop))
     try:

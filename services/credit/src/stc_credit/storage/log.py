@@ -4,30 +4,132 @@ Appends are serialised by a transaction-scoped advisory lock, so `seq` has no ga
 each append's checkpoint covers exactly the entries before it. The database refuses
 UPDATE, DELETE and TRUNCATE on `publication_log` and `checkpoints` (migration 0001).
 
-Tree heads and proofs are computed from the stored leaf hashes (not from the entry bytes),
-so a byte changed in a stored entry shows up as a leaf that no longer matches its proof.
-Each append reads every leaf hash once (O(n)); a table of complete-subtree hashes
-(`merkle.NodeSource`) is the next step when the log grows past ~10^5 entries.
+Tree heads and proofs are computed from stored hashes (not from the entry bytes), so a
+byte changed in a stored entry shows up as a leaf that no longer matches its proof. The
+heads of the tree's complete subtrees are stored (`merkle_nodes`, migration 0004; level 0
+is `publication_log.leaf_hash`): an append reads the old size's frontier (at most log2 n
+rows) and writes the subtrees it closes; a tree head, an inclusion proof or a consistency
+proof reads at most 2·log2 n rows in one query (`StoredTree`), whatever the log's size.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 
 from stc_credit.domain.canonical import LogEntry, encode_entry
 from stc_credit.domain.checkpoint import Checkpoint, SignerKey, sign_checkpoint
 from stc_credit.domain.merkle import (
-    LeafHashSource,
+    HASH_SIZE,
+    NodeSource,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    node_hash,
     root_hash,
 )
 
 _APPEND_LOCK = 0x57C_C4ED_0001
+T = TypeVar("T")
+Key = tuple[int, int]
+
+
+class _KeyRecorder:
+    """A NodeSource that notes which complete subtrees an algorithm asks for."""
+
+    def __init__(self) -> None:
+        self.keys: set[Key] = set()
+
+    def subtree(self, level: int, index: int) -> bytes:
+        self.keys.add((level, index))
+        return bytes(HASH_SIZE)
+
+
+class _Nodes:
+    """A NodeSource over nodes fetched beforehand."""
+
+    def __init__(self, nodes: dict[Key, bytes]) -> None:
+        self.nodes = nodes
+
+    def subtree(self, level: int, index: int) -> bytes:
+        try:
+            return self.nodes[(level, index)]
+        except KeyError:
+            raise LookupError(f"merkle node ({level}, {index}) is not stored") from None
+
+
+class StoredTree:
+    """Tree heads and proofs over the stored nodes: each call runs the RFC 6962 algorithm
+    once to learn the O(log n) subtrees it needs, reads them in one query, and runs it
+    again over them. `rows_read` counts the hashes read (for the bench and the tests)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.rows_read = 0
+
+    async def fetch(self, keys: set[Key]) -> dict[Key, bytes]:
+        """The stored hashes of the complete subtrees `keys` (level 0: leaf hashes)."""
+        if not keys:
+            return {}
+        leaves = [i for level, i in keys if level == 0]
+        levels = [level for level, _ in keys if level > 0]
+        idxs = [i for level, i in keys if level > 0]
+        rows = await self.conn.fetch(
+            """SELECT 0 AS level, seq AS idx, leaf_hash AS hash FROM publication_log
+                WHERE seq = ANY($1::bigint[])
+               UNION ALL
+               SELECT m.level, m.idx, m.hash FROM merkle_nodes m
+                 JOIN unnest($2::smallint[], $3::bigint[]) AS k(level, idx)
+                   ON m.level = k.level AND m.idx = k.idx""",
+            leaves, levels, idxs,
+        )  # fmt: skip
+        self.rows_read += len(rows)
+        return {(r["level"], r["idx"]): bytes(r["hash"]) for r in rows}
+
+    async def run(self, compute: Callable[[NodeSource], T]) -> T:
+        """`compute` over the stored nodes it needs."""
+        recorder = _KeyRecorder()
+        compute(recorder)
+        return compute(_Nodes(await self.fetch(recorder.keys)))
+
+    async def root(self, tree_size: int) -> bytes:
+        """MTH of the first `tree_size` entries."""
+        return await self.run(lambda src: root_hash(src, tree_size))
+
+    async def inclusion(self, index: int, tree_size: int) -> list[bytes]:
+        """Audit path of entry `index` in the tree of the first `tree_size` entries."""
+        return await self.run(lambda src: inclusion_proof(src, index, tree_size))
+
+    async def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """Consistency proof from the tree of `old_size` entries to that of `new_size`."""
+        return await self.run(lambda src: consistency_proof(src, old_size, new_size))
+
+    async def extend(self, seq: int, leaf: bytes) -> bytes:
+        """Store the subtrees that leaf `seq` closes (the leaf itself is already stored);
+        return the head of the tree of `seq + 1` entries. Reads the frontier of `seq`."""
+        recorder = _KeyRecorder()
+        if seq:
+            root_hash(recorder, seq)
+        nodes = await self.fetch(recorder.keys)
+        nodes[(0, seq)] = leaf
+        made: list[tuple[int, int, bytes]] = []
+        level, index, head = 0, seq, leaf
+        while index & 1:  # a right child closes its parent, and so on up
+            head = node_hash(_Nodes(nodes).subtree(level, index - 1), head)
+            level, index = level + 1, index >> 1
+            nodes[(level, index)] = head
+            made.append((level, index, head))
+        if made:
+            await self.conn.execute(
+                """INSERT INTO merkle_nodes (level, idx, hash)
+                   SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])""",
+                [m[0] for m in made], [m[1] for m in made], [m[2] for m in made],
+            )  # fmt: skip
+        return root_hash(_Nodes(nodes), seq + 1)
 
 
 @dataclass(frozen=True)
@@ -48,7 +150,7 @@ async def next_seq(conn: asyncpg.Connection) -> int:
 
 
 async def leaf_hashes(conn: asyncpg.Connection, size: int | None = None) -> list[bytes]:
-    """Stored leaf hashes in log order (the first `size`)."""
+    """Stored leaf hashes in log order (the first `size`): O(n), for checks and tests."""
     rows = await conn.fetch(
         "SELECT leaf_hash FROM publication_log WHERE ($1::bigint IS NULL OR seq < $1) ORDER BY seq",
         size,
@@ -79,9 +181,8 @@ async def append(
            VALUES ($1, $2, $3, $4, $5, $6)""",
         seq, str(entry.kind), record_id, uscc, data, leaf,
     )  # fmt: skip
-    hashes = await leaf_hashes(conn)
-    size = len(hashes)
-    root = root_hash(hashes, size)
+    size = seq + 1
+    root = await StoredTree(conn).extend(seq, leaf)
     note = sign_checkpoint(Checkpoint(origin, size, root), signer)
     await conn.execute(
         "INSERT INTO checkpoints (tree_size, root_hash, note) VALUES ($1, $2, $3)",
@@ -127,20 +228,18 @@ async def entry(conn: asyncpg.Connection, seq: int) -> bytes | None:
 
 
 async def size(conn: asyncpg.Connection) -> int:
-    """Number of entries in the log."""
-    return int(await conn.fetchval("SELECT count(*) FROM publication_log"))
+    """Number of entries in the log (positions have no gaps)."""
+    return int(await conn.fetchval("SELECT coalesce(max(seq) + 1, 0) FROM publication_log"))
 
 
 async def inclusion(conn: asyncpg.Connection, index: int, tree_size: int) -> list[bytes]:
     """Audit path of entry `index` in the tree of the first `tree_size` entries."""
-    hashes = await leaf_hashes(conn, tree_size)
-    return inclusion_proof(LeafHashSource(hashes), index, tree_size)
+    return await StoredTree(conn).inclusion(index, tree_size)
 
 
 async def consistency(conn: asyncpg.Connection, old_size: int, new_size: int) -> list[bytes]:
     """Consistency proof from the tree of `old_size` entries to that of `new_size`."""
-    hashes = await leaf_hashes(conn, new_size)
-    return consistency_proof(LeafHashSource(hashes), old_size, new_size)
+    return await StoredTree(conn).consistency(old_size, new_size)
 
 
 @dataclass(frozen=True)
