@@ -58,6 +58,8 @@ def is_db_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(e, asyncpg.InterfaceError) and any(s in str(e) for s in _CLOSED):
             return True
+        if isinstance(e, asyncpg.InternalClientError) and "cannot switch to state" in str(e):
+            return True  # a pooled connection left mid-operation when the server went away
         if isinstance(e, OSError) and not isinstance(e, FileNotFoundError | PermissionError):
             return True  # refused, unreachable, reset; TimeoutError (pool acquire, connect)
     return False
