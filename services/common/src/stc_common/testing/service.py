@@ -22,7 +22,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_grpc_ready(port: int, timeout: float = 30) -> None:
+async def wait_grpc_ready(port: int, timeout: float = 90) -> None:
     """Wait until the server's health check answers SERVING."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
