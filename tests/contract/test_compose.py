@@ -22,12 +22,13 @@ from stc_common.auth.jwt import DEV_PUBLIC_KEY_PEM
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-SERVICES = {"kafka", "postgres", "topic-init", "licensing", "screening", "enduser", "credit"}
+SERVICES = {"kafka", "postgres", "topic-init", "migrate", "licensing", "screening", "enduser",
+            "credit"}
 APP_SERVICES = ("licensing", "screening", "enduser", "credit")
 GRPC_PORTS = {"licensing": 50051, "screening": 50052, "enduser": 50053, "credit": 50054}
 SECRET_VARS = (
     "STC_JWT_PUBLIC_KEY_FILE", "STC_LOG_SIGNER_KEY_FILE", "STC_POSTGRES_PASSWORD_FILE",
-    "STC_DB_PASSWORD_FILE",
+    "STC_DB_PASSWORD_FILE", "STC_DB_OWNER_PASSWORD_FILE",
 )
 
 
@@ -114,6 +115,7 @@ def secrets_env(tmp_path_factory) -> dict[str, str]:
         "STC_LOG_SIGNER_KEY_FILE": generate_key("stc.gov.cn/credit-log")[0],
         "STC_POSTGRES_PASSWORD_FILE": "admin-password",
         "STC_DB_PASSWORD_FILE": "service-password",
+        "STC_DB_OWNER_PASSWORD_FILE": "owner-password",
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("STC_")}
     for var, content in files.items():
@@ -169,6 +171,9 @@ def test_services_run_in_production_with_keys_and_passwords_from_secrets(config,
         assert url.startswith("postgresql://stc@postgres:5432/"), url  # no password inline
         names = {s if isinstance(s, str) else s["source"] for s in svc["secrets"]}
         assert {"jwt_public_key", "stc_db_password"} <= names, name
+        assert "stc_db_owner_password" not in names, name  # the owner is the migrate job's
+        assert str(env["STC_MIGRATE_ON_START"]).lower() == "false", name
+        assert "migrate" in svc["depends_on"], name
     credit = config["services"]["credit"]
     assert credit["environment"]["STC_LOG_SIGNER_KEY_FILE"] == "/run/secrets/credit_log_signer_key"
     assert "STC_LOG_SIGNER_KEY" not in credit["environment"]
@@ -190,6 +195,11 @@ def test_postgres_demands_scram_passwords_and_the_services_role_is_no_superuser(
     assert env["POSTGRES_USER"] != "stc"  # the superuser is not the services' role
     init = (ROOT / "deploy/postgres/init-roles.sh").read_text()
     assert re.search(r"CREATE ROLE stc LOGIN PASSWORD :'pw' NOSUPERUSER NOCREATEDB NOCREATEROLE", init)
+    migrate = config["services"]["migrate"]
+    assert migrate["environment"]["STC_DATABASE_PASSWORD_FILE"] == (
+        "/run/secrets/stc_db_owner_password"
+    )
+    assert "stc_owner@postgres" in " ".join(migrate["entrypoint"])
 
 
 def test_kafka_has_no_host_listener(config):

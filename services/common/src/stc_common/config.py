@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://stc@127.0.0.1:55432/stc"
     # The database role's password in a file (a Docker secret), put into database_url.
     database_password_file: str = ""
+    # Apply the migrations at start (the local stack). False where a separate role that owns
+    # the schema migrates first (`python -m stc_<service> migrate`, docker-compose's
+    # `migrate`), so the role the service runs as cannot alter or drop its tables.
+    migrate_on_start: bool = True
     db_pool_min: int = 1
     db_pool_max: int = 5
     kafka_bootstrap_servers: str = Field(

@@ -218,7 +218,8 @@ async def run_service(
         stop = asyncio.Event()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             install_signal_handlers(stop)
-    await run_migrations(settings, spec)
+    if settings.migrate_on_start:
+        await run_migrations(settings, spec)
     serve_metrics(settings.metrics_port)
     pool = await create_pool(
         settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max

@@ -122,3 +122,22 @@ async def test_development_mode_starts_with_the_development_key(tmp_path, fresh_
     )  # fmt: skip
     async with running_service(settings, _spec(tmp_path), with_relay=False, development=False) as port:
         assert await _call(port, mint_token(role="auditor", subject="dev")) == "dev"
+
+
+async def test_a_service_told_not_to_migrate_leaves_the_schema_to_its_owner(
+    tmp_path, fresh_database
+):
+    import asyncpg
+
+    dsn = await fresh_database("nomig")
+    settings = ServiceSettings(
+        environment="development", database_url=dsn, migrate_on_start=False,
+        grpc_port=free_port(), metrics_port=free_port(),
+    )  # fmt: skip
+    async with running_service(settings, _spec(tmp_path), with_relay=False) as port:
+        assert await _call(port, mint_token(role="auditor", subject="a")) == "a"
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("SELECT to_regclass('schema_migrations')") is None
+    finally:
+        await conn.close()

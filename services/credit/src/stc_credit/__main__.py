@@ -37,19 +37,20 @@ def main(argv: list[str] | None = None) -> int:
         serve()
         return 0
     if args.command == "migrate":
-        from stc_common.runtime import run_migrations
+        from stc_common.runtime import ServiceSpec, run_migrations
 
         from stc_credit.config import CreditSettings
-        from stc_credit.main import build_spec
+        from stc_credit.main import MIGRATIONS
 
-        settings = CreditSettings()
-        applied = asyncio.run(run_migrations(settings, build_spec(settings)))
+        # migrations need no signer key: a spec of its name and migrations only
+        spec = ServiceSpec("credit", MIGRATIONS, [], lambda server, pool: None)
+        applied = asyncio.run(run_migrations(CreditSettings(), spec))
         print(f"migrations applied: {len(applied)}")
         return 0
     if args.command == "verifier-key":
         from stc_credit.config import CreditSettings
 
-        print(CreditSettings().verifier_key())
+        print(CreditSettings().published_verifier_key())
         return 0
     if args.command == "generate-key":
         from stc_credit.domain.checkpoint import generate_key

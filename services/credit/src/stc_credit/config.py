@@ -72,6 +72,18 @@ class CreditSettings(ServiceSettings):
         """The verifier key string matching `signer_key()` (public)."""
         return parse_signer_key(self.signer_key()).verifier().encode()
 
+    def published_verifier_key(self) -> str:
+        """The verifier key to print: `verifier_key()`, or outside development the key of
+        the local stack's development key file when one exists (reading a public key signs
+        nothing, so `python -m stc_credit verifier-key` works from any shell)."""
+        try:
+            return self.verifier_key()
+        except ConfigError:
+            dev = self.state_dir / "credit-log.key"
+            if self.log_signer_key or self.log_signer_key_file or not dev.exists():
+                raise
+            return parse_signer_key(dev.read_text().strip()).verifier().encode()
+
 
 def today() -> dt.date:
     """Today's date in Beijing."""

@@ -121,6 +121,17 @@ def test_production_refuses_a_generated_signer_key_and_takes_one_from_a_file(tmp
         CreditSettings(log_signer_key_file=str(tmp_path / "missing")).signer_key()
 
 
+def test_the_verifier_key_of_the_local_stack_prints_from_any_shell(tmp_path):
+    with pytest.raises(ConfigError):  # production, no key, no development key file
+        CreditSettings(environment="production", state_dir=tmp_path).published_verifier_key()
+    dev = CreditSettings(environment="development", state_dir=tmp_path)
+    key = dev.verifier_key()  # make run generated it
+    prod = CreditSettings(environment="production", state_dir=tmp_path)
+    assert prod.published_verifier_key() == key
+    with pytest.raises(ConfigError):  # but it never signs with it
+        prod.signer_key()
+
+
 def test_verifier_head_is_the_largest_valid_checkpoint_within_the_log():
     signer, verifier = generate_key("stc.test/log")
     other, _ = generate_key("stc.test/log")
