@@ -96,7 +96,7 @@ async def test_the_owner_migrates_and_the_services_role_cannot_alter_the_log(clu
     applied = await migrate(
         owner.database_url, [MigrationSource("credit", ROOT / "services/credit/migrations")]
     )
-    assert "credit/0004_merkle_nodes.sql" in applied
+    assert "credit/0005_merkle_nodes.sql" in applied
     settings = ServiceSettings(
         database_url=f"postgresql://stc@127.0.0.1:{port}/stc_credit",
         database_password_file=str(stc_pw),
