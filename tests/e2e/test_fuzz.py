@@ -182,9 +182,9 @@ def _mutate(rnd: random.Random, raw: bytes) -> bytes:
     return bytes(data)
 
 
-# Each generated message is sent four times: as drawn, as drawn by another role, and twice
-# mutated at the byte level (each time as a role the drawn random generator picks).
-SENDS_PER_MESSAGE = 4
+# Each generated message is sent six times: as drawn, as drawn by two other roles, and three
+# times mutated at the byte level (each time as a role the drawn random generator picks).
+SENDS_PER_MESSAGE = 6
 
 
 @st.composite
@@ -197,9 +197,9 @@ def requests(draw, method):
     _fill(draw, msg, 0)
     raw = msg.SerializeToString()
     out = [(svc, path, m.server_streaming, role, metadata, raw, "generated")]
-    other = rnd.choice(ROLES)
-    out.append((svc, path, m.server_streaming, *other, raw, "generated"))
-    for _ in range(SENDS_PER_MESSAGE - 2):
+    for _ in range(2):
+        out.append((svc, path, m.server_streaming, *rnd.choice(ROLES), raw, "generated"))
+    for _ in range(SENDS_PER_MESSAGE - 3):
         out.append((svc, path, m.server_streaming, *rnd.choice(ROLES), _mutate(rnd, raw),
                     "mutated"))
     return out
