@@ -79,7 +79,7 @@ class ServiceSettings(BaseSettings):
     # with RESOURCE_EXHAUSTED (never queued). Public calls count per client address.
     jwt_max_lifetime_s: float = 12 * 3600  # exp - iat of an accepted token
     grpc_max_concurrent_rpcs: int = 256  # in flight on one service
-    grpc_max_rpcs_per_principal: int = 32  # in flight for one caller
+    grpc_max_rpcs_per_principal: int = 64  # in flight for one caller (a back office batches)
     grpc_max_streams_per_principal: int = 8  # open WatchApplication-style streams, one caller
     grpc_keepalive_time_s: int = 60  # server pings an idle connection this often
     grpc_keepalive_timeout_s: int = 20  # and closes it when the ping is not answered

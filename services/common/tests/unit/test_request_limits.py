@@ -79,6 +79,24 @@ def test_map_entries_and_timestamps_are_checked():
     assert [f for f, _ in _violations(msg)] == ["content.items[0].parameters[?].key"]
 
 
+@pytest.mark.parametrize(("y", "m", "d"), [(2006, 0, 1), (2026, 2, 30), (0, 5, 1), (-1, 1, 1)])
+def test_partial_or_impossible_dates_are_refused(y, m, d):
+    # found by the fuzz suite: RecordExport with month 0 raised ValueError (INTERNAL)
+    msg = licensing_service_pb2.RecordExportRequest(licence_id="l")
+    msg.export.exported_on.year, msg.export.exported_on.month = y, m
+    msg.export.exported_on.day = d
+    assert [f for f, _ in _violations(msg)] == ["export.exported_on"]
+
+
+def test_an_unset_or_real_date_passes():
+    msg = licensing_service_pb2.RecordExportRequest(licence_id="l")
+    msg.export.export_id = "e"
+    check_request(msg, FieldLimits())
+    msg.export.exported_on.year, msg.export.exported_on.month = 2026, 2
+    msg.export.exported_on.day = 28
+    check_request(msg, FieldLimits())
+
+
 def test_over_long_lists_are_not_walked():
     msg = licensing_service_pb2.RequestInformationRequest(questions=["\x00"] * 100_000)
     assert _violations(msg) == [("questions", "at most 20 entries (got 100000)")]

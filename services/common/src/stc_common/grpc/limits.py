@@ -12,7 +12,8 @@ here before the servicer runs. The walk checks, with the field's path
   entries of an over-long list are not walked (the request is refused anyway);
 - every enum value: known to the schema (proto3 keeps unknown numbers; the servicers must
   never see one);
-- `google.protobuf.Timestamp` and `google.type.Date`: inside their documented ranges;
+- `google.protobuf.Timestamp`: inside its documented range; `google.type.Date`: unset (all
+  zero) or a real calendar day (no partial dates: no service reads them);
 - nested messages, recursively.
 
 Violations are collected into one `ValidationFailed` (INVALID_ARGUMENT with a
@@ -26,6 +27,7 @@ writes the figures down).
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -179,8 +181,14 @@ class _Walk:
             self.add(path, "timestamp nanos outside 0..999999999")
 
     def date(self, d, path: str) -> None:
-        if not (0 <= d.year <= 9999 and 0 <= d.month <= 12 and 0 <= d.day <= 31):
-            self.add(path, "not a calendar date (year 0..9999, month 0..12, day 0..31)")
+        # every service reads a Date as "none" (all zero) or one calendar day: a partial
+        # date (month 0, day 0) or an impossible one (31 February) is refused here
+        if not (d.year or d.month or d.day):
+            return
+        try:
+            _dt.date(d.year, d.month, d.day)
+        except ValueError:
+            self.add(path, "not a calendar date (all fields zero for none, else a real day)")
 
 
 def check_request(msg: Message, limits: FieldLimits) -> None:

@@ -155,7 +155,7 @@ class ServerLimits:
     """Concurrency, keepalive and connection-age limits of one server (settings: STC_GRPC_*)."""
 
     max_concurrent_rpcs: int = 256
-    max_rpcs_per_principal: int = 32
+    max_rpcs_per_principal: int = 64
     max_streams_per_principal: int = 8
     keepalive_time_s: int = 60
     keepalive_timeout_s: int = 20
