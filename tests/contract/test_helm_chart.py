@@ -19,7 +19,6 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-
 from stc_common.kafka.topics import TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
