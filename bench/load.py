@@ -43,8 +43,8 @@ import grpc  # noqa: E402
 from stc.common.v1 import common_pb2  # noqa: E402
 from stc.enduser.v1 import enduser_service_pb2  # noqa: E402
 from stc.enduser.v1 import events_pb2 as eu_events  # noqa: E402
-from stc.licensing.v1 import application_pb2, licensing_service_pb2  # noqa: E402
 from stc.licensing.v1 import events_pb2 as lic_events  # noqa: E402
+from stc.licensing.v1 import licensing_service_pb2  # noqa: E402
 from stc_common.testing.platform import running_platform  # noqa: E402
 from stc_demo.scenario import Story  # noqa: E402
 
@@ -52,7 +52,6 @@ MIX = (("clean", 70), ("listed", 10), ("embargoed", 10), ("info", 5), ("change",
 LISTED_END_USER = "Korea Ryonbong General Corp"  # UN list (UNSCR 1718 committee)
 TICK = os.sysconf("SC_CLK_TCK")
 ASSESSED = licensing_service_pb2.UPDATE_KIND_ASSESSED
-SCREENING = application_pb2.APPLICATION_STATE_SCREENING
 
 
 # -- processes, CPU and memory from /proc ------------------------------------------------------
@@ -190,8 +189,11 @@ class StepResult:
 
 
 async def _assessed(story: Story, app_id: str, uscc: str, timeout: float):
-    """Watch the application until its assessment; return (screened at, assessed at, it)."""
-    screened = None
+    """Watch the application until its assessment; return (when, the assessment).
+
+    Screening's result and the assessment land in one licensing transaction (the assessment
+    is made when ScreeningCompleted is consumed), so from outside "screened" and "assessed"
+    are one moment: submit→assessed covers submit → screened → assessed."""
     call = story.lic.WatchApplication(
         licensing_service_pb2.WatchApplicationRequest(application_id=app_id),
         metadata=story.exporter(uscc),
@@ -199,11 +201,8 @@ async def _assessed(story: Story, app_id: str, uscc: str, timeout: float):
     try:
         async with asyncio.timeout(timeout):
             async for update in call:
-                if screened is None and update.state != SCREENING and update.sequence > 1:
-                    screened = time.perf_counter()
                 if update.kind == ASSESSED:
-                    now = time.perf_counter()
-                    return screened or now, now, update.assessment
+                    return time.perf_counter(), update.assessment
     finally:
         call.cancel()
     raise LookupError("watch ended before the assessment")
@@ -252,8 +251,7 @@ async def _one(story: Story, kind: str, uscc: str, i: int, t0: float, res: StepR
             metadata=story.exporter(uscc), timeout=timeout)
         t_sub = time.perf_counter()
         st["submit_rpc"].append(t_sub - t0)
-        screened, assessed, _ = await _assessed(story, app.application_id, uscc, timeout)
-        st["submit_to_screened"].append(screened - t0)
+        assessed, _ = await _assessed(story, app.application_id, uscc, timeout)
         st["submit_to_assessed"].append(assessed - t0)
         if kind == "info":
             t = time.perf_counter()
