@@ -72,8 +72,10 @@ HELM_VERSION := v4.3.2
 HELM := $(STC_STATE_DIR)/tools/helm/helm
 $(HELM):
 	@mkdir -p $(STC_STATE_DIR)/tools/helm
-	@echo "building helm $(HELM_VERSION) with go install (once)"
-	GOBIN=$(STC_STATE_DIR)/tools/helm go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	@if command -v go >/dev/null; then echo "building helm $(HELM_VERSION) with go install (once)"; \
+	  GOBIN=$(STC_STATE_DIR)/tools/helm go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION) \
+	  || echo "helm could not be built (offline?): the Helm chart test skips (fails under CI)"; \
+	else echo "go is missing: the Helm chart test skips (and fails under CI)"; fi
 
 tools: $(BUF) $(HELM)
 
