@@ -20,6 +20,11 @@ a late start counts against the platform), CPU seconds per application of every 
 and resident memory; then the capacity: the rate at which p99 submit→assessed crosses 1 s.
 
     .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20]
+
+The ladder stops after a rate where fewer than half the applications completed. To see where
+a service spends its CPU under that load, profile it by the pid printed on the first line:
+
+    .venv/bin/py-spy record -p PID -d 15 -r 100 -o licensing.svg
 """
 
 from __future__ import annotations
