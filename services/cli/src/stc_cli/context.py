@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import grpc
 from stc_common.auth.jwt import mint_token
-from stc_common.grpc.client import TlsSettingsError, aio_channel, channel_credentials
+from stc_common.grpc.client import TlsSettingsError, channel_credentials
+from stc_common.grpc.retry import retrying_channel
 
 __all__ = ["ADDRESSES", "KAFKA", "Identity", "IdentityError", "TlsSettingsError", "channel",
            "channel_credentials"]
@@ -59,5 +60,6 @@ class Identity:
 
 
 def channel(service: str) -> grpc.aio.Channel:
-    """A channel to one service: TLS when STC_TLS_CA_FILE is set, else plaintext."""
-    return aio_channel(ADDRESSES[service])
+    """A channel to one service: TLS when STC_TLS_CA_FILE is set, else plaintext; calls refused
+    for overload (RESOURCE_EXHAUSTED, UNAVAILABLE) are retried with backoff where safe."""
+    return retrying_channel(ADDRESSES[service])

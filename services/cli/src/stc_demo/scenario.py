@@ -48,6 +48,7 @@ from stc.screening.v1 import events_pb2 as scr_events
 from stc.screening.v1 import screening_service_pb2, screening_service_pb2_grpc
 from stc_common.auth.jwt import mint_token
 from stc_common.grpc.client import aio_channel
+from stc_common.grpc.retry import retrying_channel
 from stc_common.uscc import make_uscc
 
 SERVICES = ("licensing", "screening", "enduser", "credit")
@@ -166,7 +167,8 @@ class Story:
 
     async def __aenter__(self) -> Story:
         for svc in SERVICES:
-            self.channels[svc] = aio_channel(address(svc))
+            # overload answers (RESOURCE_EXHAUSTED, UNAVAILABLE) retried with backoff where safe
+            self.channels[svc] = retrying_channel(address(svc))
         self.lic = licensing_service_pb2_grpc.LicensingServiceStub(self.channels["licensing"])
         self.scr = screening_service_pb2_grpc.ScreeningServiceStub(self.channels["screening"])
         self.eu = enduser_service_pb2_grpc.EndUserServiceStub(self.channels["enduser"])

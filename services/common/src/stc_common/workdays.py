@@ -3,22 +3,64 @@
 The `chinese_calendar` package knows the schedules the State Council has announced and raises
 for later years; there we fall back to Monday-Friday and say so (`exact=False`), so a deadline
 shown to a user can carry that caveat.
+
+Every answer is a table lookup: the first question about a year builds that year's table once
+(a byte per day, 1 for a working day, and the prefix counts of working days), and a count or
+an addition of working days is a subtraction of prefix counts or a binary search in them.
+Walking the calendar day by day through `chinese_calendar` cost most of the licensing
+service's CPU under load (every `clock_status` of every application read), and for the years
+the package does not know it raised and caught an exception per day.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import chinese_calendar
+from chinese_calendar.constants import holidays as _cc_holidays
+
+# The years whose official schedule the package holds; outside them, Monday-Friday (inexact).
+_FIRST_YEAR = min(_cc_holidays).year
+_LAST_YEAR = max(_cc_holidays).year
+
+
+@dataclass(frozen=True)
+class _YearTable:
+    """One year's working days: `working[i]` for day i (0 = 1 January), `prefix[i]` = the
+    number of working days among days 0 … i-1, and whether the official calendar covers it."""
+
+    working: bytes
+    prefix: tuple[int, ...]
+    covered: bool
+
+
+@functools.cache
+def _year(year: int) -> _YearTable:
+    first = dt.date(year, 1, 1)
+    length = (dt.date(year + 1, 1, 1) - first).days if year < dt.MAXYEAR else 365
+    covered = _FIRST_YEAR <= year <= _LAST_YEAR
+    days = [first + dt.timedelta(days=i) for i in range(length)]
+    if covered:
+        working = bytes(1 if chinese_calendar.is_workday(d) else 0 for d in days)
+    else:
+        working = bytes(1 if d.weekday() < 5 else 0 for d in days)
+    prefix = [0]
+    for w in working:
+        prefix.append(prefix[-1] + w)
+    return _YearTable(working, tuple(prefix), covered)
+
+
+def _index(day: dt.date) -> int:
+    return day.timetuple().tm_yday - 1
 
 
 def is_working_day(day: dt.date) -> tuple[bool, bool]:
     """Return (is a working day, whether the official calendar covered that date)."""
-    try:
-        return bool(chinese_calendar.is_workday(day)), True
-    except NotImplementedError:
-        return day.weekday() < 5, False
+    table = _year(day.year)
+    return bool(table.working[_index(day)]), table.covered
 
 
 @dataclass(frozen=True)
@@ -33,23 +75,39 @@ def add_working_days(start: dt.date, days: int) -> WorkdayResult:
     """The date that is `days` PRC working days after `start` (start itself not counted)."""
     if days < 0:
         raise ValueError("days must be >= 0")
-    current, exact, counted = start, True, 0
-    while counted < days:
-        current += dt.timedelta(days=1)
-        working, covered = is_working_day(current)
-        exact = exact and covered
-        if working:
-            counted += 1
-    return WorkdayResult(current, exact)
+    if days == 0:
+        return WorkdayResult(start, True)
+    year, i, exact = start.year, _index(start), True
+    while True:
+        table = _year(year)
+        length = len(table.working)
+        if i + 1 < length:  # days i+1 … end of this year are walked
+            exact = exact and table.covered
+            available = table.prefix[length] - table.prefix[i + 1]
+            if days <= available:
+                # the first day j with prefix[j + 1] == prefix[i + 1] + days
+                j = bisect.bisect_left(table.prefix, table.prefix[i + 1] + days) - 1
+                return WorkdayResult(dt.date(year, 1, 1) + dt.timedelta(days=j), exact)
+            days -= available
+        year, i = year + 1, -1
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:
     """Working days in (start, end]; negative when end is before start."""
     if end < start:
         return -working_days_between(end, start)
-    count, current = 0, start
-    while current < end:
-        current += dt.timedelta(days=1)
-        if is_working_day(current)[0]:
-            count += 1
-    return count
+    total, year, i = 0, start.year, _index(start)
+    while year < end.year:
+        table = _year(year)
+        total += table.prefix[len(table.working)] - table.prefix[i + 1]
+        year, i = year + 1, -1
+    table = _year(year)
+    return total + table.prefix[_index(end) + 1] - table.prefix[i + 1]
+
+
+def covered_between(start: dt.date, end: dt.date) -> bool:
+    """Whether the official calendar covers every day in (start, end] (True when empty)."""
+    if end <= start:
+        return True
+    first = (start + dt.timedelta(days=1)).year
+    return all(_year(y).covered for y in range(first, end.year + 1))

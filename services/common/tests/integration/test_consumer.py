@@ -243,3 +243,38 @@ async def test_stop_mid_batch_commits_only_what_was_handled(
     assert [(r["value"], r["handled_by"]) for r in rows] == [
         ("a", "c1"), ("b", "c2"), ("c", "c2"), ("d", "c2"), ("e", "c2")
     ]
+
+
+async def test_a_batch_is_one_transaction_and_a_failing_record_is_isolated_in_order(
+    fresh_database, new_topic, kafka_bootstrap
+):
+    """Records of one poll share one transaction (one WAL flush), each in a savepoint: a
+    handler failure in the middle dead-letters that record alone, the records before it are
+    committed, the ones after it follow, all in partition order, each exactly once."""
+    pool = await _setup(await fresh_database("batch"))
+    topic = await new_topic("batch")
+    values = [f"v{i:02d}" for i in range(40)]
+    # one key: one partition, so the order is the partition's order
+    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=v) for v in values],
+                   keys=["same"] * len(values))
+    async with pool.acquire() as conn:  # txid_current(): the top-level transaction's id
+        await conn.execute("ALTER TABLE effects ADD COLUMN tx bigint DEFAULT txid_current()")
+    stop = asyncio.Event()
+    c = _consumer("b", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}",
+                  _recorder("b", fail_on="v17"))
+    task = asyncio.create_task(c.run(stop))
+    await _wait_count(pool, "SELECT count(*) FROM effects", 39)
+    stop.set()
+    await task
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT value, tx FROM effects ORDER BY ctid")
+        inbox = await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'effects'")
+    await pool.close()
+    assert [r["value"] for r in rows] == [v for v in values if v != "v17"]
+    assert inbox == 39  # the dead-lettered record has no inbox row: its savepoint rolled back
+    transactions = {r["tx"] for r in rows}
+    # 40 records in at most a few polls: a handful of transactions, not one per record
+    assert len(transactions) <= 6, len(transactions)
+    before = {r["tx"] for r in rows if r["value"] < "v17"}
+    after = {r["tx"] for r in rows if r["value"] > "v17"}
+    assert not before & after  # the batch was committed at the failure, then went on

@@ -57,9 +57,14 @@ TOPICS: tuple[Topic, ...] = (
 
 
 def new_topics(
-    topics: tuple[Topic, ...] | list[Topic] = TOPICS, with_dlq: bool = True
+    topics: tuple[Topic, ...] | list[Topic] = TOPICS,
+    with_dlq: bool = True,
+    *,
+    min_partitions: int = 1,
+    replication: int = 1,
 ) -> list[NewTopic]:
-    """Admin-client topic specs, with a DLQ beside each topic."""
+    """Admin-client topic specs, with a DLQ beside each topic; at least `min_partitions` each
+    (a deployment sizes them for its replica counts) and `replication` copies."""
     specs = []
     for t in topics:
         cfg = dict(t.config)
@@ -67,9 +72,10 @@ def new_topics(
             cfg.setdefault("cleanup.policy", "compact")
             cfg.setdefault("min.cleanable.dirty.ratio", "0.1")
             cfg.setdefault("segment.ms", "600000")
-        specs.append(NewTopic(t.name, t.partitions, 1, topic_configs=cfg))
+        specs.append(NewTopic(t.name, max(t.partitions, min_partitions), replication,
+                              topic_configs=cfg))
         if with_dlq:
-            specs.append(NewTopic(t.dlq, 1, 1))
+            specs.append(NewTopic(t.dlq, 1, replication))
     return specs
 
 
@@ -98,6 +104,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["ensure", "list"])
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--partitions", type=int, default=1,
+                        help="at least this many partitions per topic (the most replicas)")
+    parser.add_argument("--replication-factor", type=int, default=1)
     args = parser.parse_args()
     if args.command == "list":
         for t in TOPICS:
@@ -106,8 +115,9 @@ def main() -> None:
                 f"{'compacted' if t.compacted else ''}"
             )
         return
-    created = asyncio.run(ensure_topics(args.bootstrap))
-    print(f"topics: {len(created)} created, {len(new_topics()) - len(created)} already there")
+    specs = new_topics(min_partitions=args.partitions, replication=args.replication_factor)
+    created = asyncio.run(ensure_topics(args.bootstrap, specs))
+    print(f"topics: {len(created)} created, {len(specs) - len(created)} already there")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,12 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
-from stc_common.workdays import add_working_days, is_working_day
+from stc_common.workdays import (
+    add_working_days,
+    covered_between,
+    is_working_day,
+    working_days_between,
+)
 
 STATUTORY_WORKING_DAYS = 45  # Reg. 17
 _ONE_DAY = dt.timedelta(days=1)
@@ -95,6 +100,11 @@ def clock_status(
 
     used = paused_days = 0
     day = accepted_on
+    if not pauses:
+        # Table lookups, no walk: this runs on every read of every application.
+        used = max(working_days_between(accepted_on, as_of), 0)
+        exact = exact and covered_between(accepted_on, as_of)
+        day = as_of
     while day < as_of:
         day += _ONE_DAY
         working, covered = is_working_day(day)
