@@ -209,8 +209,10 @@ class OutboxRelay:
             except Exception as exc:
                 if is_db_unavailable(exc) and not is_broker_unavailable(exc):
                     raise  # lost the database (and with it the lock): start over in run()
-                if conn.is_closed() or lock_conn.is_closed():
-                    raise
+                if conn.is_closed() or lock_conn.is_closed():  # whatever asyncpg raised
+                    raise asyncpg.ConnectionDoesNotExistError(
+                        f"relay connection lost: {exc!r}"
+                    ) from exc
                 delay = backoff.failed()  # broker errors: recover, then retry in order
                 log.warning("relay.error", error=repr(exc), retry_in=round(delay, 2))
                 await _wait(stop, delay)
