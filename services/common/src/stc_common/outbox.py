@@ -30,13 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka import errors as kafka_errors
 
 from stc_common.db.pool import connect
-from stc_common.engines import (
-    Backoff,
-    FailedForGood,
-    is_broker_unavailable,
-    is_db_unavailable,
-    sleep_or_stop,
-)
+from stc_common.engines import Backoff, FailedForGood, is_db_unavailable, sleep_or_stop
 from stc_common.kafka.clients import make_producer
 from stc_common.logging import get_logger
 from stc_common.metrics import (
@@ -207,9 +201,15 @@ class OutboxRelay:
                         self._wake.clear()
                         await _wait(stop, self.poll_interval, self._wake)
             except Exception as exc:
-                if is_db_unavailable(exc) and not is_broker_unavailable(exc):
-                    raise  # lost the database (and with it the lock): start over in run()
-                if conn.is_closed() or lock_conn.is_closed():
+                # lost the database (and with it the lock): start over in run(); an OSError
+                # or timeout from the broker's side is not a lost database
+                if conn.is_closed() or lock_conn.is_closed():  # whatever asyncpg raised
+                    raise asyncpg.ConnectionDoesNotExistError(
+                        f"relay connection lost: {exc!r}"
+                    ) from exc
+                if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError) and (
+                    is_db_unavailable(exc)
+                ):
                     raise
                 delay = backoff.failed()  # broker errors: recover, then retry in order
                 log.warning("relay.error", error=repr(exc), retry_in=round(delay, 2))

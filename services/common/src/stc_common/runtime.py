@@ -100,14 +100,25 @@ async def supervise(
 
 
 class EngineMonitor:
-    """Watches PostgreSQL and Kafka; drives the gRPC health status from what it sees."""
+    """Watches PostgreSQL and Kafka; drives the gRPC health status from what it sees.
+
+    An engine counts as lost after `down_after` failed checks in a row (one slow answer on a
+    loaded machine does not flip the health status), and as back after one good check.
+    """
 
     def __init__(
-        self, *, dsn: str, bootstrap: str, interval_s: float = 2.0, timeout_s: float = 3.0
+        self,
+        *,
+        dsn: str,
+        bootstrap: str,
+        interval_s: float = 2.0,
+        timeout_s: float = 3.0,
+        down_after: int = 2,
     ) -> None:
         self.dsn, self.bootstrap = dsn, bootstrap
-        self.interval_s, self.timeout_s = interval_s, timeout_s
+        self.interval_s, self.timeout_s, self.down_after = interval_s, timeout_s, down_after
         self.up: dict[str, bool] = {}
+        self._failed: dict[str, int] = {"postgres": 0, "kafka": 0}
         self._conn = None
         self._kafka = None
 
@@ -158,16 +169,19 @@ class EngineMonitor:
         serving: bool | None = None
         try:
             while not stop.is_set():
-                pg, kafka = await asyncio.gather(self.check_postgres(), self.check_kafka())
-                for engine, ok in (("postgres", pg), ("kafka", kafka)):
+                checks = await asyncio.gather(self.check_postgres(), self.check_kafka())
+                verdict = {}
+                for engine, answered in zip(("postgres", "kafka"), checks, strict=True):
+                    self._failed[engine] = 0 if answered else self._failed[engine] + 1
+                    ok = verdict[engine] = self._failed[engine] < self.down_after
                     ENGINE_UP.labels(engine).set(1 if ok else 0)
                     if self.up.get(engine) is not None and self.up[engine] != ok:
                         (log.info if ok else log.warning)(
                             "engine.back" if ok else "engine.lost", engine=engine
                         )
                     self.up[engine] = ok
-                if (pg and kafka) != serving:
-                    serving = pg and kafka
+                if all(verdict.values()) != serving:
+                    serving = all(verdict.values())
                     await on_change(serving)
                 await sleep_or_stop(stop, self.interval_s)
         finally:

@@ -190,6 +190,7 @@ async def test_engine_monitor_reports_unreachable_engines_and_their_return(
         bootstrap=kafka_bootstrap,
         interval_s=0.1,
         timeout_s=1,
+        down_after=1,
     )
     task = asyncio.create_task(dead.run(stop, on_change))
     await asyncio.sleep(0.5)
