@@ -32,20 +32,25 @@ from stc_screening.service import ListChange, ScreeningState
 
 SOURCE = "screening"
 MAX_PAGE = 100
-# Per-request limits of screening's own work: each name costs up to ~5 ms of matching.
-MAX_NAME = 500  # characters of a name, alias, address or query
-MAX_ALIASES = 50  # per party
-MAX_IDENTIFIERS = 20  # per party
+# Per-request limits of screening's own work: each name costs up to ~5 ms of matching. They
+# agree with the edge's limits table (issue 10) where both bound the same field.
+MAX_NAME = 300  # characters of a name, alias or search query
+MAX_ADDRESS = 500
+MAX_PARTY_ID = 64
+MAX_ALIASES = 10  # per party
+MAX_IDENTIFIERS = 10  # per party
 MAX_IDENTIFIER = 100  # characters of an identifier's type or value
-MAX_PARTIES = 50  # per ScreenTransaction
-MAX_TRANSACTION_NAMES = 500  # names and aliases over the parties of one ScreenTransaction
-MAX_ITEMS = 100  # per ScreenTransaction
-MAX_FLAGS = 50  # per ScreenTransaction
+MAX_PARTIES = 10  # per ScreenTransaction
+MAX_TRANSACTION_NAMES = 110  # names and aliases over the parties of one ScreenTransaction
+MAX_ITEMS = 20  # per ScreenTransaction
+MAX_FLAGS = 20  # per ScreenTransaction
 MAX_BATCH = 1000  # parties per ScreenParties
 MAX_BATCH_NAMES = 2000  # names and aliases over the parties of one ScreenParties
 MAX_DESCRIPTION = 2000  # characters of an item description (ClassifyItem, items)
-MAX_PARAMETERS = 50  # per ClassifyItem
+MAX_PARAMETERS = 10  # per ClassifyItem
 MAX_LIST_KINDS = 10
+MAX_ENTRY_ALIASES = 50  # per list entry (AddListEntry, UpdateListEntry)
+MAX_ENTRY_IDENTIFIERS = 20
 MAX_ENTRY_ID = 200
 MAX_VIOLATIONS = 20  # field violations reported per request (and a count of the rest)
 SEARCH_THRESHOLD = 0.75
@@ -133,8 +138,8 @@ def _validate_party(c: ViolationCollector, p, field: str, *, name_required: bool
     if name_required:
         c.require(bool(p.name.strip()), f"{field}.name", "a name is required")
     _text(c, p.name, f"{field}.name", MAX_NAME)
-    _text(c, p.party_id, f"{field}.party_id", MAX_ENTRY_ID)
-    _text(c, p.address, f"{field}.address", MAX_NAME)
+    _text(c, p.party_id, f"{field}.party_id", MAX_PARTY_ID)
+    _text(c, p.address, f"{field}.address", MAX_ADDRESS)
     if p.country:
         c.require(len(p.country.strip()) == 2 and p.country.strip().isalpha(),
                   f"{field}.country", "an ISO 3166-1 alpha-2 code")
@@ -167,11 +172,12 @@ def _validate_parties(c: ViolationCollector, parties, field: str, max_parties: i
 
 def _validate_names(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
     _text(c, e.primary_name, f"{field}.primary_name", MAX_NAME)
-    if _count(c, len(e.aliases), MAX_ALIASES, f"{field}.aliases", "aliases"):
+    if _count(c, len(e.aliases), MAX_ENTRY_ALIASES, f"{field}.aliases", "aliases"):
         for i, a in enumerate(e.aliases):
             if not _full(c):
                 _text(c, a, f"{field}.aliases[{i}]", MAX_NAME)
-    if _count(c, len(e.identifiers), MAX_IDENTIFIERS, f"{field}.identifiers", "identifiers"):
+    if _count(c, len(e.identifiers), MAX_ENTRY_IDENTIFIERS, f"{field}.identifiers",
+              "identifiers"):
         for i, ident in enumerate(e.identifiers):
             if not _full(c):
                 _text(c, ident.value, f"{field}.identifiers[{i}].value", MAX_IDENTIFIER)
