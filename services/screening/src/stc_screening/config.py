@@ -31,6 +31,11 @@ class ScreeningSettings(ServiceSettings):
     match_threshold: float = 0.95
     # Keep every replica's in-memory index current from stc.screening.list.v1.
     index_sync: bool = True
+    # ... and reconcile it with the table this often (the most a replica can lag when an
+    # event was missed; changes normally arrive within the relay's and the fetch's delay).
+    index_reconcile_interval_s: float = 30.0
+    # Screening jobs that may wait for the matcher thread before RPCs get RESOURCE_EXHAUSTED.
+    matcher_max_queue: int = 256
 
     @property
     def data_path(self) -> Path:

@@ -38,24 +38,37 @@ def new_state(settings: ScreeningSettings) -> service.ScreeningState:
         settings.data_path)
 
 
+async def import_if_empty(pool: asyncpg.Pool, settings: ScreeningSettings,
+                          state: service.ScreeningState) -> None:
+    """The first start on an empty database imports every shipped list. Replicas starting
+    together take turns on a session advisory lock: the first imports, the others wait and
+    then find the table full (never a UniqueViolation, never a second import)."""
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", lrepo.START_LOCK)
+        try:
+            if await lrepo.count(conn) != 0:
+                return
+            t0 = time.perf_counter()
+            summary = await service.import_lists(
+                pool, source=SOURCE, data_dir=settings.data_path,
+                names=list(service.LIST_SOURCES),
+                publish_initial=settings.publish_initial_load, thresholds=state.thresholds)
+            log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
+                     seconds=round(time.perf_counter() - t0, 3))
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", lrepo.START_LOCK)
+
+
 def build_spec(settings: ScreeningSettings,
                state: service.ScreeningState | None = None) -> ServiceSpec:
     """The service spec: migrations, gRPC servicer, consumers, index build and sync."""
     state = state or new_state(settings)
+    state.matcher.max_queue = settings.matcher_max_queue
 
     async def on_start(pool: asyncpg.Pool) -> None:
         state.load_policy()
         if settings.import_on_start:
-            async with pool.acquire() as conn:
-                empty = await lrepo.count(conn) == 0
-            if empty:
-                t0 = time.perf_counter()
-                summary = await service.import_lists(
-                    pool, source=SOURCE, data_dir=settings.data_path,
-                    names=list(service.LIST_SOURCES),
-                    publish_initial=settings.publish_initial_load, thresholds=state.thresholds)
-                log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
-                         seconds=round(time.perf_counter() - t0, 3))
+            await import_if_empty(pool, settings, state)
         await state.build(pool)
         await state.load_measures(pool)
 
@@ -67,8 +80,8 @@ def build_spec(settings: ScreeningSettings,
             group_id=f"{settings.consumer_group_prefix}.screening.subjects",
             subscriptions=subscriptions(state), source=SOURCE)]
 
-    background = [index_sync(state, settings.kafka_bootstrap_servers)] \
-        if settings.index_sync else []
+    background = [index_sync(state, settings.kafka_bootstrap_servers,
+                             settings.index_reconcile_interval_s)] if settings.index_sync else []
     return ServiceSpec(
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register(state), public_methods=PUBLIC_METHODS, consumers=consumers,

@@ -6,11 +6,16 @@ The in-memory index (``ScreeningState``) is built from PostgreSQL at start; a li
 applied to it only after its transaction committed (and by every replica from the list
 topic, see ``events.index_sync``). Re-screening runs in the transaction of the list change,
 so the change, its ListEntry* event and every RescreeningMatch commit together.
+
+Matching never runs on the event loop: every screen, search, classification and
+re-screening is a job on the state's matcher thread (``stc_screening.matcher``), one party
+or one chunk at a time, and every index change runs on that same thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import time
 import uuid
@@ -47,6 +52,7 @@ from stc_screening.importers.ofac import parse_ofac_sdn
 from stc_screening.importers.policy import parse_arms_embargoes, parse_country_measures
 from stc_screening.importers.prc import parse_prc_lists
 from stc_screening.importers.un import parse_un_consolidated
+from stc_screening.matcher import Matcher
 from stc_screening.storage import consultations as crepo
 from stc_screening.storage import lists as lrepo
 from stc_screening.storage import measures as mrepo
@@ -81,7 +87,9 @@ class ScreeningState:
         self.file_measures: list[CountryMeasure] = []
         self.officer_measures: dict[str, CountryMeasure] = {}
         self._version: str | None = None
+        self._generation = 0  # bumped by every index change (lists_version's cache key)
         self.build_seconds = 0.0
+        self.matcher = Matcher()
 
     def load_policy(self) -> None:
         """Read the control list, arms embargoes and country measures that are shipped."""
@@ -113,44 +121,73 @@ class ScreeningState:
         self.officer_measures[measure.measure_id] = measure
 
     async def build(self, pool: asyncpg.Pool) -> None:
-        """(Re)build the index from every stored entry."""
+        """(Re)build the index from every stored entry (on the matcher thread)."""
         t0 = time.perf_counter()
         async with pool.acquire() as conn:
             entries = await lrepo.load_all(conn)
-        self.index = ScreeningIndex(entries, thresholds=self.thresholds)
-        self._version = None
+        await self.matcher.run_always(self._replace_index, entries)
+        # the index is ~1M long-lived objects: a full collection walks them all (1.4 s here)
+        # with the GIL held, stalling the event loop. Frozen, the collector skips them. (The
+        # index is built once per process; a rebuild would keep the old one frozen.)
+        gc.freeze()
         self.build_seconds = time.perf_counter() - t0
         log.info("index.built", entries=len(self.index), names=self.index.name_count,
                  seconds=round(self.build_seconds, 3))
 
+    def _replace_index(self, entries: list[ListEntry]) -> None:
+        self.index = ScreeningIndex(entries, thresholds=self.thresholds)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._version = None
+
     def put(self, entry: ListEntry) -> None:
-        """Index (or re-index) one entry."""
+        """Index (or re-index) one entry (call on the matcher thread, or with no service)."""
         current = self.index.get(entry.entry_id)
         if current is None or current.content_hash != entry.content_hash:
             self.index.add(entry)
-            self._version = None
+            self._changed()
 
     def drop(self, entry_id: str) -> None:
-        """Remove one entry from the index."""
+        """Remove one entry from the index (on the matcher thread, or with no service)."""
         if self.index.remove(entry_id):
-            self._version = None
+            self._changed()
 
     def apply(self, change: ListChange) -> None:
-        """Apply a committed change."""
+        """Apply a committed change (on the matcher thread, or with no service running)."""
         for e in change.put:
             self.put(e)
         for entry_id in change.removed:
             self.drop(entry_id)
 
+    async def apply_committed(self, change: ListChange) -> None:
+        """Apply a committed change on the matcher thread, after the jobs already queued."""
+        if change.put or change.removed:
+            await self.matcher.run_always(self.apply, change)
+
+    async def put_committed(self, entry: ListEntry) -> None:
+        """Index one stored entry on the matcher thread."""
+        await self.matcher.run_always(self.put, entry)
+
+    async def drop_committed(self, entry_id: str) -> None:
+        """Drop one entry on the matcher thread."""
+        await self.matcher.run_always(self.drop, entry_id)
+
     @property
     def lists_version(self) -> str:
         """A hash of every indexed entry's content hash."""
-        if self._version is None:
+        version = self._version
+        if version is None:
+            generation = self._generation
             h = hashlib.sha256()
+            # entries() copies the values in one C call: safe beside the matcher thread
             for e in sorted(self.index.entries(), key=lambda e: e.entry_id):
                 h.update(e.content_hash.encode())
-            self._version = h.hexdigest()[:16]
-        return self._version
+            version = h.hexdigest()[:16]
+            if generation == self._generation:  # no change meanwhile: cache it
+                self._version = version
+        return version
 
 
 @dataclass
@@ -215,6 +252,9 @@ async def import_list(*, uow: UnitOfWork, name: str, path: Path, entries: list[L
     t0 = time.perf_counter()
     conn = uow.conn
     _, _, prefixes = LIST_SOURCES[name]
+    # replicas starting together (and the CLI) import one after the other, each diffing
+    # against what the one before committed: no duplicate key, no entry published twice
+    await lrepo.lock_imports(conn)
     # entries an officer or the end-use check flow owns are never touched by an importer
     owned = await lrepo.owned_ids(conn)
     new = [e for e in entries if e.entry_id not in owned]
@@ -282,49 +322,68 @@ async def import_lists(pool: asyncpg.Pool, *, source: str, data_dir: Path,
                                          publish_initial=publish_initial, change=change,
                                          thresholds=state.thresholds if state else thresholds))
         if state is not None:
-            state.apply(change)
+            await state.apply_committed(change)
     return out
 
 
 # ----------------------------------------------------------------------------- re-screening
 
 
+RESCREEN_CHUNK = 200  # kept parties per matcher job
+
+
+def _rescreen_hits(index: ScreeningIndex, parties: list[tuple[dict, dict]]
+                   ) -> list[tuple[dict, common_pb2.Party, Hit, ListEntry]]:
+    """The hits of a chunk of (subject, party) pairs against the changed entries (pure)."""
+    out = []
+    for s, d in parties:
+        pmsg = m.party_from_dict(d)
+        party = m.party_to_domain(pmsg)
+        if not party.name and not party.identifiers:
+            continue
+        for h in index.screen(party):
+            if not party.name and not h.matched_identifier:
+                continue
+            entry = index.get(h.entry_id)
+            assert entry is not None
+            out.append((s, pmsg, h, entry))
+    return out
+
+
 async def rescreen(*, uow: UnitOfWork, thresholds: Thresholds | None,
-                   changed: Sequence[ListEntry], triggers: dict[str, str]) -> int:
+                   changed: Sequence[ListEntry], triggers: dict[str, str],
+                   matcher: Matcher | None = None) -> int:
     """Screen every kept party against the changed entries; publish a RescreeningMatch for
-    each hit not reported before. Returns how many were published."""
+    each hit not reported before. Returns how many were published. The matching runs on the
+    matcher thread in chunks (10,000 live licences are tens of thousands of parties)."""
     if not changed:
         return 0
     subjects = await srepo.all_subjects(uow.conn)
     if not subjects:
         return 0
     index = ScreeningIndex(changed, thresholds=thresholds or Thresholds())
+    pairs = [(s, d) for s in subjects for d in s["parties"]]
+    found: list[tuple[dict, common_pb2.Party, Hit, ListEntry]] = []
+    for i in range(0, len(pairs), RESCREEN_CHUNK):
+        chunk = pairs[i:i + RESCREEN_CHUNK]
+        found += (await matcher.run_always(_rescreen_hits, index, chunk) if matcher is not None
+                  else _rescreen_hits(index, chunk))
     now = m.ts(utcnow())
     count = 0
-    for s in subjects:
-        for d in s["parties"]:
-            pmsg = m.party_from_dict(d)
-            party = m.party_to_domain(pmsg)
-            if not party.name and not party.identifiers:
-                continue
-            for h in index.screen(party):
-                if not party.name and not h.matched_identifier:
-                    continue
-                entry = index.get(h.entry_id)
-                assert entry is not None
-                if not await srepo.claim_hit(uow.conn, s["subject_kind"], s["subject_id"],
-                                             pmsg.party_id, h.entry_id, entry.content_hash):
-                    continue
-                await uow.publish(SCREENING_RESULT.name, s["subject_id"], ev.RescreeningMatch(
-                    subject_id=s["subject_id"],
-                    subject_kind=ev.SubjectKind.Value(f"SUBJECT_KIND_{s['subject_kind']}"),
-                    exporter_uscc=s["exporter_uscc"],
-                    hit=m.hit_to_pb(h, entry=entry, party=pmsg),
-                    trigger_event_id=triggers.get(h.entry_id, ""), matched_at=now))
-                count += 1
-                log.info("rescreening.matched", subject_kind=s["subject_kind"],
-                         subject_id=s["subject_id"], party_id=pmsg.party_id,
-                         entry_id=h.entry_id, score=h.score)
+    for s, pmsg, h, entry in found:
+        if not await srepo.claim_hit(uow.conn, s["subject_kind"], s["subject_id"],
+                                     pmsg.party_id, h.entry_id, entry.content_hash):
+            continue
+        await uow.publish(SCREENING_RESULT.name, s["subject_id"], ev.RescreeningMatch(
+            subject_id=s["subject_id"],
+            subject_kind=ev.SubjectKind.Value(f"SUBJECT_KIND_{s['subject_kind']}"),
+            exporter_uscc=s["exporter_uscc"],
+            hit=m.hit_to_pb(h, entry=entry, party=pmsg),
+            trigger_event_id=triggers.get(h.entry_id, ""), matched_at=now))
+        count += 1
+        log.info("rescreening.matched", subject_kind=s["subject_kind"],
+                 subject_id=s["subject_id"], party_id=pmsg.party_id,
+                 entry_id=h.entry_id, score=h.score)
     return count
 
 
@@ -372,7 +431,8 @@ async def add_list_entry(*, uow: UnitOfWork, state: ScreeningState, cmd: AddEntr
         entry=m.entry_to_pb(entry), officer=cmd.officer, reason=cmd.reason,
         added_at=m.ts(utcnow())))
     change.rescreening_matches += await rescreen(
-        uow=uow, thresholds=state.thresholds, changed=[entry], triggers={entry.entry_id: trigger})
+        uow=uow, thresholds=state.thresholds, changed=[entry], triggers={entry.entry_id: trigger},
+        matcher=state.matcher)
     change.put.append(entry)
     change.events += 1
     log.info("list_entry.added", entry_id=entry.entry_id, list=kind.value, officer=cmd.officer)
@@ -400,7 +460,7 @@ async def update_list_entry(*, uow: UnitOfWork, state: ScreeningState, entry: ev
         updated_at=m.ts(utcnow())))
     change.rescreening_matches += await rescreen(
         uow=uow, thresholds=state.thresholds, changed=[updated],
-        triggers={updated.entry_id: trigger})
+        triggers={updated.entry_id: trigger}, matcher=state.matcher)
     change.put.append(updated)
     change.events += 1
     log.info("list_entry.updated", entry_id=updated.entry_id, officer=officer)
@@ -428,17 +488,58 @@ async def remove_list_entry(*, uow: UnitOfWork, entry_id: str, reason: str, offi
 # ----------------------------------------------------------------------------- screening
 
 
-def search_entries(state: ScreeningState, query: str, kinds: Iterable[ListKind] | None,
-                   fuzzy_threshold: float, limit: int = 1000) -> list[SearchResult]:
+async def search_entries(state: ScreeningState, query: str,
+                         kinds: Iterable[ListKind] | None, fuzzy_threshold: float,
+                         limit: int = 1000) -> list[SearchResult]:
     """Public list search (ECL Art. 18): identifier, exact name, words, then fuzzy."""
-    return state.index.search(query, lists=kinds, fuzzy_threshold=fuzzy_threshold,
-                              limit=limit)
+    return await state.matcher.run(state.index.search, query, lists=kinds,
+                                   fuzzy_threshold=fuzzy_threshold, limit=limit)
 
 
-def screen_party(state: ScreeningState, party: Party, kinds: Iterable[ListKind] | None = None,
-                 threshold: float | None = None, limit: int = 20) -> list[Hit]:
-    """Screen one party against the index."""
-    return state.index.screen(party, lists=kinds, threshold=threshold, limit=limit)
+def _sorted_entries(state: ScreeningState, kinds: Iterable[ListKind] | None
+                    ) -> list[ListEntry]:
+    wanted = set(kinds) if kinds is not None else None
+    return sorted((e for e in state.index.entries() if wanted is None or e.list_kind in wanted),
+                  key=lambda e: e.entry_id)
+
+
+async def list_entries(state: ScreeningState, kinds: Iterable[ListKind] | None
+                       ) -> list[ListEntry]:
+    """Every indexed entry (of the given lists), by id: the public list without a query."""
+    return await state.matcher.run(_sorted_entries, state, kinds)
+
+
+async def screen_party(state: ScreeningState, party: Party,
+                       kinds: Iterable[ListKind] | None = None, threshold: float | None = None,
+                       limit: int = 20) -> list[Hit]:
+    """Screen one party against the index (a job on the matcher thread)."""
+    return await state.matcher.run(state.index.screen, party, lists=kinds,
+                                   threshold=threshold, limit=limit)
+
+
+BATCH_CHUNK = 25  # parties per matcher job of a batch: other callers wait at most one chunk
+
+
+def _screen_chunk(index: ScreeningIndex, parties: Sequence[Party],
+                  kinds: Iterable[ListKind] | None, threshold: float | None,
+                  limit: int) -> list[list[Hit]]:
+    kinds = list(kinds) if kinds is not None else None
+    return [index.screen(p, lists=kinds, threshold=threshold, limit=limit)
+            if p.name or p.identifiers else [] for p in parties]
+
+
+async def screen_parties(state: ScreeningState, parties: Sequence[Party],
+                         kinds: Iterable[ListKind] | None = None,
+                         threshold: float | None = None, limit: int = 20
+                         ) -> list[list[Hit]]:
+    """Screen many parties (batch screening), the hits of each in the order given, in
+    chunks of ``BATCH_CHUNK`` parties so that list changes and other callers interleave."""
+    kinds = list(kinds) if kinds is not None else None
+    out: list[list[Hit]] = []
+    for i in range(0, len(parties), BATCH_CHUNK):
+        out += await state.matcher.run(_screen_chunk, state.index,
+                                       parties[i:i + BATCH_CHUNK], kinds, threshold, limit)
+    return out
 
 
 @dataclass(frozen=True)
@@ -501,9 +602,12 @@ class TransactionScreening:
     raw_hits: dict[str, list[Hit]]
 
 
-def screen_transaction_input(state: ScreeningState, t: TransactionInput
-                             ) -> TransactionScreening:
-    """Screen every party against the lists, then the whole transaction."""
+async def screen_transaction_input(state: ScreeningState, t: TransactionInput, *,
+                                   refusable: bool = True) -> TransactionScreening:
+    """Screen every party against the lists (one matcher job per party), then the whole
+    transaction. ``refusable``: an RPC may be refused when the matcher is busy; a consumed
+    event may not (it waits its turn)."""
+    run = state.matcher.run if refusable else state.matcher.run_always
     tx = build_transaction(t)
     raw: dict[str, list[Hit]] = {}
     out: list[ev.PartyHit] = []
@@ -511,7 +615,7 @@ def screen_transaction_input(state: ScreeningState, t: TransactionInput
         party = m.party_to_domain(p)
         if not party.name and not party.identifiers:
             continue
-        hits = state.index.screen(party)
+        hits = await run(state.index.screen, party)
         if not party.name:  # identifiers only (the exporter by its USCC): exact matches
             hits = [h for h in hits if h.matched_identifier]
         raw[p.party_id] = hits
@@ -519,8 +623,8 @@ def screen_transaction_input(state: ScreeningState, t: TransactionInput
             pbh = m.hit_to_pb(h, entry=state.index.get(h.entry_id), party=p)
             pbh.party_name = pbh.party_name or h.matched_identifier
             out.append(pbh)
-    result = screen_transaction(tx, raw, state.embargoes, state.measures,
-                                state.control_items or None)
+    result = await run(screen_transaction, tx, raw, state.embargoes, state.measures,
+                       state.control_items or None)
     return TransactionScreening(out, result, raw)
 
 
@@ -532,12 +636,13 @@ async def screen_application(*, uow: UnitOfWork, state: ScreeningState, applicat
     is screened too, by its USCC, whether or not it is among the parties (ECL Art. 18: a
     listed exporter may not export the controlled items)."""
     parties = with_exporter(list(content.parties), exporter_uscc)
-    ts = screen_transaction_input(state, TransactionInput(
+    ts = await screen_transaction_input(state, TransactionInput(
         parties=parties, destination=content.destination,
         items=list(content.items), end_use=content.end_use,
         certificate=content.end_user_certificate if content.HasField("end_user_certificate")
         else None,
-        facts=content.transaction if content.HasField("transaction") else None, on=on))
+        facts=content.transaction if content.HasField("transaction") else None, on=on),
+        refusable=False)
     await srepo.upsert(uow.conn, srepo.APPLICATION, application_id, exporter_uscc,
                        [m.party_to_dict(p) for p in parties])
     await srepo.record_hits(uow.conn, srepo.APPLICATION, application_id, [
@@ -633,7 +738,7 @@ async def screen_new_end_user(*, uow: UnitOfWork, state: ScreeningState, licence
     """ECL Art. 16: screen the new end user of a change report; a control-list hit is a
     RescreeningMatch on the licence (licensing suspends it)."""
     dp = m.party_to_domain(party)
-    hits = state.index.screen(dp) if dp.name else []
+    hits = await state.matcher.run_always(state.index.screen, dp) if dp.name else []
     pbs = [m.hit_to_pb(h, entry=state.index.get(h.entry_id), party=party) for h in hits]
     msg = await _complete(uow=uow, state=state, subject_kind="CHANGE_REPORT",
                           subject_id=licence_id, exporter_uscc=exporter_uscc, party_hits=pbs,
@@ -742,11 +847,12 @@ async def list_country_measures(*, conn: asyncpg.Connection, country: str,
 # ----------------------------------------------------------------------------- classification
 
 
-def classify(state: ScreeningState, description: str, parameters: dict[str, float],
-             hs_code: str, limit: int) -> list[Candidate]:
-    """Ranked control-list candidates for an item (help for Art. 12(4))."""
-    return classify_item(list(state.control_items.values()), description=description,
-                         parameters=parameters, hs_code=hs_code, limit=limit)
+async def classify(state: ScreeningState, description: str, parameters: dict[str, float],
+                   hs_code: str, limit: int) -> list[Candidate]:
+    """Ranked control-list candidates for an item (help for Art. 12(4)), on the matcher."""
+    return await state.matcher.run(
+        classify_item, list(state.control_items.values()), description=description,
+        parameters=parameters, hs_code=hs_code, limit=limit)
 
 
 # ----------------------------------------------------------------------------- consultations

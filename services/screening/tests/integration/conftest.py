@@ -8,6 +8,7 @@ the shared topics by them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -24,15 +25,40 @@ from stc_common.kafka.topics import (
     SCREENING_LIST,
     SCREENING_RESULT,
 )
+from stc_common.runtime import ServiceSpec, run_service
 from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
-from stc_common.testing.service import bearer, free_port, running_service
+from stc_common.testing.service import bearer, free_port, wait_grpc_ready
 from stc_common.uscc import make_uscc
 from stc_screening.config import ScreeningSettings
 from stc_screening.main import build_spec, new_state
 
 EXPORTER = make_uscc("91310000MA1FL0000")
 OTHER_EXPORTER = make_uscc("91110000MA2AB1234")
+
+
+# Start-up imports every shipped list and builds the ~276 MB index: ~10 s on a quiet 2-core
+# machine, 25-40 s when eight test suites share it, so the wait is longer than stc_common's.
+START_TIMEOUT_S = 180
+
+
+@contextlib.asynccontextmanager
+async def running_service(settings: ScreeningSettings, spec: ServiceSpec):
+    """stc_common's running_service with a start-up wait sized for the index build."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_service(settings, spec, stop=stop))
+    try:
+        ready = asyncio.create_task(wait_grpc_ready(settings.grpc_port, START_TIMEOUT_S))
+        done, _ = await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            ready.cancel()
+            task.result()
+            raise RuntimeError("service stopped during start-up")
+        ready.result()
+        yield settings.grpc_port
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
 
 
 class Stack:

@@ -144,13 +144,13 @@ def test_with_exporter_adds_the_uscc_once():
     assert service.with_exporter([eu], "  ") == [eu]
 
 
-def test_a_nameless_party_hits_only_by_identifier():
+async def test_a_nameless_party_hits_only_by_identifier():
     uscc = "91310000MA1FL00001"
     state = service.ScreeningState(service.Thresholds(), Path("/nonexistent"))
     state.index = ScreeningIndex([ENTRY, ListEntry(
         "prc-watch-list:u", ListKind.WATCH_LIST, ("Shanghai Listed Co",), PartyType.ENTITY,
         identifiers=(Identifier("USCC", uscc),))])
-    ts = service.screen_transaction_input(state, service.TransactionInput(
+    ts = await service.screen_transaction_input(state, service.TransactionInput(
         parties=service.with_exporter([], uscc), destination="DE", items=[],
         end_use=ap.EndUse(), certificate=None, facts=None, on=dt.date(2026, 5, 1)))
     assert [(h.party_id, h.entry_id, h.party_role) for h in ts.party_hits] == [

@@ -20,6 +20,7 @@ ACCESS = {
     "UpdateListEntry": rule(OFFICER, authorities=_MOFCOM, writes=True, scope=_LISTS),
     "RemoveListEntry": rule(OFFICER, authorities=_MOFCOM, writes=True, scope=_LISTS),
     "ScreenParty": rule(EXPORTER, OFFICER, AUDITOR, scope="computes over public lists"),
+    "ScreenParties": rule(EXPORTER, OFFICER, AUDITOR, scope="computes over public lists"),
     "ScreenTransaction": rule(EXPORTER, OFFICER, AUDITOR, scope="computes over public lists"),
     "ClassifyItem": rule(EXPORTER, OFFICER, AUDITOR, scope="computes over public lists"),
     "SubmitConsultation": rule(EXPORTER, writes=True, scope="for the token's USCC"),

@@ -55,6 +55,7 @@ LIMITS = service_limits(
         "ListEntry.countries": 10,
         "ListEntry.programs": 10,
         "ScreenTransactionRequest.parties": 10,
+        "ScreenPartiesRequest.parties": 1000,
         "ScreenTransactionRequest.items": 20,
         "ClassifyItemRequest.parameters": 10,
         "SubmitConsultationRequest.parameters": 10,

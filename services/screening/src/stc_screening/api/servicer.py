@@ -5,6 +5,10 @@ SearchListEntries and GetListEntry are public (the control list is public, ECL A
 list changes and country measures are for MOFCOM officers and only on the PRC lists;
 screening and classification for exporters, officers and auditors; consultations as their
 docstrings say.
+
+Every request's matching work is bounded by the limits below (INVALID_ARGUMENT naming the
+field beyond them) and runs on the matcher thread, never on the event loop (see
+``stc_screening.matcher``); the service README lists the limits.
 """
 
 from __future__ import annotations
@@ -33,6 +37,27 @@ from stc_screening.service import ListChange, ScreeningState
 
 SOURCE = "screening"
 MAX_PAGE = 100
+# Per-request limits of screening's own work: each name costs up to ~5 ms of matching. They
+# agree with the edge's limits table (issue 10) where both bound the same field.
+MAX_NAME = 300  # characters of a name, alias or search query
+MAX_ADDRESS = 500
+MAX_PARTY_ID = 64
+MAX_ALIASES = 10  # per party
+MAX_IDENTIFIERS = 10  # per party
+MAX_IDENTIFIER = 100  # characters of an identifier's type or value
+MAX_PARTIES = 10  # per ScreenTransaction
+MAX_TRANSACTION_NAMES = 110  # names and aliases over the parties of one ScreenTransaction
+MAX_ITEMS = 20  # per ScreenTransaction
+MAX_FLAGS = 20  # per ScreenTransaction
+MAX_BATCH = 1000  # parties per ScreenParties
+MAX_BATCH_NAMES = 2000  # names and aliases over the parties of one ScreenParties
+MAX_DESCRIPTION = 2000  # characters of an item description (ClassifyItem, items)
+MAX_PARAMETERS = 10  # per ClassifyItem
+MAX_LIST_KINDS = 10
+MAX_ENTRY_ALIASES = 50  # per list entry (AddListEntry, UpdateListEntry)
+MAX_ENTRY_IDENTIFIERS = 20
+MAX_ENTRY_ID = 200
+MAX_VIOLATIONS = 20  # field violations reported per request (and a count of the rest)
 SEARCH_THRESHOLD = 0.75
 _AUTHORITIES = {a.value for a in Authority}
 _MATCH_KIND = {MatchKind.IDENTIFIER: pb.SEARCH_MATCH_KIND_IDENTIFIER,
@@ -54,8 +79,40 @@ def _page(c: ViolationCollector, size: int, token: str, default: int = 20) -> tu
     return (size or default), offset
 
 
+def _clean(value: str) -> bool:
+    """No NUL or other control characters (PostgreSQL text refuses NUL)."""
+    return value.isprintable() or not any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
+
+
+def _text(c: ViolationCollector, value: str, field: str, limit: int) -> bool:
+    """A string within ``limit`` characters and without control characters."""
+    if len(value) > limit:
+        c.add(field, f"at most {limit} characters")
+        return False
+    return c.require(_clean(value), field, "no NUL or control characters")
+
+
+def _entry_id(c: ViolationCollector, value: str, field: str) -> str:
+    """A list entry id as the service issues them: required, short, no control characters."""
+    entry_id = value.strip()
+    if c.require(bool(entry_id), field, "required"):
+        _text(c, entry_id, field, MAX_ENTRY_ID)
+    return entry_id
+
+
+def _full(c: ViolationCollector) -> bool:
+    """Enough violations to answer: the rest are counted, not listed."""
+    return len(c.violations) >= MAX_VIOLATIONS
+
+
+def _count(c: ViolationCollector, n: int, limit: int, field: str, what: str) -> bool:
+    return c.require(n <= limit, field, f"at most {limit} {what} (got {n})")
+
+
 def _kinds(c: ViolationCollector, kinds, field: str) -> list[ListKind] | None:
     out = []
+    if not _count(c, len(kinds), MAX_LIST_KINDS, field, "list kinds"):
+        return None
     for i, k in enumerate(kinds):
         if k not in m.LIST_KIND_FROM_PB:
             c.add(f"{field}[{i}]", "unknown list kind")
@@ -80,16 +137,60 @@ def _country(code: str) -> bool:
     return len(code) == 2 and code.isascii() and code.isalpha()
 
 
-def _validate_party(c: ViolationCollector, p, field: str) -> None:
-    c.require(bool(p.name.strip()), f"{field}.name", "a name is required")
-    c.require(len(p.name) <= 500, f"{field}.name", "at most 500 characters")
+def _validate_party(c: ViolationCollector, p, field: str, *, name_required: bool = True
+                    ) -> None:
+    """A party within the per-party limits (name, aliases, identifiers, address)."""
+    if name_required:
+        c.require(bool(p.name.strip()), f"{field}.name", "a name is required")
+    _text(c, p.name, f"{field}.name", MAX_NAME)
+    _text(c, p.party_id, f"{field}.party_id", MAX_PARTY_ID)
+    _text(c, p.address, f"{field}.address", MAX_ADDRESS)
     if p.country:
         c.require(len(p.country.strip()) == 2 and p.country.strip().isalpha(),
                   f"{field}.country", "an ISO 3166-1 alpha-2 code")
+    if _count(c, len(p.aliases), MAX_ALIASES, f"{field}.aliases", "aliases"):
+        for i, a in enumerate(p.aliases):
+            if _full(c):
+                return
+            _text(c, a, f"{field}.aliases[{i}]", MAX_NAME)
+    if _count(c, len(p.identifiers), MAX_IDENTIFIERS, f"{field}.identifiers", "identifiers"):
+        for i, ident in enumerate(p.identifiers):
+            if _full(c):
+                return
+            _text(c, ident.type, f"{field}.identifiers[{i}].type", MAX_IDENTIFIER)
+            _text(c, ident.value, f"{field}.identifiers[{i}].value", MAX_IDENTIFIER)
+
+
+def _validate_parties(c: ViolationCollector, parties, field: str, max_parties: int,
+                      max_names: int, *, name_required: bool = True) -> None:
+    """Many parties: their count, each party, and the names and aliases they add up to."""
+    if not _count(c, len(parties), max_parties, field, "parties"):
+        return
+    names = sum(1 + len(p.aliases) for p in parties)
+    if not _count(c, names, max_names, field, "names and aliases in all"):
+        return
+    for i, p in enumerate(parties):
+        if _full(c):
+            return
+        _validate_party(c, p, f"{field}[{i}]", name_required=name_required)
+
+
+def _validate_names(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
+    _text(c, e.primary_name, f"{field}.primary_name", MAX_NAME)
+    if _count(c, len(e.aliases), MAX_ENTRY_ALIASES, f"{field}.aliases", "aliases"):
+        for i, a in enumerate(e.aliases):
+            if not _full(c):
+                _text(c, a, f"{field}.aliases[{i}]", MAX_NAME)
+    if _count(c, len(e.identifiers), MAX_ENTRY_IDENTIFIERS, f"{field}.identifiers",
+              "identifiers"):
+        for i, ident in enumerate(e.identifiers):
+            if not _full(c):
+                _text(c, ident.value, f"{field}.identifiers[{i}].value", MAX_IDENTIFIER)
 
 
 def _validate_entry(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
     c.require(bool(e.primary_name.strip()), f"{field}.primary_name", "a name is required")
+    _validate_names(c, e, field)
     if e.list_kind not in m.LIST_KIND_FROM_PB:
         c.add(f"{field}.list_kind", "a list kind is required")
     for i, cc in enumerate(e.countries):
@@ -114,17 +215,16 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         c = ViolationCollector()
         size, offset = _page(c, request.page_size, request.page_token)
         kinds = _kinds(c, request.list_kinds, "list_kinds")
-        c.require(len(request.query) <= 500, "query", "at most 500 characters")
+        _text(c, request.query, "query", MAX_NAME)
         c.raise_if_any()
         q = request.query.strip()
         idx = self.state.index
         if q:
-            found = service.search_entries(self.state, q, kinds, SEARCH_THRESHOLD)
+            found = await service.search_entries(self.state, q, kinds, SEARCH_THRESHOLD)
             rows = [(idx.get(r.entry_id), r.score, r.matched, _MATCH_KIND[r.kind])
                     for r in found]
         else:
-            entries = sorted((e for e in idx.entries() if kinds is None or e.list_kind in kinds),
-                             key=lambda e: e.entry_id)
+            entries = await service.list_entries(self.state, kinds)
             rows = [(e, 0.0, "", pb.SEARCH_MATCH_KIND_UNSPECIFIED) for e in entries]
         page = rows[offset:offset + size]
         nxt = str(offset + size) if len(rows) > offset + size else ""
@@ -137,9 +237,9 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
     async def GetListEntry(self, request: pb.GetListEntryRequest, context) -> ev.ListEntry:
         """Public: one entry."""
         c = ViolationCollector()
-        c.require(bool(request.entry_id.strip()), "entry_id", "required")
+        entry_id = _entry_id(c, request.entry_id, "entry_id")
         c.raise_if_any()
-        entry = self.state.index.get(request.entry_id.strip())
+        entry = self.state.index.get(entry_id)
         if entry is None:
             raise NotFound(f"list entry {request.entry_id} not found", reason="ENTRY_NOT_FOUND")
         return m.entry_to_pb(entry)
@@ -159,7 +259,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 uow=uow, state=self.state, change=change,
                 cmd=service.AddEntry(entry=request.entry, reason=request.reason.strip(),
                                      officer=p.subject, request_id=request.request_id.strip()))
-        self.state.apply(change)  # only after the commit
+        await self.state.apply_committed(change)  # only after the commit
         return m.entry_to_pb(entry)
 
     async def UpdateListEntry(self, request: pb.UpdateListEntryRequest, context
@@ -167,9 +267,10 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         """Officers: change a PRC list entry."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
-        c.require(bool(request.entry.entry_id.strip()), "entry.entry_id", "required")
+        _entry_id(c, request.entry.entry_id, "entry.entry_id")
         c.require(bool(request.entry.primary_name.strip()), "entry.primary_name",
                   "a name is required")
+        _validate_names(c, request.entry, "entry")
         c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
         c.raise_if_any()
         change = ListChange()
@@ -177,7 +278,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
             entry = await service.update_list_entry(
                 uow=uow, state=self.state, entry=request.entry, reason=request.reason.strip(),
                 officer=p.subject, change=change)
-        self.state.apply(change)
+        await self.state.apply_committed(change)
         return m.entry_to_pb(entry)
 
     async def RemoveListEntry(self, request: pb.RemoveListEntryRequest, context
@@ -185,7 +286,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         """Officers: delisting (Reg. 29)."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
-        c.require(bool(request.entry_id.strip()), "entry_id", "required")
+        _entry_id(c, request.entry_id, "entry_id")
         c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
         c.raise_if_any()
         change = ListChange()
@@ -193,7 +294,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
             removed = await service.remove_list_entry(
                 uow=uow, entry_id=request.entry_id.strip(), reason=request.reason.strip(),
                 officer=p.subject, change=change)
-        self.state.apply(change)
+        await self.state.apply_committed(change)
         return pb.RemoveListEntryResponse(entry_id=request.entry_id.strip(), removed=removed)
 
     # ------------------------------------------------------------------ screening
@@ -208,11 +309,41 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         c.require(0 <= request.threshold <= 1, "threshold", "between 0 and 1")
         c.require(0 <= request.limit <= MAX_PAGE, "limit", f"between 0 and {MAX_PAGE}")
         c.raise_if_any()
-        hits = service.screen_party(self.state, m.party_to_domain(request.party), kinds,
-                                    request.threshold or None, request.limit or 20)
+        hits = await service.screen_party(self.state, m.party_to_domain(request.party), kinds,
+                                          request.threshold or None, request.limit or 20)
         return pb.ScreenPartyResponse(
             hits=[m.hit_to_pb(h, entry=self.state.index.get(h.entry_id), party=request.party)
                   for h in hits], lists_version=self.state.lists_version)
+
+    async def ScreenParties(self, request: pb.ScreenPartiesRequest, context
+                            ) -> pb.ScreenPartiesResponse:
+        """Exporters, officers and auditors: batch screening, up to MAX_BATCH parties (and
+        MAX_BATCH_NAMES names and aliases) per call, one result per party in order."""
+        require(*_SCREENERS)
+        c = ViolationCollector()
+        c.require(len(request.parties) > 0, "parties", "at least one party")
+        _validate_parties(c, request.parties, "parties", MAX_BATCH, MAX_BATCH_NAMES,
+                          name_required=False)
+        for i, p in enumerate(request.parties):
+            if _full(c):
+                break
+            c.require(bool(p.name.strip() or p.identifiers), f"parties[{i}].name",
+                      "a name or an identifier is required")
+        kinds = _kinds(c, request.list_kinds, "list_kinds")
+        c.require(0 <= request.threshold <= 1, "threshold", "between 0 and 1")
+        c.require(0 <= request.limit <= MAX_PAGE, "limit", f"between 0 and {MAX_PAGE}")
+        c.raise_if_any()
+        parties = list(request.parties)
+        found = await service.screen_parties(
+            self.state, [m.party_to_domain(p) for p in parties], kinds,
+            request.threshold or None, request.limit or 20)
+        get = self.state.index.get
+        return pb.ScreenPartiesResponse(
+            results=[pb.PartyScreening(
+                party_id=p.party_id,
+                hits=[m.hit_to_pb(h, entry=get(h.entry_id), party=p) for h in hits])
+                for p, hits in zip(parties, found, strict=True)],
+            lists_version=self.state.lists_version)
 
     async def ScreenTransaction(self, request: pb.ScreenTransactionRequest, context
                                 ) -> pb.ScreenTransactionResponse:
@@ -220,8 +351,13 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         require(*_SCREENERS)
         c = ViolationCollector()
         c.require(len(request.parties) > 0, "parties", "at least one party")
-        for i, p in enumerate(request.parties):
-            _validate_party(c, p, f"parties[{i}]")
+        _validate_parties(c, request.parties, "parties", MAX_PARTIES, MAX_TRANSACTION_NAMES)
+        if _count(c, len(request.items), MAX_ITEMS, "items", "items"):
+            for i, it in enumerate(request.items):
+                if not _full(c):
+                    _text(c, it.description, f"items[{i}].description", MAX_DESCRIPTION)
+        _count(c, len(request.flags), MAX_FLAGS, "flags", "flags")
+        _text(c, request.end_use.statement, "end_use.statement", MAX_DESCRIPTION)
         dest = request.destination.strip()
         c.require(len(dest) == 2 and dest.isalpha(), "destination",
                   "an ISO 3166-1 alpha-2 code")
@@ -233,7 +369,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 c.add("end_use_quantity", "a decimal number")
         on = _date(c, request.on_date, "on_date") if request.HasField("on_date") else None
         c.raise_if_any()
-        ts = service.screen_transaction_input(self.state, service.TransactionInput(
+        ts = await service.screen_transaction_input(self.state, service.TransactionInput(
             parties=list(request.parties), destination=dest, items=list(request.items),
             end_use=request.end_use,
             certificate=request.end_user_certificate
@@ -254,8 +390,10 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         c.require(bool(request.description.strip() or request.parameters
                        or request.hs_code.strip()), "description",
                   "give a description, parameters or an HS code")
+        _text(c, request.description, "description", MAX_DESCRIPTION)
+        _count(c, len(request.parameters), MAX_PARAMETERS, "parameters", "parameters")
         params: dict[str, float] = {}
-        for k, v in request.parameters.items():
+        for k, v in list(request.parameters.items())[:MAX_PARAMETERS]:
             try:
                 params[k] = float(v)
             except ValueError:
@@ -265,7 +403,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
             c.require(hs.isdigit() and 4 <= len(hs) <= 13, "hs_code", "4 to 13 digits")
         c.require(0 <= request.limit <= 50, "limit", "between 0 and 50")
         c.raise_if_any()
-        got = service.classify(self.state, request.description, params, hs,
+        got = await service.classify(self.state, request.description, params, hs,
                                request.limit or 5)
         return pb.ClassifyItemResponse(candidates=[m.candidate_to_pb(x) for x in got])
 

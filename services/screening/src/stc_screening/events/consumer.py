@@ -42,5 +42,5 @@ class ScreeningConsumer(EventConsumer):
         finally:
             _PENDING.reset(token)
         # reached only when the transaction committed (an exception rolled it back)
-        self.state.apply(change)
+        await self.state.apply_committed(change)  # on the matcher thread
         return outcome

@@ -65,6 +65,17 @@ async def get(conn: asyncpg.Connection, entry_id: str, *, for_update: bool = Fal
     return entry_from_raw(raw) if raw is not None else None
 
 
+# PostgreSQL advisory lock keys (any bigint; these spell "STCSCRIM" and "STCSCRST")
+IMPORT_LOCK = 0x5354435343524D
+START_LOCK = 0x53544353435354
+
+
+async def lock_imports(conn: asyncpg.Connection) -> None:
+    """Serialise list imports across replicas and the CLI until the transaction ends: the
+    second importer waits, then diffs against what the first committed."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK)
+
+
 async def insert_many(conn: asyncpg.Connection, entries: Iterable[ListEntry], origin: str
                       ) -> None:
     """Insert entries (batched)."""
