@@ -66,14 +66,16 @@ $(BUF):
 	@command -v npm >/dev/null && (cd $(STC_STATE_DIR)/tools && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null 2>&1) \
 	  || echo "buf could not be installed (npm missing or offline): proto lint will be skipped"
 
-# helm (renders deploy/helm for its test) from its Go module, cached in the state folder; a
-# cold build takes a few minutes (see deploy/helm/README.md), later runs reuse the binary
+# helm (renders deploy/helm for its test) from its Go module, cached per machine outside the
+# checkout (a cold build takes minutes, see deploy/helm/README.md; fresh clones reuse it)
 HELM_VERSION := v4.3.2
-HELM := $(STC_STATE_DIR)/tools/helm/helm
+export STC_TOOLS_CACHE ?= $(HOME)/.cache/stc-tools
+HELM := $(STC_TOOLS_CACHE)/helm-$(HELM_VERSION)/helm
+export STC_HELM ?= $(HELM)
 $(HELM):
-	@mkdir -p $(STC_STATE_DIR)/tools/helm
-	@if command -v go >/dev/null; then echo "building helm $(HELM_VERSION) with go install (once)"; \
-	  GOBIN=$(STC_STATE_DIR)/tools/helm go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION) \
+	@mkdir -p $(STC_TOOLS_CACHE)/helm-$(HELM_VERSION)
+	@if command -v go >/dev/null; then echo "building helm $(HELM_VERSION) with go install (once per machine)"; \
+	  GOBIN=$(STC_TOOLS_CACHE)/helm-$(HELM_VERSION) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION) \
 	  || echo "helm could not be built (offline?): the Helm chart test skips (fails under CI)"; \
 	else echo "go is missing: the Helm chart test skips (and fails under CI)"; fi
 

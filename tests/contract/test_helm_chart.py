@@ -5,8 +5,8 @@ checked with kubernetes-validate against the Kubernetes schemas it ships (strict
 fields fail). The operators' custom resources (Strimzi, CloudNativePG) have no schema there:
 their fields that the platform depends on are asserted here instead.
 
-helm comes from `make tools` (`go install helm.sh/helm/v4/cmd/helm`, cached in
-$STC_STATE_DIR/tools/helm); STC_HELM overrides the path. Under CI a missing helm fails.
+helm comes from `make tools` (`go install helm.sh/helm/v4/cmd/helm`, cached per machine in
+~/.cache/stc-tools/helm-VERSION; the Makefile passes its path as STC_HELM). Under CI a missing helm fails.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _helm() -> str:
         if candidate and Path(candidate).is_file():
             return candidate
     if os.environ.get("CI"):
-        pytest.fail("helm is missing: `make tools` builds it into $STC_STATE_DIR/tools/helm")
+        pytest.fail("helm is missing: `make tools` builds it (STC_HELM names it)")
     pytest.skip("helm is not built yet (`make tools`)")
 
 
