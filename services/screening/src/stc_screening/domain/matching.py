@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from stc_screening.domain.countries import country_code
 from stc_screening.domain.lists import Identifier, ListEntry, ListKind, PartyType
@@ -18,7 +18,6 @@ from stc_screening.domain.normalise import (
     PINYIN_SYLLABLES,
     NormalisedName,
     Unit,
-    consonant_skeleton,
     fold_latin,
     normalise_name,
 )
@@ -58,6 +57,10 @@ TYPE_CONFLICTS = -0.05
 VARIANT_SIM = 0.94
 PINYIN_PAIR_SIM = 0.86  # a romanisation variant (Chang ~ Zhang) or a non-default Han reading
 MIN_TOKEN_SIM = 0.75  # below this a typo'd token counts as not matching at all
+SHORT_EDIT_SIM = 0.8  # a word of 3-4 letters one edit (OSA) from the other: "Jon" ~ "John"
+ONE_EDIT_SIM = 0.85  # a word of 5 letters or more one edit (OSA) from the other
+SYLLABLE_EDIT_SIM = 0.6  # two romanised syllables one letter apart are two characters
+FORM_WEIGHT = 2.0  # a legal form both names carry ("Group", "Ltd"), per side
 SKELETON_SIM = 0.88  # same consonant skeleton, different vowels
 COMPACT_MIN = 0.88  # spacing / hyphenation rescue: only near-identical compact forms
 COMPACT_FACTOR = 0.98
@@ -114,21 +117,32 @@ def unit_similarity(a: Unit, b: Unit) -> float:
     """Similarity of two name units in [0, 1]."""
     if a.han and b.han:
         return 1.0 if a.han == b.han else 0.0
-    if a.text == b.text:
+    at, bt = a.text, b.text
+    if at == bt:
         return 1.0
     if a.keys & b.keys:
-        if (not a.han and not b.han and a.text in PINYIN_SYLLABLES
-                and b.text in PINYIN_SYLLABLES):
+        if (not a.han and not b.han and at in PINYIN_SYLLABLES
+                and bt in PINYIN_SYLLABLES):
             # Two different valid pinyin spellings (Chang / Zhang): ambiguous, weaker.
             return PINYIN_PAIR_SIM
         return VARIANT_SIM
     if a.han or b.han:
         return 0.0
-    if len(a.text) < 4 or len(b.text) < 4:
+    la, lb = len(at), len(bt)
+    longer = la if la > lb else lb
+    if longer < 3 or (la - lb > 1 or lb - la > 1) and not (a.skeleton and b.skeleton):
         return 0.0
-    sim = Levenshtein.normalized_similarity(a.text, b.text)
-    if (sim < SKELETON_SIM and len(a.text) >= 6 and len(b.text) >= 6
-            and consonant_skeleton(a.text) == consonant_skeleton(b.text)):
+    if a.syllable and b.syllable:
+        # One letter apart, two romanised syllables are two different characters
+        # (peng / teng): some evidence, never enough to carry a name alone.
+        return SYLLABLE_EDIT_SIM if OSA.distance(at, bt, score_cutoff=1) <= 1 else 0.0
+    if longer <= 4:
+        # Short words: one deletion, insertion, substitution or transposition.
+        return SHORT_EDIT_SIM if OSA.distance(at, bt, score_cutoff=1) <= 1 else 0.0
+    sim = OSA.normalized_similarity(at, bt)
+    if sim < ONE_EDIT_SIM and OSA.distance(at, bt, score_cutoff=1) <= 1:
+        sim = ONE_EDIT_SIM
+    if sim < SKELETON_SIM and a.skeleton and a.skeleton == b.skeleton:
         # Transliteration variants (Mohammed / Muhammad) share their consonants.
         sim = SKELETON_SIM
     return sim if sim >= MIN_TOKEN_SIM else 0.0
@@ -209,7 +223,20 @@ def compare_names(q: NormalisedName, e: NormalisedName
         compact /= 100.0
         if compact >= COMPACT_MIN and compact * COMPACT_FACTOR > score:
             score, method = compact * COMPACT_FACTOR, "compact"
+    if 0.0 < score < 1.0 and q.stripped and e.stripped and not q.han and not e.han:
+        # A legal form both names carry ("ABC Group" / "AB Group") is part of the evidence
+        # once a word is misspelt; it never lifts a name to an exact match.
+        forms = _forms(q.stripped) & _forms(e.stripped)
+        if forms:
+            denom = sum(u.weight for u in q.units) + sum(u.weight for u in e.units)
+            extra = 2 * FORM_WEIGHT * min(2, len(forms))
+            score = min(0.999, (score * denom + extra) / (denom + extra))
     return score, method, pairs
+
+
+def _forms(stripped: tuple[str, ...]) -> set[str]:
+    """Legal forms as stripped, misspelt ones ("compnay (~company)") by the form meant."""
+    return {f.rsplit("(~", 1)[1].rstrip(")") if "(~" in f else f for f in stripped}
 
 
 def best_name_match(query_names: Iterable[str], entry_names: Iterable[str]) -> NameMatch | None:
