@@ -113,14 +113,32 @@ class Hit:
     explanation: str = ""
 
 
+# Similarity of two Latin units by their texts (everything else about a Latin unit follows
+# from its text); bounded, cleared when full.
+_LATIN_SIM: dict[tuple[str, str], float] = {}
+_LATIN_SIM_MAX = 400_000
+
+
 def unit_similarity(a: Unit, b: Unit) -> float:
     """Similarity of two name units in [0, 1]."""
+    if a.han or b.han:
+        return _unit_similarity(a, b)
+    key = (a.text, b.text)
+    sim = _LATIN_SIM.get(key)
+    if sim is None:
+        if len(_LATIN_SIM) >= _LATIN_SIM_MAX:
+            _LATIN_SIM.clear()
+        sim = _LATIN_SIM[key] = _unit_similarity(a, b)
+    return sim
+
+
+def _unit_similarity(a: Unit, b: Unit) -> float:
     if a.han and b.han:
         return 1.0 if a.han == b.han else 0.0
     at, bt = a.text, b.text
     if at == bt:
         return 1.0
-    if a.keys & b.keys:
+    if not a.keys.isdisjoint(b.keys):
         if (not a.han and not b.han and at in PINYIN_SYLLABLES
                 and bt in PINYIN_SYLLABLES):
             # Two different valid pinyin spellings (Chang / Zhang): ambiguous, weaker.
