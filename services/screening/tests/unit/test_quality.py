@@ -66,6 +66,17 @@ def test_misspelt_short_legal_form_is_still_a_legal_form():
     assert normalise_name("Simon Salim Obo").display == "simon salim obo"
 
 
+def test_legal_form_misspelt_as_the_entry_carries_it():
+    ix = ScreeningIndex([ListEntry("t:1", ListKind.BIS_DPL, ("TETRABAL CORPORATION, INC",)),
+                         ListEntry("t:2", ListKind.UN_CONSOLIDATED, ("THE HOUTHIS",)),
+                         ListEntry("t:3", ListKind.OFAC_SDN, ("ML BUILD EAD",))])
+    for query, expected in [("TETRABAL CORPORATION, INM", "t:1"), ("RHE HOUTHIS", "t:2"),
+                            ("ML BUILD BAD", "t:3")]:
+        hits = ix.screen(Party(query))
+        assert hits and hits[0].entry_id == expected, query
+        assert 0.9 <= hits[0].score < 1.0, query  # found, but not an exact match
+
+
 def test_wade_giles_hs_written_s_inside_hyphenated_and_run_together_given_names():
     ix = ScreeningIndex([ListEntry("w:1", ListKind.OFAC_SDN, ("WANG, Hsiao-Ming",),
                                    PartyType.INDIVIDUAL),

@@ -2,9 +2,11 @@
 
 Two passes per query: a candidate pass over an inverted index of name keys (Han
 characters, pinyin syllable keys, Latin tokens, consonant skeletons, one-deletion
-neighbourhoods for typos, compact forms), weighted by inverse document frequency; then exact
-re-scoring of the best candidates with ``matching``. Identifiers (USCC, passport, IMO ...)
-have their own exact index and decide on their own.
+neighbourhoods of every word from two letters on and of the compact form, for typos),
+weighted by inverse document frequency and counted once per piece of the name (the best key
+of each word); then exact re-scoring of the best candidates with ``matching``, skipping the
+names whose size alone rules them out. Identifiers (USCC, passport, IMO ...) have their own
+exact index and decide on their own.
 
 The index is plain Python state owned by one process; ``add`` replaces an entry with the
 same id, so re-imports and ``ListEntryUpdated`` events apply in place.
@@ -326,8 +328,7 @@ class ScreeningIndex:
         # The best (score, query name, its normal form, record, method, pairs) per entry;
         # NameMatch objects are built only for the entries that can become hits.
         best: dict[str, tuple] = {}
-        queries = [(q, nq, _top_weights(nq), len(nq.compact), bool(nq.stripped))
-                   for q, nq in norms_named]
+        queries = [(q, nq, _top_weights(nq), len(nq.compact)) for q, nq in norms_named]
         bound_floor = floor - MAX_LIFT
         for nid in self._candidates([nq for _, nq in norms_named], CANDIDATES):
             rec = self._names[nid]
@@ -337,8 +338,10 @@ class ScreeningIndex:
             if kinds is not None and self._entries[entry_id].list_kind not in kinds:
                 continue
             cur = best.get(entry_id)
-            for q, nq, q_top, q_len, q_forms in queries:
-                if entry_id not in hits and not (q_forms and rec.forms):
+            for q, nq, q_top, q_len in queries:
+                if entry_id not in hits and not rec.forms:
+                    # (an entry with a legal form may match the query without its last
+                    # or first word, a misspelt form: no bound from the sizes then)
                     # A pair that cannot reach the floor, or beat this entry's best name,
                     # whatever its words are, is not compared.
                     bound = _bound(q_top, q_len, rec.top, rec.length)

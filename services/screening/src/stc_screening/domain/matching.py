@@ -1,12 +1,15 @@
 """Scoring a screened party against one list entry: name similarity over normalised units
 (Han characters compared one by one, Han to pinyin, romanisation variants, typos through
-rapidfuzz), then identifiers, country, address and party type, with an explanation of
-every step and a CLEAR / POTENTIAL_MATCH / MATCH decision on configurable thresholds."""
+rapidfuzz: one edit of any word, short ones included, keeps most of that word's weight, but
+two romanised syllables one letter apart stay two characters; a legal form both names carry
+counts once a word is misspelt), then identifiers, country, address and party type, with an
+explanation of every step and a CLEAR / POTENTIAL_MATCH / MATCH decision on configurable
+thresholds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from rapidfuzz import fuzz
@@ -61,6 +64,7 @@ SHORT_EDIT_SIM = 0.8  # a word of 3-4 letters one edit (OSA) from the other: "Jo
 ONE_EDIT_SIM = 0.85  # a word of 5 letters or more one edit (OSA) from the other
 SYLLABLE_EDIT_SIM = 0.6  # two romanised syllables one letter apart are two characters
 FORM_WEIGHT = 2.0  # a legal form both names carry ("Group", "Ltd"), per side
+MISSPELT_FORM_CAP = 0.99  # the best a name with a misspelt legal form ("Inm" for Inc) gets
 SKELETON_SIM = 0.88  # same consonant skeleton, different vowels
 COMPACT_MIN = 0.88  # spacing / hyphenation rescue: only near-identical compact forms
 COMPACT_FACTOR = 0.98
@@ -218,6 +222,40 @@ def align_units(q: tuple[Unit, ...], e: tuple[Unit, ...]
 def compare_names(q: NormalisedName, e: NormalisedName
                   ) -> tuple[float, str, tuple[tuple[str, str, float], ...]]:
     """Score two normalised names; returns (score, method, unit pairs)."""
+    result = _compare(q, e)
+    if result[0] < 0.999 and e.stripped and not q.han and len(q.units) >= 2:
+        alt = _without_misspelt_form(q, e)
+        if alt is not None:
+            other = _compare(alt, e)
+            if other[0] > result[0]:
+                # a misspelt word remains: never an exact match
+                return min(other[0], MISSPELT_FORM_CAP), other[1], other[2]
+    return result
+
+
+def _without_misspelt_form(q: NormalisedName, e: NormalisedName) -> NormalisedName | None:
+    """The query without its last (or first) word when that word misspells by one edit a
+    legal form the entry carries ("INM" for the entry's "Inc", "TNE" for "The")."""
+    forms = [f for f in _forms(e.stripped) if len(f) >= 3 and " " not in f]
+    if not forms:
+        return None
+    for pos in (-1, 0):
+        text = q.units[pos].text
+        if len(text) < 3 or text in forms:
+            continue
+        for form in forms:
+            if (abs(len(form) - len(text)) <= 1
+                    and OSA.distance(text, form, score_cutoff=1) <= 1):
+                rest = q.units[:-1] if pos == -1 else q.units[1:]
+                alt = normalise_name(" ".join(u.text for u in rest))
+                if not alt.units:
+                    return None
+                return replace(alt, stripped=(*alt.stripped, f"{text} (~{form})"))
+    return None
+
+
+def _compare(q: NormalisedName, e: NormalisedName
+             ) -> tuple[float, str, tuple[tuple[str, str, float], ...]]:
     if q.han and e.han and len(q.han) == len(q.units) and len(e.han) == len(e.units):
         # Both wholly Han: character by character, in order.
         score = Levenshtein.normalized_similarity(q.han, e.han)

@@ -1,7 +1,8 @@
 """Name normalisation for screening: script folding, traditional to simplified Chinese,
-legal-form stripping (by suffix, recorded), Han characters to pinyin readings (surname
-readings included), Wade-Giles and Cantonese (Hong Kong) romanisation variants, and
-splitting of run-together pinyin ("Xiaoming" -> "xiao ming").
+legal-form stripping (by suffix, recorded; short forms also misspelt by one edit), Han
+characters to pinyin readings (surname readings included), Wade-Giles (also "hs" written
+"s") and Cantonese (Hong Kong) romanisation variants, splitting of run-together pinyin
+("Xiaoming" -> "xiao ming"), and "&" read as "and" ("X&Y" = "X & Y" = "X and Y").
 
 A name becomes a tuple of ``Unit``s: one per Han character or Latin token. Units that are
 Chinese syllables carry the set of pinyin syllables they may stand for (``keys``), so
@@ -387,7 +388,7 @@ _FUZZY_FORMS = ("company", "limited", "corporation", "holdings", "incorporated",
 # Only consonant clusters: one edit away from "ooo", "zao", "inc" or "the" lie real words
 # and syllables ("obo", "par", "ing", "tde" for "tide").
 _FUZZY_SHORT_FORMS = ("ltd", "llc", "corp", "jsc", "ojsc", "cjsc", "pjsc", "llp", "plc", "gmbh",
-                      "fzco", "bhd", "pvt")
+                      "fzco", "pvt")
 _FUZZY_SHORT_PREFIXES = ("pjsc", "jsc")
 _NOT_FORMS = frozenset({"zinc", "inch", "inca", "incl", "corps", "coral", "karl", "carl",
                         "then", "thee", "they", "them", "tho", "she", "tie", "toe"})

@@ -14,7 +14,12 @@ case and diacritics folded, Cyrillic transliterated. Terms are
 
 A query matches a name when every query term matches a term of that same name; words in the
 name's order and a larger share of the name covered rank higher. Ranking across kinds is
-``IDENTIFIER > EXACT_NAME > TOKEN > FUZZY`` (see ``ScreeningIndex.search``).
+``IDENTIFIER > EXACT_NAME > TOKEN > FUZZY``, then by ``MatchStrength`` and score (see
+``ScreeningIndex.search``): a Han substring of a listed Han name is a TOKEN and outranks
+any pinyin reading; a Han query read as pinyin words of a Latin name, in order, is a GOOD
+fuzzy result; a fuzzy result linked to a Han query only by the same syllables in another
+order (华为 ~ "Weihua") is WEAK, and an answer with nothing better than WEAK says that
+nothing on the lists matches well (``matches_well``).
 """
 
 from __future__ import annotations
