@@ -2,8 +2,11 @@
 false-positive rate, latency percentiles, index build time, memory, entries and names.
 
 Prints figures, passes nothing: ``.venv/bin/python bench/screening_accuracy.py
-[--data DIR] [--threshold T] [--show N]``. The labelled sets come from
-``stc_screening.evaluation`` (the same builder as the unit test).
+[--data DIR] [--threshold T] [--show N] [--sample N] [--typo-per-cell N] [--typo-seed S]``.
+The labelled sets come from ``stc_screening.evaluation`` (the same builder as the unit
+test). Also printed: recall@1 by typo class (deletion, insertion, substitution,
+transposition) x length of the misspelt word (short 3-4, medium 5-8, long 9+ letters), and
+the latency of screening names that are not listed (the common case, issue 14).
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ sys.path[:0] = [str(ROOT / "services/screening/src"), str(ROOT / "services/commo
 
 from stc_screening.domain.index import ScreeningIndex  # noqa: E402
 from stc_screening.evaluation import (  # noqa: E402
+    LENGTH_CLASSES,
+    TYPO_CLASSES,
     Report,
     build_labelled_sets,
+    build_typo_class_cases,
     evaluate,
     evaluate_baseline,
     sample,
@@ -45,6 +51,12 @@ def main() -> None:
     ap.add_argument("--show", type=int, default=10, help="misses and false positives to print")
     ap.add_argument("--baseline", action="store_true",
                     help="also run a whole-name Jaro-Winkler baseline on a sample")
+    ap.add_argument("--sample", type=int, default=0,
+                    help="at most N positives per set (0: all), to keep a run short")
+    ap.add_argument("--typo-per-cell", type=int, default=300,
+                    help="queries per typo class x word length")
+    ap.add_argument("--typo-seed", type=int, default=None,
+                    help="seed of the typo-class set (another seed: a fresh held-out set)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -58,7 +70,11 @@ def main() -> None:
     rss1 = _rss_mb()
     for probe in sets.probes:
         index.add(probe)
-    report = evaluate(index, sets.positives, sets.negatives, args.threshold)
+    positives = sample(sets.positives, args.sample) if args.sample else sets.positives
+    report = evaluate(index, positives, sets.negatives, args.threshold)
+    kw = {} if args.typo_seed is None else {"seed": args.typo_seed}
+    typo_cases = build_typo_class_cases(entries, per_cell=args.typo_per_cell, **kw)
+    typos = evaluate(index, typo_cases, (), args.threshold)
 
     print(f"entries loaded          {len(entries)} (+{len(sets.probes)} synthetic probes)")
     print(f"names indexed           {index.name_count}")
@@ -77,6 +93,21 @@ def main() -> None:
                                                 report.category_recall().items()))
     print("FPR by set              " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                 report.category_fpr().items()))
+    neg = report.negative_latencies_ms
+    print(f"unlisted names: {len(neg)} screened, p50 {_pct(neg, 50):.2f} ms, "
+          f"p95 {_pct(neg, 95):.2f} ms, p99 {_pct(neg, 99):.2f} ms")
+    rec = typos.category_recall()
+    cnt = {k: v[1] for k, v in typos.by_category.items()}
+    print(f"recall@1 by typo class x word length ({len(typo_cases)} queries, one edit in one "
+          "word, other words exact):")
+    print(f"  {'':14}" + "".join(f"{lc:>16}" for lc in LENGTH_CLASSES))
+    for op in TYPO_CLASSES:
+        cells = []
+        for lc in LENGTH_CLASSES:
+            k = f"{op}/{lc}"
+            cells.append(f"{rec[k]:.4f} (n={cnt[k]})" if k in rec else "-")
+        print(f"  {op:14}" + "".join(f"{c:>16}" for c in cells))
+    print(f"  all typo classes recall@1 {typos.recall_at_1:.4f}")
     if args.baseline:
         positives = sample(sets.positives, per_category=500)
         negatives = list(sets.negatives[::10])
@@ -85,11 +116,21 @@ def main() -> None:
         print(f"comparison on a sample ({len(positives)} positives, {len(negatives)} negatives):")
         _row("this matcher", ours)
         _row("Jaro-Winkler 0.90", base)
+    for case, top in typos.missed[: args.show]:
+        print(f"  miss  {case.category:20} {case.query!r} -> expected {case.expected}, "
+              f"got {top or 'nothing'}")
     for case, top in report.missed[: args.show]:
         print(f"  miss  {case.category:14} {case.query!r} -> expected {case.expected}, "
               f"got {top or 'nothing'}")
     for name, entry_id, entry_name, score in report.false_positives[: args.show]:
         print(f"  fp    {name!r} ~ {entry_name!r} ({entry_id}) {score:.3f}")
+
+
+def _pct(data: list[float], pct: float) -> float:
+    if not data:
+        return 0.0
+    data = sorted(data)
+    return data[min(len(data) - 1, int(round(pct / 100 * (len(data) - 1))))]
 
 
 def _row(label: str, r: Report) -> None:

@@ -11,6 +11,13 @@ Positives (query -> the entry it must find first):
   spellings, and in Han for probes listed in pinyin;
 - ``typo``: one random edit (delete, insert, substitute, transpose) in a primary name.
 
+Typo classes (``build_typo_class_cases``, reported separately by the bench and the unit
+test): one edit of one class (deletion, insertion, substitution, transposition of two
+adjacent letters), at any position including the first and the last letter, in one word of
+a given length (short: 3-4 letters, medium: 5-8, long: 9 or more), in a name of two words
+or more (primary names and aliases of every list, Latin script), the other words exact.
+A typo that turns the name into another listed name is left out (that is not a miss).
+
 Negatives: at least 10,000 generated names of people and companies (Chinese in Han and in
 pinyin, English, Russian, Arabic, Persian) none of which is a listed name after
 normalisation. All generation is deterministic (fixed seed).
@@ -126,6 +133,7 @@ class Report:
     neg_by_category: dict[str, list[int]] = field(default_factory=dict)  # [fp, total]
     wrong_top: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    negative_latencies_ms: list[float] = field(default_factory=list)
 
     @property
     def recall_at_1(self) -> float:
@@ -276,6 +284,87 @@ def _typo_cases(rng: random.Random, entries: Sequence[ListEntry], n: int) -> lis
     return out
 
 
+TYPO_CLASSES = ("deletion", "insertion", "substitution", "transposition")
+LENGTH_CLASSES = ("short", "medium", "long")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def length_class(n: int) -> str:
+    """short (3-4 letters), medium (5-8) or long (9 or more); '' below 3."""
+    if n < 3:
+        return ""
+    return "short" if n <= 4 else "medium" if n <= 8 else "long"
+
+
+def apply_typo(rng: random.Random, word: str, op: str) -> str:
+    """One edit of class ``op`` at a random position of ``word`` (case kept)."""
+    upper = word.isupper()
+    letter = rng.choice(_LETTERS)
+    if upper:
+        letter = letter.upper()
+    if op == "deletion":
+        p = rng.randrange(len(word))
+        return word[:p] + word[p + 1:]
+    if op == "insertion":
+        p = rng.randrange(len(word) + 1)
+        return word[:p] + letter + word[p:]
+    if op == "substitution":
+        p = rng.randrange(len(word))
+        while letter.lower() == word[p].lower():
+            letter = rng.choice(_LETTERS)
+            letter = letter.upper() if upper else letter
+        return word[:p] + letter + word[p + 1:]
+    p = rng.randrange(len(word) - 1)
+    return word[:p] + word[p + 1] + word[p] + word[p + 2:]
+
+
+def build_typo_class_cases(entries: Sequence[ListEntry], per_cell: int = 250,
+                           seed: int = SEED + 15) -> list[Case]:
+    """Cases of category ``<typo class>/<length class>``, ``per_cell`` of each (fewer when
+    the lists hold fewer suitable names); deterministic for a seed."""
+    rng = random.Random(seed)
+    listed: set[str] = set()
+    pool: list[tuple[str, str, list[str]]] = []
+    for e in entries:
+        for n in e.names:
+            norm = normalise_name(n)
+            listed.add(norm.display)
+            listed.add(norm.compact)
+            if norm.is_han or not n.isascii():
+                continue
+            words = n.split()
+            if len(words) >= 2:
+                pool.append((e.entry_id, n, words))
+    out: list[Case] = []
+    for op in TYPO_CLASSES:
+        for lc in LENGTH_CLASSES:
+            order = list(range(len(pool)))
+            rng.shuffle(order)
+            made = 0
+            for k in order:
+                if made >= per_cell:
+                    break
+                entry_id, _, words = pool[k]
+                idx = [i for i, w in enumerate(words)
+                       if w.isalpha() and length_class(len(w)) == lc]
+                if not idx:
+                    continue
+                i = rng.choice(idx)
+                rest = sum(len(w) for j, w in enumerate(words) if j != i and w.isalnum())
+                if rest < 3:
+                    continue
+                typo = apply_typo(rng, words[i], op)
+                if typo.lower() == words[i].lower():
+                    continue
+                query = " ".join([*words[:i], typo, *words[i + 1:]])
+                norm = normalise_name(query)
+                if not norm.units or norm.display in listed or norm.compact in listed:
+                    continue
+                out.append(Case(query, entry_id, f"{op}/{lc}"))
+                made += 1
+    return out
+
+
 # --------------------------------------------------------------------------- negatives
 
 
@@ -402,6 +491,7 @@ def evaluate(index: ScreeningIndex, positives: Iterable[Case],
         t0 = time.perf_counter()
         hits = index.screen(Party(name), threshold=thr, limit=1)
         report.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        report.negative_latencies_ms.append(report.latencies_ms[-1])
         report.negatives += 1
         cat = report.neg_by_category.setdefault(category, [0, 0])
         cat[1] += 1

@@ -2,9 +2,11 @@
 
 Two passes per query: a candidate pass over an inverted index of name keys (Han
 characters, pinyin syllable keys, Latin tokens, consonant skeletons, one-deletion
-neighbourhoods for typos, compact forms), weighted by inverse document frequency; then exact
-re-scoring of the best candidates with ``matching``. Identifiers (USCC, passport, IMO ...)
-have their own exact index and decide on their own.
+neighbourhoods of every word from two letters on and of the compact form, for typos),
+weighted by inverse document frequency and counted once per piece of the name (the best key
+of each word); then exact re-scoring of the best candidates with ``matching``, skipping the
+names whose size alone rules them out. Identifiers (USCC, passport, IMO ...) have their own
+exact index and decide on their own.
 
 The index is plain Python state owned by one process; ``add`` replaces an entry with the
 same id, so re-imports and ``ListEntryUpdated`` events apply in place.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stc_screening.domain.lists import ListEntry, ListKind, normalise_identifier
 from stc_screening.domain.matching import (
@@ -26,9 +28,17 @@ from stc_screening.domain.matching import (
     Thresholds,
     compare_names,
     score_entry,
+    unit_similarity,
 )
 from stc_screening.domain.normalise import NormalisedName, consonant_skeleton, normalise_name
-from stc_screening.domain.search import MatchKind, SearchIndex
+from stc_screening.domain.search import (
+    GOOD_FUZZY,
+    WEAK_FACTOR,
+    MatchKind,
+    MatchStrength,
+    SearchIndex,
+    matches_well,
+)
 
 _PAREN_RE = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*")
 
@@ -36,6 +46,8 @@ _PAREN_RE = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*")
 # a key is too common to nominate candidates on its own.
 CANDIDATES = 60
 MAX_DF_FRACTION = 0.08
+# A key shared through one deletion counts this much of an exact key of the same rarity.
+DELETION_WEIGHT = 0.75
 # Feature adjustments can lift a name score by at most this much; names further below the
 # threshold are not turned into hits.
 MAX_LIFT = 0.06
@@ -52,24 +64,39 @@ def name_variants(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def name_keys(norm: NormalisedName) -> set[str]:
-    """Inverted-index keys of a normalised name."""
-    keys: set[str] = set()
+def name_key_groups(norm: NormalisedName) -> list[frozenset[str]]:
+    """Inverted-index keys of a normalised name, grouped by the piece of the name they come
+    from (a word, a syllable, the compact form, a pair of syllables): a candidate earns the
+    best key of each group once, so a word shared exactly does not also count its whole
+    deletion neighbourhood, and a typo found through the compact form competes fairly."""
+    groups: list[frozenset[str]] = []
     for u in norm.units:
+        keys: set[str] = set()
         if u.han:
             keys.add("h" + u.han)
+        t = u.text
         if u.syllable:
             keys.update("k" + k for k in u.keys)
+            if not u.han and len(t) >= 3:
+                # A Latin word that is also a romanised syllable ("Sham", "Man") can be a
+                # misspelt word of another language: its deletions too.
+                keys.add("d" + t)
+                keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+            groups.append(frozenset(keys))
             continue
-        t = u.text
         keys.add("t" + t)
         if len(t) >= 4:
-            keys.add("s" + consonant_skeleton(t))
-        if 4 <= len(t) <= 14:
-            # One-deletion neighbourhood (SymSpell): any single edit shares a key.
+            keys.add("s" + (u.skeleton or consonant_skeleton(t)))
+        if 2 <= len(t) <= 14:
+            # One-deletion neighbourhood (SymSpell): any single edit shares a key, short
+            # words included ("Jon" ~ "John", "AB" ~ "ABC"); very common keys are left
+            # out at query time by their document frequency.
             keys.add("d" + t)
-            keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+            if len(t) >= 3:
+                keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+        groups.append(frozenset(keys))
     c = norm.compact
+    keys = set()
     if len(c) >= 4:
         keys.add("c" + c)
     if 5 <= len(c) <= 16 and len(norm.units) > 1:
@@ -77,6 +104,8 @@ def name_keys(norm: NormalisedName) -> set[str]:
         # segmented names ("Jiangzdhou" -> jiang zhou).
         keys.add("d" + c)
         keys.update("d" + c[:i] + c[i + 1:] for i in range(len(c)))
+    if keys:
+        groups.append(frozenset(keys))
     units = norm.units
     if len(units) >= 2 and all(u.syllable for u in units):
         # Chinese names: syllables alone are common, adjacent pairs (cyclic, so that the
@@ -84,9 +113,15 @@ def name_keys(norm: NormalisedName) -> set[str]:
         n = len(units)
         for i in range(n if n > 2 else 1):
             a, b = units[i], units[(i + 1) % n]
-            keys.update(f"b{x}|{y}" for x in a.keys for y in b.keys)
-            keys.update(f"b{y}|{x}" for x in a.keys for y in b.keys)
-    return keys
+            pair = {f"b{x}|{y}" for x in a.keys for y in b.keys}
+            pair.update(f"b{y}|{x}" for x in a.keys for y in b.keys)
+            groups.append(frozenset(pair))
+    return groups
+
+
+def name_keys(norm: NormalisedName) -> set[str]:
+    """Inverted-index keys of a normalised name."""
+    return set().union(*name_key_groups(norm))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +129,32 @@ class _NameRecord:
     entry_id: str
     name: str
     norm: NormalisedName
+    top: tuple[float, ...] = ()  # sums of the k heaviest unit weights, k = 0..n
+    length: int = 0  # letters of the compact form
+    forms: bool = False  # legal forms were stripped
+
+
+def _top_weights(norm: NormalisedName) -> tuple[float, ...]:
+    out = [0.0]
+    for w in sorted((u.weight for u in norm.units), reverse=True):
+        out.append(out[-1] + w)
+    return tuple(out)
+
+
+def _record(entry_id: str, name: str, norm: NormalisedName) -> _NameRecord:
+    return _NameRecord(entry_id, name, norm, _top_weights(norm), len(norm.compact),
+                       bool(norm.stripped))
+
+
+def _bound(q_top: tuple[float, ...], q_len: int, e_top: tuple[float, ...], e_len: int
+           ) -> float:
+    """An upper bound of ``compare_names`` from the sizes of the two names alone (legal
+    forms aside): at most min(n, m) unit pairs, each worth its two weights; a compact
+    ratio at most 2 min / (sum) of the lengths; Han characters at most min / max."""
+    k = min(len(q_top), len(e_top)) - 1
+    units = (q_top[k] + e_top[k]) / (q_top[-1] + e_top[-1])
+    compact = 2 * min(q_len, e_len) / (q_len + e_len) if q_len >= 5 else 0.0
+    return units if units > compact else compact
 
 
 class ScreeningIndex:
@@ -143,12 +204,15 @@ class ScreeningIndex:
         for name in entry.names:
             for variant in name_variants(name):
                 norm = normalise_name(variant)
-                if not norm.units or norm.display in seen:
+                if not norm.units:
+                    continue
+                if norm.display in seen:
+                    self._merge_forms(ids, norm)
                     continue
                 seen.add(norm.display)
                 self._exact.setdefault(norm.compact, {}).setdefault(entry.entry_id, variant)
                 nid = len(self._names)
-                self._names.append(_NameRecord(entry.entry_id, variant, norm))
+                self._names.append(_record(entry.entry_id, variant, norm))
                 ids.append(nid)
                 for key in name_keys(norm):
                     self._postings.setdefault(key, []).append(nid)
@@ -159,6 +223,18 @@ class ScreeningIndex:
             key = ident.key
             if len(key) >= 5:
                 self._identifiers.setdefault(key, set()).add(entry.entry_id)
+
+    def _merge_forms(self, ids: list[int], norm: NormalisedName) -> None:
+        """Another variant of an indexed name ("AVUAR LLC" beside "AVUAR OOO"): its legal
+        forms join the record's, so that a query naming either form gets the credit."""
+        for nid in ids:
+            rec = self._names[nid]
+            if rec is not None and rec.norm.display == norm.display:
+                extra = tuple(f for f in norm.stripped if f not in rec.norm.stripped)
+                if extra:
+                    merged = replace(rec.norm, stripped=rec.norm.stripped + extra)
+                    self._names[nid] = _record(rec.entry_id, rec.name, merged)
+                return
 
     def remove(self, entry_id: str) -> bool:
         """Drop an entry; returns False when it was not indexed."""
@@ -197,23 +273,35 @@ class ScreeningIndex:
     def _candidates(self, norms: list[NormalisedName], limit: int) -> list[int]:
         n = max(1, self._live_names)
         max_df = max(50, int(n * MAX_DF_FRACTION))
-        acc: dict[int, float] = {}
-        keys: set[str] = set()
+        log_n = math.log(n)
+        groups: set[frozenset[str]] = set()
         for norm in norms:
-            keys |= name_keys(norm)
+            groups.update(name_key_groups(norm))
+        weights: dict[str, float] = {}
         common: list[tuple[int, str]] = []
-        for key in keys:
-            posting = self._postings.get(key)
-            if not posting:
-                continue
-            if len(posting) > max_df:
-                common.append((len(posting), key))
-                continue
-            w = math.log(n / len(posting))
-            if key[0] == "d":
-                w *= 0.5
+        acc: dict[int, float] = {}
+        postings = self._postings
+        for group in groups:
+            best: dict[int, float] = {}
+            for key in group:
+                w = weights.get(key)
+                posting = postings.get(key)
+                if not posting:
+                    continue
+                if len(posting) > max_df:
+                    common.append((len(posting), key))
+                    continue
+                if w is None:
+                    w = log_n - math.log(len(posting))
+                    if key[0] == "d":
+                        w *= DELETION_WEIGHT
+                    weights[key] = w
+                get = best.get
+                for nid in posting:
+                    if get(nid, -1.0) < w:
+                        best[nid] = w
             get = acc.get
-            for nid in posting:
+            for nid, w in best.items():
                 acc[nid] = get(nid, 0.0) + w
         if not acc and common:
             # Only very common keys ("Mohammed Ali"): fall back to the rarest of them.
@@ -237,25 +325,39 @@ class ScreeningIndex:
         query_names = [v for name in party.names for v in name_variants(name)]
         norms = [normalise_name(q) for q in query_names]
         norms_named = [(q, nq) for q, nq in zip(query_names, norms, strict=True) if nq.units]
-        best: dict[str, NameMatch] = {}
+        # The best (score, query name, its normal form, record, method, pairs) per entry;
+        # NameMatch objects are built only for the entries that can become hits.
+        best: dict[str, tuple] = {}
+        queries = [(q, nq, _top_weights(nq), len(nq.compact)) for q, nq in norms_named]
+        bound_floor = floor - MAX_LIFT
         for nid in self._candidates([nq for _, nq in norms_named], CANDIDATES):
             rec = self._names[nid]
             if rec is None:
                 continue
-            if kinds is not None and self._entries[rec.entry_id].list_kind not in kinds:
+            entry_id = rec.entry_id
+            if kinds is not None and self._entries[entry_id].list_kind not in kinds:
                 continue
-            for q, nq in norms_named:
+            cur = best.get(entry_id)
+            for q, nq, q_top, q_len in queries:
+                if entry_id not in hits and not rec.forms:
+                    # (an entry with a legal form may match the query without its last
+                    # or first word, a misspelt form: no bound from the sizes then)
+                    # A pair that cannot reach the floor, or beat this entry's best name,
+                    # whatever its words are, is not compared.
+                    bound = _bound(q_top, q_len, rec.top, rec.length)
+                    if bound < bound_floor or (cur is not None and bound <= cur[0]):
+                        continue
                 score, method, pairs = compare_names(nq, rec.norm)
-                cur = best.get(rec.entry_id)
-                if cur is None or score > cur.score:
-                    best[rec.entry_id] = NameMatch(
-                        q, rec.name, nq.display, rec.norm.display, nq.stripped,
-                        rec.norm.stripped, round(score, 4), method, pairs)
-        for entry_id, nm in best.items():
+                if cur is None or score > cur[0]:
+                    cur = (score, q, nq, rec, method, pairs)
+                    best[entry_id] = cur
+        for entry_id, (score, q, nq, rec, method, pairs) in best.items():
+            if entry_id not in hits and score + MAX_LIFT < floor:
+                continue
+            nm = NameMatch(q, rec.name, nq.display, rec.norm.display, nq.stripped,
+                           rec.norm.stripped, round(score, 4), method, pairs)
             if entry_id in hits:
                 hits[entry_id] = score_entry(party, self._entries[entry_id], nm, self.thresholds)
-                continue
-            if nm.score + MAX_LIFT < floor:
                 continue
             hit = score_entry(party, self._entries[entry_id], nm, self.thresholds)
             if hit.score >= floor:
@@ -267,26 +369,24 @@ class ScreeningIndex:
                fuzzy_threshold: float = 0.75, limit: int = 1000) -> list[SearchResult]:
         """Public list search: an identifier typed alone (exact), an exact name, names
         containing every word of the query (whole words, prefixes, Han substrings, pinyin),
-        then whole-name fuzzy matches; ranked in that order, then by score."""
+        then whole-name fuzzy matches; ranked in that order, then by score. Each result
+        says how well it matches (``strength``; ``matches_well`` over the answer is False
+        when nothing on the lists matches well)."""
         q = query.strip()
         if not q:
             return []
         kinds = set(lists) if lists is not None else None
         out: dict[str, SearchResult] = {}
 
-        def offer(entry_id: str, kind: MatchKind, score: float, name: str) -> None:
+        def offer(entry_id: str, kind: MatchKind, score: float, name: str,
+                  strength: MatchStrength = MatchStrength.STRONG) -> None:
             entry = self._entries.get(entry_id)
             if entry is None or (kinds is not None and entry.list_kind not in kinds):
                 return
+            new = SearchResult(entry_id, kind, round(score, 4), name, strength)
             cur = out.get(entry_id)
-            if cur is None:
-                out[entry_id] = SearchResult(entry_id, kind, round(score, 4), name)
-            elif kind > cur.kind or (kind == cur.kind and score > cur.score):
-                # the best kind names the match; the score is the best of any kind
-                out[entry_id] = SearchResult(entry_id, kind, round(max(score, cur.score), 4),
-                                             name)
-            elif score > cur.score:
-                out[entry_id] = SearchResult(entry_id, cur.kind, round(score, 4), cur.matched)
+            if cur is None or (kind, strength, score) > (cur.kind, cur.strength, cur.score):
+                out[entry_id] = new
 
         ident = normalise_identifier(q)
         if len(ident) >= 5:
@@ -300,13 +400,52 @@ class ScreeningIndex:
                 offer(entry_id, MatchKind.EXACT_NAME, 1.0, name)
         for th in self._search.search(q):
             offer(th.entry_id, MatchKind.TOKEN, th.score, th.name)
+        han_query = bool(norm.han) and len(norm.han) == len(norm.units)
+        if han_query and len(norm.units) >= 2:
+            # Han typed, the list writes the name in Latin letters: the query's pinyin read
+            # in order as words of the name (华为 -> "HUAWEI TECHNOLOGIES").
+            for th in self._search.search(norm.compact):
+                offer(th.entry_id, MatchKind.FUZZY, min(GOOD_FUZZY, th.score), th.name,
+                      MatchStrength.GOOD)
         if norm.units:
             for hit in self.screen(Party(q), lists=kinds, threshold=fuzzy_threshold,
                                    limit=limit):
-                if hit.name_match is not None:
-                    offer(hit.entry_id, MatchKind.FUZZY, hit.score, hit.name_match.entry_name)
-        ranked = sorted(out.values(), key=lambda r: (-r.kind, -r.score, r.entry_id))
+                nm = hit.name_match
+                if nm is None:
+                    continue
+                strength = (MatchStrength.GOOD if hit.score >= GOOD_FUZZY
+                            else MatchStrength.WEAK)
+                score = hit.score
+                if han_query and not normalise_name(nm.entry_name).han and not _in_order(
+                        norm, normalise_name(nm.entry_name)):
+                    # Only the same syllables in another order link the two (华为 ~ Weihua).
+                    strength = MatchStrength.WEAK
+                if strength is MatchStrength.WEAK:
+                    score *= WEAK_FACTOR
+                offer(hit.entry_id, MatchKind.FUZZY, score, nm.entry_name, strength)
+        ranked = sorted(out.values(), key=lambda r: (-r.kind, -r.strength, -r.score,
+                                                     r.entry_id))
         return ranked[:limit]
+
+    def search_matches_well(self, results: Iterable[SearchResult]) -> bool:
+        """False when no result is better than weak: nothing on the lists matches well."""
+        return matches_well(r.strength for r in results)
+
+
+def _in_order(q: NormalisedName, e: NormalisedName) -> bool:
+    """True when the query's units read, in their order, as consecutive units of the entry
+    name; for three syllables or more also with the surname moved to the end (Western
+    order). Two syllables swapped ("hua wei" / "wei hua") are not in order."""
+    qu, eu = q.units, e.units
+    n = len(qu)
+    orders = [qu]
+    if n >= 3:
+        orders.append((*qu[1:], qu[0]))
+    for seq in orders:
+        for start in range(len(eu) - n + 1):
+            if all(unit_similarity(seq[i], eu[start + i]) > 0.0 for i in range(n)):
+                return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,3 +457,4 @@ class SearchResult:
     kind: MatchKind
     score: float
     matched: str
+    strength: MatchStrength = MatchStrength.STRONG

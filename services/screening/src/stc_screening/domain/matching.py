@@ -1,16 +1,19 @@
 """Scoring a screened party against one list entry: name similarity over normalised units
 (Han characters compared one by one, Han to pinyin, romanisation variants, typos through
-rapidfuzz), then identifiers, country, address and party type, with an explanation of
-every step and a CLEAR / POTENTIAL_MATCH / MATCH decision on configurable thresholds."""
+rapidfuzz: one edit of any word, short ones included, keeps most of that word's weight, but
+two romanised syllables one letter apart stay two characters; a legal form both names carry
+counts once a word is misspelt), then identifiers, country, address and party type, with an
+explanation of every step and a CLEAR / POTENTIAL_MATCH / MATCH decision on configurable
+thresholds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from stc_screening.domain.countries import country_code
 from stc_screening.domain.lists import Identifier, ListEntry, ListKind, PartyType
@@ -18,7 +21,6 @@ from stc_screening.domain.normalise import (
     PINYIN_SYLLABLES,
     NormalisedName,
     Unit,
-    consonant_skeleton,
     fold_latin,
     normalise_name,
 )
@@ -58,6 +60,11 @@ TYPE_CONFLICTS = -0.05
 VARIANT_SIM = 0.94
 PINYIN_PAIR_SIM = 0.86  # a romanisation variant (Chang ~ Zhang) or a non-default Han reading
 MIN_TOKEN_SIM = 0.75  # below this a typo'd token counts as not matching at all
+SHORT_EDIT_SIM = 0.8  # a word of 3-4 letters one edit (OSA) from the other: "Jon" ~ "John"
+ONE_EDIT_SIM = 0.85  # a word of 5 letters or more one edit (OSA) from the other
+SYLLABLE_EDIT_SIM = 0.6  # two romanised syllables one letter apart are two characters
+FORM_WEIGHT = 2.0  # a legal form both names carry ("Group", "Ltd"), per side
+MISSPELT_FORM_CAP = 0.99  # the best a name with a misspelt legal form ("Inm" for Inc) gets
 SKELETON_SIM = 0.88  # same consonant skeleton, different vowels
 COMPACT_MIN = 0.88  # spacing / hyphenation rescue: only near-identical compact forms
 COMPACT_FACTOR = 0.98
@@ -110,25 +117,54 @@ class Hit:
     explanation: str = ""
 
 
+# Similarity of two Latin units by their texts (everything else about a Latin unit follows
+# from its text); bounded, cleared when full.
+_LATIN_SIM: dict[tuple[str, str], float] = {}
+_LATIN_SIM_MAX = 400_000
+
+
 def unit_similarity(a: Unit, b: Unit) -> float:
     """Similarity of two name units in [0, 1]."""
+    if a.han or b.han:
+        return _unit_similarity(a, b)
+    key = (a.text, b.text)
+    sim = _LATIN_SIM.get(key)
+    if sim is None:
+        if len(_LATIN_SIM) >= _LATIN_SIM_MAX:
+            _LATIN_SIM.clear()
+        sim = _LATIN_SIM[key] = _unit_similarity(a, b)
+    return sim
+
+
+def _unit_similarity(a: Unit, b: Unit) -> float:
     if a.han and b.han:
         return 1.0 if a.han == b.han else 0.0
-    if a.text == b.text:
+    at, bt = a.text, b.text
+    if at == bt:
         return 1.0
-    if a.keys & b.keys:
-        if (not a.han and not b.han and a.text in PINYIN_SYLLABLES
-                and b.text in PINYIN_SYLLABLES):
+    if not a.keys.isdisjoint(b.keys):
+        if (not a.han and not b.han and at in PINYIN_SYLLABLES
+                and bt in PINYIN_SYLLABLES):
             # Two different valid pinyin spellings (Chang / Zhang): ambiguous, weaker.
             return PINYIN_PAIR_SIM
         return VARIANT_SIM
     if a.han or b.han:
         return 0.0
-    if len(a.text) < 4 or len(b.text) < 4:
+    la, lb = len(at), len(bt)
+    longer = la if la > lb else lb
+    if longer < 3 or (la - lb > 1 or lb - la > 1) and not (a.skeleton and b.skeleton):
         return 0.0
-    sim = Levenshtein.normalized_similarity(a.text, b.text)
-    if (sim < SKELETON_SIM and len(a.text) >= 6 and len(b.text) >= 6
-            and consonant_skeleton(a.text) == consonant_skeleton(b.text)):
+    if a.syllable and b.syllable:
+        # One letter apart, two romanised syllables are two different characters
+        # (peng / teng): some evidence, never enough to carry a name alone.
+        return SYLLABLE_EDIT_SIM if OSA.distance(at, bt, score_cutoff=1) <= 1 else 0.0
+    if longer <= 4:
+        # Short words: one deletion, insertion, substitution or transposition.
+        return SHORT_EDIT_SIM if OSA.distance(at, bt, score_cutoff=1) <= 1 else 0.0
+    sim = OSA.normalized_similarity(at, bt)
+    if sim < ONE_EDIT_SIM and OSA.distance(at, bt, score_cutoff=1) <= 1:
+        sim = ONE_EDIT_SIM
+    if sim < SKELETON_SIM and a.skeleton and a.skeleton == b.skeleton:
         # Transliteration variants (Mohammed / Muhammad) share their consonants.
         sim = SKELETON_SIM
     return sim if sim >= MIN_TOKEN_SIM else 0.0
@@ -186,6 +222,40 @@ def align_units(q: tuple[Unit, ...], e: tuple[Unit, ...]
 def compare_names(q: NormalisedName, e: NormalisedName
                   ) -> tuple[float, str, tuple[tuple[str, str, float], ...]]:
     """Score two normalised names; returns (score, method, unit pairs)."""
+    result = _compare(q, e)
+    if result[0] < 0.999 and e.stripped and not q.han and len(q.units) >= 2:
+        alt = _without_misspelt_form(q, e)
+        if alt is not None:
+            other = _compare(alt, e)
+            if other[0] > result[0]:
+                # a misspelt word remains: never an exact match
+                return min(other[0], MISSPELT_FORM_CAP), other[1], other[2]
+    return result
+
+
+def _without_misspelt_form(q: NormalisedName, e: NormalisedName) -> NormalisedName | None:
+    """The query without its last (or first) word when that word misspells by one edit a
+    legal form the entry carries ("INM" for the entry's "Inc", "TNE" for "The")."""
+    forms = [f for f in _forms(e.stripped) if len(f) >= 3 and " " not in f]
+    if not forms:
+        return None
+    for pos in (-1, 0):
+        text = q.units[pos].text
+        if len(text) < 3 or text in forms:
+            continue
+        for form in forms:
+            if (abs(len(form) - len(text)) <= 1
+                    and OSA.distance(text, form, score_cutoff=1) <= 1):
+                rest = q.units[:-1] if pos == -1 else q.units[1:]
+                alt = normalise_name(" ".join(u.text for u in rest))
+                if not alt.units:
+                    return None
+                return replace(alt, stripped=(*alt.stripped, f"{text} (~{form})"))
+    return None
+
+
+def _compare(q: NormalisedName, e: NormalisedName
+             ) -> tuple[float, str, tuple[tuple[str, str, float], ...]]:
     if q.han and e.han and len(q.han) == len(q.units) and len(e.han) == len(e.units):
         # Both wholly Han: character by character, in order.
         score = Levenshtein.normalized_similarity(q.han, e.han)
@@ -209,7 +279,20 @@ def compare_names(q: NormalisedName, e: NormalisedName
         compact /= 100.0
         if compact >= COMPACT_MIN and compact * COMPACT_FACTOR > score:
             score, method = compact * COMPACT_FACTOR, "compact"
+    if 0.0 < score < 1.0 and q.stripped and e.stripped and not q.han and not e.han:
+        # A legal form both names carry ("ABC Group" / "AB Group") is part of the evidence
+        # once a word is misspelt; it never lifts a name to an exact match.
+        forms = _forms(q.stripped) & _forms(e.stripped)
+        if forms:
+            denom = sum(u.weight for u in q.units) + sum(u.weight for u in e.units)
+            extra = 2 * FORM_WEIGHT * min(2, len(forms))
+            score = min(0.999, (score * denom + extra) / (denom + extra))
     return score, method, pairs
+
+
+def _forms(stripped: tuple[str, ...]) -> set[str]:
+    """Legal forms as stripped, misspelt ones ("compnay (~company)") by the form meant."""
+    return {f.rsplit("(~", 1)[1].rstrip(")") if "(~" in f else f for f in stripped}
 
 
 def best_name_match(query_names: Iterable[str], entry_names: Iterable[str]) -> NameMatch | None:

@@ -1,7 +1,8 @@
 """Name normalisation for screening: script folding, traditional to simplified Chinese,
-legal-form stripping (by suffix, recorded), Han characters to pinyin readings (surname
-readings included), Wade-Giles and Cantonese (Hong Kong) romanisation variants, and
-splitting of run-together pinyin ("Xiaoming" -> "xiao ming").
+legal-form stripping (by suffix, recorded; short forms also misspelt by one edit), Han
+characters to pinyin readings (surname readings included), Wade-Giles (also "hs" written
+"s") and Cantonese (Hong Kong) romanisation variants, splitting of run-together pinyin
+("Xiaoming" -> "xiao ming"), and "&" read as "and" ("X&Y" = "X & Y" = "X and Y").
 
 A name becomes a tuple of ``Unit``s: one per Han character or Latin token. Units that are
 Chinese syllables carry the set of pinyin syllables they may stand for (``keys``), so
@@ -202,8 +203,14 @@ def wade_giles(syllable: str) -> str:
 def _build_variant_map() -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {}
     for syl in PINYIN_SYLLABLES:
-        for spelling in {syl, syl.replace("v", "u"), syl.replace("v", "yu"), wade_giles(syl)}:
+        wg = wade_giles(syl)
+        for spelling in {syl, syl.replace("v", "u"), syl.replace("v", "yu"), wg}:
             out.setdefault(spelling, set()).add(syl)
+        if wg.startswith("hs") and wg[1:] not in PINYIN_SYLLABLES:
+            # Wade-Giles "hs" written with one letter less ("Siao-ming" for Hsiao-ming), as
+            # Hong Kong and Taiwan passports and many lists do; not where "s..." is itself
+            # pinyin (su, sun, suan), which would join two common surnames.
+            out.setdefault(wg[1:], set()).add(syl)
     for syl, variants in ROMANISATION_VARIANTS.items():
         for v in variants:
             out.setdefault(v, set()).add(syl)
@@ -266,6 +273,7 @@ class Unit:
     weight: float
     han: str = ""
     syllable: bool = False
+    skeleton: str = ""  # consonant skeleton of a Latin token of six letters or more
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,14 +382,30 @@ def _strip_zh(text: str, stripped: list[str]) -> str:
 
 _FUZZY_FORMS = ("company", "limited", "corporation", "holdings", "incorporated", "holding",
                 "group")
+# Short legal forms, also recognised with one letter added, changed or swapped ("LCTD",
+# "JLSC", "PZAO"), when the misspelling is not a romanised syllable, a name particle or a
+# word that is a name of its own ("zinc", "karl").
+# Only consonant clusters: one edit away from "ooo", "zao", "inc" or "the" lie real words
+# and syllables ("obo", "par", "ing", "tde" for "tide").
+_FUZZY_SHORT_FORMS = ("ltd", "llc", "corp", "jsc", "ojsc", "cjsc", "pjsc", "llp", "plc", "gmbh",
+                      "fzco", "pvt")
+_FUZZY_SHORT_PREFIXES = ("pjsc", "jsc")
+_NOT_FORMS = frozenset({"zinc", "inch", "inca", "incl", "corps", "coral", "karl", "carl",
+                        "then", "thee", "they", "them", "tho", "she", "tie", "toe"})
 
 
-def _is_misspelt_form(token: str) -> str:
-    """The legal-form word a token misspells by one edit (``compnay``), or ''."""
-    if len(token) < 5:
+def _is_misspelt_form(token: str, forms: tuple[str, ...] | None = None) -> str:
+    """The legal-form word a token misspells by one edit (``compnay``, ``lctd``), or ''."""
+    if forms is None and len(token) >= 5:
+        for form in _FUZZY_FORMS:
+            if abs(len(form) - len(token)) <= 1 and OSA.distance(form, token) <= 1:
+                return form
+    if (len(token) < 3 or token in SYLLABLE_KEYS or token in STOPWORDS or token in _NOT_FORMS
+            or not token.isascii()):
         return ""
-    for form in _FUZZY_FORMS:
-        if abs(len(form) - len(token)) <= 1 and OSA.distance(form, token) <= 1:
+    for form in _FUZZY_SHORT_FORMS if forms is None else forms:
+        if (len(token) >= len(form) and abs(len(form) - len(token)) <= 1
+                and OSA.distance(form, token) <= 1):
             return form
     return ""
 
@@ -408,6 +432,11 @@ def _strip_en(tokens: list[str], stripped: list[str]) -> list[str]:
                 stripped.append(" ".join(form))
                 tokens, changed = tokens[k:], True
                 break
+        if not changed and len(tokens) > 1:
+            form_word = _is_misspelt_form(tokens[0], _FUZZY_SHORT_PREFIXES)
+            if form_word:
+                stripped.append(f"{tokens[0]} (~{form_word})")
+                tokens, changed = tokens[1:], True
     return tokens
 
 
@@ -416,7 +445,8 @@ def _latin_unit(token: str) -> Unit:
     if keys is not None:
         return Unit(text=token, keys=keys | {token}, weight=3.0, syllable=True)
     weight = 0.5 if token in STOPWORDS else float(max(2, min(len(token), 8)))
-    return Unit(text=token, keys=frozenset((token,)), weight=weight)
+    return Unit(text=token, keys=frozenset((token,)), weight=weight,
+                skeleton=consonant_skeleton(token) if len(token) >= 6 else "")
 
 
 @lru_cache(maxsize=200_000)
@@ -425,6 +455,8 @@ def normalise_name(name: str) -> NormalisedName:
     text = unicodedata.normalize("NFKC", name)
     text = to_simplified(text)
     text = _APOSTROPHES.sub("", text)
+    # "X&Y", "X & Y" and "X and Y" are one name: the ampersand is read as the word.
+    text = text.replace("&", " and ")
     stripped: list[str] = []
     if has_han(text):
         text = _strip_zh(text, stripped)

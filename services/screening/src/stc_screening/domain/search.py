@@ -14,7 +14,12 @@ case and diacritics folded, Cyrillic transliterated. Terms are
 
 A query matches a name when every query term matches a term of that same name; words in the
 name's order and a larger share of the name covered rank higher. Ranking across kinds is
-``IDENTIFIER > EXACT_NAME > TOKEN > FUZZY`` (see ``ScreeningIndex.search``).
+``IDENTIFIER > EXACT_NAME > TOKEN > FUZZY``, then by ``MatchStrength`` and score (see
+``ScreeningIndex.search``): a Han substring of a listed Han name is a TOKEN and outranks
+any pinyin reading; a Han query read as pinyin words of a Latin name, in order, is a GOOD
+fuzzy result; a fuzzy result linked to a Han query only by the same syllables in another
+order (华为 ~ "Weihua") is WEAK, and an answer with nothing better than WEAK says that
+nothing on the lists matches well (``matches_well``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -42,6 +48,32 @@ class MatchKind(IntEnum):
     TOKEN = 2
     EXACT_NAME = 3
     IDENTIFIER = 4
+
+
+class MatchStrength(IntEnum):
+    """How well a search result answers the query, for the person reading it.
+
+    STRONG: an identifier, the name itself, or every word (or the Han text) of the query in
+    the name. GOOD: a close spelling, or a Han query whose pinyin reads the name's words in
+    order. WEAK: related only by sound at a distance, or by the same syllables in another
+    order (华为 ~ "Weihua"): shown last, flagged, never the reason to stop looking.
+    """
+
+    WEAK = 1
+    GOOD = 2
+    STRONG = 3
+
+
+# A fuzzy result at or above this score is GOOD, below it WEAK.
+GOOD_FUZZY = 0.9
+# A weak result's score is scaled by this, so that it ranks under the good ones of its kind.
+WEAK_FACTOR = 0.75
+
+
+def matches_well(strengths: Iterable[MatchStrength]) -> bool:
+    """False when nothing in the answer is better than WEAK: the list holds no name that
+    matches the query well (the answer should say so rather than show a coincidence)."""
+    return any(s >= MatchStrength.GOOD for s in strengths)
 
 
 @dataclass(frozen=True, slots=True)
