@@ -22,7 +22,7 @@ TEST_STACK := STC_STATE_DIR=$(STC_TEST_STATE_DIR) STC_KAFKA_PORT=$(STC_TEST_KAFK
   STC_KAFKA_CONTROLLER_PORT=$(STC_TEST_KAFKA_CONTROLLER_PORT) STC_PG_PORT=$(STC_TEST_PG_PORT)
 TEST_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(STC_TEST_KAFKA_PORT) \
   STC_TEST_DATABASE_URL=postgresql://stc@127.0.0.1:$(STC_TEST_PG_PORT)/postgres
-export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src:$(CURDIR)/services/cli/src
+export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src:$(CURDIR)/services/cli/src:$(CURDIR)/services/edge/src
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
@@ -50,10 +50,13 @@ venv: $(VENV)/.installed
 
 services/common/src/stc/.generated: $(PROTOS) $(VENV)/.installed
 	@# generate into a scratch folder, then copy over: a process importing the code meanwhile
-	@# never sees an empty folder
+	@# never sees an empty folder. stc.binpb, the descriptor set with every import and the
+	@# google.rpc error details, is what the edge's JSON transcoder and the OpenAPI tool read.
 	tmp=$$(mktemp -d) && $(PY) -m grpc_tools.protoc -I protos \
 	  -I $$($(PY) -c "import google.type, os; print(os.path.dirname(os.path.dirname(google.type.__path__[0])))") \
-	  --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTOS) \
+	  --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp \
+	  --include_imports --include_source_info --descriptor_set_out=$$tmp/stc/stc.binpb \
+	  $(PROTOS) google/rpc/error_details.proto google/rpc/status.proto \
 	  && mkdir -p services/common/src/stc && cp -r $$tmp/stc/. services/common/src/stc/ && rm -rf $$tmp
 	@touch $@
 
