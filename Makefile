@@ -26,7 +26,7 @@ export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
+.PHONY: help venv protos portal tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -76,10 +76,19 @@ lint-protos: tools
 	  --include_imports --include_source_info --descriptor_set_out=$(STC_STATE_DIR)/protos.binpb $(PROTOS)
 	$(BUF) lint $(STC_STATE_DIR)/protos.binpb#format=bin --config buf.yaml --exclude-path google
 
+# the reference portal (TypeScript, esbuild) that the edge serves; without npm the edge still
+# serves gRPC-Web and JSON, only the portal pages are missing
+PORTAL_SRC := $(shell find portal/src portal/static -type f 2>/dev/null) portal/package.json portal/build.mjs
+portal/dist/app.js: $(PORTAL_SRC)
+	@command -v npm >/dev/null && (cd portal && npm ci --no-audit --no-fund --silent && npm run --silent build) \
+	  || echo "npm missing or offline: the portal is not built (the edge serves the APIs only)"
+
+portal: portal/dist/app.js
+
 up: venv protos
 	deploy/stack.sh up
 
-run: venv protos
+run: venv protos portal
 	deploy/run.sh
 
 # the scripted scenario alone, against a platform that `make run` already brought up
@@ -101,7 +110,7 @@ reset:
 test-unit: venv protos
 	$(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: venv protos tools lint
+test: venv protos tools lint portal
 	$(TEST_STACK) deploy/stack.sh up
 	$(TEST_ENV) $(PY) -m pytest -q $(PYTEST_ARGS)
 

@@ -1,0 +1,189 @@
+"""The reference portal in a real headless browser (Debian's chromium driven by Selenium),
+served by the edge (a real Envoy) in front of the whole platform (honcho, real Kafka and
+PostgreSQL), as issue 12 asks:
+
+- the public search finds a control-list entry by its Chinese name, without signing in;
+- a submission with a malformed USCC shows the service's field error next to the field;
+- an exporter submits an application and watches it reach "assessed" live, without reloading;
+  an officer approves it from the review queue and the exporter's page shows the licence.
+
+Screenshots go to $STC_PORTAL_SCREENSHOTS (docs/screenshots for the README) when it is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from stc_common.auth.jwt import mint_token
+from stc_common.testing.service import free_port
+from stc_common.uscc import make_uscc
+from stc_edge.config import EdgeSettings
+from stc_edge.testing import running_edge
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+PORTAL = ROOT / "portal" / "dist"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+WAIT = 120  # seconds: the whole platform shares two cores with the browser
+
+
+def _need_browser() -> None:
+    missing = [n for n, p in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER),
+                              ("portal/dist (make portal)", (PORTAL / "app.js").exists() or None))
+               if not p]
+    if missing:
+        msg = f"browser tests need {', '.join(missing)} (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+async def portal_url(platform, tmp_path_factory):
+    """The edge in front of the platform, serving the built portal; yields its address."""
+    _need_browser()
+    a = platform["addresses"]
+    settings = EdgeSettings(port=free_port(), admin_port=free_port(),
+                            licensing_addr=a["licensing"], screening_addr=a["screening"],
+                            enduser_addr=a["enduser"], credit_addr=a["credit"],
+                            portal_dir=PORTAL)
+    async with running_edge(settings, tmp_path_factory.mktemp("edge")) as s:
+        yield f"http://127.0.0.1:{s.port}"
+
+
+def browser(lang: str = "en"):
+    from selenium import webdriver
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", f"--lang={lang}"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(options=opts, service=webdriver.ChromeService(CHROMEDRIVER))
+
+
+@pytest.fixture
+def driver():
+    d = browser()
+    try:
+        yield d
+    finally:
+        d.quit()
+
+
+def shot(d, name: str) -> None:
+    out = os.environ.get("STC_PORTAL_SCREENSHOTS")
+    if out:
+        path = ROOT / out
+        path.mkdir(parents=True, exist_ok=True)
+        d.save_screenshot(str(path / f"{name}.png"))
+
+
+def wait_for(d, css: str, timeout: float = WAIT):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(d, timeout).until(ec.visibility_of_element_located((By.CSS_SELECTOR,
+                                                                            css)))
+
+
+def fill(d, css: str, text: str) -> None:
+    el = wait_for(d, css)
+    el.clear()
+    el.send_keys(text)
+
+
+def english(d, url: str) -> None:
+    d.get(url + "/#/search")
+    d.execute_script("localStorage.setItem('stc.lang', 'en')")
+    d.refresh()
+
+
+def sign_in(d, url: str, token: str) -> None:
+    d.get(url + "/#/signin")
+    fill(d, "#token", token)
+    d.find_element("css selector", "#signin-button").click()
+
+
+def new_uscc() -> str:
+    return make_uscc("91110000" + "".join(CHARSET[b % 31] for b in uuid.uuid4().bytes[:9]))
+
+
+def test_public_search_finds_a_control_list_entry_by_its_chinese_name(portal_url, driver):
+    driver.get(portal_url + "/#/search")
+    driver.execute_script("localStorage.clear()")  # public: no token
+    driver.get(portal_url + "/#/search")
+    fill(driver, "#query", "洛克希德·马丁公司")
+    driver.find_element("css selector", "#search-button").click()
+    first = wait_for(driver, "tr[data-testid=result]")
+    assert "Lockheed Martin" in first.text and "CONTROL_LIST" in first.text
+    assert first.get_attribute("data-weak") == "false"
+    assert "管控名单" in driver.find_element("css selector", "nav").text  # Chinese by default
+    shot(driver, "portal-search")
+
+
+def test_a_bad_uscc_shows_the_field_error_next_to_the_field(portal_url, driver):
+    english(driver, portal_url)
+    sign_in(driver, portal_url, mint_token(role="exporter", uscc=new_uscc()))
+    driver.get(portal_url + "/#/apply")
+    fill(driver, "#f-exporter_uscc", "91110000MA01ABCDE1")  # wrong check character
+    driver.find_element("css selector", "#submit-application").click()
+    err = wait_for(driver, '[data-error-for="exporter_uscc"]')
+    assert "USCC" in err.text
+    # next to the field: the element right before the error is the USCC input, marked invalid
+    prev = driver.execute_script("return arguments[0].previousElementSibling", err)
+    assert prev.get_attribute("id") == "f-exporter_uscc"
+    assert "invalid" in prev.get_attribute("class")
+    assert driver.current_url.endswith("#/apply")  # nothing was submitted
+    shot(driver, "portal-field-error")
+
+
+def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grants(
+        portal_url, driver):
+    uscc = new_uscc()
+    english(driver, portal_url)
+    sign_in(driver, portal_url, mint_token(role="exporter", uscc=uscc))
+    driver.get(portal_url + "/#/register")
+    fill(driver, "#f-name_zh", "浏览器测试精密机械有限公司")
+    fill(driver, "#f-name_en", "Browser Test Precision Machinery Co., Ltd.")
+    fill(driver, "#f-address", "北京市海淀区")
+    driver.find_element("css selector", "#register-button").click()
+    assert uscc in wait_for(driver, "[data-testid=registered]").text
+
+    driver.get(portal_url + "/#/apply")
+    driver.find_element("css selector", "#submit-application").click()
+    wait_for(driver, "#live")
+    assert "#/applications/" in driver.current_url
+    app_id = driver.current_url.rsplit("/", 1)[1]
+    driver.execute_script("window.__sameDocument = 42")  # gone if the page reloads
+    rec = wait_for(driver, "[data-testid=recommendation]")
+    assert "GRANT" in rec.text
+    factors = driver.find_elements("css selector", "tr[data-testid=factor]")
+    assert len(factors) == 8  # Art. 13's eight factors
+    assert driver.find_elements("css selector", "#timeline li[data-kind=ASSESSED]")
+    shot(driver, "portal-application-assessed")
+
+    officer = browser()
+    try:
+        english(officer, portal_url)
+        sign_in(officer, portal_url, mint_token(role="officer", authority="MOFCOM"))
+        row = wait_for(officer, f'tr[data-id="{app_id}"]')
+        shot(officer, "portal-review-queue")
+        row.find_element("css selector", "input[name=reasons]").send_keys(
+            "Civil end use, clean screening, all eight factors clear")
+        row.find_element("css selector", "button[data-action=approve]").click()
+        wait_for(officer, f'tr[data-id="{app_id}"] [data-testid=decided]')
+    finally:
+        officer.quit()
+
+    licence = wait_for(driver, "[data-testid=licence]")
+    assert "ACTIVE" in licence.text
+    assert driver.execute_script("return window.__sameDocument") == 42  # live, no reload
+    assert wait_for(driver, "#state").get_attribute("data-state").startswith("APPROVED")
+    shot(driver, "portal-licence")
