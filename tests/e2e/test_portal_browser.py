@@ -115,6 +115,18 @@ def new_uscc() -> str:
     return make_uscc("91110000" + "".join(CHARSET[b % 31] for b in uuid.uuid4().bytes[:9]))
 
 
+def test_the_edge_reports_serving_once_every_service_answers(portal_url):
+    import time
+
+    from stc_cli.main import edge_health
+
+    addr = portal_url.removeprefix("http://")
+    deadline = time.monotonic() + WAIT
+    while (state := edge_health(addr)) != "SERVING" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state == "SERVING"
+
+
 def test_public_search_finds_a_control_list_entry_by_its_chinese_name(portal_url, driver):
     driver.get(portal_url + "/#/search")
     driver.execute_script("localStorage.clear()")  # public: no token

@@ -9,7 +9,7 @@ import grpc
 from stc_common.auth.jwt import mint_token
 from stc_common.grpc.client import TlsSettingsError, aio_channel, channel_credentials
 
-__all__ = ["ADDRESSES", "KAFKA", "Identity", "IdentityError", "TlsSettingsError", "channel",
+__all__ = ["ADDRESSES", "EDGE", "KAFKA", "Identity", "IdentityError", "TlsSettingsError", "channel",
            "channel_credentials"]
 
 ADDRESSES = {
@@ -19,6 +19,8 @@ ADDRESSES = {
     "credit": os.environ.get("STC_CREDIT_ADDR", "127.0.0.1:50054"),
 }
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# the edge (Envoy): gRPC-Web, JSON and the portal on one port (`make run` starts it)
+EDGE = os.environ.get("STC_EDGE_ADDR") or f"127.0.0.1:{os.environ.get('STC_EDGE_PORT', '8080')}"
 
 
 class IdentityError(ValueError):

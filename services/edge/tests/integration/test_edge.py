@@ -5,6 +5,7 @@ over the limit refused before the service, and a refusal's field violations as J
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -109,3 +110,12 @@ async def test_a_body_over_the_limit_is_refused_at_the_edge(edge):
             base(edge) + SEARCH, data=grpcweb.frame(big.SerializeToString()),
             headers={"content-type": grpcweb.CONTENT_TYPE}) as r:
         assert r.status == 413
+
+
+async def test_the_edge_health_says_which_way_it_is(edge):
+    from stc_cli.main import edge_health
+    from stc_common.testing.service import free_port
+
+    # only the screening service is up behind this edge: not every service can be reached
+    assert await asyncio.to_thread(edge_health, f"127.0.0.1:{edge.port}") == "NOT_SERVING"
+    assert await asyncio.to_thread(edge_health, f"127.0.0.1:{free_port()}") == "UNAVAILABLE"
