@@ -33,6 +33,7 @@ function errorBox(e: unknown): HTMLElement {
 
 const NAV: [string, Word, string[]][] = [
   ["#/search", "navSearch", []],
+  ["#/publications", "navPublications", []],
   ["#/signin", "navSignin", []],
   ["#/register", "navRegister", ["exporter"]],
   ["#/apply", "navApply", ["exporter"]],
@@ -65,7 +66,7 @@ function route(): void {
   const pages: Record<string, () => void> = {
     search: searchPage, signin: signinPage, register: registerPage, apply: applyPage,
     applications: () => (id ? applicationPage(decodeURIComponent(id)) : minePage()),
-    queue: queuePage,
+    queue: queuePage, publications: publicationsPage,
   };
   (pages[page] ?? searchPage)();
 }
@@ -374,6 +375,72 @@ async function queuePage(): Promise<void> {
   try {
     const r = await get<{ applications: Application[] }>("/v1/reviewQueue", { page_size: "50" });
     main().append(h("section", {}, applicationRows(r.applications, true)));
+  } catch (e) { main().append(errorBox(e)); }
+}
+
+// ---------------------------------------------------------------- public: credit publications
+
+interface Publication { leaf_index: string; kind: string; record_id: string; uscc: string;
+                        canonical: string; published_on?: { year: number; month: number; day: number } }
+
+const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { all.set(p, o); o += p.length; }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+}
+
+/** RFC 9162 §2.1.3.2: the root an inclusion proof leads to from leaf `index` of `size`. */
+export async function rootFromInclusionProof(index: bigint, size: bigint, leaf: Uint8Array,
+                                             proof: Uint8Array[]): Promise<Uint8Array | null> {
+  if (index >= size) return null;
+  let fn = index, sn = size - 1n;
+  let r = await sha256(new Uint8Array([0]), leaf);
+  for (const p of proof) {
+    if (sn === 0n) return null;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = await sha256(new Uint8Array([1]), p, r);
+      if ((fn & 1n) === 0n) while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+    } else {
+      r = await sha256(new Uint8Array([1]), r, p);
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  return sn === 0n ? r : null;
+}
+
+async function verifyPublication(p: Publication, out: HTMLElement): Promise<void> {
+  try {
+    const cp = await get<{ tree_size: string; root_hash: string; note: string }>("/v1/checkpoint");
+    const rec = await get<{ canonical: string; inclusion_proof: string[]; tree_size: string }>(
+      `/v1/publications/${p.leaf_index}`, { tree_size: cp.tree_size });
+    const root = await rootFromInclusionProof(BigInt(p.leaf_index), BigInt(cp.tree_size),
+      b64(rec.canonical), rec.inclusion_proof.map(b64));
+    const ok = root !== null && hex(root) === hex(b64(cp.root_hash));
+    out.replaceChildren(h("span", { class: ok ? "badge good" : "badge level-CONCERN", "data-testid": "verification",
+                                    "data-ok": String(ok), title: cp.note },
+      ok ? `${t("verified")} ${cp.tree_size} (root ${hex(b64(cp.root_hash)).slice(0, 16)}…)` : t("notVerified")));
+  } catch (e) { out.replaceChildren(errorBox(e)); }
+}
+
+async function publicationsPage(): Promise<void> {
+  main().replaceChildren(h("h1", {}, t("pubTitle")), h("p", { class: "note" }, t("pubHint")));
+  try {
+    const r = await get<{ publications: Publication[] }>("/v1/publications", { page_size: "50" });
+    if (!r.publications.length) { main().append(h("p", {}, t("noPublications"))); return; }
+    const text = (c: string) => { try { return new TextDecoder().decode(b64(c)); } catch { return c; } };
+    main().append(h("section", {}, h("table", {},
+      h("thead", {}, h("tr", {}, ...(["leaf", "kindCol", "uscc", "published", "record", "verify"] as Word[]).map((w) => h("th", {}, t(w))))),
+      h("tbody", {}, ...r.publications.map((p) => {
+        const out = h("span");
+        return h("tr", { "data-testid": "publication" }, h("td", {}, p.leaf_index), h("td", {}, p.kind),
+          h("td", { class: "mono" }, p.uscc), h("td", {}, date(p.published_on)),
+          h("td", { class: "note mono" }, text(p.canonical).slice(0, 160)),
+          h("td", {}, h("button", { class: "secondary", type: "button", onclick: () => verifyPublication(p, out) }, t("verify")), " ", out));
+      })))));
   } catch (e) { main().append(errorBox(e)); }
 }
 

@@ -199,3 +199,56 @@ def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grant
     assert driver.execute_script("return window.__sameDocument") == 42  # live, no reload
     assert wait_for(driver, "#state").get_attribute("data-state").startswith("APPROVED")
     shot(driver, "portal-licence")
+
+
+async def test_public_credit_publications_verify_in_the_browser(portal_url, platform, driver):
+    """Three penalties recorded (Art. 34) are published; the public page proves each one's
+    inclusion in the Merkle log against the signed checkpoint's root, in the browser."""
+    import asyncio
+    import datetime as dt
+    import hashlib
+
+    import grpc
+    from google.type import date_pb2
+    from stc.credit.v1 import credit_pb2
+    from stc.credit.v1 import credit_service_pb2 as cpb
+    from stc.credit.v1 import credit_service_pb2_grpc as cgrpc
+
+    today = dt.date.today()
+    d = date_pb2.Date(year=today.year, month=today.month, day=today.day)
+    md = (("authorization", f"Bearer {mint_token(role='officer', authority='MOFCOM')}"),)
+    usccs = [new_uscc() for _ in range(3)]
+    async with grpc.aio.insecure_channel(platform["addresses"]["credit"]) as ch:
+        credit = cgrpc.CreditServiceStub(ch)
+        for n, uscc in enumerate(usccs):
+            no = f"商务部行罚〔2026〕portal-{uuid.uuid4().hex[:6]}号"
+            await credit.RecordViolation(cpb.RecordViolationRequest(
+                request_id=str(uuid.uuid4()), uscc=uscc, enterprise_name=f"门户测试公司{n}",
+                article="34", decision_no=no,
+                decision_sha256=hashlib.sha256(no.encode()).hexdigest(),
+                penalty=credit_pb2.Penalty(sanctions=["warning", "fine"], fine_fen=500_000_00),
+                turnover_fen=100_000_00, decision_date=d, effective_date=d), metadata=md)
+        for _ in range(WAIT * 2):
+            pubs = await credit.ListPublications(cpb.ListPublicationsRequest(page_size=500))
+            if {p.uscc for p in pubs.publications} >= set(usccs):
+                break
+            await asyncio.sleep(0.5)
+        assert {p.uscc for p in pubs.publications} >= set(usccs), "not published"
+
+    english(driver, portal_url)
+    driver.get(portal_url + "/#/publications")
+    wait_for(driver, "tr[data-testid=publication]")
+    rows = [r for r in driver.find_elements("css selector", "tr[data-testid=publication]")
+            if any(u in r.text for u in usccs)]
+    assert len(rows) == 3
+    for row in rows:
+        row.find_element("css selector", "button").click()
+    for row in rows:
+        for _ in range(WAIT * 10):
+            found = row.find_elements("css selector", "[data-testid=verification]")
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        assert found and found[0].get_attribute("data-ok") == "true", row.text
+        assert "Verified" in found[0].text
+    shot(driver, "portal-credit-publications")

@@ -9,8 +9,8 @@ import sys
 import time
 
 from rich.console import Console
-
 from stc_cli.context import EDGE
+
 from stc_demo.scenario import run_story, wait_for_platform
 
 console = Console()

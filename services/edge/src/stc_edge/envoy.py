@@ -104,7 +104,8 @@ def portal_routes(portal_dir: Path) -> list[dict[str, Any]]:
 
 
 def http_filters(s: EdgeSettings) -> list[dict[str, Any]]:
-    """In order: health, rate limit, body size, CORS, gRPC-Web, JSON transcoding, routing."""
+    """In order: health, rate limit, body size, CORS, gzip (portal files), gRPC-Web, JSON
+    transcoding, routing."""
     return [
         {"name": "envoy.filters.http.health_check", "typed_config": {
             "@type": f"{T}.filters.http.health_check.v3.HealthCheck",
@@ -127,6 +128,16 @@ def http_filters(s: EdgeSettings) -> list[dict[str, Any]]:
             "max_request_bytes": s.max_request_bytes}},
         {"name": "envoy.filters.http.cors", "typed_config": {
             "@type": f"{T}.filters.http.cors.v3.Cors"}},
+        # gzip for the portal's files only: JSON and gRPC-Web answers stay as they are (a live
+        # watch must not wait in a compressor's buffer)
+        {"name": "envoy.filters.http.compressor", "typed_config": {
+            "@type": f"{T}.filters.http.compressor.v3.Compressor",
+            "response_direction_config": {"common_config": {
+                "min_content_length": 256,
+                "content_type": ["text/html", "text/css", "application/javascript",
+                                 "text/javascript"]}},
+            "compressor_library": {"name": "gzip", "typed_config": {
+                "@type": f"{T}.compression.gzip.compressor.v3.Gzip"}}}},
         {"name": "envoy.filters.http.grpc_web", "typed_config": {
             "@type": f"{T}.filters.http.grpc_web.v3.GrpcWeb"}},
         {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
