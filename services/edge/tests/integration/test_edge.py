@@ -119,3 +119,21 @@ async def test_the_edge_health_says_which_way_it_is(edge):
     # only the screening service is up behind this edge: not every service can be reached
     assert await asyncio.to_thread(edge_health, f"127.0.0.1:{edge.port}") == "NOT_SERVING"
     assert await asyncio.to_thread(edge_health, f"127.0.0.1:{free_port()}") == "UNAVAILABLE"
+
+
+async def test_the_rate_limit_answers_429_before_the_service(screening_port, tmp_path):
+    from stc_common.testing.service import free_port
+    from stc_edge.config import EdgeSettings
+    from stc_edge.testing import running_edge
+
+    tight = EdgeSettings(port=free_port(), admin_port=free_port(), portal_dir=tmp_path,
+                         screening_addr=f"127.0.0.1:{screening_port}",
+                         rate_limit_rps=1, rate_limit_burst=3)
+    async with running_edge(tight, tmp_path) as edge, aiohttp.ClientSession() as http:
+        codes = []
+        for _ in range(6):
+            async with http.get(base(edge) + "/v1/listEntries:search",
+                                params={"query": "Ryonbong"}) as r:
+                codes.append((r.status, r.headers.get("x-rate-limited")))
+    assert codes[0] == (200, None)
+    assert (429, "edge") in codes  # the bucket of 3 is empty within six immediate calls
