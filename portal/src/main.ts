@@ -38,6 +38,8 @@ const NAV: [string, Word, string[]][] = [
   ["#/register", "navRegister", ["exporter"]],
   ["#/apply", "navApply", ["exporter"]],
   ["#/applications", "navMine", ["exporter"]],
+  ["#/screen", "navScreen", ["exporter", "officer"]],
+  ["#/consult", "navConsult", ["exporter"]],
   ["#/queue", "navQueue", ["officer"]],
 ];
 
@@ -66,7 +68,7 @@ function route(): void {
   const pages: Record<string, () => void> = {
     search: searchPage, signin: signinPage, register: registerPage, apply: applyPage,
     applications: () => (id ? applicationPage(decodeURIComponent(id)) : minePage()),
-    queue: queuePage, publications: publicationsPage,
+    queue: queuePage, publications: publicationsPage, screen: screenPage, consult: consultPage,
   };
   (pages[page] ?? searchPage)();
 }
@@ -315,8 +317,10 @@ async function applicationPage(id: string): Promise<void> {
       h("p", {}, h("strong", {}, a.reference || a.application_id), " ",
         h("span", { class: `badge state-${st}`, id: "state", "data-state": st }, st), " ", a.authority),
       h("p", { class: "note" }, `${t("deadline")}: ${date(a.deadline)} · ${t("daysLeft")}: ${a.deadline ? a.working_days_remaining : "-"}`),
-      s?.role === "officer" && ["UNDER_REVIEW", "RECONSIDERATION"].includes(st) ? decideForm(a.application_id) : null));
-    if (a.licence_id) void showLicence(a.licence_id, licence);
+      s?.role === "officer" && ["UNDER_REVIEW", "RECONSIDERATION"].includes(st) ? decideForm(a.application_id) : null,
+      s?.role === "officer" && st === "UNDER_REVIEW" ? requestInfoForm(a.application_id) : null,
+      s?.role === "exporter" && st === "INFORMATION_REQUESTED" ? answerForm(a.application_id) : null));
+    if (a.licence_id) void showLicence(a.licence_id, licence, s?.role === "exporter");
   };
   try {
     show(await get<Application>(`/v1/applications/${encodeURIComponent(id)}`));
@@ -341,13 +345,111 @@ async function applicationPage(id: string): Promise<void> {
   }
 }
 
-async function showLicence(licenceId: string, box: HTMLElement): Promise<void> {
+async function showLicence(licenceId: string, box: HTMLElement, exporter = false): Promise<void> {
   try {
     const l = await get<{ reference: string; licence_id: string; status: string; valid_until?: { year: number; month: number; day: number } }>(
       `/v1/licences/${encodeURIComponent(licenceId)}`);
     box.replaceChildren(h("section", { "data-testid": "licence" }, h("strong", {}, `${t("licence")}: ${l.reference || l.licence_id}`),
-      " ", h("span", { class: "badge good" }, short(l.status, "LICENCE_STATUS_")), ` ${date(l.valid_until)}`));
+      " ", h("span", { class: "badge good" }, short(l.status, "LICENCE_STATUS_")), ` ${date(l.valid_until)}`,
+      exporter ? changeForm(l.licence_id) : null));
   } catch (e) { box.replaceChildren(errorBox(e)); }
+}
+
+function requestInfoForm(applicationId: string): HTMLElement {
+  const summary = h("div");
+  const form: HTMLElement = h("form", { class: "card", id: "request-info", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    const questions = value(form, "questions").split("\n").map((q) => q.trim()).filter(Boolean);
+    try {
+      await post(`/v1/applications/${encodeURIComponent(applicationId)}:requestInformation`, { questions });
+    } catch (err) { showViolations(form, err, summary); }
+  } }, h("label", { for: "f-questions" }, t("requestInfo")),
+    h("textarea", { id: "f-questions", name: "questions", "data-field": "questions", rows: "2" }),
+    summary, h("button", { class: "secondary", type: "submit", id: "request-info-button" }, t("send")));
+  return form;
+}
+
+function answerForm(applicationId: string): HTMLElement {
+  const summary = h("div");
+  const form: HTMLElement = h("form", { class: "card", id: "answer-info", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      await post(`/v1/applications/${encodeURIComponent(applicationId)}:amend`, { answer: value(form, "answer") });
+    } catch (err) { showViolations(form, err, summary); }
+  } }, h("label", { for: "f-answer" }, t("answerInfo")),
+    h("textarea", { id: "f-answer", name: "answer", "data-field": "answer", rows: "3" }),
+    summary, h("button", { class: "primary", type: "submit", id: "answer-button" }, t("answer")));
+  return form;
+}
+
+const CHANGE_KINDS = ["END_USER_CHANGED", "END_USER_MAY_CHANGE", "END_USE_CHANGED", "END_USE_MAY_CHANGE",
+  "TRANSFER_TO_THIRD_PARTY", "CERTIFICATE_FORGED", "CERTIFICATE_ALTERED", "CERTIFICATE_EXPIRED"];
+
+function changeForm(licenceId: string): HTMLElement {
+  const summary = h("div");
+  const form: HTMLElement = h("form", { class: "card", id: "report-change", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    const kind = value(form, "kind");
+    try {
+      const r = await post<{ report?: { name: string } }>("/v1/changeReports", {
+        request_id: crypto.randomUUID(), licence_id: licenceId, kind: `CHANGE_KIND_${kind}`,
+        details: value(form, "details"),
+        ...(kind === "END_USE_CHANGED" ? { new_end_use: value(form, "details") } : {}) });
+      summary.replaceChildren(h("p", { "data-testid": "change-reported" }, t("reported") + (r.report?.name ?? "")));
+    } catch (err) { showViolations(form, err, summary); }
+  } }, h("h3", {}, t("reportChange")),
+    h("label", { for: "f-kind" }, t("changeKind")),
+    h("select", { id: "f-kind", name: "kind", "data-field": "kind" }, ...CHANGE_KINDS.map((k) => h("option", { value: k }, k))),
+    h("label", { for: "f-details" }, t("details")),
+    h("textarea", { id: "f-details", name: "details", "data-field": "details", rows: "2" }),
+    summary, h("button", { class: "secondary", type: "submit", id: "report-change-button" }, t("send")));
+  return form;
+}
+
+// ---------------------------------------------------------------- screening and consultations
+
+interface Hit { party_name: string; list_kind: string; entry_id: string; entry_name: string;
+                score: number; decision: string; explanation: string; matched_entry_name: string }
+
+function screenPage(): void {
+  const out = h("div", { id: "hits" });
+  const form: HTMLElement = h("form", { class: "card", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      const r = await post<{ hits: Hit[]; lists_version: string }>("/v1/parties:screen", {
+        party: { name: value(form, "party.name"), country: value(form, "party.country").toUpperCase() } });
+      out.replaceChildren(r.hits.length ? h("section", {}, h("table", {},
+        h("thead", {}, h("tr", {}, ...(["list", "name", "match", "decision", "why"] as Word[]).map((w) => h("th", {}, t(w))))),
+        h("tbody", {}, ...r.hits.map((x) => h("tr", { "data-testid": "hit" },
+          h("td", {}, short(x.list_kind, "LIST_KIND_")),
+          h("td", {}, x.entry_name, h("div", { class: "note mono" }, x.entry_id)),
+          h("td", {}, x.score.toFixed(2)),
+          h("td", {}, h("span", { class: `badge ${x.decision.endsWith("_MATCH") && !x.decision.endsWith("POTENTIAL_MATCH") ? "level-CONCERN" : "level-CAUTION"}` }, short(x.decision, "HIT_DECISION_"))),
+          h("td", { class: "note" }, x.explanation))))))
+        : h("p", { "data-testid": "no-hits" }, t("noHits")));
+    } catch (err) { showViolations(form, err, out); }
+  } }, h("div", { class: "grid" }, field("party.name", "partyName"), field("party.country", "country")),
+    h("button", { class: "primary", type: "submit", id: "screen-button" }, t("screen")));
+  main().replaceChildren(h("h1", {}, t("screenTitle")), form, out);
+}
+
+function consultPage(): void {
+  const summary = h("div");
+  const form: HTMLElement = h("form", { class: "card", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      const c = await post<{ consultation_id: string; authority: string }>("/v1/consultations", {
+        request_id: crypto.randomUUID(), authority: value(form, "authority") || "MOFCOM",
+        question: value(form, "question"), item_description: value(form, "item_description"),
+        hs_code: value(form, "hs_code") });
+      summary.replaceChildren(h("p", { "data-testid": "consulted" }, `${t("consultSent")}${c.consultation_id} → ${c.authority}`));
+    } catch (err) { showViolations(form, err, summary); }
+  } }, h("div", { class: "grid" }, field("item_description", "itemDescription"), field("hs_code", "hsCode"),
+      field("authority", "authority", "MOFCOM")),
+    h("label", { for: "f-question" }, t("question")),
+    h("textarea", { id: "f-question", name: "question", "data-field": "question", rows: "3" }),
+    summary, h("button", { class: "primary", type: "submit", id: "consult-button" }, t("ask")));
+  main().replaceChildren(h("h1", {}, t("consultTitle")), form);
 }
 
 // ---------------------------------------------------------------- officer: queue and decide

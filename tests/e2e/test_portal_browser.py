@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -116,8 +117,6 @@ def new_uscc() -> str:
 
 
 def test_the_edge_reports_serving_once_every_service_answers(portal_url):
-    import time
-
     from stc_cli.main import edge_health
 
     addr = portal_url.removeprefix("http://")
@@ -252,3 +251,66 @@ async def test_public_credit_publications_verify_in_the_browser(portal_url, plat
         assert found and found[0].get_attribute("data-ok") == "true", row.text
         assert "Verified" in found[0].text
     shot(driver, "portal-credit-publications")
+
+
+def test_information_request_answered_live_then_a_change_report_and_a_screening(
+        portal_url, driver):
+    """An officer asks for information (Reg. 17: the clock pauses); the exporter's open page
+    shows the request live and the answer form; answered, the application is back under
+    review; once licensed, the exporter reports an end-use change (Art. 16) on the licence and
+    screens a party against every list."""
+    uscc = new_uscc()
+    english(driver, portal_url)
+    sign_in(driver, portal_url, mint_token(role="exporter", uscc=uscc))
+    driver.get(portal_url + "/#/register")
+    fill(driver, "#f-name_zh", "补充材料测试有限公司")
+    fill(driver, "#f-name_en", "Information Request Test Co., Ltd.")
+    fill(driver, "#f-address", "上海市")
+    driver.find_element("css selector", "#register-button").click()
+    wait_for(driver, "[data-testid=registered]")
+    driver.get(portal_url + "/#/apply")
+    driver.find_element("css selector", "#submit-application").click()
+    wait_for(driver, "[data-testid=recommendation]")
+    app_id = driver.current_url.rsplit("/", 1)[1]
+
+    officer = browser()
+    try:
+        english(officer, portal_url)
+        sign_in(officer, portal_url, mint_token(role="officer", authority="MOFCOM"))
+        wait_for(officer, f'tr[data-id="{app_id}"]')
+        officer.get(f"{portal_url}/#/applications/{app_id}")
+        fill(officer, "#f-questions", "Please provide the signed contract with the end user")
+        officer.find_element("css selector", "#request-info-button").click()
+
+        fill(driver, "#f-answer", "The signed contract CT-2026-0417 is attached.")  # live
+        assert wait_for(driver, "#state").get_attribute("data-state") == "INFORMATION_REQUESTED"
+        shot(driver, "portal-information-requested")
+        driver.find_element("css selector", "#answer-button").click()
+        for _ in range(WAIT * 2):
+            if wait_for(driver, "#state").get_attribute("data-state") == "UNDER_REVIEW":
+                break
+            time.sleep(0.5)
+        assert wait_for(driver, "#state").get_attribute("data-state") == "UNDER_REVIEW"
+        assert driver.find_elements("css selector", "#timeline li[data-kind=INFORMATION_PROVIDED]")
+
+        officer.get(portal_url + "/#/queue")
+        row = wait_for(officer, f'tr[data-id="{app_id}"]')
+        row.find_element("css selector", "input[name=reasons]").send_keys("Answered; clear")
+        row.find_element("css selector", "button[data-action=approve]").click()
+        wait_for(officer, f'tr[data-id="{app_id}"] [data-testid=decided]')
+    finally:
+        officer.quit()
+
+    wait_for(driver, "[data-testid=licence]")
+    driver.find_element("css selector", "#f-kind option[value=END_USE_MAY_CHANGE]").click()
+    fill(driver, "#f-details", "The end user may use the bars for a military contract")
+    driver.find_element("css selector", "#report-change-button").click()
+    assert "changeReports/" in wait_for(driver, "[data-testid=change-reported]").text
+
+    driver.get(portal_url + "/#/screen")
+    fill(driver, "#f-party\\.name", "Korea Ryonbong General Corporation")
+    fill(driver, "#f-party\\.country", "KP")
+    driver.find_element("css selector", "#screen-button").click()
+    hit = wait_for(driver, "tr[data-testid=hit]")
+    assert "RYONBONG" in hit.text.upper()
+    shot(driver, "portal-screen-party")
