@@ -18,7 +18,7 @@ from stc_cli.main import app
 from stc_demo.__main__ import TRY_THIS
 from typer.testing import CliRunner
 
-ENTRY_ID = "prc-control-list:2026-mofcom-015-1"
+ENTRY_ID = "prc-unreliable-entity-list:d7fc6fc0fab9e669"  # the longest kind of id
 APP_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 
@@ -128,6 +128,7 @@ def test_party_screening_folds_the_explanation_under_the_table(narrow):
     assert ENTRY_ID in r.output and "MATCH" in r.output
     assert "#1 why:" in re.sub(r"\s+", " ", r.output)
     assert "pinyin agrees" in re.sub(r"\s+", " ", r.output)
+    core.console.width = 200  # --wide is for wide terminals (the fixture restores 80)
     r = CliRunner().invoke(app, ["screen", "party", "Korea Ryonbong General Corp",
                                  "--as", "officer:MOFCOM", "--wide"])
     assert "#1 why:" not in r.output and "pinyin" in r.output  # in the table

@@ -28,7 +28,7 @@ def main() -> int:
     c = sub.add_parser("config", help="write the Envoy configuration")
     c.add_argument("--out", type=Path)
     s = sub.add_parser("serve", help="write the configuration and run Envoy in its place")
-    s.add_argument("--log-level", default=os.environ.get("STC_EDGE_LOG_LEVEL", "warn"))
+    s.add_argument("--log-level", default=os.environ.get("STC_EDGE_LOG_LEVEL", "error"))
     o = sub.add_parser("openapi", help="write the OpenAPI document of the JSON routes")
     o.add_argument("--out", type=Path)
     a = p.parse_args()

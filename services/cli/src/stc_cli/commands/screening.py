@@ -60,28 +60,33 @@ def _identifiers(values: list[str] | None) -> list[common_pb2.PartyIdentifier]:
 
 def hits_table(hits, title: str = "Hits", wide: bool = False) -> Table:
     """List, entry, score and decision of every hit; the explanation in a column with
-    ``wide``, else printed under the table by ``explanations`` (80 columns stay readable)."""
+    ``wide``, else printed under the table by ``explanations`` (80 columns stay readable:
+    the list and the entry id share one cell, and the id never folds)."""
     t = Table(title=title, title_justify="left", show_lines=True)
     t.add_column("#", no_wrap=True)
     if wide:
         t.add_column("party", overflow="fold", ratio=1)
-    for name, kw in (("list", {"no_wrap": True}), ("entry", {"ratio": 2}),
-                     ("score", {"no_wrap": True}), ("decision", {"no_wrap": True})):
-        t.add_column(name, overflow="fold", **kw)
+        t.add_column("list", no_wrap=True)
+    longest_id = max((len(h.entry_id) for h in hits), default=10)
+    t.add_column("list / entry" if not wide else "entry", overflow="fold", ratio=2,
+                 min_width=min(longest_id, 44))
+    t.add_column("score", no_wrap=True)
+    t.add_column("decision", no_wrap=True)
     if wide:
         t.add_column("explanation", overflow="fold", ratio=4)
+    parties = {x.party_name for x in hits}
     for n, h in enumerate(hits, 1):
         decision = short(epb.HitDecision, h.decision, "HIT_DECISION_")
-        entry = f"{h.entry_name}\n[dim]{h.entry_id}[/dim]"
+        entry = "" if wide else f"[bold]{list_kind(h.list_kind)}[/bold]\n"
+        entry += f"{escape(h.entry_name)}\n[dim]{h.entry_id}[/dim]"
         if h.matched_entry_name and h.matched_entry_name != h.entry_name:
-            entry += f"\n≈ {h.matched_entry_name}"
-        if not wide and h.party_name and len({x.party_name for x in hits}) > 1:
-            entry += f"\n[dim]party: {h.party_name}[/dim]"
-        decision = f"[{DECISION_STYLE.get(decision, '')}]{decision}[/]"
-        if decision.endswith("POTENTIAL_MATCH[/]"):
-            decision = decision.replace("POTENTIAL_MATCH", "POTENTIAL\nMATCH")
-        row = [str(n), *([h.party_name] if wide else []), list_kind(h.list_kind), entry,
-               f"{h.score:.3f}", decision, *([h.explanation] if wide else [])]
+            entry += f"\n≈ {escape(h.matched_entry_name)}"
+        if not wide and h.party_name and len(parties) > 1:
+            entry += f"\n[dim]party: {escape(h.party_name)}[/dim]"
+        shown = decision.replace("POTENTIAL_MATCH", "POTENTIAL\nMATCH")
+        cell = f"[{DECISION_STYLE.get(decision, '')}]{shown}[/]"
+        row = [str(n), *([h.party_name, list_kind(h.list_kind)] if wide else []), entry,
+               f"{h.score:.3f}", cell, *([h.explanation] if wide else [])]
         t.add_row(*row)
     return t
 
@@ -196,19 +201,20 @@ async def search(
     if not r.results:
         console.print(f"nothing on the lists matches {query!r}")
         return
-    t = grid("list", "name / entry", "match", "countries",
+    t = grid("list / name / entry", "match", "countries",
              *(["basis / announcement"] if wide else []), show_lines=True)
     weak = 0
     for x in r.results:
         e = x.entry
-        name = f"{escape(e.primary_name)}\n[dim]{e.entry_id}[/dim]"
+        name = (f"[bold]{list_kind(e.list_kind)}[/bold]\n{escape(e.primary_name)}\n"
+                f"[dim]{e.entry_id}[/dim]")
         if x.matched_name and x.matched_name != e.primary_name:
             name += f"\n[dim]≈ {escape(x.matched_name)}[/dim]"
         match = f"{MATCH_KIND.get(x.match_kind, '-')}\n{x.score:.2f}"
         if is_weak(x):
             weak += 1
             match += "\n[yellow]weak[/yellow]"
-        t.add_row(list_kind(e.list_kind), name, match, ", ".join(e.countries),
+        t.add_row(name, match, ", ".join(e.countries),
                   *([escape(e.announcement or e.legal_basis)] if wide else []))
     console.print(t)
     strong = len(r.results) - weak
