@@ -41,6 +41,7 @@ const NAV: [string, Word, string[]][] = [
   ["#/screen", "navScreen", ["exporter", "officer"]],
   ["#/consult", "navConsult", ["exporter"]],
   ["#/queue", "navQueue", ["officer"]],
+  ["#/lists", "navLists", ["officer"]],
 ];
 
 function chrome(): void {
@@ -68,7 +69,7 @@ function route(): void {
   const pages: Record<string, () => void> = {
     search: searchPage, signin: signinPage, register: registerPage, apply: applyPage,
     applications: () => (id ? applicationPage(decodeURIComponent(id)) : minePage()),
-    queue: queuePage, publications: publicationsPage, screen: screenPage, consult: consultPage,
+    queue: queuePage, publications: publicationsPage, screen: screenPage, consult: consultPage, lists: listsPage,
   };
   (pages[page] ?? searchPage)();
 }
@@ -450,6 +451,41 @@ function consultPage(): void {
     h("textarea", { id: "f-question", name: "question", "data-field": "question", rows: "3" }),
     summary, h("button", { class: "primary", type: "submit", id: "consult-button" }, t("ask")));
   main().replaceChildren(h("h1", {}, t("consultTitle")), form);
+}
+
+// ---------------------------------------------------------------- officer: list maintenance
+
+function listsPage(): void {
+  const addOut = h("div");
+  const add: HTMLElement = h("form", { class: "card", id: "add-entry", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      const x = await post<{ entry_id: string; primary_name: string }>("/v1/listEntries", {
+        request_id: crypto.randomUUID(), reason: value(add, "reason"),
+        entry: { list_kind: value(add, "entry.list_kind"), primary_name: value(add, "entry.primary_name"),
+                 aliases: value(add, "entry.aliases").split(";").map((a) => a.trim()).filter(Boolean),
+                 countries: value(add, "entry.countries") ? [value(add, "entry.countries").toUpperCase()] : [],
+                 party_type: "entity", announcement: value(add, "entry.announcement"),
+                 listed_on: { year: new Date().getFullYear(), month: new Date().getMonth() + 1, day: new Date().getDate() } } });
+      addOut.replaceChildren(h("p", { "data-testid": "entry-added", "data-entry-id": x.entry_id }, `${t("added")}${x.entry_id} ${x.primary_name}`));
+    } catch (err) { showViolations(add, err, addOut); }
+  } },
+    h("label", { for: "f-entry.list_kind" }, t("listKind")),
+    h("select", { id: "f-entry.list_kind", name: "entry.list_kind", "data-field": "entry.list_kind" },
+      ...["LIST_KIND_CONTROL_LIST", "LIST_KIND_WATCH_LIST", "LIST_KIND_UNRELIABLE_ENTITY_LIST"].map((k) => h("option", { value: k }, short(k, "LIST_KIND_")))),
+    h("div", { class: "grid" }, field("entry.primary_name", "name"), field("entry.aliases", "aliases"),
+      field("entry.countries", "country"), field("entry.announcement", "announcement"), field("reason", "reasons")),
+    addOut, h("button", { class: "primary", type: "submit", id: "add-entry-button" }, t("add")));
+  const removeOut = h("div");
+  const remove: HTMLElement = h("form", { class: "card", id: "remove-entry", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      await post(`/v1/listEntries/${encodeURIComponent(value(remove, "entry_id"))}:remove`, { reason: value(remove, "remove_reason") });
+      removeOut.replaceChildren(h("p", { "data-testid": "entry-removed" }, t("removed") + value(remove, "entry_id")));
+    } catch (err) { showViolations(remove, err, removeOut); }
+  } }, h("div", { class: "grid" }, field("entry_id", "entryId"), field("remove_reason", "reasons")),
+    removeOut, h("button", { class: "secondary", type: "submit", id: "remove-entry-button" }, t("remove")));
+  main().replaceChildren(h("h1", {}, t("listsTitle")), add, remove);
 }
 
 // ---------------------------------------------------------------- officer: queue and decide

@@ -314,3 +314,39 @@ def test_information_request_answered_live_then_a_change_report_and_a_screening(
     hit = wait_for(driver, "tr[data-testid=hit]")
     assert "RYONBONG" in hit.text.upper()
     shot(driver, "portal-screen-party")
+
+
+def test_an_officer_lists_a_party_and_the_public_finds_it_by_its_chinese_name(
+        portal_url, driver):
+    """List maintenance (Art. 18): an officer adds a party with a Chinese name to the control
+    list in the portal; an anonymous visitor finds it by that name; the officer removes it."""
+    tag = uuid.uuid4().hex[:6]
+    zh = f"六边形动力贸易{tag}公司"
+    english(driver, portal_url)
+    sign_in(driver, portal_url, mint_token(role="officer", authority="MOFCOM"))
+    driver.get(portal_url + "/#/lists")
+    fill(driver, "#f-entry\\.primary_name", f"Hexagon Dynamics Trading FZE {tag}")
+    fill(driver, "#f-entry\\.aliases", zh)
+    fill(driver, "#f-entry\\.countries", "AE")
+    fill(driver, "#f-entry\\.announcement", "商务部公告2026年第99号")
+    fill(driver, "#f-reason", "diversion to a listed end user")
+    driver.find_element("css selector", "#add-entry-button").click()
+    entry_id = wait_for(driver, "[data-testid=entry-added]").get_attribute("data-entry-id")
+    assert entry_id.startswith("prc-control-list:")
+    shot(driver, "portal-list-maintenance")
+
+    public = browser()
+    try:
+        public.get(portal_url + "/#/search")
+        public.execute_script("localStorage.clear()")
+        public.get(f"{portal_url}/#/search?q={zh}")
+        public.refresh()
+        row = wait_for(public, "tr[data-testid=result]")
+        assert entry_id in row.text and "CONTROL_LIST" in row.text
+    finally:
+        public.quit()
+
+    fill(driver, "#f-entry_id", entry_id)
+    fill(driver, "#f-remove_reason", "delisted on application (Reg. 29)")
+    driver.find_element("css selector", "#remove-entry-button").click()
+    assert entry_id in wait_for(driver, "[data-testid=entry-removed]").text
