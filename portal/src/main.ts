@@ -278,12 +278,15 @@ function applicationRows(apps: Application[], officer: boolean): HTMLElement {
       officer ? h("td", {}, decideForm(a.application_id)) : null))));
 }
 
+// Pages that load after rendering fill their own box: if the visitor has moved on meanwhile,
+// the box is detached and the late answer shows nowhere.
 async function minePage(): Promise<void> {
-  main().replaceChildren(h("h1", {}, t("mineTitle")));
+  const box = h("div");
+  main().replaceChildren(h("h1", {}, t("mineTitle")), box);
   try {
     const r = await get<{ applications: Application[] }>("/v1/applications", { page_size: "50" });
-    main().append(h("section", {}, applicationRows(r.applications, false)));
-  } catch (e) { main().append(errorBox(e)); }
+    box.replaceChildren(h("section", {}, applicationRows(r.applications, false)));
+  } catch (e) { box.replaceChildren(errorBox(e)); }
 }
 
 interface Factor { factor: number; title_en: string; title_zh: string; level: string;
@@ -509,11 +512,12 @@ function decideForm(applicationId: string): HTMLElement {
 }
 
 async function queuePage(): Promise<void> {
-  main().replaceChildren(h("h1", {}, t("queueTitle")));
+  const box = h("div");
+  main().replaceChildren(h("h1", {}, t("queueTitle")), box);
   try {
     const r = await get<{ applications: Application[] }>("/v1/reviewQueue", { page_size: "50" });
-    main().append(h("section", {}, applicationRows(r.applications, true)));
-  } catch (e) { main().append(errorBox(e)); }
+    box.replaceChildren(h("section", {}, applicationRows(r.applications, true)));
+  } catch (e) { box.replaceChildren(errorBox(e)); }
 }
 
 // ---------------------------------------------------------------- public: credit publications
@@ -565,12 +569,13 @@ async function verifyPublication(p: Publication, out: HTMLElement): Promise<void
 }
 
 async function publicationsPage(): Promise<void> {
-  main().replaceChildren(h("h1", {}, t("pubTitle")), h("p", { class: "note" }, t("pubHint")));
+  const box = h("div");
+  main().replaceChildren(h("h1", {}, t("pubTitle")), h("p", { class: "note" }, t("pubHint")), box);
   try {
     const r = await get<{ publications: Publication[] }>("/v1/publications", { page_size: "50" });
-    if (!r.publications.length) { main().append(h("p", {}, t("noPublications"))); return; }
+    if (!r.publications.length) { box.replaceChildren(h("p", {}, t("noPublications"))); return; }
     const text = (c: string) => { try { return new TextDecoder().decode(b64(c)); } catch { return c; } };
-    main().append(h("section", {}, h("table", {},
+    box.replaceChildren(h("section", {}, h("table", {},
       h("thead", {}, h("tr", {}, ...(["leaf", "kindCol", "uscc", "published", "record", "verify"] as Word[]).map((w) => h("th", {}, t(w))))),
       h("tbody", {}, ...r.publications.map((p) => {
         const out = h("span");
@@ -579,7 +584,7 @@ async function publicationsPage(): Promise<void> {
           h("td", { class: "note mono" }, text(p.canonical).slice(0, 160)),
           h("td", {}, h("button", { class: "secondary", type: "button", onclick: () => verifyPublication(p, out) }, t("verify")), " ", out));
       })))));
-  } catch (e) { main().append(errorBox(e)); }
+  } catch (e) { box.replaceChildren(errorBox(e)); }
 }
 
 setLang(getLang());
