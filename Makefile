@@ -22,11 +22,11 @@ TEST_STACK := STC_STATE_DIR=$(STC_TEST_STATE_DIR) STC_KAFKA_PORT=$(STC_TEST_KAFK
   STC_KAFKA_CONTROLLER_PORT=$(STC_TEST_KAFKA_CONTROLLER_PORT) STC_PG_PORT=$(STC_TEST_PG_PORT)
 TEST_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(STC_TEST_KAFKA_PORT) \
   STC_TEST_DATABASE_URL=postgresql://stc@127.0.0.1:$(STC_TEST_PG_PORT)/postgres
-export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src:$(CURDIR)/services/cli/src
+export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/src:$(CURDIR)/services/screening/src:$(CURDIR)/services/enduser/src:$(CURDIR)/services/credit/src:$(CURDIR)/services/cli/src:$(CURDIR)/services/edge/src
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
+.PHONY: help venv protos portal tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -50,10 +50,13 @@ venv: $(VENV)/.installed
 
 services/common/src/stc/.generated: $(PROTOS) $(VENV)/.installed
 	@# generate into a scratch folder, then copy over: a process importing the code meanwhile
-	@# never sees an empty folder
+	@# never sees an empty folder. stc.binpb, the descriptor set with every import and the
+	@# google.rpc error details, is what the edge's JSON transcoder and the OpenAPI tool read.
 	tmp=$$(mktemp -d) && $(PY) -m grpc_tools.protoc -I protos \
 	  -I $$($(PY) -c "import google.type, os; print(os.path.dirname(os.path.dirname(google.type.__path__[0])))") \
-	  --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTOS) \
+	  --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp \
+	  --include_imports --include_source_info --descriptor_set_out=$$tmp/stc/stc.binpb \
+	  $(PROTOS) google/rpc/error_details.proto google/rpc/status.proto \
 	  && mkdir -p services/common/src/stc && cp -r $$tmp/stc/. services/common/src/stc/ && rm -rf $$tmp
 	@touch $@
 
@@ -86,10 +89,19 @@ lint-protos: tools
 	  --include_imports --include_source_info --descriptor_set_out=$(STC_STATE_DIR)/protos.binpb $(PROTOS)
 	$(BUF) lint $(STC_STATE_DIR)/protos.binpb#format=bin --config buf.yaml --exclude-path google
 
+# the reference portal (TypeScript, esbuild) that the edge serves; without npm the edge still
+# serves gRPC-Web and JSON, only the portal pages are missing
+PORTAL_SRC := $(shell find portal/src portal/static -type f 2>/dev/null) portal/package.json portal/build.mjs
+portal/dist/app.js: $(PORTAL_SRC)
+	@command -v npm >/dev/null && (cd portal && npm ci --no-audit --no-fund --silent && npm run --silent build) \
+	  || echo "npm missing or offline: the portal is not built (the edge serves the APIs only)"
+
+portal: portal/dist/app.js
+
 up: venv protos
 	deploy/stack.sh up
 
-run: venv protos
+run: venv protos portal
 	deploy/run.sh
 
 # the scripted scenario alone, against a platform that `make run` already brought up
@@ -111,7 +123,7 @@ reset:
 test-unit: venv protos
 	STC_ENVIRONMENT=development $(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: venv protos tools lint
+test: venv protos tools lint portal
 	$(TEST_STACK) deploy/stack.sh up
 	$(TEST_ENV) STC_ENVIRONMENT=development $(PY) -m pytest -q $(PYTEST_ARGS)
 

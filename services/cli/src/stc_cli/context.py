@@ -10,7 +10,7 @@ from stc_common.auth.jwt import mint_token
 from stc_common.grpc.client import TlsSettingsError, channel_credentials
 from stc_common.grpc.retry import retrying_channel
 
-__all__ = ["ADDRESSES", "KAFKA", "Identity", "IdentityError", "TlsSettingsError", "channel",
+__all__ = ["ADDRESSES", "EDGE", "KAFKA", "Identity", "IdentityError", "TlsSettingsError", "channel",
            "channel_credentials"]
 
 ADDRESSES = {
@@ -20,6 +20,8 @@ ADDRESSES = {
     "credit": os.environ.get("STC_CREDIT_ADDR", "127.0.0.1:50054"),
 }
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# the edge (Envoy): gRPC-Web, JSON and the portal on one port (`make run` starts it)
+EDGE = os.environ.get("STC_EDGE_ADDR") or f"127.0.0.1:{os.environ.get('STC_EDGE_PORT', '8080')}"
 
 
 class IdentityError(ValueError):

@@ -6,6 +6,7 @@ Every command prints something a person can act on; failures exit non-zero with 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sys
 from typing import Annotated
@@ -17,7 +18,7 @@ from rich.table import Table
 from stc_common.auth.jwt import mint_token
 
 from stc_cli.commands import application, credit, enduser, licence, officer, operator, screening
-from stc_cli.context import ADDRESSES, KAFKA, channel
+from stc_cli.context import ADDRESSES, EDGE, KAFKA, channel
 from stc_cli.core import AsOption, console, err, report_rpc_error, run
 
 __all__ = ["app", "AsOption", "report_rpc_error", "run"]
@@ -66,9 +67,29 @@ async def status() -> None:
                 state = f"[red]{exc.code().name}[/red]"
                 bad += 1
         table.add_row(name, addr, state)
+    edge = await asyncio.to_thread(edge_health, EDGE)
+    table.add_row("edge (Envoy)", EDGE, {
+        "SERVING": "SERVING", "NOT_SERVING": "[red]NOT_SERVING[/red] (a service is down)",
+    }.get(edge, "[yellow]not running[/yellow] (make run starts it)"))
+    bad += edge == "NOT_SERVING"
     console.print(table)
     if bad:
         raise typer.Exit(1)
+
+
+def edge_health(addr: str) -> str:
+    """SERVING when the edge answers /healthz with 200 (every service's cluster has a healthy
+    host), NOT_SERVING on 503, UNAVAILABLE when nothing listens."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{addr}/healthz", timeout=3) as r:
+            return "SERVING" if r.status == 200 else "NOT_SERVING"
+    except urllib.error.HTTPError as exc:
+        return "NOT_SERVING" if exc.code == 503 else f"HTTP_{exc.code}"
+    except OSError:
+        return "UNAVAILABLE"
 
 
 @app.command()

@@ -9,6 +9,7 @@ import sys
 import time
 
 from rich.console import Console
+from stc_cli.context import EDGE
 
 from stc_demo.scenario import run_story, wait_for_platform
 
@@ -40,7 +41,7 @@ def main() -> int:
         f"[bold {colour}]{ok}/{len(result.steps)} steps as the law expects[/] "
         f"in {result.seconds:.1f}s"
     )
-    console.print(TRY_THIS)
+    console.print(TRY_THIS.format(edge=EDGE))
     if a.then_tail:
         from stc_cli.main import app
 
@@ -53,9 +54,12 @@ def main() -> int:
 
 
 TRY_THIS = """
+[bold]The portal[/bold] (exporters, officers, the public; 中文 / English): [bold]http://{edge}/[/bold]
+  JSON: curl -s 'http://{edge}/v1/listEntries:search?query=Lockheed'   (docs/openapi/)
+
 [bold]Try it yourself[/bold] (another terminal, in the repository):
   alias stc='.venv/bin/python -m stc_cli'
-  stc status                                   # health of the four services
+  stc status                                   # health of the four services and the edge
   stc list search 华为 --as public               # the public control list, any script
   stc screen party "Lockheed Martin Corp" --as officer:MOFCOM
   stc application list --as officer:MOFCOM     # the review queue with deadlines

@@ -104,20 +104,22 @@ def show_application(a: apb.Application) -> None:
 
 
 def application_rows(apps, with_exporter: bool = True) -> Table:
-    """One line per application (the reference names the authority)."""
+    """One row per application: the reference (it names the authority) and the exporter on
+    the first line, the id to copy into the next command on the second (fits 80 columns)."""
     t = Table()
-    t.add_column("reference", no_wrap=True)
-    t.add_column("id", no_wrap=True, min_width=36)  # copied into the next command
-    for name in ("state", "dest.", "deadline"):
+    t.add_column("application / id", no_wrap=True, min_width=36)  # ids never wrap
+    t.add_column("state", overflow="fold")
+    for name in ("dest.", "deadline"):
         t.add_column(name, no_wrap=True)
-    if with_exporter:
-        t.add_column("exporter", overflow="fold", min_width=9)
     for a in apps:
         st = styled(state(a.state))
         if a.flags:  # re-screening hits while pending
             st.append(f" ⚑{len(a.flags)}", style="bold red")
-        row = [a.reference, a.application_id, st, a.content.destination, date(a.deadline)]
-        t.add_row(*row, *([a.content.exporter_uscc] if with_exporter else []))
+        head = a.reference or "-"
+        if with_exporter:
+            head += f"  {a.content.exporter_uscc}"
+        t.add_row(f"{head}\n[dim]{a.application_id}[/dim]", st, a.content.destination,
+                  date(a.deadline))
     return t
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
@@ -57,21 +58,55 @@ def _identifiers(values: list[str] | None) -> list[common_pb2.PartyIdentifier]:
     return out
 
 
-def hits_table(hits, title: str = "Hits") -> Table:
-    """List, entry, score, decision and explanation of every hit."""
+def hits_table(hits, title: str = "Hits", wide: bool = False) -> Table:
+    """List, entry, score and decision of every hit; the explanation in a column with
+    ``wide``, else printed under the table by ``explanations`` (80 columns stay readable:
+    the list and the entry id share one cell, and the id never folds)."""
     t = Table(title=title, title_justify="left", show_lines=True)
-    for name, kw in (("party", {"ratio": 1}), ("list", {"no_wrap": True}),
-                     ("entry", {"ratio": 2}), ("score", {"no_wrap": True}),
-                     ("decision", {"no_wrap": True}), ("explanation", {"ratio": 4})):
-        t.add_column(name, overflow="fold", **kw)
-    for h in hits:
+    t.add_column("#", no_wrap=True)
+    if wide:
+        t.add_column("party", overflow="fold", ratio=1)
+        t.add_column("list", no_wrap=True)
+    longest_id = max((len(h.entry_id) for h in hits), default=10)
+    t.add_column("list / entry" if not wide else "entry", overflow="fold", ratio=2,
+                 min_width=min(longest_id, 44))
+    t.add_column("score", no_wrap=True)
+    t.add_column("decision", no_wrap=True)
+    if wide:
+        t.add_column("explanation", overflow="fold", ratio=4)
+    parties = {x.party_name for x in hits}
+    for n, h in enumerate(hits, 1):
         decision = short(epb.HitDecision, h.decision, "HIT_DECISION_")
-        entry = f"{h.entry_name}\n[dim]{h.entry_id}[/dim]"
+        entry = "" if wide else f"[bold]{list_kind(h.list_kind)}[/bold]\n"
+        entry += f"{escape(h.entry_name)}\n[dim]{h.entry_id}[/dim]"
         if h.matched_entry_name and h.matched_entry_name != h.entry_name:
-            entry += f"\n≈ {h.matched_entry_name}"
-        t.add_row(h.party_name, list_kind(h.list_kind), entry, f"{h.score:.3f}",
-                  f"[{DECISION_STYLE.get(decision, '')}]{decision}[/]", h.explanation)
+            entry += f"\n≈ {escape(h.matched_entry_name)}"
+        if not wide and h.party_name and len(parties) > 1:
+            entry += f"\n[dim]party: {escape(h.party_name)}[/dim]"
+        shown = decision.replace("POTENTIAL_MATCH", "POTENTIAL\nMATCH")
+        cell = f"[{DECISION_STYLE.get(decision, '')}]{shown}[/]"
+        row = [str(n), *([h.party_name, list_kind(h.list_kind)] if wide else []), entry,
+               f"{h.score:.3f}", cell, *([h.explanation] if wide else [])]
+        t.add_row(*row)
     return t
+
+
+def explanations(hits) -> None:
+    """Each hit's explanation as a detail line under the table (the narrow layout)."""
+    for n, h in enumerate(hits, 1):
+        if h.explanation:
+            console.print(f"[bold]#{n}[/bold] [dim]why:[/dim] {escape(h.explanation)}")
+
+
+# A fuzzy search result under the screening service's potential-match threshold is only a
+# similarity of spelling, not a candidate: front ends must say so (issue 12, item 4).
+WEAK_FUZZY_BELOW = 0.84
+
+
+def is_weak(result) -> bool:
+    """A search result matched only by whole-name similarity under the potential threshold."""
+    return (result.match_kind == spb.SEARCH_MATCH_KIND_FUZZY
+            and result.score < WEAK_FUZZY_BELOW)
 
 
 @screen_app.command("party")
@@ -85,6 +120,8 @@ async def screen_party(
     list_: Annotated[list[str] | None, typer.Option("--list", help="only these lists")] = None,
     threshold: Annotated[float, typer.Option(help="0: the service's threshold")] = 0.0,
     limit: int = 20,
+    wide: Annotated[bool, typer.Option(help="the explanation as a column (wide terminals)")]
+    = False,
     json_: JsonOption = False,
 ) -> None:
     """Screen one party (a name in any script) against every list."""
@@ -99,7 +136,9 @@ async def screen_party(
     if not r.hits:
         console.print(f"[green]no hits[/green] for {name!r} (lists {r.lists_version[:12]})")
         return
-    console.print(hits_table(r.hits, title=f"{len(r.hits)} hit(s) for {name!r}"))
+    console.print(hits_table(r.hits, title=f"{len(r.hits)} hit(s) for {name!r}", wide=wide))
+    if not wide:
+        explanations(r.hits)
     console.print(f"[dim]lists version {r.lists_version[:12]}[/dim]")
 
 
@@ -108,6 +147,7 @@ async def screen_party(
 async def screen_transaction(
     file: Annotated[Path, typer.Argument(help="an application file (ApplicationContent)")],
     as_: AsOption = "public",
+    wide: Annotated[bool, typer.Option(help="explanations as a column")] = False,
     json_: JsonOption = False,
 ) -> None:
     """Screen a whole transaction (parties, destination, items, red flags) before applying."""
@@ -124,7 +164,9 @@ async def screen_transaction(
     console.print(f"highest severity: [bold]{highest}[/bold]"
                   f"{'  [bold red]BLOCKED[/bold red]' if r.blocked else ''}")
     if r.party_hits:
-        console.print(hits_table(r.party_hits))
+        console.print(hits_table(r.party_hits, wide=wide))
+        if not wide:
+            explanations(r.party_hits)
     if r.findings:
         t = grid("category", "code", "severity", "finding (EN)", "结论 (ZH)", show_lines=True)
         for f in r.findings:
@@ -133,37 +175,64 @@ async def screen_transaction(
         console.print(t)
 
 
+MATCH_KIND = {spb.SEARCH_MATCH_KIND_IDENTIFIER: "identifier",
+              spb.SEARCH_MATCH_KIND_EXACT_NAME: "exact name",
+              spb.SEARCH_MATCH_KIND_TOKEN: "words", spb.SEARCH_MATCH_KIND_FUZZY: "similar"}
+
+
 @list_app.command("search")
 @run
 async def search(
     query: str,
     list_: Annotated[list[str] | None, typer.Option("--list", help="only these lists")] = None,
+    as_: AsOption = "public",
     limit: int = 20,
+    wide: Annotated[bool, typer.Option(help="also the legal basis / announcement column")]
+    = False,
     json_: JsonOption = False,
 ) -> None:
     """Public: search the lists by name (any script) or identifier — no token needed."""
     async with Client("screening") as s:
         r = await s.SearchListEntries(spb.SearchListEntriesRequest(
-            query=query, list_kinds=_kinds(list_), page_size=limit), timeout=30)
+            query=query, list_kinds=_kinds(list_), page_size=limit),
+            metadata=identity(as_), timeout=30)
     if json_:
         return print_json(r)
-    t = grid("score", "list", "entry", "name", "countries", "basis / announcement")
+    if not r.results:
+        console.print(f"nothing on the lists matches {query!r}")
+        return
+    t = grid("list / name / entry", "match", "countries",
+             *(["basis / announcement"] if wide else []), show_lines=True)
+    weak = 0
     for x in r.results:
         e = x.entry
-        t.add_row(f"{x.score:.3f}", list_kind(e.list_kind), e.entry_id,
-                  e.primary_name + (f"\n[dim]≈ {x.matched_name}[/dim]"
-                                    if x.matched_name and x.matched_name != e.primary_name else ""),
-                  ", ".join(e.countries), e.announcement or e.legal_basis)
+        name = (f"[bold]{list_kind(e.list_kind)}[/bold]\n{escape(e.primary_name)}\n"
+                f"[dim]{e.entry_id}[/dim]")
+        if x.matched_name and x.matched_name != e.primary_name:
+            name += f"\n[dim]≈ {escape(x.matched_name)}[/dim]"
+        match = f"{MATCH_KIND.get(x.match_kind, '-')}\n{x.score:.2f}"
+        if is_weak(x):
+            weak += 1
+            match += "\n[yellow]weak[/yellow]"
+        t.add_row(name, match, ", ".join(e.countries),
+                  *([escape(e.announcement or e.legal_basis)] if wide else []))
     console.print(t)
+    strong = len(r.results) - weak
     console.print(f"[dim]{len(r.results)} of {r.total_size} result(s)[/dim]")
+    if weak:
+        console.print(
+            f"[yellow]{weak} weak result(s)[/yellow]: the name is only similar in spelling "
+            f"(score under {WEAK_FUZZY_BELOW:.2f}), probably not the party you mean"
+            + ("" if strong else f" — nothing on the lists closely matches {query!r}"))
 
 
 @list_app.command("show")
 @run
-async def show_entry(entry_id: str, json_: JsonOption = False) -> None:
+async def show_entry(entry_id: str, as_: AsOption = "public", json_: JsonOption = False) -> None:
     """Public: one list entry."""
     async with Client("screening") as s:
-        e = await s.GetListEntry(spb.GetListEntryRequest(entry_id=entry_id), timeout=30)
+        e = await s.GetListEntry(spb.GetListEntryRequest(entry_id=entry_id),
+                                 metadata=identity(as_), timeout=30)
     if json_:
         return print_json(e)
     console.print(kv_table(f"{list_kind(e.list_kind)} {e.entry_id}", [

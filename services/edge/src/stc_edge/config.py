@@ -1,0 +1,67 @@
+"""The edge's settings (pydantic-settings, variables prefixed `STC_EDGE_`).
+
+The upstream addresses default to the services' default ports and follow the same
+STC_<SERVICE>_ADDR variables as the CLI; TLS follows the services' own TLS variables
+(STC_TLS_CA_FILE towards the services, STC_EDGE_TLS_CERT_FILE/KEY_FILE towards browsers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[4]
+SERVICES = ("licensing", "screening", "enduser", "credit")
+SERVICE_NAMES = {
+    "licensing": "stc.licensing.v1.LicensingService",
+    "screening": "stc.screening.v1.ScreeningService",
+    "enduser": "stc.enduser.v1.EndUserService",
+    "credit": "stc.credit.v1.CreditService",
+}
+
+
+class EdgeSettings(BaseSettings):
+    """Where the edge listens, where the services are, and what it lets through."""
+
+    model_config = SettingsConfigDict(env_prefix="STC_EDGE_", frozen=True, extra="ignore",
+                                      populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_port: int = 9901
+    licensing_addr: str = Field("127.0.0.1:50051", validation_alias="STC_LICENSING_ADDR")
+    screening_addr: str = Field("127.0.0.1:50052", validation_alias="STC_SCREENING_ADDR")
+    enduser_addr: str = Field("127.0.0.1:50053", validation_alias="STC_ENDUSER_ADDR")
+    credit_addr: str = Field("127.0.0.1:50054", validation_alias="STC_CREDIT_ADDR")
+    # Origins whose browser pages may call the APIs (CORS); the portal served by the edge
+    # itself is same-origin and needs none. Comma-separated.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # A request body above this is refused with 413 before it reaches a service.
+    max_request_bytes: int = 1_048_576
+    # Token bucket for the whole edge: requests per second, and the burst above it (429).
+    rate_limit_rps: int = 200
+    rate_limit_burst: int = 400
+    # Downstream TLS (browsers) when both are set.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Upstream TLS (the services) when set: the CA that signed the services' certificates.
+    upstream_ca_file: str = Field("", validation_alias="STC_TLS_CA_FILE")
+    upstream_client_cert_file: str = Field("", validation_alias="STC_TLS_CLIENT_CERT_FILE")
+    upstream_client_key_file: str = Field("", validation_alias="STC_TLS_CLIENT_KEY_FILE")
+    descriptor_file: Path = ROOT / "services/common/src/stc/stc.binpb"
+    portal_dir: Path = ROOT / "portal/dist"
+    config_dir: Path = ROOT / ".state/edge"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, str):
+            return tuple(o.strip() for o in v.split(",") if o.strip())
+        return v
+
+    def address(self, service: str) -> str:
+        """host:port of one service."""
+        return getattr(self, f"{service}_addr")

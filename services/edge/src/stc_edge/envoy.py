@@ -1,0 +1,221 @@
+"""The Envoy configuration of the edge, built from `EdgeSettings` (one function, no template).
+
+One listener serves, on one origin and port:
+- gRPC-Web for browsers (`envoy.filters.http.grpc_web`) and native gRPC, for the four services;
+- JSON over HTTP for clients without protobuf (`grpc_json_transcoder`, routes from the
+  `google.api.http` annotations in the protos, read from the descriptor set `make protos`
+  builds; errors as JSON `google.rpc.Status` with their BadRequest details);
+- the reference portal's static files (direct responses read from `portal/dist`);
+- `/healthz`, the edge's own health (503 until every service's cluster has a healthy host).
+
+CORS only for the configured origins; request bodies above `max_request_bytes` are refused
+(413) and a token bucket limits the request rate (429) before anything reaches a service. The
+Authorization header passes through unchanged: authorisation stays in the services.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from stc_edge.config import SERVICE_NAMES, SERVICES, EdgeSettings
+
+T = "type.googleapis.com/envoy.extensions"
+# what a gRPC-Web or Connect client sends and must be allowed to read back (CORS)
+ALLOW_HEADERS = ("authorization,content-type,x-grpc-web,x-user-agent,grpc-timeout,"
+                 "connect-protocol-version,connect-timeout-ms")
+EXPOSE_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"
+# A live WatchApplication stream sends nothing while nothing happens: no idle timeout on it.
+STREAM_IDLE_TIMEOUT = "3600s"
+
+
+def _host_port(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def cluster(name: str, addr: str, s: EdgeSettings) -> dict[str, Any]:
+    """An HTTP/2 cluster for one service, with active gRPC health checks."""
+    host, port = _host_port(addr)
+    c: dict[str, Any] = {
+        "name": name,
+        "type": "STATIC" if _is_ip(host) else "STRICT_DNS",
+        "connect_timeout": "2s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"socket_address": {"address": host,
+                                                         "port_value": port}}}}]}]},
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": f"{T}.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}}}},
+        "health_checks": [{"timeout": "2s", "interval": "5s", "unhealthy_threshold": 2,
+                           "healthy_threshold": 1, "no_traffic_interval": "5s",
+                           "grpc_health_check": {}}],
+        # one failed check must not blackhole a service that still answers
+        "common_lb_config": {"healthy_panic_threshold": {"value": 100}},
+    }
+    if s.upstream_ca_file:
+        tls: dict[str, Any] = {"sni": host, "common_tls_context": {
+            "alpn_protocols": ["h2"],
+            "validation_context": {"trusted_ca": {"filename": s.upstream_ca_file}}}}
+        if s.upstream_client_cert_file:
+            tls["common_tls_context"]["tls_certificates"] = [{
+                "certificate_chain": {"filename": s.upstream_client_cert_file},
+                "private_key": {"filename": s.upstream_client_key_file}}]
+        c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": f"{T}.transport_sockets.tls.v3.UpstreamTlsContext", **tls}}
+    return c
+
+
+def portal_routes(portal_dir: Path) -> list[dict[str, Any]]:
+    """One direct-response route per built portal file ("/" is index.html)."""
+    routes = []
+    if not portal_dir.is_dir():
+        return routes
+    for f in sorted(p for p in portal_dir.rglob("*") if p.is_file()):
+        rel = f.relative_to(portal_dir).as_posix()
+        ctype = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("javascript"):
+            ctype += "; charset=utf-8"
+        paths = ["/", "/index.html"] if rel == "index.html" else [f"/{rel}"]
+        for path in paths:
+            routes.append({
+                "match": {"path": path, "headers": [{"name": ":method", "string_match": {
+                    "safe_regex": {"regex": "GET|HEAD"}}}]},
+                "direct_response": {"status": 200, "body": {"filename": str(f)}},
+                "response_headers_to_add": [
+                    {"header": {"key": "content-type", "value": ctype},
+                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+                    {"header": {"key": "cache-control", "value": "no-cache"},
+                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+            })
+    return routes
+
+
+def http_filters(s: EdgeSettings) -> list[dict[str, Any]]:
+    """In order: health, rate limit, body size, CORS, gzip (portal files), gRPC-Web, JSON
+    transcoding, routing."""
+    return [
+        {"name": "envoy.filters.http.health_check", "typed_config": {
+            "@type": f"{T}.filters.http.health_check.v3.HealthCheck",
+            "pass_through_mode": False,
+            "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
+            "cluster_min_healthy_percentages": {n: {"value": 100.0} for n in SERVICES}}},
+        {"name": "envoy.filters.http.local_ratelimit", "typed_config": {
+            "@type": f"{T}.filters.http.local_ratelimit.v3.LocalRateLimit",
+            "stat_prefix": "edge_rate_limit",
+            "token_bucket": {"max_tokens": s.rate_limit_burst,
+                             "tokens_per_fill": s.rate_limit_rps, "fill_interval": "1s"},
+            "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"},
+                               "runtime_key": "edge_rate_limit_enabled"},
+            "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"},
+                                "runtime_key": "edge_rate_limit_enforced"},
+            "response_headers_to_add": [{"header": {"key": "x-rate-limited",
+                                                    "value": "edge"}}]}},
+        {"name": "envoy.filters.http.buffer", "typed_config": {
+            "@type": f"{T}.filters.http.buffer.v3.Buffer",
+            "max_request_bytes": s.max_request_bytes}},
+        {"name": "envoy.filters.http.cors", "typed_config": {
+            "@type": f"{T}.filters.http.cors.v3.Cors"}},
+        # gzip for the portal's files only: JSON and gRPC-Web answers stay as they are (a live
+        # watch must not wait in a compressor's buffer)
+        {"name": "envoy.filters.http.compressor", "typed_config": {
+            "@type": f"{T}.filters.http.compressor.v3.Compressor",
+            "response_direction_config": {"common_config": {
+                "min_content_length": 256,
+                "content_type": ["text/html", "text/css", "application/javascript",
+                                 "text/javascript"]}},
+            "compressor_library": {"name": "gzip", "typed_config": {
+                "@type": f"{T}.compression.gzip.compressor.v3.Gzip"}}}},
+        {"name": "envoy.filters.http.grpc_web", "typed_config": {
+            "@type": f"{T}.filters.http.grpc_web.v3.GrpcWeb"}},
+        {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
+            "@type": f"{T}.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+            "proto_descriptor": str(s.descriptor_file),
+            "services": [SERVICE_NAMES[n] for n in SERVICES],
+            "print_options": {"add_whitespace": False, "always_print_primitive_fields": True,
+                              "always_print_enums_as_ints": False,
+                              "preserve_proto_field_names": True,
+                              # a live watch arrives as one JSON object per line
+                              "stream_newline_delimited": True},
+            "convert_grpc_status": True,
+            "request_validation_options": {"reject_unknown_query_parameters": True,
+                                           "reject_binding_body_field_collisions": True},
+            "case_insensitive_enum_parsing": True}},
+        {"name": "envoy.filters.http.router", "typed_config": {
+            "@type": f"{T}.filters.http.router.v3.Router"}},
+    ]
+
+
+def build_config(s: EdgeSettings) -> dict[str, Any]:
+    """The whole Envoy bootstrap for these settings."""
+    cors = {"envoy.filters.http.cors": {
+        "@type": f"{T}.filters.http.cors.v3.CorsPolicy",
+        "allow_origin_string_match": [{"exact": o} for o in s.cors_origins],
+        "allow_methods": "GET, POST, OPTIONS",
+        "allow_headers": ALLOW_HEADERS,
+        "expose_headers": EXPOSE_HEADERS,
+        "max_age": "600"}}
+    grpc_routes = [{"match": {"prefix": f"/{SERVICE_NAMES[n]}/"},
+                    "route": {"cluster": n, "timeout": "0s",
+                              "max_stream_duration": {"grpc_timeout_header_max": "0s"}}}
+                   for n in SERVICES]
+    hcm: dict[str, Any] = {
+        "@type": f"{T}.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "edge",
+        "codec_type": "AUTO",
+        "stream_idle_timeout": STREAM_IDLE_TIMEOUT,
+        "max_request_headers_kb": 32,
+        "common_http_protocol_options": {"headers_with_underscores_action": "REJECT_REQUEST"},
+        "route_config": {
+            "name": "edge",
+            "max_direct_response_body_size_bytes": 16 * 1024 * 1024,
+            "virtual_hosts": [{
+                "name": "stc", "domains": ["*"],
+                "typed_per_filter_config": cors,
+                "routes": [*portal_routes(s.portal_dir), *grpc_routes],
+            }],
+        },
+        "http_filters": http_filters(s),
+    }
+    chain: dict[str, Any] = {"filters": [{
+        "name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+    if s.tls_cert_file and s.tls_key_file:
+        chain["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": f"{T}.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {
+                "alpn_protocols": ["h2", "http/1.1"],
+                "tls_certificates": [{"certificate_chain": {"filename": s.tls_cert_file},
+                                      "private_key": {"filename": s.tls_key_file}}]}}}
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1",
+                                                 "port_value": s.admin_port}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "edge",
+                "address": {"socket_address": {"address": s.host, "port_value": s.port}},
+                "per_connection_buffer_limit_bytes": max(s.max_request_bytes, 1 << 20),
+                "filter_chains": [chain],
+            }],
+            "clusters": [cluster(n, s.address(n), s) for n in SERVICES],
+        },
+    }
+
+
+def write_config(s: EdgeSettings, path: Path | None = None) -> Path:
+    """Write the configuration (JSON, which Envoy reads as YAML) and return its path."""
+    path = path or s.config_dir / "envoy.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(build_config(s), indent=1))
+    return path
