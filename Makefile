@@ -26,7 +26,7 @@ export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos portal tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
+.PHONY: help venv protos portal browser tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -98,6 +98,14 @@ portal/dist/app.js: $(PORTAL_SRC)
 
 portal: portal/dist/app.js
 
+# the portal's browser tests drive Debian's chromium; installed when missing (as root)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing chromium, chromium-driver, fonts-wqy-zenhei"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver fonts-wqy-zenhei >/dev/null; \
+	  else echo "the browser tests need: apt-get install chromium chromium-driver fonts-wqy-zenhei"; fi; }
+
 up: venv protos
 	deploy/stack.sh up
 
@@ -123,7 +131,7 @@ reset:
 test-unit: venv protos
 	STC_ENVIRONMENT=development $(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: venv protos tools lint portal
+test: venv protos tools lint portal browser
 	$(TEST_STACK) deploy/stack.sh up
 	$(TEST_ENV) STC_ENVIRONMENT=development $(PY) -m pytest -q $(PYTEST_ARGS)
 

@@ -23,9 +23,12 @@ from stc_common.auth.jwt import DEV_PUBLIC_KEY_PEM
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 SERVICES = {"kafka", "postgres", "topic-init", "migrate", "licensing", "screening", "enduser",
-            "credit"}
+            "credit", "edge"}
 APP_SERVICES = ("licensing", "screening", "enduser", "credit")
-GRPC_PORTS = {"licensing": 50051, "screening": 50052, "enduser": 50053, "credit": 50054}
+# the edge (Envoy: gRPC-Web, JSON and the portal) is the one published port besides gRPC
+PUBLISHED = (*APP_SERVICES, "edge")
+GRPC_PORTS = {"licensing": 50051, "screening": 50052, "enduser": 50053, "credit": 50054,
+              "edge": 8080}
 SECRET_VARS = (
     "STC_JWT_PUBLIC_KEY_FILE", "STC_LOG_SIGNER_KEY_FILE", "STC_POSTGRES_PASSWORD_FILE",
     "STC_DB_PASSWORD_FILE", "STC_DB_OWNER_PASSWORD_FILE",
@@ -145,7 +148,7 @@ def test_only_the_grpc_ports_are_published_and_only_on_loopback(config):
     published = {
         name: _ports(svc) for name, svc in config["services"].items() if svc.get("ports")
     }
-    assert set(published) == set(APP_SERVICES)  # no PostgreSQL, Kafka or topic-init port
+    assert set(published) == set(PUBLISHED)  # no PostgreSQL, Kafka or topic-init port
     for name, ports in published.items():
         assert [p["target"] for p in ports] == [GRPC_PORTS[name]], name  # no metrics port
         assert all(p["host_ip"] == "127.0.0.1" for p in ports), (name, ports)
