@@ -79,7 +79,7 @@ function route(): void {
 interface SearchResult {
   entry: { entry_id: string; list_kind: string; primary_name: string; aliases: string[];
            countries: string[]; announcement: string; legal_basis: string };
-  score: number; matched_name: string; match_kind: string;
+  score: number; matched_name: string; match_kind: string; strength?: string;
 }
 
 const WEAK_FUZZY_BELOW = 0.84; // the screening service's potential-match threshold
@@ -107,7 +107,8 @@ async function runSearch(query: string, out: HTMLElement): Promise<void> {
     if (!r.results.length) { out.replaceChildren(h("p", { "data-testid": "no-results" }, t("noResults"))); return; }
     let weak = 0;
     const rows = r.results.map((x) => {
-      const isWeak = x.match_kind === "SEARCH_MATCH_KIND_FUZZY" && x.score < WEAK_FUZZY_BELOW;
+      const isWeak = x.strength === "SEARCH_MATCH_STRENGTH_WEAK"
+        || (x.match_kind === "SEARCH_MATCH_KIND_FUZZY" && x.score < WEAK_FUZZY_BELOW);
       if (isWeak) weak++;
       const kind = short(x.match_kind, "SEARCH_MATCH_KIND_");
       return h("tr", { "data-testid": "result", "data-weak": String(isWeak) },

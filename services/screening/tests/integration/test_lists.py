@@ -286,3 +286,17 @@ async def test_public_search_by_word_prefix_and_identifier(stack):
     assert not ids1 & ids2
     assert all(r.entry.list_kind == ev.LIST_KIND_UN_CONSOLIDATED
                for r in [*p1.results, *p2.results])
+
+
+async def test_public_search_says_how_well_it_matches(stack):
+    """Issue 15: a result linked to the query only by reordered syllables is WEAK, and the
+    answer says nothing matches well; a real name is a STRONG match."""
+    huawei = await stack.stub.SearchListEntries(pb.SearchListEntriesRequest(query="华为"))
+    assert not huawei.matches_well
+    assert all(r.strength == pb.SEARCH_MATCH_STRENGTH_WEAK for r in huawei.results)
+    lm = await stack.stub.SearchListEntries(pb.SearchListEntriesRequest(query="lockheed"))
+    assert lm.matches_well
+    assert lm.results[0].strength == pb.SEARCH_MATCH_STRENGTH_STRONG
+    listing = await stack.stub.SearchListEntries(pb.SearchListEntriesRequest(page_size=3))
+    assert listing.matches_well and listing.results
+    assert {r.strength for r in listing.results} == {pb.SEARCH_MATCH_STRENGTH_UNSPECIFIED}

@@ -104,7 +104,10 @@ WEAK_FUZZY_BELOW = 0.84
 
 
 def is_weak(result) -> bool:
-    """A search result matched only by whole-name similarity under the potential threshold."""
+    """A search result the service rates WEAK (reordered syllables, distant sound), or one
+    matched only by whole-name similarity under the potential threshold."""
+    if result.strength == spb.SEARCH_MATCH_STRENGTH_WEAK:
+        return True
     return (result.match_kind == spb.SEARCH_MATCH_KIND_FUZZY
             and result.score < WEAK_FUZZY_BELOW)
 

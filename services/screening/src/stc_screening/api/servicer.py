@@ -32,7 +32,7 @@ from stc_screening.api import mapping as m
 from stc_screening.api.access import ACCESS
 from stc_screening.domain.items import is_valid_control_code
 from stc_screening.domain.lists import ListKind
-from stc_screening.domain.search import MatchKind
+from stc_screening.domain.search import MatchKind, matches_well
 from stc_screening.service import ListChange, ScreeningState
 
 SOURCE = "screening"
@@ -221,18 +221,21 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         idx = self.state.index
         if q:
             found = await service.search_entries(self.state, q, kinds, SEARCH_THRESHOLD)
-            rows = [(idx.get(r.entry_id), r.score, r.matched, _MATCH_KIND[r.kind])
-                    for r in found]
+            rows = [(idx.get(r.entry_id), r.score, r.matched, _MATCH_KIND[r.kind],
+                     int(r.strength)) for r in found]
+            well = matches_well(r.strength for r in found)
         else:
             entries = await service.list_entries(self.state, kinds)
-            rows = [(e, 0.0, "", pb.SEARCH_MATCH_KIND_UNSPECIFIED) for e in entries]
+            rows = [(e, 0.0, "", pb.SEARCH_MATCH_KIND_UNSPECIFIED,
+                     pb.SEARCH_MATCH_STRENGTH_UNSPECIFIED) for e in entries]
+            well = True
         page = rows[offset:offset + size]
         nxt = str(offset + size) if len(rows) > offset + size else ""
         return pb.SearchListEntriesResponse(
             results=[pb.SearchListEntry(entry=m.entry_to_pb(e), score=round(s, 4),
-                                        matched_name=n, match_kind=k)
-                     for e, s, n, k in page if e is not None],
-            next_page_token=nxt, total_size=len(rows))
+                                        matched_name=n, match_kind=k, strength=st)
+                     for e, s, n, k, st in page if e is not None],
+            next_page_token=nxt, total_size=len(rows), matches_well=well)
 
     async def GetListEntry(self, request: pb.GetListEntryRequest, context) -> ev.ListEntry:
         """Public: one entry."""
