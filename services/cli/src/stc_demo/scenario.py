@@ -407,7 +407,7 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
     async def control_list_suspends():
         licence = state["licence"]
         t0 = time.perf_counter()
-        await s.scr.AddListEntry(
+        entry = await s.scr.AddListEntry(
             screening_service_pb2.AddListEntryRequest(
                 entry=scr_events.ListEntry(
                     list_kind=scr_events.LIST_KIND_CONTROL_LIST,
@@ -427,6 +427,13 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
 
         lic = await _until(suspended, timeout=30)
         took = time.perf_counter() - t0
+        # delisted again once the point is made: the next run of the story (its end user's
+        # name differs only by the run id) must not be a potential match of this listing
+        await s.scr.RemoveListEntry(
+            screening_service_pb2.RemoveListEntryRequest(
+                entry_id=entry.entry_id, reason="demonstration listing withdrawn"),
+            metadata=s.mofcom,
+        )
         return (
             f"{state['end_user']} added to the control list; licence {lic.reference} "
             f"suspended {took:.2f}s later without anyone asking ({lic.status_reason})",
