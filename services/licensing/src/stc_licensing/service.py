@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from stc.licensing.v1 import application_pb2 as apb
@@ -54,7 +55,12 @@ from stc_licensing.domain.clock import (
 )
 from stc_licensing.domain.errors import SubmissionInvalid
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding
-from stc_licensing.domain.policy import Policy, load_bundled_policies, policy_in_force
+from stc_licensing.domain.policy import (
+    Policy,
+    bundled_embargoes_path,
+    load_bundled_policies,
+    policy_in_force,
+)
 from stc_licensing.domain.routing import Authority as RoutingAuthority
 from stc_licensing.domain.routing import route
 from stc_licensing.domain.states import PENDING_STATES, Action, check_amendment, transition
@@ -81,11 +87,20 @@ def today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
-def policies() -> tuple[Policy, ...]:
-    """The bundled policy versions (loaded once)."""
+def configure_policies(embargoes_path: str | Path | None = None) -> tuple[Policy, ...]:
+    """Load the bundled policy versions with the UNSC arms embargoes (Art. 13(2)) from
+    `embargoes_path`, or from the table shipped with the package when it is empty; the
+    service uses them from now on (main.py calls this at start-up from the settings)."""
     global _POLICIES
+    _POLICIES = load_bundled_policies(embargoes_path or bundled_embargoes_path())
+    return _POLICIES
+
+
+def policies() -> tuple[Policy, ...]:
+    """The policy versions in use (loaded once, with the bundled embargo table, unless
+    `configure_policies` chose another)."""
     if _POLICIES is None:
-        _POLICIES = load_bundled_policies()
+        return configure_policies()
     return _POLICIES
 
 

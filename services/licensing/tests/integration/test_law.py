@@ -1,0 +1,49 @@
+"""The law as the running service applies it (issue 11): each test is named after the
+provision it checks and runs against the real service, Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from stc.common.v1 import common_pb2
+from stc.licensing.v1 import application_pb2 as apb
+from stc.licensing.v1 import events_pb2
+from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc_common.testing.service import bearer
+
+pytestmark = pytest.mark.integration
+MOFCOM = bearer("officer", authority="MOFCOM")
+
+
+def _libyan_parties():
+    """An importer and an end user in Libya that are on no list."""
+    return [
+        common_pb2.Party(role=common_pb2.PARTY_ROLE_IMPORTER, name="Tripoli Hardware Trading",
+                         country="LY"),
+        common_pb2.Party(role=common_pb2.PARTY_ROLE_END_USER,
+                         name="Misrata Tool Works", country="LY"),
+    ]
+
+
+async def test_art13_2_running_service_applies_the_unsc_arms_embargo(env, h):
+    """Art. 13(2) and (5): a dual-use application to a destination under a full UN arms
+    embargo, with parties screening found on no list, is flagged by the policy the running
+    service loaded from its settings (the bundled UNSC table), not granted with conditions."""
+    uscc = await env.operator()
+    app = await env.submit(uscc, h.content(uscc, destination="LY", parties=_libyan_parties()))
+    await env.screen(app)  # clean: no party hits, no destination findings
+    await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    a = await env.stub.GetAssessment(
+        spb.GetAssessmentRequest(application_id=app.application_id), metadata=MOFCOM)
+    codes = {f.code for factor in a.factors for f in factor.findings}
+    assert "F2-UN-ARMS-EMBARGO" in codes and "F5-EMBARGOED-DESTINATION" in codes
+    assert a.recommendation not in (events_pb2.RECOMMENDATION_GRANT,
+                                    events_pb2.RECOMMENDATION_GRANT_WITH_CONDITIONS)
+
+    # the same application to Germany is not touched by the embargo table
+    de = await env.submit(uscc)
+    await env.screen(de)
+    await env.wait_state(de.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    b = await env.stub.GetAssessment(
+        spb.GetAssessmentRequest(application_id=de.application_id), metadata=MOFCOM)
+    assert not {f.code for factor in b.factors for f in factor.findings} & {
+        "F2-UN-ARMS-EMBARGO", "F5-EMBARGOED-DESTINATION"}
