@@ -532,7 +532,7 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
                     decision_no=decision_no,
                     decision_sha256=hashlib.sha256(decision_no.encode()).hexdigest(),
                     penalty=credit_pb2.Penalty(
-                        sanctions=["warning", "order_to_stop", "confiscation", "fine"],
+                        sanctions=["order_to_stop", "confiscation", "fine"],
                         fine_fen=800_000_00,
                         confiscated_fen=185_000_00,
                     ),

@@ -70,7 +70,7 @@ def violation(uscc: str, today: dt.date, **overrides) -> pb.RecordViolationReque
         decision_no=f"商务部行罚〔2026〕{uuid.uuid4().hex[:4]}号",
         decision_sha256=hashlib.sha256(b"decision").hexdigest(),
         penalty=credit_pb2.Penalty(
-            sanctions=["warning", "confiscation"], fine_fen=600_000 * YUAN,
+            sanctions=["order_to_stop", "confiscation"], fine_fen=600_000 * YUAN,
             confiscated_fen=80_000 * YUAN,
         ),
         turnover_fen=100_000 * YUAN,
@@ -168,7 +168,7 @@ async def test_fine_outside_statutory_range_is_invalid_argument(credit):
     async with channel:
         too_high = violation(
             uscc, credit.clock(),
-            penalty=credit_pb2.Penalty(sanctions=["warning"], fine_fen=6_000_000 * YUAN),
+            penalty=credit_pb2.Penalty(sanctions=["order_to_stop"], fine_fen=6_000_000 * YUAN),
         )  # fmt: skip
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await api.RecordViolation(too_high, metadata=OFFICER)

@@ -72,7 +72,7 @@ def test_validate_record_reports_each_problem(make_record):
         decision_sha256="XYZ",
         effective_date=dt.date(2026, 9, 1),
         decided_by=" ",
-        penalty=Penalty.of(Sanction.WARNING, fine_fen=1),
+        penalty=Penalty.of(Sanction.ORDER_TO_STOP, fine_fen=1),
     )
     fields = {v.field for v in validate_record(record)}
     assert fields == {"uscc", "decision_sha256", "effective_date", "decided_by", "fine_fen"}
