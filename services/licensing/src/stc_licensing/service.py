@@ -746,7 +746,8 @@ async def list_licences(*, uow: UnitOfWork, p: Principal, req: spb.ListLicencesR
 
 
 async def record_export(*, uow: UnitOfWork, p: Principal, req: spb.RecordExportRequest):
-    """An export against a licence (a single licence is used up by it, Reg. 17)."""
+    """An export against a licence (a single licence is used up by it: Dual-use Regulations,
+    licence provisions: a single licence is void once used)."""
     record = m.export_record_from_pb(req.export)
     lr = await _visible_licence(uow, p, req.licence_id, for_update=True)
     before = len(lr.licence.exports)
@@ -890,9 +891,9 @@ async def on_change_reported(*, uow: UnitOfWork, msg) -> None:
 async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
     """Release the hold, then apply the resolution: ACCEPT_AMENDMENT -> LicenceAmended;
     SUSPEND_LICENCE -> suspend; REVOKE_LICENCE -> revoke; REQUIRE_REAPPLICATION -> revoke with
-    reason "re-apply" (Reg. 17: a changed key element needs a new application, and the old
-    licence no longer describes the transaction, so it must not stay usable); NO_ACTION ->
-    release only."""
+    reason "re-apply" (Dual-use Regulations, licence provisions: a changed key element needs
+    a new application, and the old licence no longer describes the transaction, so it must
+    not stay usable); NO_ACTION -> release only."""
     from stc.enduser.v1 import events_pb2 as eu
 
     lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
@@ -920,7 +921,8 @@ async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
         await revoke_licence_as(uow, lr, reasons or "end-user change", "enduser", msg.report_id)
     elif msg.resolution == eu.RESOLUTION_KIND_REQUIRE_REAPPLICATION and live:
         await revoke_licence_as(
-            uow, lr, "re-apply: a key element changed (Reg. 17)"
+            uow, lr, "re-apply: a key element changed (Dual-use Regulations, licence "
+            "provisions: a changed key element means re-applying)"
             + (f"; {reasons}" if reasons else ""), "enduser", msg.report_id)
 
 
