@@ -23,8 +23,8 @@ Amendment (the Dual-use Regulations' licence provisions): an amendment may answe
 information request, but a change of a key element - the end user(s), the destination, the
 items (control code, description, HS code, item count), the licence type, the regime, the
 export type or the exporter - means the applicant must re-apply; `check_amendment` refuses
-it with `AmendmentRefused` whose reason starts with "re-apply". Quantities, values, units, other parties, end-use statement,
-certificate and contract reference may be amended.
+it with `AmendmentRefused` whose reason starts with "re-apply". Quantities, values, units,
+other parties, end-use statement, certificate and contract reference may be amended.
 """
 
 from __future__ import annotations
