@@ -44,6 +44,7 @@ from stc_common.uscc import UsccError, validate_uscc
 from stc_licensing.api import mapping as m
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
+from stc_licensing.domain import reconsideration as drc
 from stc_licensing.domain.assessment import assess
 from stc_licensing.domain.clock import (
     Pause,
@@ -75,6 +76,9 @@ S = dm.ApplicationState
 AUTHORITY_NAME = {RoutingAuthority.MOFCOM: "MOFCOM", RoutingAuthority.SASTIND: "SASTIND",
                   RoutingAuthority.CAEA: "CAEA", RoutingAuthority.CWC_OFFICE: "CWC"}
 _POLICIES: tuple[Policy, ...] | None = None
+# States in which the Reg. 17 clock runs: pending, but not a reconsideration (Art. 41), whose
+# time limits are the Administrative Reconsideration Law's (domain/reconsideration.py).
+CLOCK_STATES = PENDING_STATES - {S.RECONSIDERATION}
 
 
 def now() -> dt.datetime:
@@ -132,8 +136,8 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
     """The Application resource with the Reg. 17 clock as of today (or as of its last change
     once it left the pending states)."""
     if as_of is None:
-        as_of = today() if row.state in PENDING_STATES or row.state == S.INFORMATION_REQUESTED \
-            else row.updated_at.astimezone(SHANGHAI).date()
+        as_of = today() if row.state in CLOCK_STATES \
+            else row.decided_on or row.updated_at.astimezone(SHANGHAI).date()
     cs, paused = _clock(row, as_of)
     return apb.Application(
         name=f"applications/{row.id}", application_id=row.id, reference=row.reference,
@@ -143,6 +147,8 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
         deadline_exact=cs.exact, working_days_used=cs.used,
         working_days_remaining=cs.remaining, clock_paused=paused, flags=row.flags,
         licence_id=row.licence_id or "", updated_at=m.ts(row.updated_at),
+        reconsideration_requested_on=m.date_to_pb(row.reconsideration_requested_on),
+        reconsideration_due=m.date_to_pb(row.reconsideration_due),
         under_expert_review=open_pause(row.pauses, PauseKind.EXPERT_REVIEW) is not None)
 
 
@@ -160,6 +166,9 @@ async def _record(uow: UnitOfWork, row: repo.AppRow, kind: str, note: str = "",
     row.updated_at = now()
     cs, _ = _clock(row, today())
     row.deadline, row.deadline_exact = cs.deadline, cs.exact
+    if row.state == S.RECONSIDERATION and row.reconsideration_due:
+        # the review queue orders by this: the reconsideration's own due day (calendar days)
+        row.deadline, row.deadline_exact = row.reconsideration_due, True
     await _repo(uow).save_application(row)
     pb = app_to_pb(row)
     await _repo(uow).append_history(row.id, kind, row.state.value, note,
@@ -518,8 +527,16 @@ async def request_reconsideration(*, uow: UnitOfWork, p: Principal,
                                                      for_update=True))
     row.state = transition(row.state, Action.REQUEST_RECONSIDERATION,
                            reconsideration_used=row.reconsideration_used)
+    day = today()
+    refused_on = row.decided_on or row.updated_at.astimezone(SHANGHAI).date()
+    late = drc.late_reason(refused_on, day)
+    if late:
+        raise FailedPrecondition(late, reason="RECONSIDERATION_TIME_LIMIT")
+    dates = drc.open_reconsideration(refused_on, day)
+    row.reconsideration_requested_on, row.reconsideration_due = dates.requested_on, dates.due
     return await _record(uow, row, "STATE_CHANGED",
-                         f"reconsideration requested (Art. 41): {req.grounds}".strip())
+                         f"reconsideration requested (Art. 41), to be decided by "
+                         f"{dates.due.isoformat()}: {req.grounds}".strip())
 
 
 async def get_assessment(*, uow: UnitOfWork, p: Principal, application_id: str):
@@ -635,6 +652,7 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     if was == S.RECONSIDERATION:
         row.reconsideration_used = True
     at, day = now(), today()
+    row.decided_on = day  # a refusal starts the 60 days to request reconsideration
     row.pauses = _close_open_pauses(row.pauses, day)  # a decision ends an expert review
     licence_pb = None
     if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
@@ -950,7 +968,7 @@ async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
     left on a pending application whose clock is running (for the officer's queue)."""
     row = await _repo(uow).get_application(application_id, for_update=True)
     if row is None or row.warning_reported or row.breach_reported or \
-            row.state not in PENDING_STATES or any(p.end is None for p in row.pauses):
+            row.state not in CLOCK_STATES or any(p.end is None for p in row.pauses):
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if cs.breached or cs.remaining > within:
@@ -967,9 +985,23 @@ async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
 
 
 async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -> bool:
-    """DeadlineBreached once when the Reg. 17 clock ran out without a decision."""
+    """DeadlineBreached once when the Reg. 17 clock ran out without a decision. A
+    reconsideration (Art. 41) does not run that clock: it is checked against its own due day
+    (Administrative Reconsideration Law Art. 62) and noted once in the history when overdue."""
     row = await _repo(uow).get_application(application_id, for_update=True)
-    if row is None or row.breach_reported or row.state not in PENDING_STATES:
+    if row is not None and row.state == S.RECONSIDERATION:
+        if row.reconsideration_overdue_reported or row.reconsideration_due is None or \
+                not drc.overdue(drc.ReconsiderationDates(
+                    row.reconsideration_requested_on or row.reconsideration_due,
+                    row.reconsideration_due), as_of):
+            return False
+        row.reconsideration_overdue_reported = True
+        await _record(uow, row, "RECONSIDERATION_OVERDUE",
+                      f"reconsideration due {row.reconsideration_due.isoformat()} not decided "
+                      "(Art. 41; Administrative Reconsideration Law Art. 62)")
+        log.warning("application.reconsideration_overdue", application_id=row.id)
+        return False
+    if row is None or row.breach_reported or row.state not in CLOCK_STATES:
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if not cs.breached:

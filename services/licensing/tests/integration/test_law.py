@@ -47,3 +47,29 @@ async def test_art13_2_running_service_applies_the_unsc_arms_embargo(env, h):
         spb.GetAssessmentRequest(application_id=de.application_id), metadata=MOFCOM)
     assert not {f.code for factor in b.factors for f in factor.findings} & {
         "F2-UN-ARMS-EMBARGO", "F5-EMBARGOED-DESTINATION"}
+
+
+async def test_art41_reconsideration_has_its_own_due_day_not_the_reg17_clock(env, h):
+    """Art. 41 with the Administrative Reconsideration Law: a refused application under
+    reconsideration shows its due day (60 days after the request) and is not breached by the
+    ticker's Reg. 17 round (the stored row carries the dates: migration 0003)."""
+    uscc = await env.operator()
+    app = await env.submit(uscc)
+    await env.screen(app)
+    await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    await env.stub.DecideApplication(spb.DecideApplicationRequest(
+        application_id=app.application_id, decision=events_pb2.DECISION_DENY,
+        reasons=["end use not credible"]), metadata=MOFCOM)
+    r = await env.stub.RequestReconsideration(spb.RequestReconsiderationRequest(
+        application_id=app.application_id, grounds="new end-use evidence"),
+        metadata=bearer("exporter", uscc=uscc))
+    assert r.state == apb.APPLICATION_STATE_RECONSIDERATION
+    (row,) = await env.sql(
+        "SELECT decided_on, reconsideration_requested_on, reconsideration_due, deadline,"
+        " breach_reported FROM applications WHERE id = $1", app.application_id)
+    assert (row["reconsideration_due"] - row["reconsideration_requested_on"]).days == 60
+    assert row["decided_on"] <= row["reconsideration_requested_on"]
+    assert row["deadline"] == row["reconsideration_due"] and not row["breach_reported"]
+    due = row["reconsideration_due"]
+    assert (r.reconsideration_due.year, r.reconsideration_due.month,
+            r.reconsideration_due.day) == (due.year, due.month, due.day)

@@ -19,8 +19,7 @@ from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
 from stc_licensing.storage.repo import AppRow, LicenceRow
 
-_PENDING = ("SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED",
-            "RECONSIDERATION")
+_PENDING = ("SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED")
 
 
 @dataclass
@@ -110,7 +109,8 @@ class InMemoryRepository:
 
     async def pending_ids(self):
         return [r.id for r in self.applications.values()
-                if not r.breach_reported and r.state.value in _PENDING]
+                if (not r.breach_reported and r.state.value in _PENDING)
+                or (r.state.value == "RECONSIDERATION" and not r.reconsideration_overdue_reported)]
 
     async def append_history(self, app_id, kind, state, note, snapshot, assessment_id=None):
         steps = self.history.setdefault(app_id, [])

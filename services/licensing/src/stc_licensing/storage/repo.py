@@ -142,6 +142,12 @@ class AppRow:
     breach_reported: bool
     updated_at: dt.datetime
     warning_reported: bool = False  # DeadlineApproaching published
+    # Art. 41 / Administrative Reconsideration Law: the day of the last decision (refusal),
+    # the reconsideration's request (= acceptance) and due days, its overdue note once
+    decided_on: dt.date | None = None
+    reconsideration_requested_on: dt.date | None = None
+    reconsideration_due: dt.date | None = None
+    reconsideration_overdue_reported: bool = False
 
 
 def _pauses_json(pauses: tuple[Pause, ...]) -> list:
@@ -162,6 +168,10 @@ def _app(row: asyncpg.Record) -> AppRow:
         deadline=row["deadline"], deadline_exact=row["deadline_exact"], flags=list(row["flags"]),
         licence_id=row["licence_id"], reconsideration_used=row["reconsideration_used"],
         breach_reported=row["breach_reported"], updated_at=row["updated_at"],
+        decided_on=row["decided_on"],
+        reconsideration_requested_on=row["reconsideration_requested_on"],
+        reconsideration_due=row["reconsideration_due"],
+        reconsideration_overdue_reported=row["reconsideration_overdue_reported"],
         warning_reported=row["warning_reported"])
 
 
@@ -209,11 +219,13 @@ async def save_application(conn, a: AppRow) -> None:
         """UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
              deadline = $5, deadline_exact = $6, flags = $7, licence_id = $8,
              reconsideration_used = $9, breach_reported = $10, updated_at = $11,
-             warning_reported = $12
+             warning_reported = $12, decided_on = $13, reconsideration_requested_on = $14,
+             reconsideration_due = $15, reconsideration_overdue_reported = $16
            WHERE id = $1""",
         a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
         a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
-        a.updated_at, a.warning_reported)
+        a.updated_at, a.warning_reported, a.decided_on, a.reconsideration_requested_on,
+        a.reconsideration_due, a.reconsideration_overdue_reported)
 
 
 async def list_applications(conn, *, uscc: str | None, authority: str | None,
@@ -231,11 +243,13 @@ async def list_applications(conn, *, uscc: str | None, authority: str | None,
 
 
 async def pending_ids(conn) -> list[str]:
-    """Ids of applications whose statutory clock may be running and not reported breached."""
+    """Ids of applications whose statutory clock may be running and not reported breached
+    (Reg. 17), and reconsiderations not yet reported overdue (their own time limit)."""
     rows = await conn.fetch(
-        """SELECT id FROM applications WHERE NOT breach_reported
-           AND state = ANY($1::text[])""",
-        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED", "RECONSIDERATION"])
+        """SELECT id FROM applications WHERE (NOT breach_reported
+           AND state = ANY($1::text[])) OR (state = 'RECONSIDERATION'
+           AND NOT reconsideration_overdue_reported)""",
+        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED"])
     return [r["id"] for r in rows]
 
 
