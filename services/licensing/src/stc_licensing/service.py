@@ -630,6 +630,27 @@ _DECISION = {events_pb2.DECISION_APPROVE: Action.APPROVE,
              events_pb2.DECISION_DENY: Action.DENY}
 
 
+async def _check_general_licence(uow: UnitOfWork, row: repo.AppRow) -> None:
+    """Art. 14: a general licence is a facilitation for an exporter whose ICP works, and
+    never for a watch-listed party (Reg. 26), a control-list party, items outside the general
+    licence regimes, or an application the assessment does not support. The officer may not
+    issue one where the newest assessment found the application ineligible."""
+    if _domain_app(row).content.licence_type is not dm.LicenceType.GENERAL:
+        return
+    body = await _repo(uow).latest_assessment(row.id)
+    if body is None:
+        raise FailedPrecondition(
+            "a general licence needs an assessment of Art. 14 eligibility first",
+            reason="GENERAL_LICENCE_NOT_ASSESSED")
+    a = assessment_pb2.Assessment.FromString(body)
+    if not a.general_licence_eligible:
+        why = ", ".join(r.code for r in a.general_licence_reasons) or "no reason recorded"
+        raise FailedPrecondition(
+            f"no general licence: not eligible under Art. 14 ({why}; the assessment's "
+            "general_licence_reasons say why); deny, or the exporter applies for single "
+            "licences", reason="GENERAL_LICENCE_NOT_ELIGIBLE")
+
+
 async def decide_application(*, uow: UnitOfWork, p: Principal,
                              req: spb.DecideApplicationRequest) -> spb.DecideApplicationResponse:
     """Approve (issues the licence), approve with conditions, or deny with reasons; only an
@@ -647,6 +668,8 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     _competent(p, row.authority)
+    if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
+        await _check_general_licence(uow, row)
     was = row.state
     row.state = transition(row.state, action, reconsideration_used=row.reconsideration_used)
     if was == S.RECONSIDERATION:

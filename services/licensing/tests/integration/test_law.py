@@ -3,11 +3,13 @@ provision it checks and runs against the real service, Kafka and PostgreSQL."""
 
 from __future__ import annotations
 
+import grpc
 import pytest
 from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc_common.grpc.errors import error_reason
 from stc_common.testing.service import bearer
 
 pytestmark = pytest.mark.integration
@@ -73,3 +75,23 @@ async def test_art41_reconsideration_has_its_own_due_day_not_the_reg17_clock(env
     due = row["reconsideration_due"]
     assert (r.reconsideration_due.year, r.reconsideration_due.month,
             r.reconsideration_due.day) == (due.year, due.month, due.day)
+
+
+async def test_art14_officer_cannot_issue_a_general_licence_the_assessment_rules_out(env, h):
+    """Art. 14: a new exporter (no ICP, no audit, no export history) asks for a general
+    licence; the running service refuses the officer's approval with FAILED_PRECONDITION
+    naming the reasons, and issues no licence."""
+    uscc = await env.operator()
+    app = await env.submit(uscc, h.content(uscc, licence_type=apb.LICENCE_TYPE_GENERAL))
+    await env.screen(app)
+    await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await env.stub.DecideApplication(spb.DecideApplicationRequest(
+            application_id=app.application_id, decision=events_pb2.DECISION_APPROVE),
+            metadata=MOFCOM)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(err.value) == "GENERAL_LICENCE_NOT_ELIGIBLE"
+    assert "Art. 14" in err.value.details() and "GL-ICP-NOT-AUDITED" in err.value.details()
+    (n,) = await env.sql("SELECT count(*) FROM licences WHERE application_id = $1",
+                         app.application_id)
+    assert n[0] == 0
