@@ -9,9 +9,10 @@
 4. The exporter reports that the end user of its second licence has changed (Art. 16): the
    licence goes on hold.
 5. An end-use check (Art. 17) finds the goods of a third licence diverted: a case opens for
-   the credit service; the officer records the penalty (Art. 34); it is published in the
-   tamper-evident log; the exporter's standing becomes BANNED (Art. 39) and its next
-   application is refused.
+   the credit service; the officer records the penalty (Art. 34) and decides a five-year
+   application ban (Art. 39: a decision, not automatic); it is published in the
+   tamper-evident log; the exporter's standing becomes BANNED and its next application is
+   refused.
 """
 
 from __future__ import annotations
@@ -539,6 +540,9 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
                     turnover_fen=185_000_00,
                     decision_date=_date(today),
                     effective_date=_date(today),
+                    # Art. 39: the authority MAY refuse applications for up to five years;
+                    # the officer decides it here, for the whole five years
+                    application_ban_months=60,
                 ),
             ),
             metadata=s.mofcom,

@@ -51,7 +51,10 @@ def test_violation_request_maps_to_a_record_decided_by_the_caller():
     assert r.article is Article.ART_34 and r.decided_by == "officer-li"
     assert r.penalty.sanctions == {Sanction.ORDER_TO_STOP, Sanction.FINE}
     assert r.penalty.fine_fen == 60_000_000 and r.turnover_fen is None
-    assert r.application_ban and cmd.publicity_months is None and cmd.request_id == "r-1"
+    assert not r.application_ban and r.ban_until() is None  # Art. 39: no automatic ban
+    assert cmd.publicity_months is None and cmd.request_id == "r-1"
+    banned = violation_cmd(_request(application_ban_months=24), "officer-li").record
+    assert banned.application_ban_months == 24 and banned.ban_until() == dt.date(2028, 10, 8)
 
 
 def test_violation_request_reports_every_malformed_field_with_its_path():
