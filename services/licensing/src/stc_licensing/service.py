@@ -16,8 +16,9 @@ Domain errors (IllegalTransition, LicenceRefused, AmendmentRefused ...) propagat
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,8 @@ from stc_licensing.api import mapping as m
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
 from stc_licensing.domain import reconsideration as drc
-from stc_licensing.domain.assessment import assess
+from stc_licensing.domain.assessment import AssessmentSnapshot
+from stc_licensing.domain.canonical import canonical_json, from_plain
 from stc_licensing.domain.clock import (
     Pause,
     PauseKind,
@@ -709,6 +711,54 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
 # --------------------------------------------------------------------------- assessment
 
 
+_POLICY_JSON: dict[str, str] = {}
+
+
+def _policy_json(policy: Policy) -> str:
+    """The canonical JSON of a policy version (kept by its content hash with assessments)."""
+    if policy.content_hash not in _POLICY_JSON:
+        _POLICY_JSON[policy.content_hash] = canonical_json(policy).decode()
+    return _POLICY_JSON[policy.content_hash]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """An old assessment replayed from its snapshot under its own policy version."""
+
+    assessment_id: str
+    policy_version: str
+    stored_inputs_hash: str
+    inputs_hash: str
+    stored_recommendation: str
+    recommendation: str
+
+    @property
+    def reproduced(self) -> bool:
+        """The same inputs hash and the same recommendation as when it was made."""
+        return (self.inputs_hash == self.stored_inputs_hash
+                and self.recommendation == self.stored_recommendation)
+
+
+async def replay_assessment(*, uow: UnitOfWork, assessment_id: str) -> Replay:
+    """Re-check an old assessment: read back the exporter's record, standing, screening and
+    application it used and the policy version it ran under (by content hash), recompute its
+    inputs hash and recommendation. Independent of today's record, standing and policy."""
+    rec = await _repo(uow).assessment_record(assessment_id)
+    if rec is None:
+        raise NotFound("no such assessment", reason="ASSESSMENT_NOT_FOUND")
+    if rec["inputs"] is None or rec["policy_content"] is None:
+        raise FailedPrecondition("the assessment predates input snapshots (migration 0004)",
+                                 reason="ASSESSMENT_NOT_REPLAYABLE")
+    policy = from_plain(Policy, json.loads(rec["policy_content"]))
+    if policy.content_hash != rec["policy_hash"]:
+        raise FailedPrecondition("the stored policy version does not match its hash",
+                                 reason="POLICY_VERSION_CORRUPT")
+    snapshot = from_plain(AssessmentSnapshot, json.loads(rec["inputs"]))
+    again = snapshot.replay(policy)
+    return Replay(assessment_id, policy.version, rec["inputs_hash"], again.inputs_hash,
+                  rec["recommendation"], again.recommendation.value)
+
+
 async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) -> bool:
     """ScreeningCompleted for an application: UNDER_REVIEW, Art. 13 assessment stored with its
     inputs hash and policy version, ApplicationAssessed published. False when not applicable
@@ -724,7 +774,9 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     standing = await _repo(uow).get_standing(row.exporter_uscc)
     day = today()
     app = _domain_app(row)
-    result = assess(app, found[0], screening, standing, policy_in_force(policies(), day), day)
+    policy = policy_in_force(policies(), day)
+    snapshot = AssessmentSnapshot(app, found[0], screening, standing, day)
+    result = snapshot.replay(policy)
     at = now()
     assessment_id = str(uuid.uuid4())
     body = m.assessment_to_pb(result, assessment_id, at)
@@ -733,7 +785,8 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
         screening_id=result.screening_id, recommendation=result.recommendation.value,
         policy_version=result.policy_version, policy_hash=result.policy_hash,
         inputs_hash=result.inputs_hash, assessed_on=day, assessed_at=at,
-        body=body.SerializeToString())
+        body=body.SerializeToString(), inputs=canonical_json(snapshot).decode(),
+        policy_content=_policy_json(policy))
     row.state = transition(row.state, Action.COMPLETE_ASSESSMENT)
     await _record(uow, row, "STATE_CHANGED", "screening completed; under review")
     await _record(uow, row, "ASSESSED", result.recommendation.value, assessment_id)

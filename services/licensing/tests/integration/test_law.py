@@ -95,3 +95,36 @@ async def test_art14_officer_cannot_issue_a_general_licence_the_assessment_rules
     (n,) = await env.sql("SELECT count(*) FROM licences WHERE application_id = $1",
                          app.application_id)
     assert n[0] == 0
+
+
+async def test_art13_7_old_assessment_rechecked_after_the_exporters_record_changed(env, h):
+    """The assessment row keeps the exporter's record and standing it used and the policy
+    version (by hash): after the record and standing changed in PostgreSQL, replaying the old
+    assessment reproduces its inputs hash and recommendation."""
+    from stc_common.db.pool import create_pool
+    from stc_common.db.uow import unit_of_work
+    from stc_licensing import service as svc
+    from stc_licensing.api.servicer import SOURCE
+
+    uscc = await env.operator()
+    app = await env.submit(uscc)
+    await env.screen(app)
+    await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    (a,) = await env.sql("SELECT id, inputs_hash, policy_hash, inputs->'operator' AS op"
+                         " FROM assessments WHERE application_id = $1", app.application_id)
+    assert a["op"] is not None
+    (p,) = await env.sql("SELECT version FROM policy_versions WHERE hash = $1", a["policy_hash"])
+    assert p["version"] == "2026.1"
+    # the exporter's record and credit standing change afterwards
+    await env.sql("UPDATE operators SET name_en = 'Renamed Co.', icp_audits = '[]'"
+                  " WHERE uscc = $1", uscc)
+    await env.sql("INSERT INTO credit_standing (uscc, level, active_records) VALUES"
+                  " ($1, 'PENALISED', 1) ON CONFLICT (uscc) DO UPDATE SET level = 'PENALISED'",
+                  uscc)
+    pool = await create_pool(env.dsn, min_size=1, max_size=1)
+    try:
+        async with unit_of_work(pool, SOURCE) as uow:
+            r = await svc.replay_assessment(uow=uow, assessment_id=a["id"])
+    finally:
+        await pool.close()
+    assert r.reproduced and r.inputs_hash == a["inputs_hash"] and r.policy_version == "2026.1"

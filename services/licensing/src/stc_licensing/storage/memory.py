@@ -33,6 +33,7 @@ class InMemoryRepository:
     history: dict[str, list[dict]] = field(default_factory=dict)
     assessments: dict[str, dict] = field(default_factory=dict)
     licences: dict[str, tuple[dl.Licence, str, dt.datetime]] = field(default_factory=dict)
+    policy_versions: dict[str, str] = field(default_factory=dict)  # content hash -> JSON
 
     def snapshot(self) -> tuple:
         """Everything stored, for asserting that a refused use case wrote nothing."""
@@ -127,6 +128,16 @@ class InMemoryRepository:
     # assessments
     async def insert_assessment(self, **kw):
         self.assessments[kw["assessment_id"]] = dict(kw)
+        if kw.get("policy_content") is not None:
+            self.policy_versions.setdefault(kw["policy_hash"], kw["policy_content"])
+
+    async def assessment_record(self, assessment_id):
+        a = self.assessments.get(assessment_id)
+        if a is None:
+            return None
+        return {k: a.get(k) for k in ("application_id", "recommendation", "policy_version",
+                                      "policy_hash", "inputs_hash", "inputs")} | {
+            "policy_content": self.policy_versions.get(a["policy_hash"])}
 
     async def latest_assessment(self, application_id):
         found = [a for a in self.assessments.values() if a["application_id"] == application_id]

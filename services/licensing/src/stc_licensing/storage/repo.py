@@ -281,14 +281,31 @@ async def history_after(conn, app_id: str, after: int, limit: int = 100) -> list
 async def insert_assessment(conn, *, assessment_id: str, application_id: str, screening_id: str,
                             recommendation: str, policy_version: str, policy_hash: str,
                             inputs_hash: str, assessed_on: dt.date, assessed_at: dt.datetime,
-                            body: bytes) -> None:
-    """Store one assessment with its reproducibility data."""
+                            body: bytes, inputs: str | None = None,
+                            policy_content: str | None = None) -> None:
+    """Store one assessment with its reproducibility data: the snapshot of its inputs
+    (`inputs`, canonical JSON) and the policy version it used, kept by its content hash."""
+    if policy_content is not None:
+        await conn.execute(
+            """INSERT INTO policy_versions (hash, version, content) VALUES ($1, $2, $3::text::jsonb)
+               ON CONFLICT (hash) DO NOTHING""", policy_hash, policy_version, policy_content)
     await conn.execute(
         """INSERT INTO assessments (id, application_id, screening_id, recommendation,
-             policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
+             policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::text::jsonb)""",
         assessment_id, application_id, screening_id, recommendation, policy_version,
-        policy_hash, inputs_hash, assessed_on, assessed_at, body)
+        policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+
+
+async def assessment_record(conn, assessment_id: str) -> dict | None:
+    """One stored assessment's reproducibility data: recommendation, policy version and
+    hash, inputs hash, its inputs snapshot and the policy content (JSON text, or None)."""
+    row = await conn.fetchrow(
+        """SELECT a.application_id, a.recommendation, a.policy_version, a.policy_hash,
+                  a.inputs_hash, a.inputs::text AS inputs, p.content::text AS policy_content
+           FROM assessments a LEFT JOIN policy_versions p ON p.hash = a.policy_hash
+           WHERE a.id = $1""", assessment_id)
+    return dict(row) if row else None
 
 
 async def latest_assessment(conn, application_id: str) -> bytes | None:
