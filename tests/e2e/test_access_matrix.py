@@ -166,7 +166,7 @@ async def world(platform):
             request_id=str(uuid.uuid4()), uscc=a, enterprise_name="北京星河精密合金有限公司",
             article="34", decision_no=decision_no,
             decision_sha256=hashlib.sha256(decision_no.encode()).hexdigest(),
-            penalty=credit_pb2.Penalty(sanctions=["warning", "fine"], fine_fen=500_000_00),
+            penalty=credit_pb2.Penalty(sanctions=["order_to_stop", "fine"], fine_fen=500_000_00),
             turnover_fen=185_000_00, decision_date=_date(today), effective_date=_date(today)), metadata=s.mofcom)
         consultation = await s.scr.SubmitConsultation(
             screening_service_pb2.SubmitConsultationRequest(

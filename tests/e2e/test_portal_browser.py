@@ -225,7 +225,7 @@ async def test_public_credit_publications_verify_in_the_browser(portal_url, plat
                 request_id=str(uuid.uuid4()), uscc=uscc, enterprise_name=f"门户测试公司{n}",
                 article="34", decision_no=no,
                 decision_sha256=hashlib.sha256(no.encode()).hexdigest(),
-                penalty=credit_pb2.Penalty(sanctions=["warning", "fine"], fine_fen=500_000_00),
+                penalty=credit_pb2.Penalty(sanctions=["order_to_stop", "fine"], fine_fen=500_000_00),
                 turnover_fen=100_000_00, decision_date=d, effective_date=d), metadata=md)
         for _ in range(WAIT * 2):
             pubs = await credit.ListPublications(cpb.ListPublicationsRequest(page_size=500))

@@ -2,15 +2,17 @@
 
 1. Two exporters register; a clean dual-use export to Germany is screened, assessed on the
    eight factors of Art. 13, and approved: a licence is issued.
-2. An export to an embargoed destination (UN arms embargo) is assessed DENY and denied.
+2. An export of sensitive items to an embargoed destination (UN arms embargo), with parties on
+   no list, is assessed DENY on the embargo alone and denied.
 3. An officer adds the German end user to the control list (Art. 18): the live licence is
    suspended within seconds, with no one asking (re-screening).
 4. The exporter reports that the end user of its second licence has changed (Art. 16): the
    licence goes on hold.
 5. An end-use check (Art. 17) finds the goods of a third licence diverted: a case opens for
-   the credit service; the officer records the penalty (Art. 34); it is published in the
-   tamper-evident log; the exporter's standing becomes BANNED (Art. 39) and its next
-   application is refused.
+   the credit service; the officer records the penalty (Art. 34) and decides a five-year
+   application ban (Art. 39: a decision, not automatic); it is published in the
+   tamper-evident log; the exporter's standing becomes BANNED and its next application is
+   refused.
 """
 
 from __future__ import annotations
@@ -224,6 +226,8 @@ class Story:
         end_user: str,
         end_user_zh: str = "",
         code: str = "1C117.c",
+        description: str = "Tungsten-nickel-iron alloy bar, density 17.8 g/cm3",
+        hs_code: str = "8101991001",
     ) -> application_pb2.ApplicationContent:
         """A single-licence dual-use application with a certificate from the end user."""
         today = dt.date.today()
@@ -236,8 +240,8 @@ class Story:
             items=[
                 application_pb2.Item(
                     control_code=code,
-                    description="Tungsten-nickel-iron alloy bar, density 17.8 g/cm3",
-                    hs_code="8101991001",
+                    description=description,
+                    hs_code=hs_code,
                     quantity="500",
                     unit="kg",
                     value=common_pb2.Money(currency_code="CNY", amount_minor=185_000_00),
@@ -382,11 +386,15 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
     )
 
     async def embargoed():
-        app = await s.submit(s.xinghe, s.content(s.xinghe, "KP", "Korea Ryonbong General Corp"))
+        # parties on no list: the embargo table alone (Art. 13(2), (5)) must stop it
+        app = await s.submit(s.xinghe, s.content(
+            s.xinghe, "KP", "Sunrise Ceramic Tableware Cooperative", code="1C902.a",
+            description="Samarium-cobalt permanent magnet material", hs_code="2805301910"))
         assessment = await s.assessed(app.application_id, s.xinghe)
         rec = recommendations.get(assessment.recommendation, "?")
         assert rec == "DENY", f"recommended {rec}"
         findings = [f.code for fa in assessment.factors for f in fa.findings if fa.level == 4]
+        assert "F2-UN-ARMS-EMBARGO" in findings, f"prohibitive findings {findings}"
         decided = await s.lic.DecideApplication(
             licensing_service_pb2.DecideApplicationRequest(
                 application_id=app.application_id,
@@ -532,13 +540,16 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
                     decision_no=decision_no,
                     decision_sha256=hashlib.sha256(decision_no.encode()).hexdigest(),
                     penalty=credit_pb2.Penalty(
-                        sanctions=["warning", "order_to_stop", "confiscation", "fine"],
+                        sanctions=["order_to_stop", "confiscation", "fine"],
                         fine_fen=800_000_00,
                         confiscated_fen=185_000_00,
                     ),
                     turnover_fen=185_000_00,
                     decision_date=_date(today),
                     effective_date=_date(today),
+                    # Art. 39: the authority MAY refuse applications for up to five years;
+                    # the officer decides it here, for the whole five years
+                    application_ban_months=60,
                 ),
             ),
             metadata=s.mofcom,

@@ -67,13 +67,15 @@ async def test_record_publish_and_verify_through_the_cli(credit, tmp_path):
     r = await stc("credit", "record-violation", "--as", "officer:MOFCOM", "--uscc", uscc,
                   "--name", "上海示例科技有限公司", "--article", "34",
                   "--decision-no", f"商务部行罚〔2026〕{uuid.uuid4().hex[:4]}号",
-                  "--sanction", "warning", "--sanction", "confiscation",
+                  "--sanction", "order_to_stop", "--sanction", "confiscation",
                   "--fine", "600,000", "--confiscated", "80000", "--turnover", "100000",
+                  "--ban-months", "24",
                   "--decision-file", str(decision),
                   "--decision-date", "today-6", "--effective-date", "today-1", "--json")
     assert r.exit_code == 0, r.output
     rec = json.loads(r.output)["record"]
     assert rec["uscc"] == uscc and rec["penalty"]["fine_fen"] == str(600_000 * 100)
+    assert rec["application_ban"] and rec["application_ban_months"] == 24  # Art. 39, decided
     assert rec["decision_sha256"] == hashlib.sha256(decision.read_bytes()).hexdigest()
 
     r = await stc("credit", "record-violation", "--as", "exporter:" + uscc, "--uscc", uscc,

@@ -70,7 +70,7 @@ def violation(uscc: str, today: dt.date, **overrides) -> pb.RecordViolationReque
         decision_no=f"商务部行罚〔2026〕{uuid.uuid4().hex[:4]}号",
         decision_sha256=hashlib.sha256(b"decision").hexdigest(),
         penalty=credit_pb2.Penalty(
-            sanctions=["warning", "confiscation"], fine_fen=600_000 * YUAN,
+            sanctions=["order_to_stop", "confiscation"], fine_fen=600_000 * YUAN,
             confiscated_fen=80_000 * YUAN,
         ),
         turnover_fen=100_000 * YUAN,
@@ -79,6 +79,7 @@ def violation(uscc: str, today: dt.date, **overrides) -> pb.RecordViolationReque
         responsible_persons=[
             credit_pb2.ResponsiblePerson(name="张三", id_number="310101199001011234")
         ],
+        application_ban_months=60,  # Art. 39: the officer decides the five-year ban
     )  # fmt: skip
     fields.update(overrides)
     return pb.RecordViolationRequest(**fields)
@@ -162,13 +163,35 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
         await admin.close()
 
 
+async def test_art39_no_application_ban_unless_the_officer_decides_one(credit):
+    """Art. 39 (MAY refuse for up to five years): a record without a decided ban leaves the
+    exporter PENALISED, not BANNED; a ban longer than five years is INVALID_ARGUMENT."""
+    uscc = random_uscc()
+    channel, api = stub(credit.target)
+    async with channel:
+        rec = (await api.RecordViolation(violation(uscc, credit.clock(),
+                                                   application_ban_months=0),
+                                         metadata=OFFICER)).record
+        assert not rec.application_ban and not rec.HasField("ban_until")
+        got = (await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc),
+                                           metadata=OFFICER)).standing
+        assert got.level == events_pb2.STANDING_LEVEL_PENALISED and not got.HasField("ban_until")
+        other = random_uscc()
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await api.RecordViolation(violation(other, credit.clock(), application_ban_months=61),
+                                      metadata=OFFICER)
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        fields = dict(field_violations(err.value))
+        assert "at most five years" in fields["application_ban_months"]
+
+
 async def test_fine_outside_statutory_range_is_invalid_argument(credit):
     uscc = random_uscc()
     channel, api = stub(credit.target)
     async with channel:
         too_high = violation(
             uscc, credit.clock(),
-            penalty=credit_pb2.Penalty(sanctions=["warning"], fine_fen=6_000_000 * YUAN),
+            penalty=credit_pb2.Penalty(sanctions=["order_to_stop"], fine_fen=6_000_000 * YUAN),
         )  # fmt: skip
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await api.RecordViolation(too_high, metadata=OFFICER)

@@ -48,7 +48,7 @@ def _violation(n: int, today: dt.date) -> pb.RecordViolationRequest:
         request_id=str(uuid.uuid4()), uscc=make_uscc(f"91310000MA1W{n:05d}"),
         enterprise_name=f"示例{n}有限公司", article="34", decision_no=f"商务部行罚〔2026〕{n}号",
         decision_sha256=hashlib.sha256(str(n).encode()).hexdigest(),
-        penalty=credit_pb2.Penalty(sanctions=["warning"], fine_fen=(600_000 + n) * 100),
+        penalty=credit_pb2.Penalty(sanctions=["order_to_stop"], fine_fen=(600_000 + n) * 100),
         decision_date=date_pb2.Date(year=day.year, month=day.month, day=day.day),
         effective_date=date_pb2.Date(year=day.year, month=day.month, day=day.day),
     )  # fmt: skip

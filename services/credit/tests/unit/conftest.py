@@ -26,7 +26,7 @@ def _record(**overrides: Any) -> CreditRecord:
         decision_no="商务部行罚〔2026〕12号",
         decision_sha256="ab" * 32,
         penalty=Penalty.of(
-            Sanction.WARNING,
+            Sanction.ORDER_TO_STOP,
             Sanction.CONFISCATION,
             fine_fen=600_000 * YUAN,
             confiscated_fen=80_000 * YUAN,

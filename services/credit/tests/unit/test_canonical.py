@@ -88,8 +88,8 @@ def test_repair_entry(make_record):
         lambda d: d.replace("上海".encode(), b"\\u4e0a\\u6d77"),  # escaped, not canonical
         lambda d: d.replace(b'"fine_fen":60000000', b'"fine_fen":"60000000"'),
         lambda d: d.replace(
-            b'"sanctions":["confiscation","fine","warning"]',
-            b'"sanctions":["fine","confiscation","warning"]',
+            b'"sanctions":["confiscation","fine","order_to_stop"]',
+            b'"sanctions":["fine","confiscation","order_to_stop"]',
         ),
         lambda d: d.replace(b'"seq":7}', b'"seq":7,"seq":7}'),  # duplicate key
         lambda d: d[:-1],  # truncated

@@ -43,7 +43,7 @@ FIXED_AND_MULTIPLE = [
 
 ALLOWED = {
     "33": [Sanction.WARNING, Sanction.CONFISCATION],
-    "34": [Sanction.WARNING, Sanction.ORDER_TO_STOP],
+    "34": [Sanction.ORDER_TO_STOP, Sanction.CONFISCATION],
     "35(1)": [Sanction.LICENCE_REVOCATION, Sanction.CONFISCATION],
     "35(2)": [Sanction.CONFISCATION],
     "36": [Sanction.WARNING],
@@ -106,14 +106,28 @@ def test_sanction_not_of_the_article():
 
 
 def test_serious_sanctions_need_a_serious_case():
-    sanctions = [Sanction.WARNING, Sanction.REVOCATION_OF_QUALIFICATION]
+    sanctions = [Sanction.ORDER_TO_STOP, Sanction.REVOCATION_OF_QUALIFICATION]
     problems = check_penalty("34", None, 500_000 * YUAN, sanctions)
     assert fields(problems) == ["sanctions"] and "serious case" in problems[0].reason
     assert check_penalty("34", None, 500_000 * YUAN, sanctions, serious=True) == []
+    assert check_penalty("34", None, 500_000 * YUAN, [Sanction.SUSPENSION], serious=True) == []
     # Art. 33 has no serious-case sanctions at all
     assert fields(check_penalty("33", None, 500_000 * YUAN, sanctions, serious=True)) == [
         "sanctions"
     ]
+
+
+def test_art34_allows_no_warning():
+    """Art. 34: order to stop, confiscation, fine (serious: suspension up to revocation of
+    the qualification) - no warning, even in a serious case; Art. 33 does allow one."""
+    rule = load_table().rule("34")
+    assert Sanction.WARNING not in rule.sanctions | rule.serious_sanctions
+    assert rule.sanctions == {Sanction.ORDER_TO_STOP, Sanction.CONFISCATION, Sanction.FINE}
+    for serious in (False, True):
+        problems = check_penalty("34", None, 500_000 * YUAN, [Sanction.WARNING], serious=serious)
+        assert fields(problems) == ["sanctions"]
+        assert "warning is not a sanction of Art. 34" in problems[0].reason
+    assert check_penalty("33", None, 500_000 * YUAN, [Sanction.WARNING]) == []
 
 
 def test_unknown_article_and_sanction():

@@ -144,6 +144,6 @@ def test_published_view_never_carries_responsible_persons(make_record):
     assert "张三" not in repr(view) and "110101199001011234" not in repr(view)
     assert view.uscc == record.uscc and view.decision_no == record.decision_no
     assert view.article is Article.ART_34 and view.fine_fen == 600_000_00
-    assert view.sanctions == ("confiscation", "fine", "warning")
+    assert view.sanctions == ("confiscation", "fine", "order_to_stop")
     assert view.publicity_ends_on == dt.date(2027, 10, 20)
     assert view.article_title.startswith("Export without a licence")

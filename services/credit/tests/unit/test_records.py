@@ -52,9 +52,17 @@ def test_responsible_persons_five_years_or_life(make_record):
     assert person_ban_until(dt.date(2026, 1, 5), False) == dt.date(2031, 1, 5)
 
 
-def test_record_ban_can_be_switched_off(make_record):
-    assert make_record().ban_until() == dt.date(2031, 10, 8)
-    assert make_record(application_ban=False).ban_until() is None
+def test_art39_application_ban_is_the_officers_decision(make_record):
+    """Art. 39: the authority MAY refuse applications for up to five years - no ban unless
+    the officer decides one, with its length, counted from the decision taking effect."""
+    assert make_record().ban_until() is None and not make_record().application_ban
+    assert make_record(application_ban_months=60).ban_until() == dt.date(2031, 10, 8)
+    assert make_record(application_ban_months=18).ban_until() == dt.date(2028, 4, 8)
+    assert validate_record(make_record(application_ban_months=60)) == []
+    for months in (61, -1):
+        problems = validate_record(make_record(application_ban_months=months))
+        assert [v.field for v in problems] == ["application_ban_months"]
+        assert "at most five years" in problems[0].reason
 
 
 def test_responsible_persons_not_in_repr(make_record):
@@ -72,7 +80,7 @@ def test_validate_record_reports_each_problem(make_record):
         decision_sha256="XYZ",
         effective_date=dt.date(2026, 9, 1),
         decided_by=" ",
-        penalty=Penalty.of(Sanction.WARNING, fine_fen=1),
+        penalty=Penalty.of(Sanction.ORDER_TO_STOP, fine_fen=1),
     )
     fields = {v.field for v in validate_record(record)}
     assert fields == {"uscc", "decision_sha256", "effective_date", "decided_by", "fine_fen"}

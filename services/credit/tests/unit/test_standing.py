@@ -17,7 +17,7 @@ def test_no_records_is_good(make_record):
 
 
 def test_effective_penalty_bans_for_five_years(make_record):
-    record = make_record(effective_date=dt.date(2026, 10, 8))
+    record = make_record(effective_date=dt.date(2026, 10, 8), application_ban_months=60)
     on = compute_standing(record.uscc, [record], [], dt.date(2026, 10, 8))
     assert on.level is StandingLevel.BANNED and on.ban_until == dt.date(2031, 10, 8)
     assert on.record_ids == ("rec-1",) and on.active_records == 1
@@ -35,15 +35,23 @@ def test_decided_not_yet_effective_is_penalised(make_record):
     assert before.level is StandingLevel.GOOD
 
 
-def test_ban_switched_off_is_penalised(make_record):
-    record = make_record(application_ban=False)
+def test_art39_no_ban_decided_is_penalised_not_banned(make_record):
+    record = make_record()  # the officer decided no application ban
     standing = compute_standing(record.uscc, [record], [], dt.date(2027, 1, 1))
-    assert standing.level is StandingLevel.PENALISED
+    assert standing.level is StandingLevel.PENALISED and standing.ban_until is None
+
+
+def test_art39_shorter_ban_ends_then_the_record_still_weighs(make_record):
+    record = make_record(effective_date=dt.date(2026, 10, 8), application_ban_months=12)
+    during = compute_standing(record.uscc, [record], [], dt.date(2027, 10, 8))
+    assert during.level is StandingLevel.BANNED and during.ban_until == dt.date(2027, 10, 8)
+    after = compute_standing(record.uscc, [record], [], dt.date(2027, 10, 9))
+    assert after.level is StandingLevel.PENALISED and after.ban_until is None
 
 
 def test_warning_only_and_measures_are_warned(make_record, make_measure):
     warning = make_record(
-        article=Article.ART_38, penalty=Penalty.of(Sanction.WARNING), application_ban=False
+        article=Article.ART_38, penalty=Penalty.of(Sanction.WARNING)
     )
     assert (
         compute_standing(warning.uscc, [warning], [], dt.date(2027, 1, 1)).level
@@ -57,9 +65,11 @@ def test_warning_only_and_measures_are_warned(make_record, make_measure):
 
 
 def test_worst_level_wins_and_latest_ban_reported(make_record, make_measure):
-    first = make_record(record_id="rec-1", effective_date=dt.date(2026, 10, 8))
+    first = make_record(record_id="rec-1", effective_date=dt.date(2026, 10, 8),
+                        application_ban_months=60)
     second = make_record(
-        record_id="rec-2", decision_date=dt.date(2027, 5, 6), effective_date=dt.date(2027, 6, 1)
+        record_id="rec-2", decision_date=dt.date(2027, 5, 6), effective_date=dt.date(2027, 6, 1),
+        application_ban_months=60,
     )
     standing = compute_standing(first.uscc, [second, first], [make_measure()], dt.date(2027, 7, 1))
     assert standing.level is StandingLevel.BANNED

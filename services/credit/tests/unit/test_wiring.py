@@ -37,7 +37,7 @@ def _request(**overrides) -> pb.RecordViolationRequest:
     fields = dict(
         request_id="r-1", uscc=USCC.lower(), enterprise_name="示例", article="34",
         decision_no="商务部行罚〔2026〕1号", decision_sha256="AB" * 32,
-        penalty=credit_pb2.Penalty(sanctions=["warning"], fine_fen=60_000_000),
+        penalty=credit_pb2.Penalty(sanctions=["order_to_stop"], fine_fen=60_000_000),
         decision_date=_date(dt.date(2026, 9, 21)), effective_date=_date(dt.date(2026, 10, 8)),
     )  # fmt: skip
     fields.update(overrides)
@@ -49,9 +49,12 @@ def test_violation_request_maps_to_a_record_decided_by_the_caller():
     r = cmd.record
     assert r.uscc == USCC and r.decision_sha256 == "ab" * 32  # normalised
     assert r.article is Article.ART_34 and r.decided_by == "officer-li"
-    assert r.penalty.sanctions == {Sanction.WARNING, Sanction.FINE}
+    assert r.penalty.sanctions == {Sanction.ORDER_TO_STOP, Sanction.FINE}
     assert r.penalty.fine_fen == 60_000_000 and r.turnover_fen is None
-    assert r.application_ban and cmd.publicity_months is None and cmd.request_id == "r-1"
+    assert not r.application_ban and r.ban_until() is None  # Art. 39: no automatic ban
+    assert cmd.publicity_months is None and cmd.request_id == "r-1"
+    banned = violation_cmd(_request(application_ban_months=24), "officer-li").record
+    assert banned.application_ban_months == 24 and banned.ban_until() == dt.date(2028, 10, 8)
 
 
 def test_violation_request_reports_every_malformed_field_with_its_path():

@@ -17,3 +17,7 @@ class LicensingSettings(ServiceSettings):
     ticker_interval_s: float = 60.0
     # DeadlineApproaching once this many working days (or fewer) of Reg. 17's 45 are left.
     deadline_warning_working_days: int = 5
+    # Art. 13(2): the UN Security Council arms-embargo table (CSV: country, name, scope,
+    # resolution, since) added to every bundled policy. Empty: the copy shipped with the
+    # package (stc_licensing/policy/unsc_arms_embargoes.csv); a path replaces it.
+    arms_embargoes_path: str = ""

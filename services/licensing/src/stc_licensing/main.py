@@ -67,7 +67,9 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
             subscriptions=SUBSCRIPTIONS, source=SOURCE)]
 
     async def warm(pool: asyncpg.Pool) -> None:
-        svc.policies()  # fail at start-up, not on the first event, if the policy is broken
+        # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
+        # start-up, not on the first event, if the policy or the embargo table is broken
+        svc.configure_policies(settings.arms_embargoes_path or None)
 
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)

@@ -16,8 +16,10 @@ Domain errors (IllegalTransition, LicenceRefused, AmendmentRefused ...) propagat
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from stc.licensing.v1 import application_pb2 as apb
@@ -43,7 +45,9 @@ from stc_common.uscc import UsccError, validate_uscc
 from stc_licensing.api import mapping as m
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
-from stc_licensing.domain.assessment import assess
+from stc_licensing.domain import reconsideration as drc
+from stc_licensing.domain.assessment import AssessmentSnapshot
+from stc_licensing.domain.canonical import canonical_json, from_plain
 from stc_licensing.domain.clock import (
     Pause,
     PauseKind,
@@ -54,7 +58,12 @@ from stc_licensing.domain.clock import (
 )
 from stc_licensing.domain.errors import SubmissionInvalid
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding
-from stc_licensing.domain.policy import Policy, load_bundled_policies, policy_in_force
+from stc_licensing.domain.policy import (
+    Policy,
+    bundled_embargoes_path,
+    load_bundled_policies,
+    policy_in_force,
+)
 from stc_licensing.domain.routing import Authority as RoutingAuthority
 from stc_licensing.domain.routing import route
 from stc_licensing.domain.states import PENDING_STATES, Action, check_amendment, transition
@@ -69,6 +78,9 @@ S = dm.ApplicationState
 AUTHORITY_NAME = {RoutingAuthority.MOFCOM: "MOFCOM", RoutingAuthority.SASTIND: "SASTIND",
                   RoutingAuthority.CAEA: "CAEA", RoutingAuthority.CWC_OFFICE: "CWC"}
 _POLICIES: tuple[Policy, ...] | None = None
+# States in which the Reg. 17 clock runs: pending, but not a reconsideration (Art. 41), whose
+# time limits are the Administrative Reconsideration Law's (domain/reconsideration.py).
+CLOCK_STATES = PENDING_STATES - {S.RECONSIDERATION}
 
 
 def now() -> dt.datetime:
@@ -81,11 +93,20 @@ def today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
-def policies() -> tuple[Policy, ...]:
-    """The bundled policy versions (loaded once)."""
+def configure_policies(embargoes_path: str | Path | None = None) -> tuple[Policy, ...]:
+    """Load the bundled policy versions with the UNSC arms embargoes (Art. 13(2)) from
+    `embargoes_path`, or from the table shipped with the package when it is empty; the
+    service uses them from now on (main.py calls this at start-up from the settings)."""
     global _POLICIES
+    _POLICIES = load_bundled_policies(embargoes_path or bundled_embargoes_path())
+    return _POLICIES
+
+
+def policies() -> tuple[Policy, ...]:
+    """The policy versions in use (loaded once, with the bundled embargo table, unless
+    `configure_policies` chose another)."""
     if _POLICIES is None:
-        _POLICIES = load_bundled_policies()
+        return configure_policies()
     return _POLICIES
 
 
@@ -117,8 +138,8 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
     """The Application resource with the Reg. 17 clock as of today (or as of its last change
     once it left the pending states)."""
     if as_of is None:
-        as_of = today() if row.state in PENDING_STATES or row.state == S.INFORMATION_REQUESTED \
-            else row.updated_at.astimezone(SHANGHAI).date()
+        as_of = today() if row.state in CLOCK_STATES \
+            else row.decided_on or row.updated_at.astimezone(SHANGHAI).date()
     cs, paused = _clock(row, as_of)
     return apb.Application(
         name=f"applications/{row.id}", application_id=row.id, reference=row.reference,
@@ -128,6 +149,8 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
         deadline_exact=cs.exact, working_days_used=cs.used,
         working_days_remaining=cs.remaining, clock_paused=paused, flags=row.flags,
         licence_id=row.licence_id or "", updated_at=m.ts(row.updated_at),
+        reconsideration_requested_on=m.date_to_pb(row.reconsideration_requested_on),
+        reconsideration_due=m.date_to_pb(row.reconsideration_due),
         under_expert_review=open_pause(row.pauses, PauseKind.EXPERT_REVIEW) is not None)
 
 
@@ -145,6 +168,9 @@ async def _record(uow: UnitOfWork, row: repo.AppRow, kind: str, note: str = "",
     row.updated_at = now()
     cs, _ = _clock(row, today())
     row.deadline, row.deadline_exact = cs.deadline, cs.exact
+    if row.state == S.RECONSIDERATION and row.reconsideration_due:
+        # the review queue orders by this: the reconsideration's own due day (calendar days)
+        row.deadline, row.deadline_exact = row.reconsideration_due, True
     await _repo(uow).save_application(row)
     pb = app_to_pb(row)
     await _repo(uow).append_history(row.id, kind, row.state.value, note,
@@ -503,8 +529,16 @@ async def request_reconsideration(*, uow: UnitOfWork, p: Principal,
                                                      for_update=True))
     row.state = transition(row.state, Action.REQUEST_RECONSIDERATION,
                            reconsideration_used=row.reconsideration_used)
+    day = today()
+    refused_on = row.decided_on or row.updated_at.astimezone(SHANGHAI).date()
+    late = drc.late_reason(refused_on, day)
+    if late:
+        raise FailedPrecondition(late, reason="RECONSIDERATION_TIME_LIMIT")
+    dates = drc.open_reconsideration(refused_on, day)
+    row.reconsideration_requested_on, row.reconsideration_due = dates.requested_on, dates.due
     return await _record(uow, row, "STATE_CHANGED",
-                         f"reconsideration requested (Art. 41): {req.grounds}".strip())
+                         f"reconsideration requested (Art. 41), to be decided by "
+                         f"{dates.due.isoformat()}: {req.grounds}".strip())
 
 
 async def get_assessment(*, uow: UnitOfWork, p: Principal, application_id: str):
@@ -598,6 +632,27 @@ _DECISION = {events_pb2.DECISION_APPROVE: Action.APPROVE,
              events_pb2.DECISION_DENY: Action.DENY}
 
 
+async def _check_general_licence(uow: UnitOfWork, row: repo.AppRow) -> None:
+    """Art. 14: a general licence is a facilitation for an exporter whose ICP works, and
+    never for a watch-listed party (Reg. 26), a control-list party, items outside the general
+    licence regimes, or an application the assessment does not support. The officer may not
+    issue one where the newest assessment found the application ineligible."""
+    if _domain_app(row).content.licence_type is not dm.LicenceType.GENERAL:
+        return
+    body = await _repo(uow).latest_assessment(row.id)
+    if body is None:
+        raise FailedPrecondition(
+            "a general licence needs an assessment of Art. 14 eligibility first",
+            reason="GENERAL_LICENCE_NOT_ASSESSED")
+    a = assessment_pb2.Assessment.FromString(body)
+    if not a.general_licence_eligible:
+        why = ", ".join(r.code for r in a.general_licence_reasons) or "no reason recorded"
+        raise FailedPrecondition(
+            f"no general licence: not eligible under Art. 14 ({why}; the assessment's "
+            "general_licence_reasons say why); deny, or the exporter applies for single "
+            "licences", reason="GENERAL_LICENCE_NOT_ELIGIBLE")
+
+
 async def decide_application(*, uow: UnitOfWork, p: Principal,
                              req: spb.DecideApplicationRequest) -> spb.DecideApplicationResponse:
     """Approve (issues the licence), approve with conditions, or deny with reasons; only an
@@ -615,11 +670,14 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     row = _visible_app(p, await _repo(uow).get_application(req.application_id,
                                                      for_update=True))
     _competent(p, row.authority)
+    if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
+        await _check_general_licence(uow, row)
     was = row.state
     row.state = transition(row.state, action, reconsideration_used=row.reconsideration_used)
     if was == S.RECONSIDERATION:
         row.reconsideration_used = True
     at, day = now(), today()
+    row.decided_on = day  # a refusal starts the 60 days to request reconsideration
     row.pauses = _close_open_pauses(row.pauses, day)  # a decision ends an expert review
     licence_pb = None
     if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
@@ -653,6 +711,54 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
 # --------------------------------------------------------------------------- assessment
 
 
+_POLICY_JSON: dict[str, str] = {}
+
+
+def _policy_json(policy: Policy) -> str:
+    """The canonical JSON of a policy version (kept by its content hash with assessments)."""
+    if policy.content_hash not in _POLICY_JSON:
+        _POLICY_JSON[policy.content_hash] = canonical_json(policy).decode()
+    return _POLICY_JSON[policy.content_hash]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """An old assessment replayed from its snapshot under its own policy version."""
+
+    assessment_id: str
+    policy_version: str
+    stored_inputs_hash: str
+    inputs_hash: str
+    stored_recommendation: str
+    recommendation: str
+
+    @property
+    def reproduced(self) -> bool:
+        """The same inputs hash and the same recommendation as when it was made."""
+        return (self.inputs_hash == self.stored_inputs_hash
+                and self.recommendation == self.stored_recommendation)
+
+
+async def replay_assessment(*, uow: UnitOfWork, assessment_id: str) -> Replay:
+    """Re-check an old assessment: read back the exporter's record, standing, screening and
+    application it used and the policy version it ran under (by content hash), recompute its
+    inputs hash and recommendation. Independent of today's record, standing and policy."""
+    rec = await _repo(uow).assessment_record(assessment_id)
+    if rec is None:
+        raise NotFound("no such assessment", reason="ASSESSMENT_NOT_FOUND")
+    if rec["inputs"] is None or rec["policy_content"] is None:
+        raise FailedPrecondition("the assessment predates input snapshots (migration 0004)",
+                                 reason="ASSESSMENT_NOT_REPLAYABLE")
+    policy = from_plain(Policy, json.loads(rec["policy_content"]))
+    if policy.content_hash != rec["policy_hash"]:
+        raise FailedPrecondition("the stored policy version does not match its hash",
+                                 reason="POLICY_VERSION_CORRUPT")
+    snapshot = from_plain(AssessmentSnapshot, json.loads(rec["inputs"]))
+    again = snapshot.replay(policy)
+    return Replay(assessment_id, policy.version, rec["inputs_hash"], again.inputs_hash,
+                  rec["recommendation"], again.recommendation.value)
+
+
 async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) -> bool:
     """ScreeningCompleted for an application: UNDER_REVIEW, Art. 13 assessment stored with its
     inputs hash and policy version, ApplicationAssessed published. False when not applicable
@@ -668,7 +774,9 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     standing = await _repo(uow).get_standing(row.exporter_uscc)
     day = today()
     app = _domain_app(row)
-    result = assess(app, found[0], screening, standing, policy_in_force(policies(), day), day)
+    policy = policy_in_force(policies(), day)
+    snapshot = AssessmentSnapshot(app, found[0], screening, standing, day)
+    result = snapshot.replay(policy)
     at = now()
     assessment_id = str(uuid.uuid4())
     body = m.assessment_to_pb(result, assessment_id, at)
@@ -677,7 +785,8 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
         screening_id=result.screening_id, recommendation=result.recommendation.value,
         policy_version=result.policy_version, policy_hash=result.policy_hash,
         inputs_hash=result.inputs_hash, assessed_on=day, assessed_at=at,
-        body=body.SerializeToString())
+        body=body.SerializeToString(), inputs=canonical_json(snapshot).decode(),
+        policy_content=_policy_json(policy))
     row.state = transition(row.state, Action.COMPLETE_ASSESSMENT)
     await _record(uow, row, "STATE_CHANGED", "screening completed; under review")
     await _record(uow, row, "ASSESSED", result.recommendation.value, assessment_id)
@@ -731,7 +840,8 @@ async def list_licences(*, uow: UnitOfWork, p: Principal, req: spb.ListLicencesR
 
 
 async def record_export(*, uow: UnitOfWork, p: Principal, req: spb.RecordExportRequest):
-    """An export against a licence (a single licence is used up by it, Reg. 17)."""
+    """An export against a licence (a single licence is used up by it: Dual-use Regulations,
+    licence provisions: a single licence is void once used)."""
     record = m.export_record_from_pb(req.export)
     lr = await _visible_licence(uow, p, req.licence_id, for_update=True)
     before = len(lr.licence.exports)
@@ -875,9 +985,9 @@ async def on_change_reported(*, uow: UnitOfWork, msg) -> None:
 async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
     """Release the hold, then apply the resolution: ACCEPT_AMENDMENT -> LicenceAmended;
     SUSPEND_LICENCE -> suspend; REVOKE_LICENCE -> revoke; REQUIRE_REAPPLICATION -> revoke with
-    reason "re-apply" (Reg. 17: a changed key element needs a new application, and the old
-    licence no longer describes the transaction, so it must not stay usable); NO_ACTION ->
-    release only."""
+    reason "re-apply" (Dual-use Regulations, licence provisions: a changed key element needs
+    a new application, and the old licence no longer describes the transaction, so it must
+    not stay usable); NO_ACTION -> release only."""
     from stc.enduser.v1 import events_pb2 as eu
 
     lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
@@ -905,7 +1015,8 @@ async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
         await revoke_licence_as(uow, lr, reasons or "end-user change", "enduser", msg.report_id)
     elif msg.resolution == eu.RESOLUTION_KIND_REQUIRE_REAPPLICATION and live:
         await revoke_licence_as(
-            uow, lr, "re-apply: a key element changed (Reg. 17)"
+            uow, lr, "re-apply: a key element changed (Dual-use Regulations, licence "
+            "provisions: a changed key element means re-applying)"
             + (f"; {reasons}" if reasons else ""), "enduser", msg.report_id)
 
 
@@ -933,7 +1044,7 @@ async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
     left on a pending application whose clock is running (for the officer's queue)."""
     row = await _repo(uow).get_application(application_id, for_update=True)
     if row is None or row.warning_reported or row.breach_reported or \
-            row.state not in PENDING_STATES or any(p.end is None for p in row.pauses):
+            row.state not in CLOCK_STATES or any(p.end is None for p in row.pauses):
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if cs.breached or cs.remaining > within:
@@ -950,9 +1061,23 @@ async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
 
 
 async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -> bool:
-    """DeadlineBreached once when the Reg. 17 clock ran out without a decision."""
+    """DeadlineBreached once when the Reg. 17 clock ran out without a decision. A
+    reconsideration (Art. 41) does not run that clock: it is checked against its own due day
+    (Administrative Reconsideration Law Art. 62) and noted once in the history when overdue."""
     row = await _repo(uow).get_application(application_id, for_update=True)
-    if row is None or row.breach_reported or row.state not in PENDING_STATES:
+    if row is not None and row.state == S.RECONSIDERATION:
+        if row.reconsideration_overdue_reported or row.reconsideration_due is None or \
+                not drc.overdue(drc.ReconsiderationDates(
+                    row.reconsideration_requested_on or row.reconsideration_due,
+                    row.reconsideration_due), as_of):
+            return False
+        row.reconsideration_overdue_reported = True
+        await _record(uow, row, "RECONSIDERATION_OVERDUE",
+                      f"reconsideration due {row.reconsideration_due.isoformat()} not decided "
+                      "(Art. 41; Administrative Reconsideration Law Art. 62)")
+        log.warning("application.reconsideration_overdue", application_id=row.id)
+        return False
+    if row is None or row.breach_reported or row.state not in CLOCK_STATES:
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if not cs.breached:

@@ -105,7 +105,7 @@ async def test_submit_assess_decide_issue(env, h):
                                     apb.APPLICATION_STATE_APPROVED), 10)
     assert [u.sequence for u in resumed] == [3, 4, 5]
 
-    # a single licence is used up by its export (Reg. 17)
+    # a single licence is void once used (the Dual-use Regulations' licence provisions)
     used = await env.stub.RecordExport(spb.RecordExportRequest(
         licence_id=lic.licence_id, export=licence_pb2.ExportRecord(
             export_id="EXP-1", exported_on=lic.valid_from,

@@ -155,7 +155,8 @@ def test_parties_required_per_export_type(b, export_type, missing):
 def test_single_licence_has_one_end_user(b):
     c = b.content(parties=(b.importer(), b.end_user(), b.end_user(name="Second end user")))
     vs = check(b, c)
-    assert any(v.field == "parties" and "Reg. 17" in v.reason for v in vs)
+    assert any(v.field == "parties" and "one export to one end user" in v.reason
+               and "Reg. 17" not in v.reason for v in vs)
     assert check(b, replace(c, licence_type=LicenceType.GENERAL)) == []
 
 

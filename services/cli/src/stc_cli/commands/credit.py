@@ -84,7 +84,9 @@ async def record_violation(
     confiscated: Annotated[str, typer.Option(help="confiscated gains in yuan")] = "0",
     turnover: Annotated[str, typer.Option(help="illegal business turnover in yuan")] = "0",
     serious: bool = False,
-    no_ban: Annotated[bool, typer.Option(help="no Art. 39 five-year application ban")] = False,
+    ban_months: Annotated[int, typer.Option(
+        help="Art. 39: refuse the exporter's applications for this many months (1-60); "
+             "0 = no ban (the default: the ban is a decision, not automatic)")] = 0,
     decision_date: str = "today",
     effective_date: str = "today",
     publicity_months: int = 0,
@@ -102,7 +104,7 @@ async def record_violation(
         penalty=cpb.Penalty(sanctions=sanction or [], fine_fen=yuan_to_fen(fine, "--fine"),
                             confiscated_fen=yuan_to_fen(confiscated, "--confiscated")),
         turnover_fen=yuan_to_fen(turnover, "--turnover"), serious=serious,
-        disable_application_ban=no_ban,
+        application_ban_months=ban_months,
         decision_date=parse_date(decision_date, "--decision-date"),
         effective_date=parse_date(effective_date, "--effective-date"),
         publicity_months=publicity_months)

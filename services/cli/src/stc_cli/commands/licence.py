@@ -1,4 +1,5 @@
-"""`stc licence`: licences (Reg. 17): list, show, record an export, suspend, reinstate, revoke."""
+"""`stc licence`: licences (the Dual-use Regulations' licence provisions): list, show,
+record an export, suspend, reinstate, revoke."""
 
 from __future__ import annotations
 

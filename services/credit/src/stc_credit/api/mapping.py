@@ -103,7 +103,7 @@ def violation_cmd(
         decided_by=officer,
         turnover_fen=req.turnover_fen or None,
         serious=req.serious,
-        application_ban=not req.disable_application_ban,
+        application_ban_months=req.application_ban_months,
         responsible_persons=tuple(
             ResponsiblePerson(x.name, x.id_number, x.criminally_convicted)
             for x in req.responsible_persons
@@ -163,6 +163,7 @@ def record_pb(
         turnover_fen=r.turnover_fen or 0,
         serious=r.serious,
         application_ban=r.application_ban,
+        application_ban_months=r.application_ban_months,
         decision_date=pb_date(r.decision_date),
         effective_date=pb_date(r.effective_date),
         ban_until=pb_date(r.ban_until()),

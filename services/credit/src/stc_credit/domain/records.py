@@ -32,8 +32,10 @@ from stc_credit.domain.penalties import (
     check_penalty,
 )
 
-#: Art. 39: applications may be refused for five years from the decision taking effect.
+#: Art. 39: applications may be refused for up to five years from the decision taking effect.
 BAN_YEARS = 5
+#: The longest application ban an officer may decide (Art. 39: up to five years).
+MAX_BAN_MONTHS = 12 * BAN_YEARS
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -130,8 +132,9 @@ class CreditRecord:
     """An administrative penalty under ECL Arts. 33-38, as decided by an officer.
 
     `decision_sha256` is the lowercase hex SHA-256 of the decision document.
-    `application_ban`: Art. 39 says applications *may* be refused; the officer may switch
-    the ban off, it is on by default. `serious` marks a serious case (情节严重).
+    `application_ban_months`: Art. 39 says the authority *may* refuse applications for up to
+    five years; the ban is the officer's decision in the case (1-60 months from the decision
+    taking effect), 0 (the default) = none. `serious` marks a serious case (情节严重).
     """
 
     record_id: str
@@ -146,7 +149,7 @@ class CreditRecord:
     decided_by: str
     turnover_fen: int | None = None
     serious: bool = False
-    application_ban: bool = True
+    application_ban_months: int = 0
     responsible_persons: tuple[ResponsiblePerson, ...] = field(default=(), repr=False)
 
     @property
@@ -154,9 +157,16 @@ class CreditRecord:
         """Serious case, or a sanction that ends or suspends the business's qualification."""
         return self.serious or bool(self.penalty.sanctions & SEVERE_SANCTIONS)
 
+    @property
+    def application_ban(self) -> bool:
+        """Whether the officer decided an Art. 39 application ban."""
+        return self.application_ban_months > 0
+
     def ban_until(self) -> dt.date | None:
-        """Last day of the Art. 39 application ban, None when the officer set no ban."""
-        return ban_until(self.effective_date) if self.application_ban else None
+        """Last day of the Art. 39 application ban, None when the officer decided none."""
+        if not self.application_ban:
+            return None
+        return add_months(self.effective_date, min(self.application_ban_months, MAX_BAN_MONTHS))
 
     def person_bans(self) -> tuple[PersonBan, ...]:
         """The Art. 39 bans of the directly responsible persons."""
@@ -181,6 +191,11 @@ def validate_record(record: CreditRecord) -> list[Violation]:
         problems.append(Violation("effective_date", "must not be before the decision date"))
     if not record.decided_by.strip():
         problems.append(Violation("decided_by", "an officer must decide (Art. 39 record)"))
+    if not 0 <= record.application_ban_months <= MAX_BAN_MONTHS:
+        problems.append(Violation(
+            "application_ban_months",
+            f"Art. 39: an application ban lasts at most five years ({MAX_BAN_MONTHS} months); "
+            "0 = no ban"))
     problems.extend(
         check_penalty(
             record.article,

@@ -7,9 +7,10 @@ records whenever a record, a measure or the date changes, and publish it on the 
 Rules:
 - A record is *active* from its decision date to the end of the five-year Art. 39 window
   (`ban_until(effective_date)`, inclusive). Credit repair ends publicity, not activity.
-- BANNED: an active, effective record whose Art. 39 application ban the officer left on.
+- BANNED: an active, effective record with an Art. 39 application ban the officer decided
+  (its length, at most five years, on the record), within that ban.
 - PENALISED: an active record heavier than a warning (e.g. decided but not yet effective,
-  or with the ban switched off).
+  with no ban decided, or after a shorter ban ended).
 - WARNED: only warning-only records are active, or a measure (warning letter, supervisory
   talk, Art. 30) was issued within the last `MEASURE_ACTIVE_MONTHS` months.
 - GOOD: none of these.

@@ -10,6 +10,7 @@ import asyncpg
 
 from stc_credit.domain.penalties import Article, Sanction
 from stc_credit.domain.records import (
+    MAX_BAN_MONTHS,
     Case,
     CaseSource,
     CaseStatus,
@@ -72,7 +73,10 @@ def _record(row: asyncpg.Record) -> StoredRecord:
         decided_by=row["decided_by"],
         turnover_fen=row["turnover_fen"],
         serious=row["serious"],
-        application_ban=row["application_ban"],
+        # rows from before migration 0006 carried the automatic five-year ban
+        application_ban_months=(row["application_ban_months"]
+                                if row["application_ban_months"] is not None
+                                else (MAX_BAN_MONTHS if row["application_ban"] else 0)),
         responsible_persons=persons,
     )
     return StoredRecord(
@@ -109,16 +113,16 @@ async def insert_record(
                decision_no, decision_sha256, sanctions, fine_fen, confiscated_fen, turnover_fen,
                serious, application_ban, decision_date, effective_date, decided_by,
                responsible_persons, publicity_months, publication_deadline, deadline_exact,
-               case_id, publication_hold, authority)
+               case_id, publication_hold, authority, application_ban_months)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,
-                   $22,$23)""",
+                   $22,$23,$24)""",
         record.record_id, request_id, record.uscc, record.enterprise_name, str(record.article),
         record.decision_no, record.decision_sha256,
         sorted(str(s) for s in record.penalty.sanctions), record.penalty.fine_fen,
         record.penalty.confiscated_fen, record.turnover_fen, record.serious,
         record.application_ban, record.decision_date, record.effective_date, record.decided_by,
         json.dumps(persons, ensure_ascii=False), publicity_months, deadline, deadline_exact,
-        case_id, publication_hold, authority,
+        case_id, publication_hold, authority, record.application_ban_months,
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ Law (ECL = Export Control Law 2020; Reg. = Regulations on Export Control of Dual
 - ECL Art. 18: the control list of importers and end users (a diversion may lead there).
 - Reg. 26: the watch list of parties that did not cooperate with an end-use check.
 - Key elements of a licence (end user, destination, item): a change means re-applying
-  (DESIGN.md, Reg. 17 as the design reads it).
+  (DESIGN.md; the Dual-use Regulations' licence provisions).
 """
 
 from __future__ import annotations

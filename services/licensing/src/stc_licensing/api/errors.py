@@ -16,7 +16,7 @@ def to_common(exc: de.DomainError) -> ce.DomainError:
     if isinstance(exc, de.SubmissionInvalid):
         return ce.ValidationFailed([ce.FieldViolation(v.field, v.reason) for v in exc.violations])
     if isinstance(exc, de.AmendmentRefused):
-        # Reg. 17: a key element changed -> the applicant must re-apply.
+        # the Regulations' licence provisions: a key element changed -> the applicant re-applies.
         return ce.ValidationFailed([ce.FieldViolation(f, exc.reason) for f in exc.fields],
                                    exc.reason, reason="RE_APPLY")
     if isinstance(exc, de.IllegalTransition):

@@ -336,6 +336,30 @@ def inputs_hash(
     })
 
 
+@dataclass(frozen=True)
+class AssessmentSnapshot:
+    """Everything `assess` read besides the policy: the application, the exporter's record
+    (ICP, audits, export history, qualification), the screening, the credit standing and the
+    day. Saved with each assessment (canonical JSON) so that it can be replayed - and its
+    inputs hash re-checked - after the exporter's record or standing changed (Art. 13(7))."""
+
+    application: Application
+    operator: ExportOperator
+    screening: ScreeningOutcome
+    standing: CreditStanding
+    on_date: dt.date
+
+    def inputs_hash(self, policy: Policy) -> str:
+        """The inputs hash of an assessment of this snapshot under `policy`."""
+        return inputs_hash(self.application, self.operator, self.screening, self.standing,
+                           policy, self.on_date)
+
+    def replay(self, policy: Policy) -> Assessment:
+        """The assessment of this snapshot under `policy` (the stored version it used)."""
+        return assess(self.application, self.operator, self.screening, self.standing, policy,
+                      self.on_date)
+
+
 def assess(
     application: Application,
     operator: ExportOperator,

@@ -3,14 +3,19 @@
 Dataclasses become objects with sorted keys, enums their value, dates ISO 8601, Decimals
 their normalised string, tuples and lists arrays, sets and frozensets sorted arrays. The
 same inputs always give the same bytes, so a hash reproduces across processes and hosts.
+`from_plain` reads such a structure back into the typed value (the assessment snapshot and
+the stored policy versions are replayed with it).
 """
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import datetime as dt
 import hashlib
 import json
+import types
+import typing
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -46,3 +51,41 @@ def canonical_json(obj: Any) -> bytes:
 def sha256_hex(obj: Any) -> str:
     """SHA-256 (hex) of the canonical JSON of `obj`."""
     return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def from_plain(tp: Any, data: Any) -> Any:
+    """The value of type `tp` whose `to_plain` is `data` (dataclasses, enums, dates,
+    Decimals, optional values, tuples, frozensets, lists and mappings of them)."""
+    if data is None:
+        return None
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1:
+            raise TypeError(f"cannot read back {tp!r}")
+        return from_plain(inner[0], data)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_plain(args[0], x) for x in data)
+        return tuple(from_plain(a, x) for a, x in zip(args, data, strict=True))
+    if origin in (frozenset, set, collections.abc.Set):
+        return frozenset(from_plain(args[0], x) for x in data)
+    if origin in (list, collections.abc.Sequence):
+        return [from_plain(args[0], x) for x in data]
+    if origin in (dict, collections.abc.Mapping):
+        return {from_plain(args[0], k): from_plain(args[1], v) for k, v in data.items()}
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return tp(**{f.name: from_plain(hints[f.name], data[f.name])
+                     for f in dataclasses.fields(tp) if f.init and f.name in data})
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(data)
+    if tp is dt.datetime:
+        return dt.datetime.fromisoformat(data)
+    if tp is dt.date:
+        return dt.date.fromisoformat(data)
+    if tp is Decimal:
+        return Decimal(data)
+    if tp in (str, int, float, bool) or tp is Any:
+        return data
+    raise TypeError(f"cannot read back {tp!r}")

@@ -45,7 +45,8 @@ class IllegalTransition(DomainError):
 
 
 class AmendmentRefused(DomainError):
-    """An amendment that changes a key element (Reg. 17): the applicant must re-apply."""
+    """An amendment that changes a key element: the applicant must re-apply (the Dual-use
+    Regulations' licence provisions)."""
 
     def __init__(self, reason: str, fields: Sequence[str]) -> None:
         super().__init__(reason)

@@ -1,4 +1,5 @@
-"""Licences (Reg. 17): issue, usage, suspension, reinstatement, revocation, expiry and holds.
+"""Licences (the Dual-use Regulations' licence provisions): issue, usage, suspension,
+reinstatement, revocation, expiry and holds.
 
 - SINGLE: one export to one end user, valid up to one year, void once used - the first
   recorded export uses it up, whatever quantity it shipped.
@@ -131,7 +132,8 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 
 def max_valid_until(licence_type: LicenceType, valid_from: dt.date) -> dt.date:
-    """Last valid day: one year (single) or three years (general) from `valid_from` (Reg. 17)."""
+    """Last valid day: one year (single) or three years (general) from `valid_from`
+    (the Dual-use Regulations' licence provisions)."""
     return add_years(valid_from, MAX_VALIDITY_YEARS[licence_type]) - dt.timedelta(days=1)
 
 
@@ -154,7 +156,8 @@ def issue_licence(
     until = valid_until or limit
     if until > limit:
         raise LicenceRefused(
-            f"a {content.licence_type.value} licence is valid at most until {limit} (Reg. 17)")
+            f"a {content.licence_type.value} licence is valid at most until {limit} "
+            f"(Dual-use Regulations, licence provisions: single up to one year, general up to three)")
     if until < start:
         raise LicenceRefused("valid_until is before valid_from")
     return Licence(
@@ -217,7 +220,8 @@ def record_export(licence: Licence, record: ExportRecord) -> Licence:
     updated = replace(licence, exports=licence.exports + (record,))
     if licence.licence_type == LicenceType.SINGLE:
         return replace(updated, state=LicenceState.USED,
-                       state_reason="single licence used by its export (Reg. 17)")
+                       state_reason="single licence used by its export (Dual-use Regulations, "
+                                    "licence provisions: a single licence is void once used)")
     if all(updated.remaining_quantity(i) <= 0 for i in range(len(updated.items))):
         return replace(updated, state=LicenceState.USED, state_reason="fully drawn")
     return updated

@@ -118,7 +118,8 @@ class ExportOperator:
 
 
 class LicenceType(str, Enum):
-    """Reg. 17: a single licence (one export, one end user) or a general licence."""
+    """A single licence (one export, one end user) or a general licence (the Dual-use
+    Regulations' licence provisions)."""
 
     SINGLE = "SINGLE"
     GENERAL = "GENERAL"
@@ -318,7 +319,8 @@ def normalise_name(name: str) -> str:
 def party_key(party: Party) -> str:
     """A stable key for a party: country plus its first identifier, else its normalised name.
 
-    Used for 'stable end users' (Art. 14) and to detect an end-user change (Reg. 17).
+    Used for 'stable end users' (Art. 14) and to detect an end-user change (the Dual-use
+    Regulations' licence provisions).
     """
     if party.identifiers:
         ident = sorted(party.identifiers, key=lambda i: (i.kind, i.value))[0]

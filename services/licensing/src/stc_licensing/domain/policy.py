@@ -335,6 +335,12 @@ def bundled_policy_paths() -> tuple[Path, ...]:
                         if p.name.startswith("policy-") and p.name.endswith(".yaml")))
 
 
+def bundled_embargoes_path() -> Path:
+    """The UNSC arms-embargo CSV shipped with the package (the default of the running
+    service; `STC_ARMS_EMBARGOES_PATH` replaces it)."""
+    return Path(str(resources.files("stc_licensing.policy") / "unsc_arms_embargoes.csv"))
+
+
 def load_bundled_policies(embargoes_path: str | Path | None = None) -> tuple[Policy, ...]:
     """Every policy shipped with the package (embargoes from `embargoes_path` when given)."""
     return tuple(load_policy(p, embargoes_path) for p in bundled_policy_paths())

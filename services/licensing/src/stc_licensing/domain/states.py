@@ -19,12 +19,12 @@ Transitions (action: from -> to):
 APPROVED, APPROVED_WITH_CONDITIONS and WITHDRAWN are terminal; DENIED is terminal once a
 reconsideration has been decided.
 
-Amendment (Reg. 17): an amendment may answer an information request, but a change of a key
-element - the end user(s), the destination, the items (control code, description, HS code,
-item count), the licence type, the regime, the export type or the exporter - means the
-applicant must re-apply; `check_amendment` refuses it with `AmendmentRefused` whose reason
-starts with "re-apply". Quantities, values, units, other parties, end-use statement,
-certificate and contract reference may be amended.
+Amendment (the Dual-use Regulations' licence provisions): an amendment may answer an
+information request, but a change of a key element - the end user(s), the destination, the
+items (control code, description, HS code, item count), the licence type, the regime, the
+export type or the exporter - means the applicant must re-apply; `check_amendment` refuses
+it with `AmendmentRefused` whose reason starts with "re-apply". Quantities, values, units,
+other parties, end-use statement, certificate and contract reference may be amended.
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ def _item_keys(content: ApplicationContent) -> list[tuple[str, str, str]]:
 
 
 def key_element_changes(old: ApplicationContent, new: ApplicationContent) -> list[str]:
-    """Field paths of key elements (Reg. 17) that differ between `old` and `new`."""
+    """Field paths of key elements (the Dual-use Regulations' licence provisions) that
+    differ between `old` and `new`."""
     changed: list[str] = []
     if old.exporter_uscc.strip().upper() != new.exporter_uscc.strip().upper():
         changed.append("exporter_uscc")
@@ -143,7 +144,8 @@ def check_amendment(old: ApplicationContent, new: ApplicationContent) -> None:
     if changed:
         raise AmendmentRefused(
             "re-apply: a change of a key element (end user, destination, item, licence type, "
-            f"regime, export type or exporter) needs a new application (Reg. 17); changed: "
+            "regime, export type or exporter) needs a new application (Dual-use Regulations, "
+            "licence provisions: a changed key element means re-applying); changed: "
             f"{', '.join(changed)}",
             changed,
         )

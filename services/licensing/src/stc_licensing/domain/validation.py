@@ -218,7 +218,8 @@ def _check_parties(content: ApplicationContent, v: list[FieldViolation]) -> None
             ))
     if content.licence_type == LicenceType.SINGLE and len(content.end_users) > 1:
         v.append(FieldViolation(
-            "parties", "a single licence covers one end user (Reg. 17); apply per end user"
+            "parties", "a single licence covers one end user (Dual-use Regulations, licence "
+            "provisions: a single licence is one export to one end user); apply per end user"
         ))
 
 

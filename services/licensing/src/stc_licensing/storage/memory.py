@@ -19,8 +19,7 @@ from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
 from stc_licensing.storage.repo import AppRow, LicenceRow
 
-_PENDING = ("SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED",
-            "RECONSIDERATION")
+_PENDING = ("SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED")
 
 
 @dataclass
@@ -34,6 +33,7 @@ class InMemoryRepository:
     history: dict[str, list[dict]] = field(default_factory=dict)
     assessments: dict[str, dict] = field(default_factory=dict)
     licences: dict[str, tuple[dl.Licence, str, dt.datetime]] = field(default_factory=dict)
+    policy_versions: dict[str, str] = field(default_factory=dict)  # content hash -> JSON
 
     def snapshot(self) -> tuple:
         """Everything stored, for asserting that a refused use case wrote nothing."""
@@ -110,7 +110,8 @@ class InMemoryRepository:
 
     async def pending_ids(self):
         return [r.id for r in self.applications.values()
-                if not r.breach_reported and r.state.value in _PENDING]
+                if (not r.breach_reported and r.state.value in _PENDING)
+                or (r.state.value == "RECONSIDERATION" and not r.reconsideration_overdue_reported)]
 
     async def append_history(self, app_id, kind, state, note, snapshot, assessment_id=None):
         steps = self.history.setdefault(app_id, [])
@@ -127,6 +128,16 @@ class InMemoryRepository:
     # assessments
     async def insert_assessment(self, **kw):
         self.assessments[kw["assessment_id"]] = dict(kw)
+        if kw.get("policy_content") is not None:
+            self.policy_versions.setdefault(kw["policy_hash"], kw["policy_content"])
+
+    async def assessment_record(self, assessment_id):
+        a = self.assessments.get(assessment_id)
+        if a is None:
+            return None
+        return {k: a.get(k) for k in ("application_id", "recommendation", "policy_version",
+                                      "policy_hash", "inputs_hash", "inputs")} | {
+            "policy_content": self.policy_versions.get(a["policy_hash"])}
 
     async def latest_assessment(self, application_id):
         found = [a for a in self.assessments.values() if a["application_id"] == application_id]

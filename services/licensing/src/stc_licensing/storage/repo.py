@@ -142,6 +142,12 @@ class AppRow:
     breach_reported: bool
     updated_at: dt.datetime
     warning_reported: bool = False  # DeadlineApproaching published
+    # Art. 41 / Administrative Reconsideration Law: the day of the last decision (refusal),
+    # the reconsideration's request (= acceptance) and due days, its overdue note once
+    decided_on: dt.date | None = None
+    reconsideration_requested_on: dt.date | None = None
+    reconsideration_due: dt.date | None = None
+    reconsideration_overdue_reported: bool = False
 
 
 def _pauses_json(pauses: tuple[Pause, ...]) -> list:
@@ -162,6 +168,10 @@ def _app(row: asyncpg.Record) -> AppRow:
         deadline=row["deadline"], deadline_exact=row["deadline_exact"], flags=list(row["flags"]),
         licence_id=row["licence_id"], reconsideration_used=row["reconsideration_used"],
         breach_reported=row["breach_reported"], updated_at=row["updated_at"],
+        decided_on=row["decided_on"],
+        reconsideration_requested_on=row["reconsideration_requested_on"],
+        reconsideration_due=row["reconsideration_due"],
+        reconsideration_overdue_reported=row["reconsideration_overdue_reported"],
         warning_reported=row["warning_reported"])
 
 
@@ -209,11 +219,13 @@ async def save_application(conn, a: AppRow) -> None:
         """UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
              deadline = $5, deadline_exact = $6, flags = $7, licence_id = $8,
              reconsideration_used = $9, breach_reported = $10, updated_at = $11,
-             warning_reported = $12
+             warning_reported = $12, decided_on = $13, reconsideration_requested_on = $14,
+             reconsideration_due = $15, reconsideration_overdue_reported = $16
            WHERE id = $1""",
         a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
         a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
-        a.updated_at, a.warning_reported)
+        a.updated_at, a.warning_reported, a.decided_on, a.reconsideration_requested_on,
+        a.reconsideration_due, a.reconsideration_overdue_reported)
 
 
 async def list_applications(conn, *, uscc: str | None, authority: str | None,
@@ -231,11 +243,13 @@ async def list_applications(conn, *, uscc: str | None, authority: str | None,
 
 
 async def pending_ids(conn) -> list[str]:
-    """Ids of applications whose statutory clock may be running and not reported breached."""
+    """Ids of applications whose statutory clock may be running and not reported breached
+    (Reg. 17), and reconsiderations not yet reported overdue (their own time limit)."""
     rows = await conn.fetch(
-        """SELECT id FROM applications WHERE NOT breach_reported
-           AND state = ANY($1::text[])""",
-        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED", "RECONSIDERATION"])
+        """SELECT id FROM applications WHERE (NOT breach_reported
+           AND state = ANY($1::text[])) OR (state = 'RECONSIDERATION'
+           AND NOT reconsideration_overdue_reported)""",
+        ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED"])
     return [r["id"] for r in rows]
 
 
@@ -267,14 +281,31 @@ async def history_after(conn, app_id: str, after: int, limit: int = 100) -> list
 async def insert_assessment(conn, *, assessment_id: str, application_id: str, screening_id: str,
                             recommendation: str, policy_version: str, policy_hash: str,
                             inputs_hash: str, assessed_on: dt.date, assessed_at: dt.datetime,
-                            body: bytes) -> None:
-    """Store one assessment with its reproducibility data."""
+                            body: bytes, inputs: str | None = None,
+                            policy_content: str | None = None) -> None:
+    """Store one assessment with its reproducibility data: the snapshot of its inputs
+    (`inputs`, canonical JSON) and the policy version it used, kept by its content hash."""
+    if policy_content is not None:
+        await conn.execute(
+            """INSERT INTO policy_versions (hash, version, content) VALUES ($1, $2, $3::text::jsonb)
+               ON CONFLICT (hash) DO NOTHING""", policy_hash, policy_version, policy_content)
     await conn.execute(
         """INSERT INTO assessments (id, application_id, screening_id, recommendation,
-             policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
+             policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::text::jsonb)""",
         assessment_id, application_id, screening_id, recommendation, policy_version,
-        policy_hash, inputs_hash, assessed_on, assessed_at, body)
+        policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+
+
+async def assessment_record(conn, assessment_id: str) -> dict | None:
+    """One stored assessment's reproducibility data: recommendation, policy version and
+    hash, inputs hash, its inputs snapshot and the policy content (JSON text, or None)."""
+    row = await conn.fetchrow(
+        """SELECT a.application_id, a.recommendation, a.policy_version, a.policy_hash,
+                  a.inputs_hash, a.inputs::text AS inputs, p.content::text AS policy_content
+           FROM assessments a LEFT JOIN policy_versions p ON p.hash = a.policy_hash
+           WHERE a.id = $1""", assessment_id)
+    return dict(row) if row else None
 
 
 async def latest_assessment(conn, application_id: str) -> bytes | None:

@@ -47,8 +47,11 @@ class LicensingRepository(Protocol):
     async def insert_assessment(self, *, assessment_id: str, application_id: str,
                                 screening_id: str, recommendation: str, policy_version: str,
                                 policy_hash: str, inputs_hash: str, assessed_on: dt.date,
-                                assessed_at: dt.datetime, body: bytes) -> None: ...
+                                assessed_at: dt.datetime, body: bytes,
+                                inputs: str | None = None,
+                                policy_content: str | None = None) -> None: ...
     async def latest_assessment(self, application_id: str) -> bytes | None: ...
+    async def assessment_record(self, assessment_id: str) -> dict | None: ...
     # licences
     async def insert_licence(self, lic: dl.Licence, authority: str) -> None: ...
     async def get_licence(self, licence_id: str, *, for_update: bool = False
@@ -118,6 +121,9 @@ class SqlRepository:
 
     async def latest_assessment(self, application_id):
         return await repo.latest_assessment(self.conn, application_id)
+
+    async def assessment_record(self, assessment_id):
+        return await repo.assessment_record(self.conn, assessment_id)
 
     async def insert_licence(self, lic, authority):
         await repo.insert_licence(self.conn, lic, authority)
