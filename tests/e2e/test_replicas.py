@@ -7,12 +7,15 @@ database. First the replicas are shown to be one service: an application submitt
 `licensing-2` is watched on `licensing` (WatchApplication sees the assessment and the
 decision made through the other process), and a control-list entry added through
 `screening-2` that matches the live licence suspends it exactly once. Then the story of the
-law runs through the first replicas while a steady flow of applications is submitted
+law runs through the first replicas (from a seeded moment among the kills, so its
+asynchronous steps land on whichever replica holds the partitions and the leases) while a
+steady flow of applications is submitted
 through BOTH licensing replicas alternately (a client whose call fails on one replica
 retries on the other with the same request id, as a load balancer would), and the second
 replica of every service is killed with SIGKILL at a seeded random moment of the flow and
 NOT restarted: the survivors take over its partitions (after the group's session timeout),
-its relay role and its periodic jobs (after the lease expires).
+its relay role and its periodic jobs (after the lease expires; the test checks that every
+lease a victim held at its kill is held by a survivor afterwards).
 
 Then: every application submitted, screened and assessed exactly once (topics, outbox,
 inbox, as tests/e2e/test_crash_recovery.py checks them), one LicenceSuspended per list
@@ -90,6 +93,7 @@ CHANNEL_OPTIONS = [
 TEST_ENV = {
     "STC_TICKER_INTERVAL_S": "1",
     "STC_PUBLICATION_INTERVAL_S": "1",
+    "STC_OVERDUE_SCAN_INTERVAL_S": "1",
     "STC_DEADLINE_WARNING_WORKING_DAYS": "60",
 }
 
@@ -102,6 +106,8 @@ class Figures:
     failovers: int = 0  # submits that failed on one replica and were retried on the other
     through: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})  # replica -> submits
     request_ids: dict[str, str] = field(default_factory=dict)
+    last_submit: float = 0.0  # perf_counter of the last answered submit
+    leases: dict[str, list[str]] = field(default_factory=dict)  # victim -> jobs it held
 
 
 async def _until(check, timeout: float, what: str, every: float = 0.2):
@@ -202,6 +208,7 @@ async def _submit_flow(story: Story, lic: list, exporters: list[str], figures: F
                 replica = 1 - replica  # the other replica, the same request id
                 await asyncio.sleep(0.05)
         figures.through[replica] += 1
+        figures.last_submit = time.perf_counter()
         assert request_id not in figures.request_ids
         figures.request_ids[request_id] = app.application_id
 
@@ -215,12 +222,30 @@ async def _submit_flow(story: Story, lic: list, exporters: list[str], figures: F
     return list(figures.request_ids.values())
 
 
-async def _chaos(procs, rng: random.Random, figures: Figures, flow_t0: float) -> None:
-    """kill -9 the second replica of every service, each at its own seeded moment."""
+async def _lease_holders(dsn: str) -> dict[str, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {r["job"]: r["holder"] for r in await conn.fetch(
+            "SELECT job, holder FROM periodic_leases")}
+    finally:
+        await conn.close()
+
+
+def _held_by(holder: str, pid: int) -> bool:
+    return holder.split(":")[-2:-1] == [str(pid)]  # host:pid:random (stc_common.periodic)
+
+
+async def _chaos(procs, rng: random.Random, figures: Figures, flow_t0: float,
+                 dsn: dict[str, str]) -> None:
+    """kill -9 the second replica of every service, each at its own seeded moment; note the
+    periodic-job leases it held then."""
     async def one(victim: str, at: float) -> None:
         await asyncio.sleep(at)
+        pid = procs.procs[victim].pid
+        holders = await _lease_holders(dsn[victim.split("-")[0]])
         await procs.kill(victim)
         figures.kills[victim] = time.perf_counter() - flow_t0
+        figures.leases[victim] = sorted(j for j, h in holders.items() if _held_by(h, pid))
 
     await asyncio.gather(*(one(v, rng.uniform(2.0, 12.0)) for v in VICTIMS))
 
@@ -261,9 +286,15 @@ async def test_two_replicas_of_each_service_one_killed_exactly_once(
 
             # 2. the story and the flow through both replicas; one replica of each killed
             flow_t0 = time.perf_counter()
+            story_at = rng.uniform(4.0, 9.0)  # a seeded moment among the kills
+
+            async def story_among_kills():
+                await asyncio.sleep(story_at)
+                return await run_story()
+
             story_result, app_ids, _ = await asyncio.gather(
-                run_story(), _submit_flow(story, lic, exporters, figures, rng),
-                _chaos(procs, rng, figures, flow_t0))
+                story_among_kills(), _submit_flow(story, lic, exporters, figures, rng),
+                _chaos(procs, rng, figures, flow_t0, dsn))
             flow_s = time.perf_counter() - flow_t0
             last_kill = max(figures.kills.values()) + flow_t0
             failed = [f"{s.title}: {s.detail}" for s in story_result.steps if not s.ok]
@@ -271,12 +302,20 @@ async def test_two_replicas_of_each_service_one_killed_exactly_once(
 
             for app_id in app_ids:
                 await reader.wait_find(ASSESSED, app_id, topic=APPLICATION.name)
-            drained_s = time.perf_counter() - last_kill
             # every application's deadline warning, from whichever replica holds the lease
             for app_id in app_ids:
                 await reader.wait_find(APPROACHING, app_id, topic=APPLICATION.name)
             for svc in SERVICES:
                 await _until(lambda s=svc: _zero_unsent(dsn[s]), 60, f"{svc} outbox unsent")
+            # the periodic jobs a victim held are held by a survivor now
+            for victim, jobs in figures.leases.items():
+                pid = procs.procs[victim].pid
+                svc = victim.split("-")[0]
+
+                async def taken_over(s=svc, j=jobs, p=pid) -> bool:
+                    holders = await _lease_holders(dsn[s])
+                    return not any(_held_by(holders.get(job, f"x:{p}:x"), p) for job in j)
+                await _until(taken_over, 30, f"{victim}'s periodic jobs {jobs} not taken over")
             await asyncio.sleep(3)  # a few more ticker rounds: a doubled job would show now
             await reader.wait_caught_up(timeout=60)
         for c in channels:
@@ -291,6 +330,15 @@ async def test_two_replicas_of_each_service_one_killed_exactly_once(
                 msg = r.envelope.parse(scr_events.ScreeningCompleted)
                 if msg.subject_id in screened:
                     screened[msg.subject_id].append(r.envelope.id)
+        # how long an application waited between its screening and its assessment: the kill of
+        # licensing-2 stalls its partitions until the group's session timeout (10 s) rebalances
+        arrived = {(r.envelope.type, r.envelope.subject): r.at for r in reader.received}
+        screened_at = {r.envelope.parse(scr_events.ScreeningCompleted).subject_id: r.at
+                       for r in reader.received if r.envelope.type == SCREENED}
+        waits = sorted(arrived[(ASSESSED, a)] - screened_at[a] for a in app_ids)
+        last_assessed = max(arrived[(ASSESSED, a)] for a in app_ids)
+        drained_s = last_assessed - last_kill  # may be < 0: all done before it
+        flow_drained_s = last_assessed - figures.last_submit
         for app_id in app_ids:
             counts = (len(reader.find(SUBMITTED, app_id, APPLICATION.name)),
                       len(screened[app_id]),
@@ -362,10 +410,13 @@ async def test_two_replicas_of_each_service_one_killed_exactly_once(
                                                                        key=lambda kv: kv[1]))
           + f" of the flow (not restarted); {APPLICATIONS} applications through licensing/"
           f"licensing-2 {figures.through[0]}/{figures.through[1]}, {figures.failovers} failed "
-          f"over to the other replica; flow {flow_s:.1f}s, every application assessed "
-          f"{drained_s:.1f}s after the last kill; story {len(story_result.steps)}/7 steps in "
-          f"{story_result.seconds:.1f}s; submitted/screened/assessed/deadline warning once "
-          f"each; redelivered records skipped by the inbox "
+          f"over to the other replica; flow and story {flow_s:.1f}s, "
+          f"the last assessed {drained_s:.1f}s after the last kill and {flow_drained_s:.2f}s "
+          f"after the last submit; screened->assessed p50 {waits[len(waits) // 2]:.2f}s max {waits[-1]:.1f}s; "
+          f"periodic leases the victims held, taken over: "
+          f"{ {v: j for v, j in figures.leases.items() if j} }; story 7/7 steps from "
+          f"{story_at:.1f}s of the flow in {story_result.seconds:.1f}s; "
+          f"submitted/screened/assessed/deadline warning once each; redelivered records skipped by the inbox "
           f"{text.count(chr(34) + 'outcome' + chr(34) + ': ' + chr(34) + 'duplicate')}; "
           f"total {total:.1f}s")
     assert total < 240
