@@ -30,6 +30,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
+	@echo "             STC_REPLICAS=2 make run: two processes of each service (deploy/run.sh --help)"
 	@echo "make test     install, start Kafka + PostgreSQL, run all tests"
 	@echo "make up|down|status|logs|reset   the local stack (Kafka KRaft + PostgreSQL)"
 	@echo "make protos   generate protobuf code into services/common/src/stc"

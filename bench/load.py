@@ -19,7 +19,7 @@ a late start counts against the platform), CPU seconds per application of every 
 (services, Kafka, PostgreSQL with its backends, the load generator; from /proc/PID/stat)
 and resident memory; then the capacity: the rate at which p99 submit→assessed crosses 1 s.
 
-    .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20]
+    .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20] [--replicas 2]
 
 The ladder stops after a rate where fewer than half the applications completed. To see where
 a service spends its CPU under that load, profile it by the pid printed on the first line:
@@ -151,7 +151,8 @@ class Processes:
         for pid in _descendants(root_pid, parents):
             cmd = cmds.get(pid, "")
             if " -m stc_" in cmd and " serve" in cmd:
-                procs.groups[cmd.split(" -m ", 1)[1].split()[0].removeprefix("stc_")] = [pid]
+                svc = cmd.split(" -m ", 1)[1].split()[0].removeprefix("stc_")
+                procs.groups.setdefault(svc, []).append(pid)  # every replica of it
         kafka_pid = _listener(_port(kafka))
         if kafka_pid:
             procs.groups["kafka"] = [kafka_pid]
@@ -369,12 +370,13 @@ def report(r: StepResult, seconds: float) -> None:
     print("   resident MB: " + "  ".join(f"{k} {v:.0f}" for k, v in sorted(r.rss.items())))
 
 
-async def main(rates: list[float], seconds: float, drain: float, bound: float) -> None:
+async def main(rates: list[float], seconds: float, drain: float, bound: float,
+               replicas: int = 1) -> None:
     pg = os.environ.get("STC_TEST_DATABASE_URL", "postgresql://stc@127.0.0.1:55432/postgres")
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     rng = random.Random(14)
     results: list[StepResult] = []
-    async with running_platform(ROOT, pg, kafka) as platform:
+    async with running_platform(ROOT, pg, kafka, replicas=replicas) as platform:
         procs = Processes.find(platform.pid, kafka, pg)
         print(f"processes: { {k: v for k, v in procs.groups.items()} } "
               f"postgres {procs.postmaster}; {os.cpu_count()} CPUs")
@@ -407,5 +409,9 @@ if __name__ == "__main__":
                     help="seconds to wait for a step's applications after its last arrival")
     ap.add_argument("--bound", type=float, default=1.0,
                     help="the p99 submit→assessed (s) that defines the capacity")
+    ap.add_argument("--replicas", type=int, default=1,
+                    help="processes of each service (STC_REPLICAS of make run); the load goes "
+                         "through the first replicas' gRPC, the consumers share the partitions")
     a = ap.parse_args()
-    asyncio.run(main([float(x) for x in a.rates.split(",")], a.step, a.drain, a.bound))
+    asyncio.run(main([float(x) for x in a.rates.split(",")], a.step, a.drain, a.bound,
+                     a.replicas))

@@ -3,6 +3,20 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+case "${1:-}" in -h|--help)
+  cat <<'HELP'
+make run (deploy/run.sh): Kafka, PostgreSQL, the four services, the edge and the demo, until Ctrl-C.
+  STC_REPLICAS=N   N processes of each service on the same databases and topics (default 1,
+                   at most 9). Replica 1 keeps the default ports (licensing 50051, screening
+                   50052, enduser 50053, credit 50054; metrics 9101-9104), and the CLI, the
+                   demo and the edge talk to it; replica k is the honcho process
+                   <service>-<k> on the first replica's ports plus 10*(k-1): licensing-2 on
+                   gRPC 50061 and metrics 9111, licensing-3 on 50071/9121 … Point the CLI at
+                   another one with STC_<SERVICE>_ADDR=127.0.0.1:PORT.
+  STC_LOG_JSON=true  JSON log lines;  STC_KEEP_STACK=1  leave Kafka and PostgreSQL running.
+HELP
+  exit 0 ;;
+esac
 started=$(date +%s)
 deploy/stack.sh up
 export PATH="$ROOT/.venv/bin:$PATH"
@@ -13,4 +27,8 @@ export STC_ENVIRONMENT=development           # the committed development keys ar
 stop_stack() { [ "${STC_KEEP_STACK:-0}" = 1 ] || deploy/stack.sh down; }
 trap stop_stack EXIT
 # honcho forwards Ctrl-C as SIGTERM to every process: each stops gracefully
-"$ROOT/.venv/bin/honcho" -f deploy/Procfile -d "$ROOT" start
+# deploy/procfile.sh adds the replicas of each service (STC_REPLICAS, default 1)
+procfile="${STC_STATE_DIR:-$ROOT/.state}/Procfile.run"
+mkdir -p "$(dirname "$procfile")"
+deploy/procfile.sh "${STC_REPLICAS:-1}" > "$procfile"
+"$ROOT/.venv/bin/honcho" -f "$procfile" -d "$ROOT" start

@@ -368,7 +368,9 @@ async def _tell(s: Story, state: dict[str, Any]) -> None:  # noqa: C901 - a stor
         assessment = await s.assessed(app.application_id, s.xinghe)
         took = time.perf_counter() - t0
         rec = recommendations.get(assessment.recommendation, "?")
-        assert rec in ("GRANT", "GRANT_WITH_CONDITIONS"), f"recommended {rec}"
+        assert rec in ("GRANT", "GRANT_WITH_CONDITIONS"), (
+            f"recommended {rec} [{_factor_line(assessment)}] findings "
+            f"{[f.code for fa in assessment.factors for f in fa.findings if fa.level >= 3]}")
         assert len(assessment.factors) == 8, "the assessment must cover the eight factors"
         licence = await s.approve(app.application_id)
         assert licence.status == licence_pb2.LICENCE_STATUS_ACTIVE, licence.status

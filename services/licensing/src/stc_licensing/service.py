@@ -922,7 +922,8 @@ async def revoke_licence(*, uow: UnitOfWork, p: Principal, req: spb.RevokeLicenc
 
 async def on_rescreening_match(*, uow: UnitOfWork, msg: scr.RescreeningMatch) -> None:
     """A list change hit a licence (suspend, source "rescreening") or a pending application
-    (flag it for the officer)."""
+    (flag it for the officer); a hit on an application that became a licence meanwhile
+    suspends that licence (once: a suspended licence is not suspended again)."""
     hit = msg.hit
     what = (f"re-screening match: {hit.party_name or hit.party_id} ~ {hit.entry_name} "
             f"({scr.ListKind.Name(hit.list_kind)} {hit.entry_id})")
@@ -933,6 +934,13 @@ async def on_rescreening_match(*, uow: UnitOfWork, msg: scr.RescreeningMatch) ->
         await suspend_licence_as(uow, lr, what, "rescreening", hit.entry_id)
     elif msg.subject_kind == scr.SUBJECT_KIND_APPLICATION:
         row = await _repo(uow).get_application(msg.subject_id, for_update=True)
+        if row is not None and row.licence_id:
+            # approved between the list change and screening learning of the licence
+            # (LicenceIssued not yet consumed there): the match is the licence's (Art. 18)
+            lr = await _repo(uow).get_licence(row.licence_id, for_update=True)
+            if lr is not None and lr.licence.state == dl.LicenceState.ACTIVE:
+                await suspend_licence_as(uow, lr, what, "rescreening", hit.entry_id)
+            return
         if row is None or row.state not in PENDING_STATES:
             return
         row.flags = row.flags + [what]

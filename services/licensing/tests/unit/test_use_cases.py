@@ -305,6 +305,20 @@ async def test_rescreening_match_suspends_a_licence(b):
     assert len(uow.events) == 1  # already suspended
 
 
+async def test_rescreening_match_on_an_application_that_became_a_licence_suspends_it(b):
+    # the list change was screened before screening consumed LicenceIssued: the hit names
+    # the application, the licence issued from it is suspended, and only once
+    uow = b.FakeUnitOfWork()
+    lic_id = await _licence(b, uow)
+    app_id = next(iter(uow.repo.applications))
+    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
+    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    assert uow.types() == ["LicenceSuspended"]
+    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
+    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
+    assert uow.types() == ["LicenceSuspended"]
+
+
 async def test_rescreening_match_flags_a_pending_application_only(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)

@@ -52,7 +52,12 @@ def subscriptions(state: ScreeningState) -> list[Subscription]:
 
     async def on_application_decided(uow: UnitOfWork, env: Envelope,
                                       msg: lic.ApplicationDecided) -> None:
-        # denied: nothing left to watch; approved: LicenceIssued keeps the licence's parties
+        # denied: nothing left to watch; approved: the application stays a subject until
+        # LicenceIssued swaps it for the licence in one transaction (keep_licence), so a list
+        # change between the two events (consumed from different topics, maybe by different
+        # replicas) still matches one of them and the licence is suspended (Art. 18)
+        if msg.licence_id:
+            return
         await service.drop_subject(uow=uow, kind="APPLICATION", subject_id=msg.application_id)
 
     async def on_application_withdrawn(uow: UnitOfWork, env: Envelope,
