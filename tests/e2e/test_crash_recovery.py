@@ -25,6 +25,11 @@ import pytest
 from stc.licensing.v1 import application_pb2, licensing_service_pb2, licensing_service_pb2_grpc
 from stc.screening.v1 import events_pb2 as scr_events
 from stc_common.kafka.topics import APPLICATION, SCREENING_RESULT
+from stc_common.testing.exactly_once import (
+    assert_one_inbox_row_each,
+    assert_one_row_each,
+    assert_one_sent_outbox_row_each,
+)
 from stc_common.testing.kafka import TopicReader
 from stc_common.testing.platform import running_services
 from stc_demo.scenario import Story
@@ -237,30 +242,11 @@ async def test_kill_9_of_screening_and_licensing_loses_and_duplicates_nothing(
                 figures.request_ids) == APPLICATIONS
             assert {r["request_id"]: str(r["id"]) for r in rows} == figures.request_ids
             for db, types in ((lic_db, [SUBMITTED, ASSESSED]), (scr_db, [SCREENED])):
-                dup = await db.fetch(
-                    """SELECT ce_type, key, count(*) AS n, count(sent_at) AS sent FROM outbox
-                       WHERE ce_type = ANY($1) AND key = ANY($2)
-                       GROUP BY ce_type, key HAVING count(*) <> 1 OR count(sent_at) <> 1""",
-                    types, [a.encode() for a in app_ids])
-                assert not dup, [dict(d) for d in dup]
-                n = await db.fetchval(
-                    "SELECT count(*) FROM outbox WHERE ce_type = ANY($1) AND key = ANY($2)",
-                    types, [a.encode() for a in app_ids])
-                assert n == APPLICATIONS * len(types)
+                await assert_one_sent_outbox_row_each(db, types, app_ids)
             for db, ids in ((scr_db, submitted_ids), (lic_db, screened_ids)):
-                inbox = await db.fetch(
-                    "SELECT event_id, count(*) AS n FROM inbox WHERE event_id = ANY($1) "
-                    "GROUP BY event_id", ids)
-                assert sorted(r["event_id"] for r in inbox) == sorted(ids)
-                assert all(r["n"] == 1 for r in inbox)
-            results = await scr_db.fetch(
-                "SELECT subject_id, count(*) AS n FROM screening_results "
-                "WHERE subject_id = ANY($1) GROUP BY subject_id", app_ids)
-            assert len(results) == APPLICATIONS and all(r["n"] == 1 for r in results)
-            assessments = await lic_db.fetch(
-                "SELECT application_id, count(*) AS n FROM assessments "
-                "WHERE application_id::text = ANY($1) GROUP BY application_id", app_ids)
-            assert len(assessments) == APPLICATIONS and all(r["n"] == 1 for r in assessments)
+                await assert_one_inbox_row_each(db, ids)
+            await assert_one_row_each(scr_db, "screening_results", "subject_id", app_ids)
+            await assert_one_row_each(lic_db, "assessments", "application_id", app_ids)
         finally:
             await lic_db.close()
             await scr_db.close()

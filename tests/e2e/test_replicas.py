@@ -56,6 +56,11 @@ from stc_common.kafka.topics import (
     LICENCE,
     SCREENING_RESULT,
 )
+from stc_common.testing.exactly_once import (
+    assert_one_inbox_row_each,
+    assert_one_row_each,
+    assert_one_sent_outbox_row_each,
+)
 from stc_common.testing.kafka import TopicReader
 from stc_common.testing.platform import running_services
 from stc_demo.scenario import Story, run_story
@@ -382,22 +387,10 @@ async def test_two_replicas_of_each_service_one_killed_exactly_once(
             assert len(rows) == APPLICATIONS
             for db, types in ((lic_db, [SUBMITTED, ASSESSED, APPROACHING]),
                               (scr_db, [SCREENED])):
-                dup = await db.fetch(
-                    """SELECT ce_type, key, count(*) AS n, count(sent_at) AS sent FROM outbox
-                       WHERE ce_type = ANY($1) AND key = ANY($2)
-                       GROUP BY ce_type, key HAVING count(*) <> 1 OR count(sent_at) <> 1""",
-                    types, [a.encode() for a in app_ids])
-                assert not dup, [dict(d) for d in dup]
+                await assert_one_sent_outbox_row_each(db, types, app_ids)
             for db, ids in ((scr_db, submitted_ids), (lic_db, screened_ids)):
-                inbox = await db.fetch(
-                    "SELECT event_id, count(*) AS n FROM inbox WHERE event_id = ANY($1) "
-                    "GROUP BY event_id", ids)
-                assert sorted(r["event_id"] for r in inbox) == sorted(ids)
-                assert all(r["n"] == 1 for r in inbox)
-            assessments = await lic_db.fetch(
-                "SELECT application_id, count(*) AS n FROM assessments "
-                "WHERE application_id::text = ANY($1) GROUP BY application_id", app_ids)
-            assert len(assessments) == APPLICATIONS and all(r["n"] == 1 for r in assessments)
+                await assert_one_inbox_row_each(db, ids)
+            await assert_one_row_each(lic_db, "assessments", "application_id", app_ids)
         finally:
             await lic_db.close()
             await scr_db.close()
