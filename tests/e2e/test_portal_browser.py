@@ -95,9 +95,38 @@ def wait_for(d, css: str, timeout: float = WAIT):
 
 
 def fill(d, css: str, text: str) -> None:
-    el = wait_for(d, css)
-    el.clear()
-    el.send_keys(text)
+    """Type into a field; a page that re-renders (a live update arriving) replaces the element
+    under the driver, so a stale element is looked up again until the text is in the field."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            el = wait_for(d, css)
+            el.clear()
+            el.send_keys(text)
+            if el.get_attribute("value") == text:
+                return
+        except StaleElementReferenceException:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"could not fill {css!r}: the page kept replacing it")
+        time.sleep(0.2)
+
+
+def click(d, css: str) -> None:
+    """Click a button, looking it up again if a re-render replaced it."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            wait_for(d, css).click()
+            return
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def english(d, url: str) -> None:
@@ -109,7 +138,7 @@ def english(d, url: str) -> None:
 def sign_in(d, url: str, token: str) -> None:
     d.get(url + "/#/signin")
     fill(d, "#token", token)
-    d.find_element("css selector", "#signin-button").click()
+    click(d, "#signin-button")
 
 
 def new_uscc() -> str:
@@ -131,7 +160,7 @@ def test_public_search_finds_a_control_list_entry_by_its_chinese_name(portal_url
     driver.execute_script("localStorage.clear()")  # public: no token
     driver.get(portal_url + "/#/search")
     fill(driver, "#query", "洛克希德·马丁公司")
-    driver.find_element("css selector", "#search-button").click()
+    click(driver, "#search-button")
     first = wait_for(driver, "tr[data-testid=result]")
     assert "Lockheed Martin" in first.text and "CONTROL_LIST" in first.text
     assert first.get_attribute("data-weak") == "false"
@@ -144,7 +173,7 @@ def test_a_bad_uscc_shows_the_field_error_next_to_the_field(portal_url, driver):
     sign_in(driver, portal_url, mint_token(role="exporter", uscc=new_uscc()))
     driver.get(portal_url + "/#/apply")
     fill(driver, "#f-exporter_uscc", "91110000MA01ABCDE1")  # wrong check character
-    driver.find_element("css selector", "#submit-application").click()
+    click(driver, "#submit-application")
     err = wait_for(driver, '[data-error-for="exporter_uscc"]')
     assert "USCC" in err.text
     # next to the field: the element right before the error is the USCC input, marked invalid
@@ -164,11 +193,11 @@ def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grant
     fill(driver, "#f-name_zh", "浏览器测试精密机械有限公司")
     fill(driver, "#f-name_en", "Browser Test Precision Machinery Co., Ltd.")
     fill(driver, "#f-address", "北京市海淀区")
-    driver.find_element("css selector", "#register-button").click()
+    click(driver, "#register-button")
     assert uscc in wait_for(driver, "[data-testid=registered]").text
 
     driver.get(portal_url + "/#/apply")
-    driver.find_element("css selector", "#submit-application").click()
+    click(driver, "#submit-application")
     wait_for(driver, "#live")
     assert "#/applications/" in driver.current_url
     app_id = driver.current_url.rsplit("/", 1)[1]
@@ -188,7 +217,7 @@ def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grant
         shot(officer, "portal-review-queue")
         row.find_element("css selector", "input[name=reasons]").send_keys(
             "Civil end use, clean screening, all eight factors clear")
-        row.find_element("css selector", "button[data-action=approve]").click()
+        click(row, "button[data-action=approve]")
         wait_for(officer, f'tr[data-id="{app_id}"] [data-testid=decided]')
     finally:
         officer.quit()
@@ -241,7 +270,7 @@ async def test_public_credit_publications_verify_in_the_browser(portal_url, plat
             if any(u in r.text for u in usccs)]
     assert len(rows) == 3
     for row in rows:
-        row.find_element("css selector", "button").click()
+        click(row, "button")
     for row in rows:
         for _ in range(WAIT * 10):
             found = row.find_elements("css selector", "[data-testid=verification]")
@@ -266,10 +295,10 @@ def test_information_request_answered_live_then_a_change_report_and_a_screening(
     fill(driver, "#f-name_zh", "补充材料测试有限公司")
     fill(driver, "#f-name_en", "Information Request Test Co., Ltd.")
     fill(driver, "#f-address", "上海市")
-    driver.find_element("css selector", "#register-button").click()
+    click(driver, "#register-button")
     wait_for(driver, "[data-testid=registered]")
     driver.get(portal_url + "/#/apply")
-    driver.find_element("css selector", "#submit-application").click()
+    click(driver, "#submit-application")
     wait_for(driver, "[data-testid=recommendation]")
     app_id = driver.current_url.rsplit("/", 1)[1]
 
@@ -280,12 +309,12 @@ def test_information_request_answered_live_then_a_change_report_and_a_screening(
         wait_for(officer, f'tr[data-id="{app_id}"]')
         officer.get(f"{portal_url}/#/applications/{app_id}")
         fill(officer, "#f-questions", "Please provide the signed contract with the end user")
-        officer.find_element("css selector", "#request-info-button").click()
+        click(officer, "#request-info-button")
 
         fill(driver, "#f-answer", "The signed contract CT-2026-0417 is attached.")  # live
         assert wait_for(driver, "#state").get_attribute("data-state") == "INFORMATION_REQUESTED"
         shot(driver, "portal-information-requested")
-        driver.find_element("css selector", "#answer-button").click()
+        click(driver, "#answer-button")
         for _ in range(WAIT * 2):
             if wait_for(driver, "#state").get_attribute("data-state") == "UNDER_REVIEW":
                 break
@@ -296,21 +325,21 @@ def test_information_request_answered_live_then_a_change_report_and_a_screening(
         officer.get(portal_url + "/#/queue")
         row = wait_for(officer, f'tr[data-id="{app_id}"]')
         row.find_element("css selector", "input[name=reasons]").send_keys("Answered; clear")
-        row.find_element("css selector", "button[data-action=approve]").click()
+        click(row, "button[data-action=approve]")
         wait_for(officer, f'tr[data-id="{app_id}"] [data-testid=decided]')
     finally:
         officer.quit()
 
     wait_for(driver, "[data-testid=licence]")
-    driver.find_element("css selector", "#f-kind option[value=END_USE_MAY_CHANGE]").click()
+    click(driver, "#f-kind option[value=END_USE_MAY_CHANGE]")
     fill(driver, "#f-details", "The end user may use the bars for a military contract")
-    driver.find_element("css selector", "#report-change-button").click()
+    click(driver, "#report-change-button")
     assert "changeReports/" in wait_for(driver, "[data-testid=change-reported]").text
 
     driver.get(portal_url + "/#/screen")
     fill(driver, "#f-party\\.name", "Korea Ryonbong General Corporation")
     fill(driver, "#f-party\\.country", "KP")
-    driver.find_element("css selector", "#screen-button").click()
+    click(driver, "#screen-button")
     hit = wait_for(driver, "tr[data-testid=hit]")
     assert "RYONBONG" in hit.text.upper()
     shot(driver, "portal-screen-party")
@@ -330,7 +359,7 @@ def test_an_officer_lists_a_party_and_the_public_finds_it_by_its_chinese_name(
     fill(driver, "#f-entry\\.countries", "AE")
     fill(driver, "#f-entry\\.announcement", "商务部公告2026年第99号")
     fill(driver, "#f-reason", "diversion to a listed end user")
-    driver.find_element("css selector", "#add-entry-button").click()
+    click(driver, "#add-entry-button")
     entry_id = wait_for(driver, "[data-testid=entry-added]").get_attribute("data-entry-id")
     assert entry_id.startswith("prc-control-list:")
     shot(driver, "portal-list-maintenance")
@@ -348,5 +377,5 @@ def test_an_officer_lists_a_party_and_the_public_finds_it_by_its_chinese_name(
 
     fill(driver, "#f-entry_id", entry_id)
     fill(driver, "#f-remove_reason", "delisted on application (Reg. 29)")
-    driver.find_element("css selector", "#remove-entry-button").click()
+    click(driver, "#remove-entry-button")
     assert entry_id in wait_for(driver, "[data-testid=entry-removed]").text
