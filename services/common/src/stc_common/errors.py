@@ -17,7 +17,7 @@ class FieldViolation:
     reason: str
 
 
-class DomainError(Exception):
+class ServiceError(Exception):
     """Base class: `reason` is a machine-readable UPPER_SNAKE code, `message` is for people."""
 
     code = "UNKNOWN"  # name of the grpc.StatusCode
@@ -31,7 +31,7 @@ class DomainError(Exception):
         self.metadata = dict(metadata or {})
 
 
-class ValidationFailed(DomainError):
+class ValidationFailed(ServiceError):
     """Bad input; carries every field violation found (INVALID_ARGUMENT)."""
 
     code = "INVALID_ARGUMENT"
@@ -58,37 +58,37 @@ class ValidationFailed(DomainError):
 MAX_MESSAGE_VIOLATIONS = 5
 
 
-class ResourceExhausted(DomainError):
+class ResourceExhausted(ServiceError):
     """A server limit is reached (concurrent calls or streams): retry later (RESOURCE_EXHAUSTED)."""
 
     code = "RESOURCE_EXHAUSTED"
 
 
-class NotFound(DomainError):
+class NotFound(ServiceError):
     """The resource does not exist, or the caller may not know it exists (NOT_FOUND)."""
 
     code = "NOT_FOUND"
 
 
-class AlreadyExists(DomainError):
+class AlreadyExists(ServiceError):
     """A resource with that identity exists already (ALREADY_EXISTS)."""
 
     code = "ALREADY_EXISTS"
 
 
-class FailedPrecondition(DomainError):
+class FailedPrecondition(ServiceError):
     """The request is valid but the resource's state does not allow it (FAILED_PRECONDITION)."""
 
     code = "FAILED_PRECONDITION"
 
 
-class PermissionDenied(DomainError):
+class PermissionDenied(ServiceError):
     """Authenticated, but this role or authority may not do this (PERMISSION_DENIED)."""
 
     code = "PERMISSION_DENIED"
 
 
-class Unauthenticated(DomainError):
+class Unauthenticated(ServiceError):
     """No valid credentials (UNAUTHENTICATED)."""
 
     code = "UNAUTHENTICATED"

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from stc_common.errors import DomainError
+from stc_common.errors import ServiceError
 
 T = TypeVar("T")
 
 
-class MatcherBusy(DomainError):
+class MatcherBusy(ServiceError):
     """Too much screening work queued already (RESOURCE_EXHAUSTED: retry with backoff)."""
 
     code = "RESOURCE_EXHAUSTED"

@@ -58,7 +58,6 @@ from stc_screening.storage import lists as lrepo
 from stc_screening.storage import measures as mrepo
 from stc_screening.storage import results as rrepo
 from stc_screening.storage import subjects as srepo
-from stc_screening.storage.outbox import publish_many
 
 log = get_logger("stc_screening.service")
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -278,7 +277,7 @@ async def import_list(*, uow: UnitOfWork, name: str, path: Path, entries: list[L
         events += [(e.entry_id, ev.ListEntryRemoved(
             entry_id=e.entry_id, list_kind=m.LIST_KIND_TO_PB[e.list_kind], officer="importer",
             reason=f"not in {path.name}", removed_at=now)) for e in diff.removed]
-        ids = await publish_many(uow, SCREENING_LIST.name, events)  # type: ignore[arg-type]
+        ids = await uow.publish_many(SCREENING_LIST.name, events)  # type: ignore[arg-type]
         published = len(ids)
         triggers = {key: eid for (key, _), eid in zip(events, ids, strict=True)}
     changed = [*diff.added, *(n for _, n in diff.updated)]

@@ -7,7 +7,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from stc_common.errors import DomainError, ValidationFailed
+from stc_common.errors import ServiceError, ValidationFailed
 
 DOMAIN = "stc.gov.cn"
 # At most this many field violations go into the BadRequest detail (the rest are counted in
@@ -16,7 +16,7 @@ MAX_VIOLATIONS = 20
 _MAX_TEXT = 120  # characters of one violation's field path or reason
 
 
-def to_status(err: DomainError) -> grpc.Status:
+def to_status(err: ServiceError) -> grpc.Status:
     """The grpc.Status (with trailing google.rpc.Status details) for a domain error."""
     code = getattr(code_pb2, err.code)
     details = []

@@ -47,7 +47,7 @@ from grpc_reflection.v1alpha import reflection
 from stc_common.auth.jwt import Principal, TokenVerifier, current_principal, set_principal
 from stc_common.config import ServiceSettings
 from stc_common.engines import is_unavailable
-from stc_common.errors import DomainError, ResourceExhausted, Unauthenticated
+from stc_common.errors import ResourceExhausted, ServiceError, Unauthenticated
 from stc_common.grpc.errors import internal_status, to_status, unavailable_status
 from stc_common.grpc.limits import FieldLimits, check_request, max_receive_length, parse_request
 from stc_common.logging import get_logger
@@ -352,7 +352,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
         return request_id
 
     async def _fail(self, context, method: str, exc: BaseException) -> str:
-        if isinstance(exc, DomainError):
+        if isinstance(exc, ServiceError):
             status = to_status(exc)
             log.info("grpc.rejected", code=exc.code, reason=exc.reason, error=exc.message)
         elif is_unavailable(exc):
@@ -371,7 +371,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
                 rid = self._enter(method, metadata, public, context)
                 context.set_trailing_metadata((("x-request-id", rid),))
                 return await behaviour(request, context)
-            except (DomainError, Exception) as exc:
+            except (ServiceError, Exception) as exc:
                 if isinstance(exc, asyncio.CancelledError):
                     code = "CANCELLED"
                     raise
@@ -395,7 +395,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
                 context.set_trailing_metadata((("x-request-id", rid),))
                 async for item in behaviour(request, context):
                     yield item
-            except (DomainError, Exception) as exc:
+            except (ServiceError, Exception) as exc:
                 code = _code_of(exc)
                 if _is_abort(exc):
                     raise
@@ -415,7 +415,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _code_of(exc: BaseException) -> str:
-    if isinstance(exc, DomainError):
+    if isinstance(exc, ServiceError):
         return exc.code
     return "UNAVAILABLE" if is_unavailable(exc) else "INTERNAL"
 
