@@ -26,7 +26,7 @@ export PYTHONPATH := $(CURDIR)/services/common/src:$(CURDIR)/services/licensing/
 PROTOS      := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos portal browser tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint clean
+.PHONY: help venv protos portal browser tools lint-protos up down status logs reset run demo test test-down test-reset test-unit lint typecheck clean
 
 help:
 	@echo "make run      bring the platform up with sample data (Ctrl-C stops it)"
@@ -145,6 +145,12 @@ test-reset:
 
 lint: venv
 	$(PY) -m ruff check services tests bench
+
+# static types of the runtime packages (issue 13); one package: make typecheck MYPY_PKGS="-p stc_credit"
+MYPY_PKGS ?= -p stc_common -p stc_licensing -p stc_screening -p stc_enduser -p stc_credit
+typecheck: venv protos
+	MYPYPATH=services/common/src:services/licensing/src:services/screening/src:services/enduser/src:services/credit/src \
+	  $(PY) -m mypy $(MYPY_PKGS)
 
 clean:
 	rm -rf services/common/src/stc .pytest_cache

@@ -11,7 +11,7 @@ from stc_common import errors as ce
 from stc_licensing.domain import errors as de
 
 
-def to_common(exc: de.DomainError) -> ce.DomainError:
+def to_common(exc: de.DomainError) -> ce.ServiceError:
     """The stc_common error for a domain error."""
     if isinstance(exc, de.SubmissionInvalid):
         return ce.ValidationFailed([ce.FieldViolation(v.field, v.reason) for v in exc.violations])
