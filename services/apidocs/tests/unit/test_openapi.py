@@ -10,7 +10,7 @@ import importlib
 import pytest
 import yaml
 from google.api import annotations_pb2
-from stc_edge import openapi
+from stc_apidocs import openapi
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,11 @@ def doc(generated) -> dict:
 
 
 def test_the_committed_document_is_current(generated):
-    assert openapi.DEFAULT_PATH.exists(), "run: python -m stc_edge openapi"
+    assert openapi.DEFAULT_PATH.exists(), "run: python -m stc_apidocs openapi"
     committed = openapi.DEFAULT_PATH.read_text(encoding="utf-8")
     assert committed == generated, (
         "docs/openapi/stc-platform.openapi.yaml is out of date with the protos: "
-        "regenerate with `python -m stc_edge openapi`")
+        "regenerate with `python -m stc_apidocs openapi`")
 
 
 def annotated() -> set[str]:
