@@ -64,7 +64,7 @@ _REC = ("stc.credit.record.v1",)
 _STD = ("stc.credit.standing.v1",)
 _PUB = ("stc.credit.publication.v1",)
 
-#: THE event → topic table (DESIGN.md "Events" and the header comment of each events.proto).
+#: THE event → topic table (docs/architecture.md and the header comment of each events.proto).
 #: A new event message must be added here, or the document and its test fail.
 EVENT_ROUTES: dict[str, Route] = {
     # licensing
