@@ -51,7 +51,3 @@ def test_false_positive_rate(report):
     fpr = report.category_fpr()
     for cat, ceiling in CATEGORY_FPR_CEILINGS.items():
         assert fpr[cat] <= ceiling, cat
-
-
-def test_latency(report):
-    assert report.latency(50) < 5.0
