@@ -15,25 +15,31 @@ from stc_common.envelope import Envelope
 from stc_common.logging import get_logger
 
 from stc_enduser.convert import to_dict
-from stc_enduser.domain.model import Authority
-from stc_enduser.storage import licences as repo
+from stc_enduser.domain.model import Authority, LicenceStatus
+from stc_enduser.storage.licences import LicenceRepository
+from stc_enduser.storage.uow import EndUserUnitOfWork
 
 log = get_logger("stc_enduser.events")
+
+
+def _licences(uow: UnitOfWork) -> LicenceRepository:
+    """The licence projection in the consumer's inbox transaction."""
+    return EndUserUnitOfWork(uow).licences
 
 
 async def on_licence_issued(uow: UnitOfWork, env: Envelope, msg: lic.LicenceIssued) -> None:
     """A new licence: project its exporter, authority, destination, parties and items."""
     authority = Authority(msg.authority.strip().upper())  # unknown: ValueError, to the DLQ
-    new = await repo.upsert_issued(
-        uow.conn, licence_id=msg.licence_id, exporter_uscc=msg.exporter_uscc.strip().upper(),
+    new = await _licences(uow).upsert_issued(
+        licence_id=msg.licence_id, exporter_uscc=msg.exporter_uscc.strip().upper(),
         authority=authority.value, destination=msg.destination.strip().upper(),
         parties=[to_dict(p) for p in msg.parties],
         item_codes=[i.control_code for i in msg.items if i.control_code], event_id=env.id)
     log.info("licence.projected", licence_id=msg.licence_id, new=new)
 
 
-async def _status(uow: UnitOfWork, licence_id: str, status: str) -> None:
-    if await repo.set_status(uow.conn, licence_id, status):
+async def _status(uow: UnitOfWork, licence_id: str, status: LicenceStatus) -> None:
+    if await _licences(uow).set_status(licence_id, status):
         log.info("licence.status_projected", licence_id=licence_id, status=status)
     else:
         log.warning("licence.status_not_applied", licence_id=licence_id, status=status)
@@ -41,28 +47,28 @@ async def _status(uow: UnitOfWork, licence_id: str, status: str) -> None:
 
 async def on_licence_suspended(uow: UnitOfWork, env: Envelope, msg: lic.LicenceSuspended) -> None:
     """The licence is suspended (reports still accepted)."""
-    await _status(uow, msg.licence_id, repo.SUSPENDED)
+    await _status(uow, msg.licence_id, LicenceStatus.SUSPENDED)
 
 
 async def on_licence_reinstated(uow: UnitOfWork, env: Envelope,
                                 msg: lic.LicenceReinstated) -> None:
     """A suspended licence is active again."""
-    await _status(uow, msg.licence_id, repo.ACTIVE)
+    await _status(uow, msg.licence_id, LicenceStatus.ACTIVE)
 
 
 async def on_licence_revoked(uow: UnitOfWork, env: Envelope, msg: lic.LicenceRevoked) -> None:
     """Revoked: no more reports on it (final)."""
-    await _status(uow, msg.licence_id, repo.REVOKED)
+    await _status(uow, msg.licence_id, LicenceStatus.REVOKED)
 
 
 async def on_licence_expired(uow: UnitOfWork, env: Envelope, msg: lic.LicenceExpired) -> None:
     """Expired: no more reports on it (final)."""
-    await _status(uow, msg.licence_id, repo.EXPIRED)
+    await _status(uow, msg.licence_id, LicenceStatus.EXPIRED)
 
 
 async def on_licence_amended(uow: UnitOfWork, env: Envelope, msg: lic.LicenceAmended) -> None:
     """Licensing amended non-key elements after a resolution: note which."""
-    if not await repo.add_amended(uow.conn, msg.licence_id, list(msg.elements)):
+    if not await _licences(uow).add_amended(msg.licence_id, list(msg.elements)):
         log.warning("licence.amendment_not_applied", licence_id=msg.licence_id)
 
 
