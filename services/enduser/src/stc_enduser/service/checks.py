@@ -31,6 +31,7 @@ from stc_enduser.storage.uow import EndUserUnitOfWork
 
 log = get_logger("stc_enduser.service.checks")
 
+
 @dataclass(frozen=True)
 class ScheduleCheck:
     """ScheduleEndUseCheck by an officer."""
@@ -156,7 +157,8 @@ class ListChecks:
 async def list_end_use_checks(*, uow: EndUserUnitOfWork, cmd: ListChecks) -> list[StoredCheck]:
     """Officers: their authority's checks, soonest deadline first. Auditors: all."""
     p = cmd.principal
-    return await uow.checks.page(authority=p.authority.value if p.role is Role.OFFICER and p.authority else None,
+    return await uow.checks.page(
+        authority=p.authority.value if p.role is Role.OFFICER and p.authority else None,
         licence_id=cmd.licence_id, open_only=cmd.open_only,
         overdue_at=cmd.now if cmd.overdue_only else None, after=cmd.after, limit=cmd.limit)
 

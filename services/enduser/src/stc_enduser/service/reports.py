@@ -39,6 +39,7 @@ from stc_enduser.storage.uow import EndUserUnitOfWork
 
 log = get_logger("stc_enduser.service.reports")
 
+
 @dataclass(frozen=True)
 class ReportChange:
     """ReportChange by the exporter or the importer of the licence (ECL Art. 16, Reg. 25).
@@ -187,10 +188,12 @@ async def list_change_reports(*, uow: EndUserUnitOfWork, cmd: ListReports) -> li
     if p.role is Role.IMPORTER:
         if cmd.licence_id is not None and cmd.licence_id != p.licence_id:
             return []
-        return await uow.reports.page(exporter_uscc=None, authority=None, licence_id=p.licence_id,
+        return await uow.reports.page(
+            exporter_uscc=None, authority=None, licence_id=p.licence_id,
             reporter=(ReporterRole.IMPORTER.value, p.party_id or ""),
             open_only=cmd.open_only, after=cmd.after, limit=cmd.limit)
-    return await uow.reports.page(exporter_uscc=p.uscc if p.role is Role.EXPORTER else None,
+    return await uow.reports.page(
+        exporter_uscc=p.uscc if p.role is Role.EXPORTER else None,
         authority=p.authority.value if p.role is Role.OFFICER and p.authority else None,
         licence_id=cmd.licence_id, open_only=cmd.open_only, after=cmd.after, limit=cmd.limit)
 

@@ -109,7 +109,8 @@ class CheckRepository:
         )
 
     async def page(
-        self, *,
+        self,
+        *,
         authority: str | None,
         licence_id: str | None,
         open_only: bool,

@@ -67,7 +67,8 @@ class LicenceRepository:
         return _record(row) if row else None
 
     async def upsert_issued(
-        self, *,
+        self,
+        *,
         licence_id: str,
         exporter_uscc: str,
         authority: str,

@@ -128,7 +128,8 @@ class ReportRepository:
         return str(row["report_id"]), row["request_hash"]
 
     async def insert(
-        self, report: ChangeReport,
+        self,
+        report: ChangeReport,
         *,
         new_end_user_pb: dict | None,
         documents_pb: list[dict],
@@ -184,7 +185,8 @@ class ReportRepository:
         return [_stored(r).report for r in rows]
 
     async def page(
-        self, *,
+        self,
+        *,
         exporter_uscc: str | None,
         authority: str | None,
         licence_id: str | None,
