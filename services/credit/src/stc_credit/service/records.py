@@ -57,6 +57,16 @@ def measure_fingerprint(cmd: RecordMeasureCmd) -> str:
                                                                             measure_id="")))
 
 
+def _replay_or_refuse(stored_fp: str | None, fp: str, owner: str | None, caller: str | None,
+                      what: str, existing_id: str) -> None:
+    """Return when a used request id may be answered with what it created; raise
+    RequestIdReused for a different request, or another authority's (a row from before
+    fingerprints were kept names no request, but still its authority)."""
+    replay_or_refuse(stored_fp, fp, what=what, existing_id=existing_id)
+    if not same_authority(owner, caller):
+        raise RequestIdReused(what, existing_id)
+
+
 async def record_violation(*, uow: CreditUnitOfWork, cmd: RecordViolationCmd,
                            ctx: LogContext) -> RecordView:
     """Record a penalty (Arts. 33-38, Art. 39 credit record); publish it if due."""
@@ -64,10 +74,8 @@ async def record_violation(*, uow: CreditUnitOfWork, cmd: RecordViolationCmd,
     if cmd.request_id:
         existing = await uow.records.by_request(cmd.request_id)
         if existing is not None:
-            replay_or_refuse(existing.request_fingerprint, fp, what="penalty decision",
-                             existing_id=existing.record.record_id)
-            if not same_authority(existing.authority, cmd.authority):  # an old row
-                raise RequestIdReused("penalty decision", existing.record.record_id)
+            _replay_or_refuse(existing.request_fingerprint, fp, existing.authority,
+                              cmd.authority, "penalty decision", existing.record.record_id)
             return await view_of(uow, existing.record.record_id)
     record = cmd.record
     violations = [
@@ -110,10 +118,8 @@ async def record_measure(*, uow: CreditUnitOfWork, cmd: RecordMeasureCmd, ctx: L
     if cmd.request_id:
         existing = await uow.measures.by_request(cmd.request_id)
         if existing is not None:
-            replay_or_refuse(existing.request_fingerprint, fp, what="measure",
-                             existing_id=existing.measure.measure_id)
-            if not same_authority(existing.authority, cmd.authority):  # an old row
-                raise RequestIdReused("measure", existing.measure.measure_id)
+            _replay_or_refuse(existing.request_fingerprint, fp, existing.authority,
+                              cmd.authority, "measure", existing.measure.measure_id)
             return existing.measure
     m = cmd.measure
     problems = []

@@ -3,20 +3,19 @@
 `FakeCreditStore` holds the tables and the outbox; `FakeCreditUnitOfWork` exposes the same
 repositories as `stc_credit.storage.uow.CreditUnitOfWork` over it. `store.transaction()`
 opens one: what it wrote (rows and outbox events) is undone when the block raises, as a
-rolled-back PostgreSQL transaction would be. The publication log is a real Merkle tree
+rolled-back PostgreSQL transaction would be (stc_common.testing.fakes). The publication log is a real Merkle tree
 (stc_credit.domain.merkle) with signed checkpoints, so proofs from the fake verify.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from google.protobuf.message import Message
+from stc_common.testing.fakes import FakeStore, FakeUnitOfWork
 
 from stc_credit.domain.canonical import LogEntry, encode_entry
 from stc_credit.domain.checkpoint import Checkpoint, SignerKey, sign_checkpoint
@@ -27,20 +26,6 @@ from stc_credit.storage.log import Appended, LogRow, StoredCheckpoint
 from stc_credit.storage.records import PublicationRow, StoredMeasure, StoredRecord
 
 
-@dataclass(frozen=True)
-class Event:
-    """One outbox row of the fake: topic, key and the message."""
-
-    topic: str
-    key: str
-    message: Message
-
-    @property
-    def type(self) -> str:
-        """The event's ce_type."""
-        return self.message.DESCRIPTOR.full_name
-
-
 @dataclass
 class _Publication:
     row: PublicationRow
@@ -48,47 +33,22 @@ class _Publication:
     end_reason: str | None = None
 
 
-@dataclass
-class FakeCreditStore:
+class FakeCreditStore(FakeStore["FakeCreditUnitOfWork"]):
     """Every credit table and the outbox, in memory."""
 
-    records: dict[str, StoredRecord] = field(default_factory=dict)
-    publications: dict[str, _Publication] = field(default_factory=dict)
-    alerts: set[str] = field(default_factory=set)
-    measures: dict[str, StoredMeasure] = field(default_factory=dict)
-    cases: dict[str, Case] = field(default_factory=dict)
-    standings: dict[str, CreditStanding] = field(default_factory=dict)
-    log: list[LogRow] = field(default_factory=list)
-    checkpoints: dict[int, StoredCheckpoint] = field(default_factory=dict)
-    outbox: list[Event] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, StoredRecord] = {}
+        self.publications: dict[str, _Publication] = {}
+        self.alerts: set[str] = set()
+        self.measures: dict[str, StoredMeasure] = {}
+        self.cases: dict[str, Case] = {}
+        self.standings: dict[str, CreditStanding] = {}
+        self.log: list[LogRow] = []
+        self.checkpoints: dict[int, StoredCheckpoint] = {}
 
-    def snapshot(self) -> FakeCreditStore:
-        """A copy of every table (the messages are not copied: they are never changed)."""
-        return dataclasses.replace(
-            self, records=dict(self.records), publications=copy.deepcopy(self.publications),
-            alerts=set(self.alerts), measures=dict(self.measures), cases=dict(self.cases),
-            standings=dict(self.standings), log=list(self.log),
-            checkpoints=dict(self.checkpoints), outbox=list(self.outbox),
-        )  # fmt: skip
-
-    def restore(self, saved: FakeCreditStore) -> None:
-        """Put back every table as `saved` holds it."""
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, getattr(saved, f.name))
-
-    def events(self, type_suffix: str = "") -> list[Event]:
-        """Outbox events whose ce_type ends with `type_suffix` (all by default)."""
-        return [e for e in self.outbox if e.type.endswith(type_suffix)]
-
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[FakeCreditUnitOfWork]:
-        """One unit of work; everything it wrote is undone if the block raises."""
-        saved = self.snapshot()
-        try:
-            yield FakeCreditUnitOfWork(self)
-        except BaseException:
-            self.restore(saved)
-            raise
+    def unit_of_work(self) -> FakeCreditUnitOfWork:
+        return FakeCreditUnitOfWork(self)
 
     def factory(self) -> Callable[[], contextlib.AbstractAsyncContextManager[
             FakeCreditUnitOfWork]]:
@@ -302,33 +262,14 @@ class FakeLog:
         return rows[:limit]
 
 
-class FakeCreditUnitOfWork:
+class FakeCreditUnitOfWork(FakeUnitOfWork):
     """The fake of `CreditUnitOfWork`: the same repositories, in memory."""
 
     def __init__(self, store: FakeCreditStore) -> None:
-        self.store = store
+        super().__init__(store)
         self.records = FakeRecords(store)
         self.publications = FakePublications(store)
         self.measures = FakeMeasures(store)
         self.cases = FakeCases(store)
         self.standings = FakeStandings(store)
         self.log = FakeLog(store)
-        self.published: list[str] = []
-
-    async def publish(self, topic: str, key: str, message: Message) -> str:
-        self.store.outbox.append(Event(topic, key, message))
-        self.published.append(f"ev-{len(self.store.outbox)}")
-        return self.published[-1]
-
-    async def publish_many(self, topic: str, events: list[tuple[str, Message]]) -> list[str]:
-        return [await self.publish(topic, key, message) for key, message in events]
-
-    @contextlib.asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        saved, before = self.store.snapshot(), len(self.published)
-        try:
-            yield
-        except BaseException:
-            self.store.restore(saved)
-            del self.published[before:]
-            raise

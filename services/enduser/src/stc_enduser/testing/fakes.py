@@ -3,20 +3,17 @@
 `FakeEndUserStore` holds the tables (reports, request ids, reference sequences, checks,
 the licence projection) and the outbox; `FakeEndUserUnitOfWork` exposes the same
 repositories as `stc_enduser.storage.uow.EndUserUnitOfWork` over it. `store.transaction()`
-opens one: what it wrote is undone when the block raises, as a rolled-back transaction is.
+opens one: what it wrote is undone when the block raises, as a rolled-back transaction is
+(stc_common.testing.fakes).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf.message import Message
+from stc_common.testing.fakes import FakeStore, FakeUnitOfWork
 
 from stc_enduser.domain.model import (
     ChangeReport,
@@ -31,55 +28,19 @@ from stc_enduser.storage.licences import LicenceRecord, licence_record
 from stc_enduser.storage.reports import StoredReport
 
 
-@dataclass(frozen=True)
-class Event:
-    """One outbox row of the fake: topic, key and the message."""
-
-    topic: str
-    key: str
-    message: Message
-
-    @property
-    def type(self) -> str:
-        """The event's ce_type."""
-        return self.message.DESCRIPTOR.full_name
-
-
-@dataclass
-class FakeEndUserStore:
+class FakeEndUserStore(FakeStore["FakeEndUserUnitOfWork"]):
     """Every end-user table and the outbox, in memory."""
 
-    reports: dict[str, StoredReport] = field(default_factory=dict)
-    requests: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    sequences: dict[int, int] = field(default_factory=dict)
-    checks: dict[str, StoredCheck] = field(default_factory=dict)
-    licences: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outbox: list[Event] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: dict[str, StoredReport] = {}
+        self.requests: dict[tuple[str, str], tuple[str, str]] = {}
+        self.sequences: dict[int, int] = {}
+        self.checks: dict[str, StoredCheck] = {}
+        self.licences: dict[str, dict[str, Any]] = {}
 
-    def snapshot(self) -> FakeEndUserStore:
-        """A copy of every table (messages are never changed, so not copied)."""
-        return FakeEndUserStore(dict(self.reports), dict(self.requests), dict(self.sequences),
-                                dict(self.checks), copy.deepcopy(self.licences),
-                                list(self.outbox))
-
-    def restore(self, saved: FakeEndUserStore) -> None:
-        """Put back every table as `saved` holds it."""
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, getattr(saved, f.name))
-
-    def events(self, type_suffix: str = "") -> list[Event]:
-        """Outbox events whose ce_type ends with `type_suffix` (all by default)."""
-        return [e for e in self.outbox if e.type.endswith(type_suffix)]
-
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[FakeEndUserUnitOfWork]:
-        """One unit of work; everything it wrote is undone if the block raises."""
-        saved = self.snapshot()
-        try:
-            yield FakeEndUserUnitOfWork(self)
-        except BaseException:
-            self.restore(saved)
-            raise
+    def unit_of_work(self) -> FakeEndUserUnitOfWork:
+        return FakeEndUserUnitOfWork(self)
 
 
 class FakeReports:
@@ -216,17 +177,11 @@ class FakeLicences:
         return True
 
 
-class FakeEndUserUnitOfWork:
+class FakeEndUserUnitOfWork(FakeUnitOfWork):
     """The fake of `EndUserUnitOfWork`: the same repositories, in memory."""
 
     def __init__(self, store: FakeEndUserStore) -> None:
-        self.store = store
+        super().__init__(store)
         self.reports = FakeReports(store)
         self.checks = FakeChecks(store)
         self.licences = FakeLicences(store)
-        self.published: list[str] = []
-
-    async def publish(self, topic: str, key: str, message: Message) -> str:
-        self.store.outbox.append(Event(topic, key, message))
-        self.published.append(f"ev-{len(self.store.outbox)}")
-        return self.published[-1]
