@@ -15,7 +15,7 @@ from stc_common.runtime import ServiceSpec, run_process, run_service
 from stc_enduser.api.limits import LIMITS
 from stc_enduser.api.servicer import register
 from stc_enduser.config import EndUserSettings
-from stc_enduser.events.licences import SUBSCRIPTIONS
+from stc_enduser.events.handlers import SUBSCRIPTIONS
 from stc_enduser.service import checks, common
 from stc_enduser.storage.uow import SOURCE, enduser_unit_of_work
 

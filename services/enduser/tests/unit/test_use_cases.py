@@ -8,8 +8,10 @@ import datetime as dt
 import pytest
 from stc.common.v1 import common_pb2
 from stc.enduser.v1 import events_pb2
+from stc.licensing.v1 import events_pb2 as lic_events
 from stc_common.auth.jwt import Authority as JwtAuthority
 from stc_common.auth.jwt import Principal, Role
+from stc_common.envelope import Envelope
 from stc_common.errors import NotFound, ValidationFailed
 from stc_common.idempotency import RequestIdReused
 from stc_common.kafka.topics import ENDUSER_CHANGE
@@ -21,12 +23,14 @@ from stc_enduser.domain.model import (
     CheckOutcome,
     CheckStatus,
     Document,
+    LicenceStatus,
     Officer,
     ReportStatus,
     Resolution,
     ResolutionKind,
 )
-from stc_enduser.service import checks, reports
+from stc_enduser.events.handlers import issued_command
+from stc_enduser.service import checks, licences, reports
 from stc_enduser.testing.fakes import FakeEndUserStore
 
 from .conftest import EXPORTER, OTHER_EXPORTER, SHA
@@ -259,3 +263,40 @@ async def test_overdue_checks_are_flagged_once_then_confirmed(store):
             await checks.get_end_use_check(uow=uow, principal=officer_principal(
                 JwtAuthority.SASTIND), check_id=cid)
     assert got.check.check_id == cid and [c.check.check_id for c in listed] == [cid]
+
+
+# -- the licence projection ---------------------------------------------------------------
+
+
+async def test_licence_events_build_the_projection_and_final_states_stay(store):
+    env = Envelope(id="ev-2", source="licensing", type="stc.licensing.v1.LicenceIssued",
+                   subject="LIC-2", time=NOW, data=b"", traceparent=None)
+    msg = lic_events.LicenceIssued(
+        licence_id="LIC-2", exporter_uscc=f" {EXPORTER.lower()} ", authority="sastind",
+        destination="de", parties=[common_pb2.Party(party_id="p-eu", name="Berliner AG",
+                                                    role=common_pb2.PARTY_ROLE_END_USER)])
+    cmd = issued_command(env, msg)
+    assert (cmd.exporter_uscc, cmd.authority, cmd.destination) == (
+        EXPORTER, DomainAuthority.SASTIND, "DE")
+    async with store.transaction() as uow:
+        assert await licences.project_issued(uow=uow, cmd=cmd)
+        assert not await licences.project_issued(uow=uow, cmd=cmd)  # again: refreshed only
+        assert await licences.project_status(uow=uow, licence_id="LIC-2",
+                                             status=LicenceStatus.REVOKED)
+        # revoked is final; an unknown licence changes nothing
+        assert not await licences.project_status(uow=uow, licence_id="LIC-2",
+                                                 status=LicenceStatus.ACTIVE)
+        assert not await licences.project_status(uow=uow, licence_id="LIC-9",
+                                                 status=LicenceStatus.SUSPENDED)
+        assert await licences.project_amendment(uow=uow, licence_id=LIC,
+                                                elements=("CONSIGNEE",))
+        assert not await licences.project_amendment(uow=uow, licence_id="LIC-9",
+                                                    elements=("CONSIGNEE",))
+        projected = await uow.licences.get("LIC-2")
+    assert projected is not None and projected.status is LicenceStatus.REVOKED
+    assert projected.view.end_user_ids == frozenset({"p-eu"})
+    assert store.licences[LIC]["amended_elements"] == ["CONSIGNEE"]
+    assert store.outbox == []  # the projection publishes nothing
+    msg.authority = "NOBODY"
+    with pytest.raises(ValueError):  # to the dead-letter topic
+        issued_command(env, msg)

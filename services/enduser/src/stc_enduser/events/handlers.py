@@ -1,4 +1,4 @@
-"""Handlers building the local licence projection from licensing's licence events.
+"""Consumers: licensing's licence events -> the licence projection (service/licences.py).
 
 Each handler runs inside the consumer's inbox transaction, so a redelivered event is a no-op.
 Events on one licence arrive in order (the topic is keyed by licence id). A status event for
@@ -12,37 +12,33 @@ from stc.licensing.v1 import events_pb2 as lic
 from stc_common.consumer import Subscription
 from stc_common.db.uow import UnitOfWork
 from stc_common.envelope import Envelope
-from stc_common.logging import get_logger
 
 from stc_enduser.convert import to_dict
 from stc_enduser.domain.model import Authority, LicenceStatus
-from stc_enduser.storage.licences import LicenceRepository
+from stc_enduser.service import licences
 from stc_enduser.storage.uow import EndUserUnitOfWork
 
-log = get_logger("stc_enduser.events")
 
-
-def _licences(uow: UnitOfWork) -> LicenceRepository:
-    """The licence projection in the consumer's inbox transaction."""
-    return EndUserUnitOfWork(uow).licences
+def issued_command(env: Envelope, msg: lic.LicenceIssued) -> licences.ProjectIssued:
+    """The projection command of a LicenceIssued (an unknown authority raises ValueError:
+    the record goes to the dead-letter topic)."""
+    return licences.ProjectIssued(
+        event_id=env.id, licence_id=msg.licence_id,
+        exporter_uscc=msg.exporter_uscc.strip().upper(),
+        authority=Authority(msg.authority.strip().upper()),
+        destination=msg.destination.strip().upper(),
+        parties=tuple(to_dict(p) for p in msg.parties),
+        item_codes=tuple(i.control_code for i in msg.items if i.control_code))
 
 
 async def on_licence_issued(uow: UnitOfWork, env: Envelope, msg: lic.LicenceIssued) -> None:
     """A new licence: project its exporter, authority, destination, parties and items."""
-    authority = Authority(msg.authority.strip().upper())  # unknown: ValueError, to the DLQ
-    new = await _licences(uow).upsert_issued(
-        licence_id=msg.licence_id, exporter_uscc=msg.exporter_uscc.strip().upper(),
-        authority=authority.value, destination=msg.destination.strip().upper(),
-        parties=[to_dict(p) for p in msg.parties],
-        item_codes=[i.control_code for i in msg.items if i.control_code], event_id=env.id)
-    log.info("licence.projected", licence_id=msg.licence_id, new=new)
+    await licences.project_issued(uow=EndUserUnitOfWork(uow), cmd=issued_command(env, msg))
 
 
 async def _status(uow: UnitOfWork, licence_id: str, status: LicenceStatus) -> None:
-    if await _licences(uow).set_status(licence_id, status):
-        log.info("licence.status_projected", licence_id=licence_id, status=status)
-    else:
-        log.warning("licence.status_not_applied", licence_id=licence_id, status=status)
+    await licences.project_status(uow=EndUserUnitOfWork(uow), licence_id=licence_id,
+                                  status=status)
 
 
 async def on_licence_suspended(uow: UnitOfWork, env: Envelope, msg: lic.LicenceSuspended) -> None:
@@ -68,8 +64,8 @@ async def on_licence_expired(uow: UnitOfWork, env: Envelope, msg: lic.LicenceExp
 
 async def on_licence_amended(uow: UnitOfWork, env: Envelope, msg: lic.LicenceAmended) -> None:
     """Licensing amended non-key elements after a resolution: note which."""
-    if not await _licences(uow).add_amended(msg.licence_id, list(msg.elements)):
-        log.warning("licence.amendment_not_applied", licence_id=msg.licence_id)
+    await licences.project_amendment(uow=EndUserUnitOfWork(uow), licence_id=msg.licence_id,
+                                     elements=tuple(msg.elements))
 
 
 SUBSCRIPTIONS = [
