@@ -161,3 +161,15 @@ def test_agent_reads_ce_type_from_faust_headers_and_keeps_bounded_state():
         state.note(f"r{i}")
     assert state.handled == RECENT + 10 and len(state.recent) == RECENT  # bounded
     assert state.recent[-1] == f"r{RECENT + 9}" and "r0" not in state.recent
+
+
+async def test_faust_app_keeps_its_data_under_the_state_folder(tmp_path, monkeypatch):
+    from stc_credit.app import app_id, create_app
+
+    monkeypatch.chdir(tmp_path)  # what the working directory would collect
+    settings = CreditSettings(state_dir=tmp_path / "state", consumer_group_prefix="t-wiring")
+    app, agent = create_app(settings, None, lambda: dt.date(2026, 10, 12))  # type: ignore[arg-type]
+    assert app.conf.id == app_id(settings) == "t-wiring-credit-standing"
+    assert app.conf.datadir == tmp_path / "state" / "t-wiring-credit-standing-data"
+    assert agent.handled == 0 and not list(tmp_path.glob("*-data"))
+    assert not app.tables  # no Faust table: PostgreSQL holds the standing

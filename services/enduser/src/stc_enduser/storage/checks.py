@@ -10,6 +10,7 @@ import asyncpg
 
 from stc_enduser.convert import party_from_pb, party_pb
 from stc_enduser.domain.model import Authority, CheckStatus, EndUseCheck, Officer
+from stc_enduser.storage import parse_uuid
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,6 @@ def _stored(row: asyncpg.Record) -> StoredCheck:
         failure_to_report=row["failure_to_report"],
     )
     return StoredCheck(check, row["party"], row["overdue_detected_at"])
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError):
-        return None
 
 
 class CheckRepository:
@@ -83,7 +77,7 @@ class CheckRepository:
     async def get(self, check_id: str, *, for_update: bool = False
                   ) -> StoredCheck | None:
         """One check by id (None for an unknown or malformed id)."""
-        cid = _uuid(check_id)
+        cid = parse_uuid(check_id)
         if cid is None:
             return None
         lock = " FOR UPDATE" if for_update else ""

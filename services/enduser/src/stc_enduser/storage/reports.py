@@ -21,6 +21,7 @@ from stc_enduser.domain.model import (
     Resolution,
     ResolutionKind,
 )
+from stc_enduser.storage import parse_uuid
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,6 @@ def _stored(row: asyncpg.Record) -> StoredReport:
         screen_new_end_user=row["screen_new_end_user"],
         elements=tuple(row["elements"]),
     )
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError):
-        return None
 
 
 class ReportRepository:
@@ -169,7 +163,7 @@ class ReportRepository:
     async def get(self, report_id: str, *, for_update: bool = False
                   ) -> StoredReport | None:
         """One report by id (None for an unknown or malformed id)."""
-        rid = _uuid(report_id)
+        rid = parse_uuid(report_id)
         if rid is None:
             return None
         lock = " FOR UPDATE" if for_update else ""
