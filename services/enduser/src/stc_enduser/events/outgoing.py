@@ -31,25 +31,29 @@ from stc_enduser.domain.model import (
 )
 
 
-def change_kind(kind: str) -> int:
+def change_kind(kind: str) -> events_pb2.ChangeKind:
     """The events.proto ChangeKind number of a domain kind."""
     return events_pb2.ChangeKind.Value(f"CHANGE_KIND_{kind}")
 
 
-def reporter_role(role: str) -> int:
+def reporter_role(role: str) -> events_pb2.ReporterRole:
     """The events.proto ReporterRole number of a domain role."""
     return events_pb2.ReporterRole.Value(f"REPORTER_ROLE_{role}")
 
 
-def resolution_kind(kind: str | None) -> int:
+def resolution_kind(kind: str | None) -> events_pb2.ResolutionKind:
     """The events.proto ResolutionKind number of a domain resolution kind."""
-    return events_pb2.ResolutionKind.Value(f"RESOLUTION_KIND_{kind}") if kind else 0
+    if not kind:
+        return events_pb2.RESOLUTION_KIND_UNSPECIFIED
+    return events_pb2.ResolutionKind.Value(f"RESOLUTION_KIND_{kind}")
 
 
-def check_outcome(status: str) -> int:
+def check_outcome(status: str) -> events_pb2.CheckOutcome:
     """The events.proto CheckOutcome number of a closed check's status (0 while SCHEDULED)."""
     name = f"CHECK_OUTCOME_{status}"
-    return events_pb2.CheckOutcome.Value(name) if name in events_pb2.CheckOutcome.keys() else 0
+    if name not in events_pb2.CheckOutcome.keys():
+        return events_pb2.CHECK_OUTCOME_UNSPECIFIED
+    return events_pb2.CheckOutcome.Value(name)
 
 
 def documents_pb(documents: list[dict]) -> list[common_pb2.DocumentReference]:
@@ -81,8 +85,10 @@ def resolved_elements(resolved: ReportResolved) -> list[str]:
     """Elements amended (ACCEPT_AMENDMENT) or touched (REQUIRE_REAPPLICATION), sorted."""
     c = resolved.consequence
     elements: set[str] = set()
-    for e in (*c.of_type(AmendLicence), *c.of_type(RequireReapplication)):
+    for e in c.of_type(AmendLicence):
         elements |= {str(x) for x in e.elements}
+    for r in c.of_type(RequireReapplication):
+        elements |= {str(x) for x in r.elements}
     return sorted(elements)
 
 
