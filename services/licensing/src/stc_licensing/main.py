@@ -7,7 +7,6 @@ from pathlib import Path
 
 import asyncpg
 from stc_common.consumer import EventConsumer
-from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
 from stc_common.logging import get_logger
 from stc_common.periodic import periodic
@@ -18,7 +17,7 @@ from stc_licensing.api.limits import LIMITS
 from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
 from stc_licensing.config import LicensingSettings
 from stc_licensing.events.handlers import SUBSCRIPTIONS
-from stc_licensing.storage import repo
+from stc_licensing.storage.sql import SqlUnitOfWork, unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("stc_licensing.main")
@@ -40,8 +39,9 @@ async def tick(pool: asyncpg.Pool, warn_within: int = svc.DEADLINE_WARNING_WORKI
     """One round: every warning, breach and expiry in its own transaction."""
     day = svc.today()
     async with pool.acquire() as conn:
-        pending = await repo.pending_ids(conn)
-        due = await repo.licences_due_to_expire(conn, day)
+        reader = SqlUnitOfWork(conn, SOURCE)
+        pending = await reader.applications.pending_ids()
+        due = await reader.licences.due_to_expire(day)
     breached = expired = 0
     for app_id in pending:
         async with unit_of_work(pool, SOURCE) as uow:

@@ -27,7 +27,6 @@ from stc.licensing.v1 import assessment_pb2, events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Principal, Role
-from stc_common.db.uow import UnitOfWork
 from stc_common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -68,8 +67,8 @@ from stc_licensing.domain.routing import Authority as RoutingAuthority
 from stc_licensing.domain.routing import route
 from stc_licensing.domain.states import PENDING_STATES, Action, check_amendment, transition
 from stc_licensing.domain.validation import validate_submission
-from stc_licensing.storage import repo
-from stc_licensing.storage.repository import repository as _repo
+from stc_licensing.storage.ports import AppRow, LicenceRow
+from stc_licensing.storage.ports import LicensingUnitOfWork as UnitOfWork
 
 log = get_logger("stc_licensing.service")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -113,7 +112,7 @@ def policies() -> tuple[Policy, ...]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _visible_app(p: Principal, row: repo.AppRow | None) -> repo.AppRow:
+def _visible_app(p: Principal, row: AppRow | None) -> AppRow:
     if row is None or (p.role is Role.EXPORTER and row.exporter_uscc != p.uscc) or (
             p.role is Role.OFFICER and row.authority != p.authority.value):
         raise NotFound("no such application", reason="APPLICATION_NOT_FOUND")
@@ -126,7 +125,7 @@ def _competent(p: Principal, authority: str) -> None:
                                reason="NOT_COMPETENT_AUTHORITY")
 
 
-def _clock(row: repo.AppRow, as_of: dt.date):
+def _clock(row: AppRow, as_of: dt.date):
     """Clock status; an open pause is projected to end on `as_of` so a deadline is shown."""
     pauses = tuple(Pause(p.start, p.end or max(as_of, p.start), p.kind) for p in row.pauses)
     cs = clock_status(row.accepted_on, as_of, pauses)
@@ -134,7 +133,7 @@ def _clock(row: repo.AppRow, as_of: dt.date):
     return cs, paused
 
 
-def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application:
+def app_to_pb(row: AppRow, as_of: dt.date | None = None) -> apb.Application:
     """The Application resource with the Reg. 17 clock as of today (or as of its last change
     once it left the pending states)."""
     if as_of is None:
@@ -154,7 +153,7 @@ def app_to_pb(row: repo.AppRow, as_of: dt.date | None = None) -> apb.Application
         under_expert_review=open_pause(row.pauses, PauseKind.EXPERT_REVIEW) is not None)
 
 
-def _domain_app(row: repo.AppRow) -> dm.Application:
+def _domain_app(row: AppRow) -> dm.Application:
     return dm.Application(id=row.id, content=m.content_to_domain(m.content_from_json(row.content)),
                           state=row.state,
                           submitted_on=row.submitted_at.astimezone(SHANGHAI).date(),
@@ -162,7 +161,7 @@ def _domain_app(row: repo.AppRow) -> dm.Application:
                           authority=row.authority)
 
 
-async def _record(uow: UnitOfWork, row: repo.AppRow, kind: str, note: str = "",
+async def _record(uow: UnitOfWork, row: AppRow, kind: str, note: str = "",
                   assessment_id: str | None = None) -> apb.Application:
     """Save the application and append a history step (WatchApplication sees it)."""
     row.updated_at = now()
@@ -171,9 +170,9 @@ async def _record(uow: UnitOfWork, row: repo.AppRow, kind: str, note: str = "",
     if row.state == S.RECONSIDERATION and row.reconsideration_due:
         # the review queue orders by this: the reconsideration's own due day (calendar days)
         row.deadline, row.deadline_exact = row.reconsideration_due, True
-    await _repo(uow).save_application(row)
+    await uow.applications.save(row)
     pb = app_to_pb(row)
-    await _repo(uow).append_history(row.id, kind, row.state.value, note,
+    await uow.applications.append_history(row.id, kind, row.state.value, note,
                               pb.SerializeToString(), assessment_id)
     return pb
 
@@ -198,7 +197,7 @@ def _uscc(value: str, field: str = "uscc") -> str:
 async def _operator_visible(uow: UnitOfWork, p: Principal, uscc: str, *, for_update=False):
     if p.role is Role.EXPORTER and p.uscc != uscc:
         raise NotFound("no such operator", reason="OPERATOR_NOT_FOUND")
-    found = await _repo(uow).get_operator(uscc, for_update=for_update)
+    found = await uow.operators.get(uscc, for_update=for_update)
     if found is None:
         raise NotFound("no such operator", reason="OPERATOR_NOT_FOUND")
     return found
@@ -219,7 +218,7 @@ async def register_operator(*, uow: UnitOfWork, p: Principal, req: spb.RegisterO
         raise PermissionDenied("an exporter registers only its own USCC", reason="OTHER_TENANT")
     op = dm.ExportOperator(uscc=uscc, name_zh=req.name_zh.strip(), name_en=req.name_en.strip(),
                            address=req.address.strip(), icp=icp)
-    if not await _repo(uow).insert_operator(op):
+    if not await uow.operators.add(op):
         raise AlreadyExists(f"operator {uscc} is registered already",
                             reason="OPERATOR_EXISTS")
     at = now()
@@ -255,7 +254,7 @@ async def update_icp_self_assessment(*, uow: UnitOfWork, p: Principal,
     vc.raise_if_any()
     op, at = await _operator_visible(uow, p, uscc, for_update=True)
     op = replace(op, icp=icp)
-    await _repo(uow).save_operator(op)
+    await uow.operators.save(op)
     await uow.publish(OPERATOR.name, uscc, _icp_event(op, "self", "", now()))
     return m.operator_to_pb(op, at)
 
@@ -267,7 +266,7 @@ async def _audits_icp(uow: UnitOfWork, p: Principal, op: dm.ExportOperator) -> b
     authority = p.authority.value if p.role is Role.OFFICER and p.authority else ""
     if authority == "MOFCOM" or (authority == "SASTIND" and op.military_qualification):
         return True
-    return bool(authority) and bool(await _repo(uow).list_applications(
+    return bool(authority) and bool(await uow.applications.find(
         uscc=op.uscc, authority=authority, states=None, offset=0, limit=1))
 
 
@@ -286,7 +285,7 @@ async def record_icp_audit(*, uow: UnitOfWork, p: Principal, req: spb.RecordIcpA
     audit = dm.IcpAudit(m.date_from_pb(req.audited_on) or today(), outcome, p.subject,
                         req.report_ref)
     op = replace(op, icp_audits=op.icp_audits + (audit,))
-    await _repo(uow).save_operator(op)
+    await uow.operators.save(op)
     await uow.publish(OPERATOR.name, uscc, _icp_event(op, "audit", p.subject, now(),
                                                       outcome.value))
     return m.operator_to_pb(op, at)
@@ -313,7 +312,7 @@ async def set_military_qualification(*, uow: UnitOfWork, p: Principal,
         qual = dm.MilitaryQualification(q.certificate_no.strip(), tuple(q.scope), vf, vt)
     op, at = await _operator_visible(uow, p, uscc, for_update=True)
     op = replace(op, military_qualification=qual)
-    await _repo(uow).save_operator(op)
+    await uow.operators.save(op)
     await uow.publish(OPERATOR.name, uscc, events_pb2.QualificationChanged(
         uscc=uscc, certificate_no=qual.certificate_no if qual else "",
         scope=list(qual.scope) if qual else [],
@@ -347,14 +346,14 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
         content_pb.exporter_uscc = p.uscc or ""
     content_pb.exporter_uscc = content_pb.exporter_uscc.strip().upper()
     m.assign_party_ids(content_pb)
-    existing = await _repo(uow).get_by_request_id(p.uscc, request_id)
+    existing = await uow.applications.get_by_request_id(p.uscc, request_id)
     if existing is not None:
         return _same_request(existing, content_pb)
     content = m.content_to_domain(content_pb)
     day = today()
-    found = await _repo(uow).get_operator(content.exporter_uscc)
+    found = await uow.operators.get(content.exporter_uscc)
     operator = found[0] if found else None
-    standing = await _repo(uow).get_standing(content.exporter_uscc)
+    standing = await uow.standings.get(content.exporter_uscc)
     violations = _violations(validate_submission(content, operator, standing, day))
     if content.exporter_uscc != p.uscc and not any(v.field == "exporter_uscc"
                                                    for v in violations):
@@ -364,16 +363,16 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
         raise ValidationFailed(violations)
     authority = AUTHORITY_NAME[route(content).authority]
     at = now()
-    row = repo.AppRow(
-        id=str(uuid.uuid4()), reference=await _repo(uow).next_reference(authority, day.year),
+    row = AppRow(
+        id=str(uuid.uuid4()), reference=await uow.applications.next_reference(authority, day.year),
         exporter_uscc=content.exporter_uscc, request_id=request_id, authority=authority,
         state=S.SUBMITTED, content=m.content_to_json(content_pb), submitted_at=at,
         accepted_on=day, pauses=(), deadline=None, deadline_exact=True, flags=[],
         licence_id=None, reconsideration_used=False, breach_reported=False, updated_at=at)
     cs, _ = _clock(row, day)
     row.deadline, row.deadline_exact = cs.deadline, cs.exact
-    if not await _repo(uow).insert_application(row):  # a concurrent retry won
-        existing = await _repo(uow).get_by_request_id(p.uscc, request_id)
+    if not await uow.applications.add(row):  # a concurrent retry won
+        existing = await uow.applications.get_by_request_id(p.uscc, request_id)
         return _same_request(existing, content_pb)
     await _record(uow, row, "STATE_CHANGED", "submitted")
     row.state = transition(row.state, Action.START_SCREENING)
@@ -387,7 +386,7 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
     return pb
 
 
-def _same_request(existing: repo.AppRow, content_pb: apb.ApplicationContent) -> apb.Application:
+def _same_request(existing: AppRow, content_pb: apb.ApplicationContent) -> apb.Application:
     if existing.content != m.content_to_json(content_pb):
         raise AlreadyExists("this request_id was used for a different application",
                             reason="REQUEST_ID_REUSED",
@@ -397,7 +396,7 @@ def _same_request(existing: repo.AppRow, content_pb: apb.ApplicationContent) -> 
 
 async def get_application(*, uow: UnitOfWork, p: Principal, application_id: str):
     """One application the caller may see."""
-    return app_to_pb(_visible_app(p, await _repo(uow).get_application(application_id)))
+    return app_to_pb(_visible_app(p, await uow.applications.get(application_id)))
 
 
 async def list_applications(*, uow: UnitOfWork, p: Principal,
@@ -415,7 +414,7 @@ async def list_applications(*, uow: UnitOfWork, p: Principal,
         if req.state not in m.STATE_FROM_PB:
             raise ValidationFailed(FieldViolation("state", "unknown state"))
         states = [m.STATE_FROM_PB[req.state].value]
-    rows = await _repo(uow).list_applications(uscc=uscc, authority=authority, states=states,
+    rows = await uow.applications.find(uscc=uscc, authority=authority, states=states,
                                         offset=offset, limit=size + 1)
     return spb.ListApplicationsResponse(
         applications=[app_to_pb(r) for r in rows[:size]],
@@ -443,7 +442,7 @@ async def list_review_queue(*, uow: UnitOfWork, p: Principal,
                 "states", "the review queue lists UNDER_REVIEW, RECONSIDERATION and "
                           "INFORMATION_REQUESTED applications only"))
         states = sorted(set(asked), key=lambda s: s.value)
-    rows = await _repo(uow).list_applications(
+    rows = await uow.applications.find(
         uscc=None, authority=p.authority.value if p.role is Role.OFFICER else None,
         states=[s.value for s in states], offset=offset, limit=size + 1, by_deadline=True)
     return spb.ListApplicationsResponse(
@@ -454,7 +453,7 @@ async def list_review_queue(*, uow: UnitOfWork, p: Principal,
 async def withdraw_application(*, uow: UnitOfWork, p: Principal,
                                req: spb.WithdrawApplicationRequest):
     """The exporter withdraws a pending application."""
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                      for_update=True))
     row.state = transition(row.state, Action.WITHDRAW)
     row.pauses = _close_open_pauses(row.pauses, today())
@@ -470,7 +469,7 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
     working day). Content absent or unchanged: an answer only, back to UNDER_REVIEW
     (InformationProvided). Changed content: screened again (SCREENING, ApplicationAmended);
     a key-element change is refused (re-apply)."""
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                              for_update=True))
     if row.state != S.INFORMATION_REQUESTED:
         transition(row.state, Action.AMEND)  # raises IllegalTransition with the reason
@@ -500,8 +499,8 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
     old = _domain_app(row).content
     new = m.content_to_domain(new_pb)
     check_amendment(old, new)  # AmendmentRefused -> INVALID_ARGUMENT, reason RE_APPLY
-    found = await _repo(uow).get_operator(row.exporter_uscc)
-    standing = await _repo(uow).get_standing(row.exporter_uscc)
+    found = await uow.operators.get(row.exporter_uscc)
+    standing = await uow.standings.get(row.exporter_uscc)
     violations = validate_submission(new, found[0] if found else None, standing, day)
     if violations:
         raise SubmissionInvalid(violations)
@@ -525,7 +524,7 @@ async def request_reconsideration(*, uow: UnitOfWork, p: Principal,
     if p.role is not Role.EXPORTER:
         raise PermissionDenied("only the applicant requests reconsideration",
                                reason="ROLE_NOT_ALLOWED")
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                      for_update=True))
     row.state = transition(row.state, Action.REQUEST_RECONSIDERATION,
                            reconsideration_used=row.reconsideration_used)
@@ -543,8 +542,8 @@ async def request_reconsideration(*, uow: UnitOfWork, p: Principal,
 
 async def get_assessment(*, uow: UnitOfWork, p: Principal, application_id: str):
     """The newest Art. 13 assessment of an application."""
-    _visible_app(p, await _repo(uow).get_application(application_id))
-    body = await _repo(uow).latest_assessment(application_id)
+    _visible_app(p, await uow.applications.get(application_id))
+    body = await uow.assessments.latest(application_id)
     if body is None:
         raise NotFound("the application has not been assessed yet",
                        reason="ASSESSMENT_NOT_FOUND")
@@ -554,7 +553,7 @@ async def get_assessment(*, uow: UnitOfWork, p: Principal, application_id: str):
 async def request_information(*, uow: UnitOfWork, p: Principal,
                               req: spb.RequestInformationRequest):
     """An officer of the competent authority asks the applicant; the clock stops (Reg. 17)."""
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                      for_update=True))
     _competent(p, row.authority)
     questions = [q.strip() for q in req.questions if q.strip()]
@@ -579,7 +578,7 @@ async def start_expert_review(*, uow: UnitOfWork, p: Principal,
                               req: spb.StartExpertReviewRequest) -> apb.Application:
     """An officer of the competent authority sends the case to expert review: the clock
     stops (Reg. 17: expert review time does not count toward the 45 working days)."""
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                              for_update=True))
     _competent(p, row.authority)
     if row.state not in (S.UNDER_REVIEW, S.RECONSIDERATION):
@@ -604,7 +603,7 @@ async def start_expert_review(*, uow: UnitOfWork, p: Principal,
 async def end_expert_review(*, uow: UnitOfWork, p: Principal,
                             req: spb.EndExpertReviewRequest) -> apb.Application:
     """The expert review ends; the clock runs again from the next working day (Reg. 17)."""
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                              for_update=True))
     _competent(p, row.authority)
     day = today()
@@ -632,14 +631,14 @@ _DECISION = {events_pb2.DECISION_APPROVE: Action.APPROVE,
              events_pb2.DECISION_DENY: Action.DENY}
 
 
-async def _check_general_licence(uow: UnitOfWork, row: repo.AppRow) -> None:
+async def _check_general_licence(uow: UnitOfWork, row: AppRow) -> None:
     """Art. 14: a general licence is a facilitation for an exporter whose ICP works, and
     never for a watch-listed party (Reg. 26), a control-list party, items outside the general
     licence regimes, or an application the assessment does not support. The officer may not
     issue one where the newest assessment found the application ineligible."""
     if _domain_app(row).content.licence_type is not dm.LicenceType.GENERAL:
         return
-    body = await _repo(uow).latest_assessment(row.id)
+    body = await uow.assessments.latest(row.id)
     if body is None:
         raise FailedPrecondition(
             "a general licence needs an assessment of Art. 14 eligibility first",
@@ -667,7 +666,7 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     if action == Action.DENY:
         vc.require(bool(reasons), "reasons", "a denial states its reasons (Art. 41 review)")
     vc.raise_if_any()
-    row = _visible_app(p, await _repo(uow).get_application(req.application_id,
+    row = _visible_app(p, await uow.applications.get(req.application_id,
                                                      for_update=True))
     _competent(p, row.authority)
     if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
@@ -685,7 +684,7 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
         lic = dl.issue_licence(str(uuid.uuid4()), app, day,
                                valid_until=m.date_from_pb(req.valid_until),
                                conditions=tuple(conditions))
-        await _repo(uow).insert_licence(lic, row.authority)
+        await uow.licences.add(lic, row.authority)
         row.licence_id = lic.id
         content_pb = m.content_from_json(row.content)
         licence_pb = m.licence_to_pb(lic, content_pb, row.reference, row.authority, at)
@@ -743,7 +742,7 @@ async def replay_assessment(*, uow: UnitOfWork, assessment_id: str) -> Replay:
     """Re-check an old assessment: read back the exporter's record, standing, screening and
     application it used and the policy version it ran under (by content hash), recompute its
     inputs hash and recommendation. Independent of today's record, standing and policy."""
-    rec = await _repo(uow).assessment_record(assessment_id)
+    rec = await uow.assessments.record(assessment_id)
     if rec is None:
         raise NotFound("no such assessment", reason="ASSESSMENT_NOT_FOUND")
     if rec["inputs"] is None or rec["policy_content"] is None:
@@ -763,15 +762,15 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     """ScreeningCompleted for an application: UNDER_REVIEW, Art. 13 assessment stored with its
     inputs hash and policy version, ApplicationAssessed published. False when not applicable
     (unknown application, or no longer screening: a stale or repeated result)."""
-    row = await _repo(uow).get_application(msg.subject_id, for_update=True)
+    row = await uow.applications.get(msg.subject_id, for_update=True)
     if row is None or row.state != S.SCREENING:
         log.debug("application.screening_ignored", application_id=msg.subject_id,
                  state=row.state.value if row else None)
         return False
     content_pb = m.content_from_json(row.content)
     screening = m.screening_to_domain(msg, content_pb)
-    found = await _repo(uow).get_operator(row.exporter_uscc)
-    standing = await _repo(uow).get_standing(row.exporter_uscc)
+    found = await uow.operators.get(row.exporter_uscc)
+    standing = await uow.standings.get(row.exporter_uscc)
     day = today()
     app = _domain_app(row)
     policy = policy_in_force(policies(), day)
@@ -780,7 +779,7 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     at = now()
     assessment_id = str(uuid.uuid4())
     body = m.assessment_to_pb(result, assessment_id, at)
-    await _repo(uow).insert_assessment(
+    await uow.assessments.add(
         assessment_id=assessment_id, application_id=row.id,
         screening_id=result.screening_id, recommendation=result.recommendation.value,
         policy_version=result.policy_version, policy_hash=result.policy_hash,
@@ -800,16 +799,16 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
 
 
 async def _visible_licence(uow: UnitOfWork, p: Principal, licence_id: str,
-                           for_update: bool = False) -> repo.LicenceRow:
-    lr = await _repo(uow).get_licence(licence_id, for_update=for_update)
+                           for_update: bool = False) -> LicenceRow:
+    lr = await uow.licences.get(licence_id, for_update=for_update)
     if lr is None or (p.role is Role.EXPORTER and lr.licence.holder_uscc != p.uscc) or (
             p.role is Role.OFFICER and lr.authority != p.authority.value):
         raise NotFound("no such licence", reason="LICENCE_NOT_FOUND")
     return lr
 
 
-async def _licence_pb(uow: UnitOfWork, lic: dl.Licence, lr: repo.LicenceRow):
-    row = await _repo(uow).get_application(lic.application_id)
+async def _licence_pb(uow: UnitOfWork, lic: dl.Licence, lr: LicenceRow):
+    row = await uow.applications.get(lic.application_id)
     return m.licence_to_pb(lic, m.content_from_json(row.content), row.reference, lr.authority,
                            now())
 
@@ -829,7 +828,7 @@ async def list_licences(*, uow: UnitOfWork, p: Principal, req: spb.ListLicencesR
     states = None
     if status is not None:
         states = ["ACTIVE"] if status == dl.LicenceStatus.ON_HOLD else [status.value]
-    rows = await _repo(uow).list_licences(uscc=uscc, authority=authority, states=states,
+    rows = await uow.licences.find(uscc=uscc, authority=authority, states=states,
                                     offset=offset, limit=size + 1)
     out = [await _licence_pb(uow, r.licence, r) for r in rows[:size]]
     if status is not None:
@@ -846,7 +845,7 @@ async def record_export(*, uow: UnitOfWork, p: Principal, req: spb.RecordExportR
     lr = await _visible_licence(uow, p, req.licence_id, for_update=True)
     before = len(lr.licence.exports)
     lic = dl.record_export(lr.licence, record)
-    await _repo(uow).save_licence(lic)
+    await uow.licences.save(lic)
     if len(lic.exports) != before:
         await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceUsed(
             licence_id=lic.id, exporter_uscc=lic.holder_uscc, export_id=record.export_id,
@@ -856,11 +855,11 @@ async def record_export(*, uow: UnitOfWork, p: Principal, req: spb.RecordExportR
     return await _licence_pb(uow, lic, lr)
 
 
-async def suspend_licence_as(uow: UnitOfWork, lr: repo.LicenceRow, reason: str, source: str,
+async def suspend_licence_as(uow: UnitOfWork, lr: LicenceRow, reason: str, source: str,
                              source_id: str = "") -> dl.Licence:
     """Suspend and publish LicenceSuspended (officers, rescreening and enduser handlers)."""
     lic = dl.suspend(lr.licence, reason)
-    await _repo(uow).save_licence(lic)
+    await uow.licences.save(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceSuspended(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, reason=reason, source=source,
         source_id=source_id, suspended_at=m.ts(now())))
@@ -868,11 +867,11 @@ async def suspend_licence_as(uow: UnitOfWork, lr: repo.LicenceRow, reason: str, 
     return lic
 
 
-async def revoke_licence_as(uow: UnitOfWork, lr: repo.LicenceRow, reason: str, source: str,
+async def revoke_licence_as(uow: UnitOfWork, lr: LicenceRow, reason: str, source: str,
                             source_id: str = "") -> dl.Licence:
     """Revoke and publish LicenceRevoked."""
     lic = dl.revoke(lr.licence, reason)
-    await _repo(uow).save_licence(lic)
+    await uow.licences.save(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceRevoked(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, reason=reason, source=source,
         source_id=source_id, revoked_at=m.ts(now())))
@@ -901,7 +900,7 @@ async def reinstate_licence(*, uow: UnitOfWork, p: Principal, req: spb.Reinstate
     lr = await _visible_licence(uow, p, req.licence_id, for_update=True)
     _competent(p, lr.authority)
     lic = dl.reinstate(lr.licence, reason, today())
-    await _repo(uow).save_licence(lic)
+    await uow.licences.save(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceReinstated(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, reason=reason,
         reinstated_at=m.ts(now())))
@@ -928,16 +927,16 @@ async def on_rescreening_match(*, uow: UnitOfWork, msg: scr.RescreeningMatch) ->
     what = (f"re-screening match: {hit.party_name or hit.party_id} ~ {hit.entry_name} "
             f"({scr.ListKind.Name(hit.list_kind)} {hit.entry_id})")
     if msg.subject_kind == scr.SUBJECT_KIND_LICENCE:
-        lr = await _repo(uow).get_licence(msg.subject_id, for_update=True)
+        lr = await uow.licences.get(msg.subject_id, for_update=True)
         if lr is None or lr.licence.state != dl.LicenceState.ACTIVE:
             return
         await suspend_licence_as(uow, lr, what, "rescreening", hit.entry_id)
     elif msg.subject_kind == scr.SUBJECT_KIND_APPLICATION:
-        row = await _repo(uow).get_application(msg.subject_id, for_update=True)
+        row = await uow.applications.get(msg.subject_id, for_update=True)
         if row is not None and row.licence_id:
             # approved between the list change and screening learning of the licence
             # (LicenceIssued not yet consumed there): the match is the licence's (Art. 18)
-            lr = await _repo(uow).get_licence(row.licence_id, for_update=True)
+            lr = await uow.licences.get(row.licence_id, for_update=True)
             if lr is not None and lr.licence.state == dl.LicenceState.ACTIVE:
                 await suspend_licence_as(uow, lr, what, "rescreening", hit.entry_id)
             return
@@ -970,7 +969,7 @@ async def on_credit_standing(*, uow: UnitOfWork, msg) -> None:
                               ban_until=m.date_from_pb(msg.ban_until)
                               if msg.HasField("ban_until") else None,
                               record_refs=tuple(msg.record_ids))
-    await _repo(uow).upsert_standing(standing,
+    await uow.standings.upsert(standing,
                                m.date_from_pb(msg.as_of) if msg.HasField("as_of") else None)
 
 
@@ -978,12 +977,12 @@ async def on_change_reported(*, uow: UnitOfWork, msg) -> None:
     """Art. 16 / Reg. 25: hold the licence while the change report is open."""
     if not msg.hold_licence:
         return
-    lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
+    lr = await uow.licences.get(msg.licence_id, for_update=True)
     if lr is None or msg.report_id in lr.licence.holds or lr.licence.state not in (
             dl.LicenceState.ACTIVE, dl.LicenceState.SUSPENDED):
         return
     lic = dl.place_on_hold(lr.licence, msg.report_id)
-    await _repo(uow).save_licence(lic)
+    await uow.licences.save(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceHeld(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc, report_id=msg.report_id,
         held_at=m.ts(now())))
@@ -998,18 +997,18 @@ async def on_change_resolved(*, uow: UnitOfWork, msg) -> None:
     not stay usable); NO_ACTION -> release only."""
     from stc.enduser.v1 import events_pb2 as eu
 
-    lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
+    lr = await uow.licences.get(msg.licence_id, for_update=True)
     if lr is None:
         return
     lic = lr.licence
     at = m.ts(now())
     if msg.report_id in lic.holds:
         lic = dl.release_hold(lic, msg.report_id)
-        await _repo(uow).save_licence(lic)
+        await uow.licences.save(lic)
         await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceHoldReleased(
             licence_id=lic.id, exporter_uscc=lic.holder_uscc, report_id=msg.report_id,
             released_at=at))
-    lr = repo.LicenceRow(lic, lr.authority, lr.updated_at)
+    lr = LicenceRow(lic, lr.authority, lr.updated_at)
     reasons = "; ".join(msg.reasons)
     live = lic.state in (dl.LicenceState.ACTIVE, dl.LicenceState.SUSPENDED)
     if msg.resolution == eu.RESOLUTION_KIND_ACCEPT_AMENDMENT:
@@ -1033,7 +1032,7 @@ async def on_end_use_check_completed(*, uow: UnitOfWork, msg) -> None:
     violation case; other outcomes leave the licence as it is."""
     if not msg.suspend_licence:
         return
-    lr = await _repo(uow).get_licence(msg.licence_id, for_update=True)
+    lr = await uow.licences.get(msg.licence_id, for_update=True)
     if lr is None or lr.licence.state != dl.LicenceState.ACTIVE:
         return
     await suspend_licence_as(uow, lr, f"end-use check {msg.check_id}: {msg.details}"[:500],
@@ -1050,7 +1049,7 @@ async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
                         within: int = DEADLINE_WARNING_WORKING_DAYS) -> bool:
     """DeadlineApproaching once when at most `within` working days of the Reg. 17 clock are
     left on a pending application whose clock is running (for the officer's queue)."""
-    row = await _repo(uow).get_application(application_id, for_update=True)
+    row = await uow.applications.get(application_id, for_update=True)
     if row is None or row.warning_reported or row.breach_reported or \
             row.state not in CLOCK_STATES or any(p.end is None for p in row.pauses):
         return False
@@ -1072,7 +1071,7 @@ async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -
     """DeadlineBreached once when the Reg. 17 clock ran out without a decision. A
     reconsideration (Art. 41) does not run that clock: it is checked against its own due day
     (Administrative Reconsideration Law Art. 62) and noted once in the history when overdue."""
-    row = await _repo(uow).get_application(application_id, for_update=True)
+    row = await uow.applications.get(application_id, for_update=True)
     if row is not None and row.state == S.RECONSIDERATION:
         if row.reconsideration_overdue_reported or row.reconsideration_due is None or \
                 not drc.overdue(drc.ReconsiderationDates(
@@ -1100,11 +1099,11 @@ async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -
 
 async def expire_licence(*, uow: UnitOfWork, licence_id: str, as_of: dt.date) -> bool:
     """LicenceExpired for a licence past valid_until."""
-    lr = await _repo(uow).get_licence(licence_id, for_update=True)
+    lr = await uow.licences.get(licence_id, for_update=True)
     if lr is None or not dl.is_due_to_expire(lr.licence, as_of):
         return False
     lic = dl.expire(lr.licence, as_of)
-    await _repo(uow).save_licence(lic)
+    await uow.licences.save(lic)
     await uow.publish(LICENCE.name, lic.id, events_pb2.LicenceExpired(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc,
         expired_on=m.date_to_pb(lic.valid_until + dt.timedelta(days=1))))

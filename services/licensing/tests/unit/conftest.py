@@ -50,7 +50,7 @@ from stc_licensing.domain.policy import (
     Sensitivity,
     SensitivityRule,
 )
-from stc_licensing.storage.memory import InMemoryRepository
+from stc_licensing.testing.fakes import FakeUnitOfWork  # noqa: F401  (b.FakeUnitOfWork)
 
 TODAY = dt.date(2026, 3, 2)
 USCC = make_uscc("91110000MA01ABCD1")
@@ -161,33 +161,6 @@ def policy(**kw) -> Policy:
 
 
 # --------------------------------------------------------------------------- use-case fakes
-
-
-class FakeUnitOfWork:
-    """The use cases' unit of work without PostgreSQL: an in-memory repository (picked up by
-    `storage.repository.repository(uow)`) and a publisher that records the events."""
-
-    def __init__(self, repo: InMemoryRepository | None = None) -> None:
-        self.repo = repo or InMemoryRepository()
-        self.conn = None  # a use case reaching past the repository fails loudly
-        self.source = "stc-licensing-test"
-        self.events: list[tuple[str, str, object]] = []
-
-    async def publish(self, topic: str, key: str, message, **_) -> str:
-        self.events.append((topic, key, message))
-        return f"evt-{len(self.events)}"
-
-    def types(self) -> list[str]:
-        """The published events' message names, in order."""
-        return [m.DESCRIPTOR.name for _, _, m in self.events]
-
-    def of(self, name: str) -> list:
-        """The published messages of one type."""
-        return [m for _, _, m in self.events if m.DESCRIPTOR.name == name]
-
-    def after(self) -> FakeUnitOfWork:
-        """A new unit of work over the same store (the next transaction)."""
-        return FakeUnitOfWork(self.repo)
 
 
 def exporter(uscc: str = USCC) -> Principal:

@@ -43,16 +43,16 @@ async def test_art13_7_old_assessment_replays_after_the_record_standing_and_poli
     await svc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
         screening_id="s", subject_id=app.application_id,
         subject_kind=scr.SUBJECT_KIND_APPLICATION))
-    (assessment_id,) = list(uow.repo.assessments)
-    stored = uow.repo.assessments[assessment_id]
-    assert bundled.content_hash in uow.repo.policy_versions
+    (assessment_id,) = list(uow.store.assessments)
+    stored = uow.store.assessments[assessment_id]
+    assert bundled.content_hash in uow.store.policy_versions
     assert json.loads(stored["inputs"])["operator"]["uscc"] == b.USCC
 
     # afterwards: the exporter's record and standing change, and a new policy is in force
-    op, at = uow.repo.operators[b.USCC]
-    uow.repo.operators[b.USCC] = (replace(op, licensed_exports=op.licensed_exports + 7,
+    op, at = uow.store.operators[b.USCC]
+    uow.store.operators[b.USCC] = (replace(op, licensed_exports=op.licensed_exports + 7,
                                           established_end_users=frozenset({"x"})), at)
-    uow.repo.standings[b.USCC] = (CreditStanding(b.USCC, CreditLevel.PENALISED, 1,
+    uow.store.standings[b.USCC] = (CreditStanding(b.USCC, CreditLevel.PENALISED, 1,
                                                  record_refs=("rec-9",)), None)
     csv = tmp_path / "embargoes.csv"
     csv.write_text("country,name,scope,resolution,since\nDE,Germany,full,TEST 1,2000-01-01\n")
@@ -64,8 +64,8 @@ async def test_art13_7_old_assessment_replays_after_the_record_standing_and_poli
     assert r.recommendation == stored["recommendation"] and r.policy_version == "2026.1"
     # today's inputs would give another hash: the snapshot is what made the replay possible
     snap = from_plain(AssessmentSnapshot, json.loads(stored["inputs"]))
-    now_snap = replace(snap, operator=uow.repo.operators[b.USCC][0],
-                       standing=uow.repo.standings[b.USCC][0])
+    now_snap = replace(snap, operator=uow.store.operators[b.USCC][0],
+                       standing=uow.store.standings[b.USCC][0])
     assert now_snap.inputs_hash(bundled) != stored["inputs_hash"]
     assert snap.inputs_hash(svc.policies()[0]) != stored["inputs_hash"]
 

@@ -35,13 +35,13 @@ def _approve(app_id):
 async def test_art14_no_general_licence_for_an_ineligible_exporter(b):
     uow = b.FakeUnitOfWork()
     app_id = await _general(b, uow)  # no ICP, no audit, no licensed exports on record
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(FailedPrecondition) as exc:
         await svc.decide_application(uow=uow, p=b.officer(), req=_approve(app_id))
     assert exc.value.reason == "GENERAL_LICENCE_NOT_ELIGIBLE"
     msg = str(exc.value)
     assert "Art. 14" in msg and "GL-ICP-INCOMPLETE" in msg and "GL-EXPORT-HISTORY" in msg
-    assert uow.repo.snapshot() == before and uow.events == [] and not uow.repo.licences
+    assert uow.store.snapshot() == before and uow.events == [] and not uow.store.licences
     # the officer may still deny it (or the exporter applies for single licences)
     r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app_id, decision=events_pb2.DECISION_DENY,
@@ -68,7 +68,7 @@ async def test_art14_eligible_assessment_lets_the_general_licence_through(b):
     """The guard reads the newest assessment: where it says eligible, the licence issues."""
     uow = b.FakeUnitOfWork()
     app_id = await _general(b, uow)
-    (stored,) = [a for a in uow.repo.assessments.values() if a["application_id"] == app_id]
+    (stored,) = [a for a in uow.store.assessments.values() if a["application_id"] == app_id]
     a = assessment_pb2.Assessment.FromString(stored["body"])
     a.general_licence_eligible = True
     del a.general_licence_reasons[:]

@@ -82,9 +82,9 @@ async def test_art41_reconsideration_does_not_run_the_reg17_clock(b, clock):
     assert uow.events == []
     shown = await svc.get_application(uow=uow, p=b.officer(), application_id=app_id)
     assert shown.working_days_used == 40 and shown.working_days_remaining == 5
-    row = uow.repo.applications[app_id]
+    row = uow.store.applications[app_id]
     assert not row.breach_reported and row.deadline == due  # the queue orders by its due day
-    assert app_id in await uow.repo.pending_ids()
+    assert app_id in await uow.applications.pending_ids()
 
     # past its own due day: noted once in the history (no DeadlineBreached event)
     assert not await svc.mark_breach(uow=uow, application_id=app_id,
@@ -92,9 +92,9 @@ async def test_art41_reconsideration_does_not_run_the_reg17_clock(b, clock):
     assert not await svc.mark_breach(uow=uow, application_id=app_id,
                                      as_of=due + dt.timedelta(days=2))
     assert uow.events == []
-    kinds = [h["kind"] for h in uow.repo.history[app_id]]
+    kinds = [h["kind"] for h in uow.store.history[app_id]]
     assert kinds.count("RECONSIDERATION_OVERDUE") == 1 and "DEADLINE_BREACHED" not in kinds
-    assert app_id not in await uow.repo.pending_ids()
+    assert app_id not in await uow.applications.pending_ids()
 
 
 async def test_art41_request_after_sixty_days_is_refused(b, clock):
@@ -102,14 +102,14 @@ async def test_art41_request_after_sixty_days_is_refused(b, clock):
     denied_on = dt.date(2026, 3, 10)
     app_id = await _denied(b, uow, clock, denied_on)
     clock(denied_on + dt.timedelta(days=61))
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(FailedPrecondition) as exc:
         await svc.request_reconsideration(uow=uow, p=b.exporter(),
                                           req=spb.RequestReconsiderationRequest(
                                               application_id=app_id, grounds="late"))
     assert exc.value.reason == "RECONSIDERATION_TIME_LIMIT"
     assert "within 60 days" in str(exc.value) and "2026-05-09" in str(exc.value)
-    assert uow.repo.snapshot() == before
+    assert uow.store.snapshot() == before
     clock(denied_on + dt.timedelta(days=60))  # the last day is still in time
     r = await svc.request_reconsideration(uow=uow, p=b.exporter(),
                                           req=spb.RequestReconsiderationRequest(

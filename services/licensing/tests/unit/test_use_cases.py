@@ -82,7 +82,7 @@ async def test_submit_stores_screening_and_publishes_the_request_to_screen(b):
     assert [(t, k) for t, k, _ in uow.events] == [(APPLICATION.name, app.application_id)]
     ev = uow.of("ApplicationSubmitted")[0]
     assert ev.reference == app.reference and all(p.party_id for p in ev.content.parties)
-    steps = uow.repo.history[app.application_id]
+    steps = uow.store.history[app.application_id]
     assert [s["state"] for s in steps] == ["SUBMITTED", "SCREENING"]
 
 
@@ -90,14 +90,14 @@ async def test_same_request_id_returns_the_same_application_and_publishes_once(b
     uow = b.FakeUnitOfWork()
     await _operator(b, uow)
     first = await _submit(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     again = await _submit(b, uow.after())
     assert again.application_id == first.application_id
-    assert uow.repo.snapshot() == before and len(uow.events) == 1
+    assert uow.store.snapshot() == before and len(uow.events) == 1
     with pytest.raises(AlreadyExists) as exc:
         await _submit(b, uow, content=b.content_pb(contract_reference="other"))
     assert exc.value.reason == "REQUEST_ID_REUSED"
-    assert uow.repo.snapshot() == before and len(uow.events) == 1
+    assert uow.store.snapshot() == before and len(uow.events) == 1
 
 
 @pytest.mark.parametrize("case,field", [
@@ -121,17 +121,17 @@ async def test_every_rejected_submission_writes_nothing(b, case, field):
     elif case == "military_unqualified":
         c.regime = apb.ITEM_REGIME_MILITARY
     elif case == "banned":
-        await uow.repo.upsert_standing(CreditStanding(
+        await uow.standings.upsert(CreditStanding(
             uscc=b.USCC, level=CreditLevel.BANNED, active_record_count=1,
             ban_until=dt.date(2030, 1, 1)), None)
     elif case == "no_request_id":
         request_id = " "
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(ValidationFailed) as exc:
         await _submit(b, uow, request_id=request_id, content=c)
     fields = [v.field for v in exc.value.violations]
     assert any(f.startswith(field) for f in fields), fields
-    assert uow.repo.snapshot() == before
+    assert uow.store.snapshot() == before
     assert uow.events == []
 
 
@@ -144,19 +144,19 @@ async def test_screening_completed_assesses_once(b):
     app = await _submit(b, uow)
     uow.events.clear()
     assert await svc.assess_application(uow=uow, msg=_screened(app.application_id))
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert row.state == S.UNDER_REVIEW
     assert uow.types() == ["ApplicationAssessed"]
     assessed = uow.of("ApplicationAssessed")[0]
     assert assessed.recommendation == events_pb2.RECOMMENDATION_GRANT
-    assert len(uow.repo.assessments) == 1
-    kinds = [s["kind"] for s in uow.repo.history[app.application_id]]
+    assert len(uow.store.assessments) == 1
+    kinds = [s["kind"] for s in uow.store.history[app.application_id]]
     assert kinds[-2:] == ["STATE_CHANGED", "ASSESSED"]
     body = await svc.get_assessment(uow=uow, p=b.exporter(), application_id=app.application_id)
     assert body.policy_version == assessed.policy_version
     # a repeated or stale result changes nothing
     assert not await svc.assess_application(uow=uow, msg=_screened(app.application_id))
-    assert len(uow.events) == 1 and len(uow.repo.assessments) == 1
+    assert len(uow.events) == 1 and len(uow.store.assessments) == 1
     assert not await svc.assess_application(uow=uow, msg=_screened("unknown"))
 
 
@@ -173,15 +173,15 @@ async def test_approval_issues_a_licence_with_both_events(b):
     decided, issued = uow.of("ApplicationDecided")[0], uow.of("LicenceIssued")[0]
     assert decided.licence_id == issued.licence_id == r.licence.licence_id
     assert [t for t, _, _ in uow.events] == [APPLICATION.name, LICENCE.name]
-    lic = uow.repo.licences[r.licence.licence_id][0]
+    lic = uow.store.licences[r.licence.licence_id][0]
     assert lic.state == dl.LicenceState.ACTIVE and lic.application_id == app.application_id
-    assert uow.repo.applications[app.application_id].licence_id == lic.id
+    assert uow.store.applications[app.application_id].licence_id == lic.id
 
 
 async def test_decisions_refused_write_nothing(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(NotFound):  # another authority does not see the case
         await svc.decide_application(uow=uow, p=b.officer(Authority.SASTIND),
                                      req=spb.DecideApplicationRequest(
@@ -192,7 +192,7 @@ async def test_decisions_refused_write_nothing(b):
     with pytest.raises(ValidationFailed):  # a denial states its reasons
         await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
             application_id=app.application_id, decision=events_pb2.DECISION_DENY))
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
 
 
 async def test_denial_then_one_reconsideration(b):
@@ -221,7 +221,7 @@ async def test_information_request_pauses_the_clock_and_amendment_resumes_it(b):
                                               application_id=app.application_id,
                                               questions=["Who installs the goods?"]))
     assert asked.state == apb.APPLICATION_STATE_INFORMATION_REQUESTED and asked.clock_paused
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert [(p.end, p.kind) for p in row.pauses] == [(None, PauseKind.INFORMATION_REQUEST)]
     assert uow.types() == ["InformationRequested"]
     assert uow.of("InformationRequested")[0].questions == ["Who installs the goods?"]
@@ -229,7 +229,7 @@ async def test_information_request_pauses_the_clock_and_amendment_resumes_it(b):
         application_id=app.application_id, answer="our engineers",
         content=b.content_pb(contract_reference="C-2026-001-rev1")))
     assert amended.state == apb.APPLICATION_STATE_SCREENING and not amended.clock_paused
-    assert uow.repo.applications[app.application_id].pauses[0].end == svc.today()
+    assert uow.store.applications[app.application_id].pauses[0].end == svc.today()
     ev = uow.of("ApplicationAmended")[0]
     assert ev.answer == "our engineers" and ev.content.contract_reference == "C-2026-001-rev1"
 
@@ -240,19 +240,19 @@ async def test_amendment_changing_a_key_element_is_refused_and_writes_nothing(b)
     await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
         application_id=app.application_id, questions=["q"]))
     uow.events.clear()
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(AmendmentRefused) as exc:
         await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
             application_id=app.application_id, content=b.content_pb(destination="FR"),
             answer="moved"))
     assert list(exc.value.fields) == ["destination"] and exc.value.reason.startswith("re-apply")
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
 
 
 async def test_request_information_only_by_the_competent_authority(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(ValidationFailed):
         await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
             application_id=app.application_id, questions=[" "]))
@@ -260,7 +260,7 @@ async def test_request_information_only_by_the_competent_authority(b):
         await svc.request_information(uow=uow, p=b.officer(Authority.CAEA),
                                       req=spb.RequestInformationRequest(
                                           application_id=app.application_id, questions=["q"]))
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
 
 
 # --------------------------------------------------------------------------- withdraw
@@ -298,7 +298,7 @@ async def test_rescreening_match_suspends_a_licence(b):
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
     await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
     ev = uow.of("LicenceSuspended")[0]
     assert (ev.source, ev.source_id) == ("rescreening", "WL-9")
     await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
@@ -310,9 +310,9 @@ async def test_rescreening_match_on_an_application_that_became_a_licence_suspend
     # the application, the licence issued from it is suspended, and only once
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
-    app_id = next(iter(uow.repo.applications))
+    app_id = next(iter(uow.store.applications))
     await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
     assert uow.types() == ["LicenceSuspended"]
     await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
     await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
@@ -324,10 +324,10 @@ async def test_rescreening_match_flags_a_pending_application_only(b):
     app = await _under_review(b, uow)
     await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION,
                                                        app.application_id))
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert len(row.flags) == 1 and "WL-9" in row.flags[0]
     assert uow.types() == ["ApplicationFlagged"]
-    assert uow.repo.history[app.application_id][-1]["kind"] == "FLAGGED"
+    assert uow.store.history[app.application_id][-1]["kind"] == "FLAGGED"
     await svc.withdraw_application(uow=uow, p=b.exporter(), req=spb.WithdrawApplicationRequest(
         application_id=app.application_id))
     uow.events.clear()
@@ -341,7 +341,7 @@ async def test_change_reported_holds_and_resolution_suspends(b):
     lic_id = await _licence(b, uow)
     await svc.on_change_reported(uow=uow, msg=eu.ChangeReported(
         report_id="rep-1", licence_id=lic_id, hold_licence=True))
-    assert "rep-1" in uow.repo.licences[lic_id][0].holds
+    assert "rep-1" in uow.store.licences[lic_id][0].holds
     assert uow.types() == ["LicenceHeld"]
     await svc.on_change_reported(uow=uow, msg=eu.ChangeReported(
         report_id="rep-1", licence_id=lic_id, hold_licence=True))
@@ -349,7 +349,7 @@ async def test_change_reported_holds_and_resolution_suspends(b):
     await svc.on_change_resolved(uow=uow, msg=eu.ChangeResolved(
         report_id="rep-1", licence_id=lic_id, resolution=eu.RESOLUTION_KIND_SUSPEND_LICENCE,
         reasons=["end user changed"]))
-    lic = uow.repo.licences[lic_id][0]
+    lic = uow.store.licences[lic_id][0]
     assert not lic.holds and lic.state == dl.LicenceState.SUSPENDED
     assert uow.types() == ["LicenceHeld", "LicenceHoldReleased", "LicenceSuspended"]
 
@@ -360,7 +360,7 @@ async def test_change_resolved_requiring_reapplication_revokes(b):
     await svc.on_change_resolved(uow=uow, msg=eu.ChangeResolved(
         report_id="rep-2", licence_id=lic_id,
         resolution=eu.RESOLUTION_KIND_REQUIRE_REAPPLICATION))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.REVOKED
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.REVOKED
     assert uow.of("LicenceRevoked")[0].reason.startswith("re-apply")
 
 
@@ -369,11 +369,11 @@ async def test_end_use_check_suspends_only_when_asked(b):
     lic_id = await _licence(b, uow)
     await svc.on_end_use_check_completed(uow=uow, msg=eu.EndUseCheckCompleted(
         check_id="chk-1", licence_id=lic_id, outcome=eu.CHECK_OUTCOME_VERIFIED))
-    assert uow.events == [] and uow.repo.licences[lic_id][0].state == dl.LicenceState.ACTIVE
+    assert uow.events == [] and uow.store.licences[lic_id][0].state == dl.LicenceState.ACTIVE
     await svc.on_end_use_check_completed(uow=uow, msg=eu.EndUseCheckCompleted(
         check_id="chk-2", licence_id=lic_id, outcome=eu.CHECK_OUTCOME_DIVERTED,
         details="goods found in a third country", suspend_licence=True))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
     ev = uow.of("LicenceSuspended")[0]
     assert (ev.source, ev.source_id) == ("enduser", "chk-2")
 
@@ -388,7 +388,7 @@ async def test_credit_standing_projection_keeps_the_newer(b):
         uscc=b.USCC, level=3, active_records=2, as_of=newer))
     await svc.on_credit_standing(uow=uow, msg=credit.CreditStandingChanged(
         uscc=b.USCC, level=1, as_of=older))
-    assert (await uow.repo.get_standing(b.USCC)).level == CreditLevel.PENALISED
+    assert (await uow.standings.get(b.USCC)).level == CreditLevel.PENALISED
 
 
 # --------------------------------------------------------------------------- ticker
@@ -397,10 +397,10 @@ async def test_credit_standing_projection_keeps_the_newer(b):
 async def test_breach_reported_once(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    uow.repo.applications[app.application_id].accepted_on = dt.date(2025, 1, 2)
+    uow.store.applications[app.application_id].accepted_on = dt.date(2025, 1, 2)
     assert await svc.mark_breach(uow=uow, application_id=app.application_id,
                                  as_of=svc.today())
     assert not await svc.mark_breach(uow=uow, application_id=app.application_id,
                                      as_of=svc.today())
     assert uow.types() == ["DeadlineBreached"]
-    assert uow.repo.history[app.application_id][-1]["kind"] == "DEADLINE_BREACHED"
+    assert uow.store.history[app.application_id][-1]["kind"] == "DEADLINE_BREACHED"

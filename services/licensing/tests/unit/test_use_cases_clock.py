@@ -32,7 +32,7 @@ def clock(monkeypatch):
 
 
 async def _under_review(b, uow, request_id="r-1"):
-    if b.USCC not in uow.repo.operators:
+    if b.USCC not in uow.store.operators:
         await svc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
             uscc=b.USCC, name_zh="北京某某科技有限公司"))
     app = await svc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
@@ -74,11 +74,11 @@ async def test_expert_review_stops_the_clock_and_moves_the_deadline(b, clock):
     ev = uow.of("ExpertReviewEnded")[0]
     assert ev.paused_working_days == 5 and ev.outcome == "controlled under 1C117.d"
     assert ev.deadline == ended.deadline
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert [(p.start, p.end, p.kind) for p in row.pauses] == [
         (dt.date(2026, 3, 4), dt.date(2026, 3, 11), PauseKind.EXPERT_REVIEW)]
     assert row.deadline == new_deadline  # the stored deadline orders the review queue
-    kinds = [s["kind"] for s in uow.repo.history[app.application_id]]
+    kinds = [s["kind"] for s in uow.store.history[app.application_id]]
     assert kinds[-2:] == ["EXPERT_REVIEW_STARTED", "EXPERT_REVIEW_ENDED"]
     clock(dt.date(2026, 3, 12))
     later = await svc.get_application(uow=uow, p=b.officer(), application_id=app.application_id)
@@ -88,7 +88,7 @@ async def test_expert_review_stops_the_clock_and_moves_the_deadline(b, clock):
 async def test_expert_review_only_by_the_competent_authority_and_once_at_a_time(b, clock):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(NotFound):
         await svc.start_expert_review(uow=uow, p=b.officer(Authority.SASTIND),
                                       req=_start(app.application_id))
@@ -98,7 +98,7 @@ async def test_expert_review_only_by_the_competent_authority_and_once_at_a_time(
         await svc.end_expert_review(uow=uow, p=b.officer(), req=spb.EndExpertReviewRequest(
             application_id=app.application_id))
     assert exc.value.reason == "NO_EXPERT_REVIEW"
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
     await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
     with pytest.raises(FailedPrecondition) as exc:
         await svc.start_expert_review(uow=uow, p=b.officer(), req=_start(app.application_id))
@@ -124,7 +124,7 @@ async def test_a_decision_closes_an_open_expert_review(b, clock):
     r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app.application_id, decision=events_pb2.DECISION_APPROVE))
     assert not r.application.clock_paused and not r.application.under_expert_review
-    assert uow.repo.applications[app.application_id].pauses[0].end == dt.date(2026, 3, 6)
+    assert uow.store.applications[app.application_id].pauses[0].end == dt.date(2026, 3, 6)
 
 
 async def test_review_queue_holds_what_awaits_an_officer_oldest_deadline_first(b, clock):
@@ -168,7 +168,7 @@ async def test_answer_only_amendment_resumes_the_clock_without_rescreening(b, cl
     await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
         application_id=app.application_id, questions=["Who installs the goods?"]))
     uow.events.clear()
-    content_before = uow.repo.applications[app.application_id].content
+    content_before = uow.store.applications[app.application_id].content
     clock(dt.date(2026, 3, 11))
     req = spb.AmendApplicationRequest(application_id=app.application_id,
                                       answer="our own engineers install")
@@ -181,9 +181,9 @@ async def test_answer_only_amendment_resumes_the_clock_without_rescreening(b, cl
         add_working_days(MON, 50).date.timetuple()[:3]
     assert uow.types() == ["InformationProvided"]  # no ApplicationAmended: nothing to screen
     assert uow.of("InformationProvided")[0].answer == "our own engineers install"
-    steps = uow.repo.history[app.application_id]
+    steps = uow.store.history[app.application_id]
     assert steps[-1]["kind"] == "INFORMATION_PROVIDED" and "own engineers" in steps[-1]["note"]
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert row.content == content_before
     assert row.pauses[0].end == dt.date(2026, 3, 11)
     # the officer can decide at once
@@ -199,12 +199,12 @@ async def test_an_amendment_needs_an_answer_or_changed_content(b, clock):
     await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
         application_id=app.application_id, questions=["q"]))
     uow.events.clear()
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(ValidationFailed) as exc:
         await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
             application_id=app.application_id, answer="  "))
     assert [v.field for v in exc.value.violations] == ["answer"]
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
     # changed non-key content is screened again
     changed = await svc.amend_application(uow=uow, p=b.exporter(),
                                           req=spb.AmendApplicationRequest(
@@ -228,7 +228,7 @@ async def test_deadline_approaching_once_when_five_working_days_are_left(b, cloc
     assert ev.working_days_remaining == 5 and ev.authority == "MOFCOM"
     deadline = add_working_days(MON, 45).date
     assert (ev.deadline.year, ev.deadline.month, ev.deadline.day) == deadline.timetuple()[:3]
-    assert uow.repo.history[app_id][-1]["kind"] == "DEADLINE_APPROACHING"
+    assert uow.store.history[app_id][-1]["kind"] == "DEADLINE_APPROACHING"
     clock(five_left)
     queue = await svc.list_review_queue(uow=uow, p=b.officer(), req=spb.ListReviewQueueRequest())
     assert [a.working_days_remaining for a in queue.applications] == [5]

@@ -13,14 +13,13 @@ from stc.licensing.v1.application_pb2 import Application
 from stc.licensing.v1.assessment_pb2 import Assessment
 from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
-from stc_common.db.uow import unit_of_work
 
 from stc_licensing import service as svc
 from stc_licensing.api.access import ACCESS
 from stc_licensing.api.errors import mapped
 from stc_licensing.api.mapping import STATE_FROM_PB
 from stc_licensing.api.watch import HistoryNotifier
-from stc_licensing.storage import repo
+from stc_licensing.storage.sql import SqlApplications, unit_of_work
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
 SOURCE = "stc-licensing"
@@ -101,7 +100,7 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
             while True:
                 woken.clear()
                 async with self.pool.acquire() as conn:
-                    rows = await repo.history_after(conn, app_id, last)
+                    rows = await SqlApplications(conn).history_after(app_id, last)
                 for r in rows:
                     last = r["sequence"]
                     yield spb.ApplicationUpdate(

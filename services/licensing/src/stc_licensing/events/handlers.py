@@ -21,6 +21,7 @@ from stc_common.kafka.topics import CREDIT_STANDING
 
 from stc_licensing import service as svc
 from stc_licensing.api.errors import mapped
+from stc_licensing.storage.sql import SqlUnitOfWork
 
 # the ce_source the credit service publishes with ("credit"; "stc-credit" should it be renamed)
 CREDIT_SOURCES = ("credit", "stc-credit")
@@ -32,13 +33,13 @@ async def on_screening_completed(uow: UnitOfWork, env: Envelope,
     if msg.subject_kind != screening.SUBJECT_KIND_APPLICATION:
         return
     with mapped():
-        await svc.assess_application(uow=uow, msg=msg)
+        await svc.assess_application(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 async def on_rescreening_match(uow: UnitOfWork, env: Envelope,
                                msg: screening.RescreeningMatch) -> None:
     """Suspend a licence or flag an application after a list change."""
-    await svc.on_rescreening_match(uow=uow, msg=msg)
+    await svc.on_rescreening_match(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 async def on_credit_standing_changed(uow: UnitOfWork, env: Envelope,
@@ -51,23 +52,23 @@ async def on_credit_standing_changed(uow: UnitOfWork, env: Envelope,
         raise RejectEvent("CreditStandingChanged without as_of")
     if msg.level not in svc.KNOWN_CREDIT_LEVELS:
         raise RejectEvent(f"CreditStandingChanged with unknown level {msg.level}")
-    await svc.on_credit_standing(uow=uow, msg=msg)
+    await svc.on_credit_standing(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 async def on_change_reported(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeReported) -> None:
     """Hold the licence while the report is open."""
-    await svc.on_change_reported(uow=uow, msg=msg)
+    await svc.on_change_reported(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 async def on_change_resolved(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeResolved) -> None:
     """Release the hold and apply the officer's resolution."""
-    await svc.on_change_resolved(uow=uow, msg=msg)
+    await svc.on_change_resolved(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 async def on_end_use_check_completed(uow: UnitOfWork, env: Envelope,
                                      msg: enduser.EndUseCheckCompleted) -> None:
     """Suspend a licence whose goods an end-use check found diverted (Art. 17)."""
-    await svc.on_end_use_check_completed(uow=uow, msg=msg)
+    await svc.on_end_use_check_completed(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 SUBSCRIPTIONS = [
