@@ -9,8 +9,8 @@ may not act on it as its competent authority (e.g. an exporter suspending a lice
 officer setting a military qualification) gets PERMISSION_DENIED (NOT_COMPETENT_AUTHORITY):
 only the competent authority decides (Art. 5, routing.py).
 
-Domain errors (IllegalTransition, LicenceRefused, AmendmentRefused ...) propagate from here;
-`api/errors.py` maps them to gRPC statuses in one place.
+Domain errors (IllegalTransition, LicenceRefused, AmendmentRefused ...) are stc_common
+ServiceErrors and carry their gRPC status themselves.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from stc_common.errors import (
     ValidationFailed,
     ViolationCollector,
 )
+from stc_common.idempotency import check_request_id, fingerprint, replay_or_refuse
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
 from stc_common.logging import get_logger
 from stc_common.paging import offset_from_token
@@ -55,7 +56,6 @@ from stc_licensing.domain.clock import (
     open_pause,
     start_pause,
 )
-from stc_licensing.domain.errors import SubmissionInvalid
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding
 from stc_licensing.domain.policy import (
     Policy,
@@ -325,10 +325,6 @@ async def set_military_qualification(*, uow: UnitOfWork, p: Principal,
 # --------------------------------------------------------------------------- applications
 
 
-def _violations(found) -> list[FieldViolation]:
-    return [FieldViolation(v.field, v.reason) for v in found]
-
-
 async def submit_application(*, uow: UnitOfWork, p: Principal,
                              req: spb.SubmitApplicationRequest) -> apb.Application:
     """Validate, route and store an application; it goes straight to SCREENING and its
@@ -336,31 +332,20 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
 
     A retry with the same request_id returns the stored application, never a second one.
     """
-    request_id = req.request_id.strip()
-    if not request_id or len(request_id) > 200:
-        raise ValidationFailed(FieldViolation("request_id", "a client request id (1-200 "
-                                              "characters) is required for safe retries"))
+    request_id = check_request_id(req.request_id)
     content_pb = apb.ApplicationContent()
     content_pb.CopyFrom(req.content)
     if not content_pb.exporter_uscc:
         content_pb.exporter_uscc = p.uscc or ""
     content_pb.exporter_uscc = content_pb.exporter_uscc.strip().upper()
     m.assign_party_ids(content_pb)
-    existing = await uow.applications.get_by_request_id(p.uscc, request_id)
+    request_fp = fingerprint({"content": m.content_to_json(content_pb)})
+    existing = await uow.applications.get_by_request_id(p.uscc or "", request_id)
     if existing is not None:
-        return _same_request(existing, content_pb)
+        return _same_request(existing, request_fp)
     content = m.content_to_domain(content_pb)
     day = today()
-    found = await uow.operators.get(content.exporter_uscc)
-    operator = found[0] if found else None
-    standing = await uow.standings.get(content.exporter_uscc)
-    violations = _violations(validate_submission(content, operator, standing, day))
-    if content.exporter_uscc != p.uscc and not any(v.field == "exporter_uscc"
-                                                   for v in violations):
-        violations.append(FieldViolation("exporter_uscc",
-                                         "an exporter applies only for its own USCC"))
-    if violations:
-        raise ValidationFailed(violations)
+    await _check_content(uow, content, p.uscc or "", day)
     authority = AUTHORITY_NAME[route(content).authority]
     at = now()
     row = AppRow(
@@ -368,12 +353,15 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
         exporter_uscc=content.exporter_uscc, request_id=request_id, authority=authority,
         state=S.SUBMITTED, content=m.content_to_json(content_pb), submitted_at=at,
         accepted_on=day, pauses=(), deadline=None, deadline_exact=True, flags=[],
-        licence_id=None, reconsideration_used=False, breach_reported=False, updated_at=at)
+        licence_id=None, reconsideration_used=False, breach_reported=False, updated_at=at,
+        request_fingerprint=request_fp)
     cs, _ = _clock(row, day)
     row.deadline, row.deadline_exact = cs.deadline, cs.exact
     if not await uow.applications.add(row):  # a concurrent retry won
-        existing = await uow.applications.get_by_request_id(p.uscc, request_id)
-        return _same_request(existing, content_pb)
+        existing = await uow.applications.get_by_request_id(p.uscc or "", request_id)
+        if existing is None:
+            raise AssertionError("insert refused without a stored request id")
+        return _same_request(existing, request_fp)
     await _record(uow, row, "STATE_CHANGED", "submitted")
     row.state = transition(row.state, Action.START_SCREENING)
     pb = await _record(uow, row, "STATE_CHANGED", "screening requested")
@@ -386,12 +374,27 @@ async def submit_application(*, uow: UnitOfWork, p: Principal,
     return pb
 
 
-def _same_request(existing: AppRow, content_pb: apb.ApplicationContent) -> apb.Application:
-    if existing.content != m.content_to_json(content_pb):
-        raise AlreadyExists("this request_id was used for a different application",
-                            reason="REQUEST_ID_REUSED",
-                            metadata={"application_id": existing.id})
+def _same_request(existing: AppRow, request_fp: str) -> apb.Application:
+    """The stored application for a retry; RequestIdReused for a different request with the
+    same id (stc_common.idempotency)."""
+    replay_or_refuse(existing.request_fingerprint, request_fp, what="application",
+                     existing_id=existing.id)
     return app_to_pb(existing)
+
+
+async def _check_content(uow: UnitOfWork, content: dm.ApplicationContent, applicant: str,
+                         day: dt.date) -> None:
+    """The same checks on a submission and on an amendment's new content: every field
+    violation at once (ValidationFailed), including an exporter applying for another USCC."""
+    found = await uow.operators.get(content.exporter_uscc)
+    standing = await uow.standings.get(content.exporter_uscc)
+    violations = validate_submission(content, found[0] if found else None, standing, day)
+    if content.exporter_uscc != applicant and not any(v.field == "exporter_uscc"
+                                                      for v in violations):
+        violations.append(FieldViolation("exporter_uscc",
+                                         "an exporter applies only for its own USCC"))
+    if violations:
+        raise ValidationFailed(violations)
 
 
 async def get_application(*, uow: UnitOfWork, p: Principal, application_id: str):
@@ -498,12 +501,8 @@ async def amend_application(*, uow: UnitOfWork, p: Principal, req: spb.AmendAppl
         return pb
     old = _domain_app(row).content
     new = m.content_to_domain(new_pb)
-    check_amendment(old, new)  # AmendmentRefused -> INVALID_ARGUMENT, reason RE_APPLY
-    found = await uow.operators.get(row.exporter_uscc)
-    standing = await uow.standings.get(row.exporter_uscc)
-    violations = validate_submission(new, found[0] if found else None, standing, day)
-    if violations:
-        raise SubmissionInvalid(violations)
+    check_amendment(old, new)  # AmendmentRefused: INVALID_ARGUMENT, reason RE_APPLY
+    await _check_content(uow, new, row.exporter_uscc, day)
     row.state = transition(row.state, Action.AMEND)
     if open_pause(row.pauses, PauseKind.INFORMATION_REQUEST) is not None:
         row.pauses = end_pause(row.pauses, PauseKind.INFORMATION_REQUEST, day)

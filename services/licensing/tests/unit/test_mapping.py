@@ -12,7 +12,6 @@ from stc.licensing.v1 import events_pb2
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import FailedPrecondition, ValidationFailed
 from stc_licensing.api import mapping as m
-from stc_licensing.api.errors import to_common
 from stc_licensing.domain import errors as de
 from stc_licensing.domain import inputs as di
 from stc_licensing.domain.assessment import assess
@@ -136,10 +135,13 @@ def test_a_control_list_match_on_the_end_user_drives_a_deny():
     assert any("prc:1" in e for f in pbres.factors[5].findings for e in f.evidence)
 
 
-def test_domain_errors_map_in_one_place():
-    refused = to_common(de.AmendmentRefused("re-apply: changed destination", ["destination"]))
+def test_domain_errors_are_stc_common_errors_with_their_status():
+    refused = de.AmendmentRefused("re-apply: changed destination", ["destination"])
     assert isinstance(refused, ValidationFailed) and refused.reason == "RE_APPLY"
+    assert refused.code == "INVALID_ARGUMENT"
     assert [v.field for v in refused.violations] == ["destination"]
-    illegal = to_common(de.IllegalTransition("DENIED", "APPROVE", "cannot approve"))
+    illegal = de.IllegalTransition("DENIED", "APPROVE", "cannot approve")
     assert isinstance(illegal, FailedPrecondition) and illegal.reason == "ILLEGAL_TRANSITION"
-    assert to_common(de.LicenceRefused("used")).reason == "LICENCE_REFUSED"
+    assert illegal.message == "cannot approve"
+    assert de.LicenceRefused("used").reason == "LICENCE_REFUSED"
+    assert de.NoPolicyInForce("none").reason == "NO_POLICY_IN_FORCE"

@@ -96,7 +96,8 @@ async def test_same_request_id_returns_the_same_application_and_publishes_once(b
     assert uow.store.snapshot() == before and len(uow.events) == 1
     with pytest.raises(AlreadyExists) as exc:
         await _submit(b, uow, content=b.content_pb(contract_reference="other"))
-    assert exc.value.reason == "REQUEST_ID_REUSED"
+    assert exc.value.reason == "REQUEST_ID_REUSED" and exc.value.code == "ALREADY_EXISTS"
+    assert exc.value.metadata == {"existing_id": first.application_id}
     assert uow.store.snapshot() == before and len(uow.events) == 1
 
 
@@ -245,7 +246,29 @@ async def test_amendment_changing_a_key_element_is_refused_and_writes_nothing(b)
         await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
             application_id=app.application_id, content=b.content_pb(destination="FR"),
             answer="moved"))
-    assert list(exc.value.fields) == ["destination"] and exc.value.reason.startswith("re-apply")
+    assert list(exc.value.fields) == ["destination"] and exc.value.message.startswith("re-apply")
+    assert uow.store.snapshot() == before and uow.events == []
+
+
+async def test_submit_and_amend_refuse_the_same_content_with_the_same_error(b):
+    """One validation for both (issue 13): a blank end-use statement is the same
+    INVALID_ARGUMENT with the same field, whether submitted or sent as an amendment."""
+    bad = b.content_pb()
+    bad.end_use.statement = " "
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    with pytest.raises(ValidationFailed) as on_submit:
+        await _submit(b, uow, request_id="r-bad", content=bad)
+    await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        application_id=app.application_id, questions=["q"]))
+    uow.events.clear()
+    before = uow.store.snapshot()
+    with pytest.raises(ValidationFailed) as on_amend:
+        await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
+            application_id=app.application_id, content=bad, answer="a"))
+    assert type(on_amend.value) is type(on_submit.value) is ValidationFailed
+    assert on_amend.value.violations == on_submit.value.violations
+    assert [v.field for v in on_amend.value.violations] == ["end_use.statement"]
     assert uow.store.snapshot() == before and uow.events == []
 
 

@@ -16,7 +16,6 @@ from stc_common.auth.jwt import Role, require
 
 from stc_licensing import service as svc
 from stc_licensing.api.access import ACCESS
-from stc_licensing.api.errors import mapped
 from stc_licensing.api.mapping import STATE_FROM_PB
 from stc_licensing.api.watch import HistoryNotifier
 from stc_licensing.storage.sql import SqlApplications, unit_of_work
@@ -45,9 +44,8 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def _run(self, roles, use_case, **kw):
         p = require(*roles)
-        with mapped():
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                return await use_case(uow=uow, p=p, **kw)
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            return await use_case(uow=uow, p=p, **kw)
 
     # operators
     async def RegisterOperator(self, request, context):

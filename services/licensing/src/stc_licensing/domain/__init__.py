@@ -21,5 +21,6 @@ Modules and their entry points:
   -> Assessment` (Art. 13 factors, recommendation, Art. 14 general-licence eligibility).
 - licence: `issue_licence`, `record_export`, `suspend`, `reinstate`, `revoke`, `expire`,
   `is_due_to_expire`, `place_on_hold`, `release_hold`.
-- errors: DomainError and its subclasses, for the wiring step to map to gRPC statuses.
+- errors: IllegalTransition, AmendmentRefused, LicenceRefused, PolicyError, NoPolicyInForce
+  — stc_common ServiceErrors that carry their gRPC status (no separate mapping step).
 """

@@ -20,7 +20,6 @@ from stc_common.envelope import Envelope
 from stc_common.kafka.topics import CREDIT_STANDING
 
 from stc_licensing import service as svc
-from stc_licensing.api.errors import mapped
 from stc_licensing.storage.sql import SqlUnitOfWork
 
 # the ce_source the credit service publishes with ("credit"; "stc-credit" should it be renamed)
@@ -32,8 +31,7 @@ async def on_screening_completed(uow: UnitOfWork, env: Envelope,
     """Assess a screened application."""
     if msg.subject_kind != screening.SUBJECT_KIND_APPLICATION:
         return
-    with mapped():
-        await svc.assess_application(uow=SqlUnitOfWork.over(uow), msg=msg)
+    await svc.assess_application(uow=SqlUnitOfWork.over(uow), msg=msg)
 
 
 async def on_rescreening_match(uow: UnitOfWork, env: Envelope,
