@@ -3,7 +3,7 @@ message of the caller's own, and a changed content is never answered from the ca
 
 from google.protobuf import json_format
 from stc.licensing.v1 import application_pb2 as apb
-from stc_licensing.api import mapping as m
+from stc_licensing import wire as m
 
 
 def _content(destination: str) -> apb.ApplicationContent:

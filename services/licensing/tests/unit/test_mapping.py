@@ -11,7 +11,7 @@ from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import events_pb2
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import FailedPrecondition, ValidationFailed
-from stc_licensing.api import mapping as m
+from stc_licensing import wire as m
 from stc_licensing.domain import errors as de
 from stc_licensing.domain import inputs as di
 from stc_licensing.domain.assessment import assess
@@ -115,7 +115,8 @@ def test_findings_split_into_destination_findings_and_red_flags():
 def test_a_control_list_match_on_the_end_user_drives_a_deny():
     """The mapped hit reaches factor 6 of the assessment (Art. 18)."""
     from stc_licensing.domain.model import Application, ApplicationState, ExportOperator
-    from stc_licensing.domain.policy import load_bundled_policies, policy_in_force
+    from stc_licensing.domain.policy import policy_in_force
+    from stc_licensing.policy_files import load_bundled_policies
 
     pb = _content(exporter_uscc="91110000MA01ABCD1X")
     c = m.content_to_domain(pb)

@@ -1,5 +1,6 @@
 """Event handlers: one `on_<event>(uow, env, msg)` per consumed type, run inside the inbox
-transaction, and the subscription list.
+transaction: the event becomes a command and runs the same use cases the API runs
+(service/), over the licensing unit of work of that transaction. And the subscription list.
 
 - stc.screening.v1.ScreeningCompleted (APPLICATION subjects) -> assessment (Art. 13)
 - stc.screening.v1.RescreeningMatch -> suspend a licence / flag a pending application
@@ -11,6 +12,8 @@ transaction, and the subscription list.
 
 from __future__ import annotations
 
+from functools import partial
+
 from stc.credit.v1 import events_pb2 as credit
 from stc.enduser.v1 import events_pb2 as enduser
 from stc.screening.v1 import events_pb2 as screening
@@ -18,55 +21,142 @@ from stc_common.consumer import RejectEvent, Subscription
 from stc_common.db.uow import UnitOfWork
 from stc_common.envelope import Envelope
 from stc_common.kafka.topics import CREDIT_STANDING
+from stc_common.logging import get_logger
+from stc_common.uscc import UsccError, validate_uscc
 
-from stc_licensing import service as svc
+from stc_licensing import service, wire
+from stc_licensing.domain.inputs import CreditLevel, CreditStanding
+from stc_licensing.service import commands
+from stc_licensing.service.commands import Resolution
 from stc_licensing.storage.sql import SqlUnitOfWork
 
+log = get_logger("stc_licensing.events")
 # the ce_source the credit service publishes with ("credit"; "stc-credit" should it be renamed)
 CREDIT_SOURCES = ("credit", "stc-credit")
+CREDIT_LEVELS = {credit.STANDING_LEVEL_GOOD: CreditLevel.GOOD,
+                 credit.STANDING_LEVEL_WARNED: CreditLevel.WARNED,
+                 credit.STANDING_LEVEL_PENALISED: CreditLevel.PENALISED,
+                 credit.STANDING_LEVEL_BANNED: CreditLevel.BANNED}
+RESOLUTIONS = {enduser.RESOLUTION_KIND_NO_ACTION: Resolution.NO_ACTION,
+               enduser.RESOLUTION_KIND_ACCEPT_AMENDMENT: Resolution.ACCEPT_AMENDMENT,
+               enduser.RESOLUTION_KIND_SUSPEND_LICENCE: Resolution.SUSPEND_LICENCE,
+               enduser.RESOLUTION_KIND_REVOKE_LICENCE: Resolution.REVOKE_LICENCE,
+               enduser.RESOLUTION_KIND_REQUIRE_REAPPLICATION: Resolution.REQUIRE_REAPPLICATION}
+SUBJECT_KINDS = {screening.SUBJECT_KIND_LICENCE: "LICENCE",
+                 screening.SUBJECT_KIND_APPLICATION: "APPLICATION"}
+
+
+# --------------------------------------------------------------------------- event -> command
+
+
+def assess_command(msg: screening.ScreeningCompleted) -> commands.AssessApplication | None:
+    """ScreeningCompleted for an application -> AssessApplication (None: not an application)."""
+    if msg.subject_kind != screening.SUBJECT_KIND_APPLICATION:
+        return None
+    return commands.AssessApplication(msg.subject_id, msg.screening_id,
+                                      partial(wire.screening_outcome, msg))
+
+
+def rescreening_command(msg: screening.RescreeningMatch) -> commands.HandleRescreeningMatch:
+    """RescreeningMatch -> HandleRescreeningMatch, the match described for people."""
+    hit = msg.hit
+    what = (f"re-screening match: {hit.party_name or hit.party_id} ~ {hit.entry_name} "
+            f"({screening.ListKind.Name(hit.list_kind)} {hit.entry_id})")
+    return commands.HandleRescreeningMatch(SUBJECT_KINDS.get(msg.subject_kind, ""),
+                                           msg.subject_id, hit.entry_id, what)
+
+
+def credit_standing_command(msg: credit.CreditStandingChanged
+                            ) -> commands.RecordCreditStanding | None:
+    """CreditStandingChanged -> RecordCreditStanding (None for a malformed USCC, logged).
+
+    Fail closed (Art. 39): a standing without `as_of` could overwrite a newer one, and a level
+    this service does not know must never count as GOOD, so both are rejected (RejectEvent:
+    to the DLQ unhandled)."""
+    if not msg.HasField("as_of"):
+        raise RejectEvent("CreditStandingChanged without as_of")
+    if msg.level not in CREDIT_LEVELS:
+        raise RejectEvent(f"CreditStandingChanged with unknown level {msg.level}")
+    try:
+        uscc = validate_uscc(msg.uscc)
+    except UsccError:
+        log.warning("credit.standing_bad_uscc", uscc=msg.uscc)
+        return None
+    standing = CreditStanding(uscc=uscc, level=CREDIT_LEVELS[msg.level],
+                              active_record_count=msg.active_records,
+                              ban_until=wire.date_from_pb(msg.ban_until)
+                              if msg.HasField("ban_until") else None,
+                              record_refs=tuple(msg.record_ids))
+    return commands.RecordCreditStanding(standing, wire.date_from_pb(msg.as_of))
+
+
+def hold_command(msg: enduser.ChangeReported) -> commands.HoldLicence | None:
+    """ChangeReported asking for a hold -> HoldLicence."""
+    if not msg.hold_licence:
+        return None
+    return commands.HoldLicence(msg.licence_id, msg.report_id)
+
+
+def resolution_command(msg: enduser.ChangeResolved) -> commands.ApplyChangeResolution:
+    """ChangeResolved -> ApplyChangeResolution."""
+    return commands.ApplyChangeResolution(msg.licence_id, msg.report_id,
+                                          RESOLUTIONS.get(msg.resolution, ""),
+                                          tuple(msg.reasons), tuple(msg.elements))
+
+
+def end_use_check_command(msg: enduser.EndUseCheckCompleted
+                          ) -> commands.SuspendAfterEndUseCheck | None:
+    """EndUseCheckCompleted asking for a suspension -> SuspendAfterEndUseCheck."""
+    if not msg.suspend_licence:
+        return None
+    return commands.SuspendAfterEndUseCheck(msg.licence_id, msg.check_id, msg.details)
+
+
+# --------------------------------------------------------------------------- handlers
 
 
 async def on_screening_completed(uow: UnitOfWork, env: Envelope,
                                  msg: screening.ScreeningCompleted) -> None:
     """Assess a screened application."""
-    if msg.subject_kind != screening.SUBJECT_KIND_APPLICATION:
-        return
-    await svc.assess_application(uow=SqlUnitOfWork.over(uow), msg=msg)
+    cmd = assess_command(msg)
+    if cmd is not None:
+        await service.assess_application(uow=SqlUnitOfWork.over(uow), cmd=cmd)
 
 
 async def on_rescreening_match(uow: UnitOfWork, env: Envelope,
                                msg: screening.RescreeningMatch) -> None:
     """Suspend a licence or flag an application after a list change."""
-    await svc.on_rescreening_match(uow=SqlUnitOfWork.over(uow), msg=msg)
+    await service.handle_rescreening_match(uow=SqlUnitOfWork.over(uow),
+                                           cmd=rescreening_command(msg))
 
 
 async def on_credit_standing_changed(uow: UnitOfWork, env: Envelope,
                                      msg: credit.CreditStandingChanged) -> None:
-    """Update the local credit-standing projection.
-
-    Fail closed (Art. 39): a standing without `as_of` could overwrite a newer one, and a level
-    this service does not know must never count as GOOD, so both go to the DLQ unhandled."""
-    if not msg.HasField("as_of"):
-        raise RejectEvent("CreditStandingChanged without as_of")
-    if msg.level not in svc.KNOWN_CREDIT_LEVELS:
-        raise RejectEvent(f"CreditStandingChanged with unknown level {msg.level}")
-    await svc.on_credit_standing(uow=SqlUnitOfWork.over(uow), msg=msg)
+    """Update the local credit-standing projection (rejecting what must not count)."""
+    cmd = credit_standing_command(msg)
+    if cmd is not None:
+        await service.record_credit_standing(uow=SqlUnitOfWork.over(uow), cmd=cmd)
 
 
 async def on_change_reported(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeReported) -> None:
     """Hold the licence while the report is open."""
-    await svc.on_change_reported(uow=SqlUnitOfWork.over(uow), msg=msg)
+    cmd = hold_command(msg)
+    if cmd is not None:
+        await service.hold_licence(uow=SqlUnitOfWork.over(uow), cmd=cmd)
 
 
 async def on_change_resolved(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeResolved) -> None:
     """Release the hold and apply the officer's resolution."""
-    await svc.on_change_resolved(uow=SqlUnitOfWork.over(uow), msg=msg)
+    await service.apply_change_resolution(uow=SqlUnitOfWork.over(uow),
+                                          cmd=resolution_command(msg))
 
 
 async def on_end_use_check_completed(uow: UnitOfWork, env: Envelope,
                                      msg: enduser.EndUseCheckCompleted) -> None:
     """Suspend a licence whose goods an end-use check found diverted (Art. 17)."""
-    await svc.on_end_use_check_completed(uow=SqlUnitOfWork.over(uow), msg=msg)
+    cmd = end_use_check_command(msg)
+    if cmd is not None:
+        await service.suspend_after_end_use_check(uow=SqlUnitOfWork.over(uow), cmd=cmd)
 
 
 SUBSCRIPTIONS = [
