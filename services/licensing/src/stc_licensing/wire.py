@@ -435,4 +435,5 @@ def export_record_from_pb(r: licence_pb2.ExportRecord) -> dl.ExportRecord:
         lines.append(dl.ExportLine(ln.item_index, q, ln.value_minor))
     vc.require(bool(r.lines), "export.lines", "at least one line is required")
     vc.raise_if_any()
+    assert day is not None  # reported above
     return dl.ExportRecord(r.export_id.strip(), day, tuple(lines), r.customs_declaration)

@@ -200,7 +200,7 @@ _STATE = {state.value: number for number, state in wire.STATE_FROM_PB.items()}
 def application_update(step: dict) -> service_pb2.ApplicationUpdate:
     """One history step of WatchApplication (the application as it was after the step)."""
     return service_pb2.ApplicationUpdate(
-        sequence=step["sequence"], kind=_KIND.get(step["kind"], 0),
+        sequence=step["sequence"], kind=_KIND.get(step["kind"], service_pb2.UPDATE_KIND_UNSPECIFIED),
         state=_STATE[step["state"]], note=step["note"],
         application=apb.Application.FromString(step["snapshot"]),
         assessment=assessment_pb2.Assessment.FromString(step["assessment_body"])

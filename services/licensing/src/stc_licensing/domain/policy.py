@@ -211,6 +211,13 @@ def _date(value: Any, where: str) -> dt.date | None:
         raise PolicyError(f"{where}: bad date {value!r}") from exc
 
 
+def _required_date(value: Any, where: str) -> dt.date:
+    found = _date(value, where)
+    if found is None:
+        raise PolicyError(f"{where}: effective_from is required")
+    return found
+
+
 def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
     """Build a Policy from its YAML/JSON structure (see policy-2026.1.yaml)."""
     try:
@@ -224,7 +231,7 @@ def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
                 country=str(m["country"]).upper(),
                 kind=MeasureKind(m["kind"]),
                 regimes=tuple(ItemRegime(r) for r in m.get("regimes") or ()),
-                effective_from=_date(m["effective_from"], f"{source}: {m['id']}"),
+                effective_from=_required_date(m["effective_from"], f"{source}: {m['id']}"),
                 announcement=str(m.get("announcement", "")),
                 description_en=str(m.get("description_en", "")),
                 description_zh=str(m.get("description_zh", "")),
@@ -260,7 +267,7 @@ def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
         )
         return Policy(
             version=str(data["version"]),
-            effective_from=_date(data["effective_from"], source),
+            effective_from=_required_date(data["effective_from"], source),
             effective_to=_date(data.get("effective_to"), source),
             description=str(data.get("description", "")),
             destination_tiers=tiers,

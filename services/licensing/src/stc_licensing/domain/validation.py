@@ -122,7 +122,7 @@ def _check_exporter(
     if standing is not None and standing.is_banned_on(today):
         v.append(FieldViolation(
             "exporter_uscc",
-            f"the exporter may not apply until {standing.ban_until.isoformat()} "
+            f"the exporter may not apply until {standing.ban_until!s} "
             "(Art. 39 five-year application ban)",
         ))
     if content.regime == ItemRegime.MILITARY and (

@@ -182,11 +182,30 @@ class LicenceRepository(abc.ABC):
 class LicensingUnitOfWork(Protocol):
     """One transaction: the repositories and the outbox (`publish`)."""
 
-    operators: OperatorRepository
-    standings: StandingRepository
-    applications: ApplicationRepository
-    assessments: AssessmentRepository
-    licences: LicenceRepository
+    @property
+    def operators(self) -> OperatorRepository:
+        """Export operators."""
+        ...
+
+    @property
+    def standings(self) -> StandingRepository:
+        """The credit-standing projection."""
+        ...
+
+    @property
+    def applications(self) -> ApplicationRepository:
+        """Applications and their history."""
+        ...
+
+    @property
+    def assessments(self) -> AssessmentRepository:
+        """Assessments."""
+        ...
+
+    @property
+    def licences(self) -> LicenceRepository:
+        """Licences."""
+        ...
 
     async def publish(self, topic: str, key: str, message: Message, *,
                       event_id: str | None = None, time: dt.datetime | None = None) -> str:
