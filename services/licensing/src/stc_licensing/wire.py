@@ -31,13 +31,13 @@ from google.type import date_pb2
 from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import assessment_pb2, events_pb2, licence_pb2, operator_pb2
-from stc.screening.v1 import events_pb2 as spb
+from stc.screening.v1 import events_pb2 as screening_events
 from stc_common.errors import ViolationCollector
 
-from stc_licensing.domain import assessment as da
-from stc_licensing.domain import inputs as di
-from stc_licensing.domain import licence as dl
-from stc_licensing.domain import model as dm
+from stc_licensing.domain import assessment as assessment_rules
+from stc_licensing.domain import inputs as domain_inputs
+from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import model
 
 if TYPE_CHECKING:
     from stc_licensing.service.views import ApplicationView
@@ -94,7 +94,7 @@ def content_from_json(data: dict) -> apb.ApplicationContent:
     return msg
 
 
-def content_to_domain_from_json(data: dict[str, Any]) -> dm.ApplicationContent:
+def content_to_domain_from_json(data: dict[str, Any]) -> model.ApplicationContent:
     """The domain content of a stored (proto JSON) content."""
     return content_to_domain(content_from_json(data))
 
@@ -113,37 +113,37 @@ def assign_party_ids(content: apb.ApplicationContent) -> None:
 
 # --------------------------------------------------------------------------- enums
 
-_LICENCE_TYPE = {apb.LICENCE_TYPE_SINGLE: dm.LicenceType.SINGLE,
-                 apb.LICENCE_TYPE_GENERAL: dm.LicenceType.GENERAL}
-_REGIME = {apb.ITEM_REGIME_DUAL_USE: dm.ItemRegime.DUAL_USE,
-           apb.ITEM_REGIME_MILITARY: dm.ItemRegime.MILITARY,
-           apb.ITEM_REGIME_NUCLEAR: dm.ItemRegime.NUCLEAR,
-           apb.ITEM_REGIME_CONTROLLED_CHEMICAL: dm.ItemRegime.CONTROLLED_CHEMICAL,
-           apb.ITEM_REGIME_TEMPORARY_CONTROL: dm.ItemRegime.TEMPORARY_CONTROL,
-           apb.ITEM_REGIME_CATCH_ALL: dm.ItemRegime.CATCH_ALL}
-_EXPORT_TYPE = {getattr(apb, f"EXPORT_TYPE_{e.value}"): e for e in dm.ExportType}
-_ROLE = {common_pb2.PARTY_ROLE_IMPORTER: dm.PartyRole.IMPORTER,
-         common_pb2.PARTY_ROLE_CONSIGNEE: dm.PartyRole.CONSIGNEE,
-         common_pb2.PARTY_ROLE_END_USER: dm.PartyRole.END_USER,
-         common_pb2.PARTY_ROLE_INTERMEDIARY: dm.PartyRole.INTERMEDIARY,
-         common_pb2.PARTY_ROLE_FREIGHT_FORWARDER: dm.PartyRole.FREIGHT_FORWARDER,
-         common_pb2.PARTY_ROLE_BANK: dm.PartyRole.BANK}
-_END_USE = {getattr(apb, f"END_USE_CATEGORY_{e.value}"): e for e in dm.EndUseCategory}
-_ISSUER = {getattr(apb, f"CERTIFICATE_ISSUER_{e.value}"): e for e in dm.CertificateIssuer}
-_CONCERN = {getattr(apb, f"CATCH_ALL_CONCERN_{e.value}"): e for e in dm.CatchAllConcern}
-STATE_TO_PB = {e: getattr(apb, f"APPLICATION_STATE_{e.value}") for e in dm.ApplicationState}
+_LICENCE_TYPE = {apb.LICENCE_TYPE_SINGLE: model.LicenceType.SINGLE,
+                 apb.LICENCE_TYPE_GENERAL: model.LicenceType.GENERAL}
+_REGIME = {apb.ITEM_REGIME_DUAL_USE: model.ItemRegime.DUAL_USE,
+           apb.ITEM_REGIME_MILITARY: model.ItemRegime.MILITARY,
+           apb.ITEM_REGIME_NUCLEAR: model.ItemRegime.NUCLEAR,
+           apb.ITEM_REGIME_CONTROLLED_CHEMICAL: model.ItemRegime.CONTROLLED_CHEMICAL,
+           apb.ITEM_REGIME_TEMPORARY_CONTROL: model.ItemRegime.TEMPORARY_CONTROL,
+           apb.ITEM_REGIME_CATCH_ALL: model.ItemRegime.CATCH_ALL}
+_EXPORT_TYPE = {getattr(apb, f"EXPORT_TYPE_{e.value}"): e for e in model.ExportType}
+_ROLE = {common_pb2.PARTY_ROLE_IMPORTER: model.PartyRole.IMPORTER,
+         common_pb2.PARTY_ROLE_CONSIGNEE: model.PartyRole.CONSIGNEE,
+         common_pb2.PARTY_ROLE_END_USER: model.PartyRole.END_USER,
+         common_pb2.PARTY_ROLE_INTERMEDIARY: model.PartyRole.INTERMEDIARY,
+         common_pb2.PARTY_ROLE_FREIGHT_FORWARDER: model.PartyRole.FREIGHT_FORWARDER,
+         common_pb2.PARTY_ROLE_BANK: model.PartyRole.BANK}
+_END_USE = {getattr(apb, f"END_USE_CATEGORY_{e.value}"): e for e in model.EndUseCategory}
+_ISSUER = {getattr(apb, f"CERTIFICATE_ISSUER_{e.value}"): e for e in model.CertificateIssuer}
+_CONCERN = {getattr(apb, f"CATCH_ALL_CONCERN_{e.value}"): e for e in model.CatchAllConcern}
+STATE_TO_PB = {e: getattr(apb, f"APPLICATION_STATE_{e.value}") for e in model.ApplicationState}
 STATE_FROM_PB = {v: k for k, v in STATE_TO_PB.items()}
 LICENCE_TYPE_TO_PB = {v: k for k, v in _LICENCE_TYPE.items()}
 LICENCE_STATUS_TO_PB = {e: getattr(licence_pb2, f"LICENCE_STATUS_{e.value}")
-                        for e in dl.LicenceStatus}
+                        for e in licence_rules.LicenceStatus}
 LICENCE_STATUS_FROM_PB = {v: k for k, v in LICENCE_STATUS_TO_PB.items()}
-ICP_ELEMENT = {getattr(operator_pb2, f"ICP_ELEMENT_{e.value}"): e for e in dm.IcpElement}
-ICP_STATUS = {getattr(operator_pb2, f"ICP_STATUS_{e.value}"): e for e in dm.IcpStatus}
+ICP_ELEMENT = {getattr(operator_pb2, f"ICP_ELEMENT_{e.value}"): e for e in model.IcpElement}
+ICP_STATUS = {getattr(operator_pb2, f"ICP_STATUS_{e.value}"): e for e in model.IcpStatus}
 ICP_OUTCOME = {getattr(operator_pb2, f"ICP_AUDIT_OUTCOME_{e.value}"): e
-               for e in dm.IcpAuditOutcome}
+               for e in model.IcpAuditOutcome}
 RECOMMENDATION_TO_PB = {e: getattr(events_pb2, f"RECOMMENDATION_{e.value}")
-                        for e in da.Recommendation}
-LEVEL_TO_PB = {e: getattr(events_pb2, f"FACTOR_LEVEL_{e.value}") for e in da.Level}
+                        for e in assessment_rules.Recommendation}
+LEVEL_TO_PB = {e: getattr(events_pb2, f"FACTOR_LEVEL_{e.value}") for e in assessment_rules.Level}
 
 
 def _enum(value: int, table: dict, field: str, vc: ViolationCollector):
@@ -156,7 +156,7 @@ def _enum(value: int, table: dict, field: str, vc: ViolationCollector):
 # --------------------------------------------------------------------------- content
 
 
-def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
+def content_to_domain(c: apb.ApplicationContent) -> model.ApplicationContent:
     """The domain content of a proto; raises ValidationFailed for what cannot be mapped."""
     vc = ViolationCollector()
     licence_type = _enum(c.licence_type, _LICENCE_TYPE, "licence_type", vc)
@@ -171,9 +171,9 @@ def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
         except (InvalidOperation, ValueError):
             vc.add(f"items[{i}].quantity", f"'{it.quantity}' is not a decimal number")
             qty = Decimal(0)
-        items.append(dm.Item(control_code=it.control_code.strip(), description=it.description,
+        items.append(model.Item(control_code=it.control_code.strip(), description=it.description,
                              hs_code=it.hs_code.strip(), quantity=qty, unit=it.unit,
-                             value=dm.Money(it.value.amount_minor,
+                             value=model.Money(it.value.amount_minor,
                                             it.value.currency_code.strip().upper())))
     parties = []
     for i, p in enumerate(c.parties):
@@ -182,9 +182,9 @@ def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
             vc.add(f"parties[{i}].role", "must be importer, consignee, end user, intermediary, "
                    "freight forwarder or bank (the exporter is the applicant itself)")
             continue
-        parties.append(dm.Party(
+        parties.append(model.Party(
             role=role, name=p.name, country=p.country.strip().upper(),
-            identifiers=tuple(dm.PartyIdentifier(x.type, x.value) for x in p.identifiers),
+            identifiers=tuple(model.PartyIdentifier(x.type, x.value) for x in p.identifiers),
             address=p.address, name_latin=next(iter(p.aliases), "")))
     end_use_cat = _enum(c.end_use.category, _END_USE, "end_use.category", vc)
     cert = None
@@ -200,38 +200,40 @@ def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
             vc.add("end_user_certificate.expires_on", "not a valid date")
             expires = None
         if kind is not None and issued is not None:
-            cert = dm.EndUserCertificate(kind, pc.issuer_name, pc.document_sha256.strip(),
+            cert = model.EndUserCertificate(kind, pc.issuer_name, pc.document_sha256.strip(),
                                          issued, expires)
     decls = []
     for i, d in enumerate(c.catch_all_declarations):
         concern = _enum(d.concern, _CONCERN, f"catch_all_declarations[{i}].concern", vc)
         if concern is not None:
-            decls.append(dm.CatchAllDeclaration(concern, d.knows_or_informed, d.statement))
+            decls.append(model.CatchAllDeclaration(concern, d.knows_or_informed, d.statement))
     vc.raise_if_any()
-    return dm.ApplicationContent(
+    return model.ApplicationContent(
         exporter_uscc=c.exporter_uscc.strip().upper(), licence_type=licence_type, regime=regime,
         export_type=export_type, items=tuple(items),
         destination=c.destination.strip().upper(), parties=tuple(parties),
-        end_use=dm.EndUse(end_use_cat, c.end_use.statement),
+        end_use=model.EndUse(end_use_cat, c.end_use.statement),
         end_user_certificate=cert, contract_reference=c.contract_reference,
         catch_all_declarations=tuple(decls))
 
 
 # --------------------------------------------------------------------------- screening
 
-_LIST_KIND = {spb.LIST_KIND_CONTROL_LIST: di.ListKind.PRC_CONTROL_LIST,
-              spb.LIST_KIND_WATCH_LIST: di.ListKind.PRC_WATCH_LIST,
-              spb.LIST_KIND_UNRELIABLE_ENTITY_LIST: di.ListKind.UNRELIABLE_ENTITY_LIST,
-              spb.LIST_KIND_OFAC_SDN: di.ListKind.OFAC_SDN,
-              spb.LIST_KIND_UN_CONSOLIDATED: di.ListKind.UN_CONSOLIDATED,
-              spb.LIST_KIND_BIS_DPL: di.ListKind.BIS_DPL,
-              spb.LIST_KIND_OTHER_FOREIGN: di.ListKind.OTHER}
-_SEVERITY = {spb.SEVERITY_INFO: di.Severity.LOW, spb.SEVERITY_LOW: di.Severity.LOW,
-             spb.SEVERITY_MEDIUM: di.Severity.MEDIUM, spb.SEVERITY_HIGH: di.Severity.HIGH,
-             spb.SEVERITY_PROHIBITIVE: di.Severity.HIGH}
+_LIST_KIND = {screening_events.LIST_KIND_CONTROL_LIST: domain_inputs.ListKind.PRC_CONTROL_LIST,
+              screening_events.LIST_KIND_WATCH_LIST: domain_inputs.ListKind.PRC_WATCH_LIST,
+              screening_events.LIST_KIND_UNRELIABLE_ENTITY_LIST: domain_inputs.ListKind.UNRELIABLE_ENTITY_LIST,
+              screening_events.LIST_KIND_OFAC_SDN: domain_inputs.ListKind.OFAC_SDN,
+              screening_events.LIST_KIND_UN_CONSOLIDATED: domain_inputs.ListKind.UN_CONSOLIDATED,
+              screening_events.LIST_KIND_BIS_DPL: domain_inputs.ListKind.BIS_DPL,
+              screening_events.LIST_KIND_OTHER_FOREIGN: domain_inputs.ListKind.OTHER}
+_SEVERITY = {screening_events.SEVERITY_INFO: domain_inputs.Severity.LOW,
+             screening_events.SEVERITY_LOW: domain_inputs.Severity.LOW,
+             screening_events.SEVERITY_MEDIUM: domain_inputs.Severity.MEDIUM,
+             screening_events.SEVERITY_HIGH: domain_inputs.Severity.HIGH,
+             screening_events.SEVERITY_PROHIBITIVE: domain_inputs.Severity.HIGH}
 
 
-def party_index(content: apb.ApplicationContent, hit: spb.PartyHit) -> int | None:
+def party_index(content: apb.ApplicationContent, hit: screening_events.PartyHit) -> int | None:
     """Index of the hit party in the domain's party tuple (exporter parties are skipped)."""
     if hit.party_role == common_pb2.PARTY_ROLE_EXPORTER:
         return None
@@ -245,35 +247,35 @@ def party_index(content: apb.ApplicationContent, hit: spb.PartyHit) -> int | Non
     return None
 
 
-def screening_to_domain(msg: spb.ScreeningCompleted,
-                        content: apb.ApplicationContent) -> di.ScreeningOutcome:
+def screening_to_domain(msg: screening_events.ScreeningCompleted,
+                        content: apb.ApplicationContent) -> domain_inputs.ScreeningOutcome:
     """Screening's ScreeningCompleted as the domain's ScreeningOutcome (see module doc)."""
     hits = []
     for h in msg.party_hits:
-        if h.decision == spb.HIT_DECISION_MATCH:
-            decision = di.HitDecision.MATCH
-        elif h.decision == spb.HIT_DECISION_POTENTIAL_MATCH:
-            decision = di.HitDecision.POTENTIAL_MATCH
+        if h.decision == screening_events.HIT_DECISION_MATCH:
+            decision = domain_inputs.HitDecision.MATCH
+        elif h.decision == screening_events.HIT_DECISION_POTENTIAL_MATCH:
+            decision = domain_inputs.HitDecision.POTENTIAL_MATCH
         else:
             continue
-        hits.append(di.PartyHit(party_index=party_index(content, h),
-                                list_kind=_LIST_KIND.get(h.list_kind, di.ListKind.OTHER),
+        hits.append(domain_inputs.PartyHit(party_index=party_index(content, h),
+                                list_kind=_LIST_KIND.get(h.list_kind, domain_inputs.ListKind.OTHER),
                                 entry_id=h.entry_id, score=h.score, decision=decision,
                                 entry_name=h.entry_name))
     dests, flags = [], []
     for f in msg.findings:
-        sev = _SEVERITY.get(f.severity, di.Severity.MEDIUM)
+        sev = _SEVERITY.get(f.severity, domain_inputs.Severity.MEDIUM)
         if f.category == "destination":
-            dests.append(di.DestinationFinding(code=f.code, description=f.text_en, severity=sev,
+            dests.append(domain_inputs.DestinationFinding(code=f.code, description=f.text_en, severity=sev,
                                                measure_ref=next(iter(f.evidence), "")))
         else:
-            flags.append(di.RedFlag(code=f.code, severity=sev, description=f.text_en))
-    return di.ScreeningOutcome(screening_id=msg.screening_id, party_hits=tuple(hits),
+            flags.append(domain_inputs.RedFlag(code=f.code, severity=sev, description=f.text_en))
+    return domain_inputs.ScreeningOutcome(screening_id=msg.screening_id, party_hits=tuple(hits),
                                destination_findings=tuple(dests), red_flags=tuple(flags))
 
 
-def screening_outcome(msg: spb.ScreeningCompleted, content: dict[str, Any]
-                      ) -> di.ScreeningOutcome:
+def screening_outcome(msg: screening_events.ScreeningCompleted, content: dict[str, Any]
+                      ) -> domain_inputs.ScreeningOutcome:
     """screening_to_domain against a stored (proto JSON) content."""
     return screening_to_domain(msg, content_from_json(content))
 
@@ -285,7 +287,7 @@ def _finding(code: str, en: str, zh: str, evidence=()) -> common_pb2.Finding:
     return common_pb2.Finding(code=code, text_en=en, text_zh=zh, evidence=list(evidence))
 
 
-def factors_to_pb(a: da.Assessment) -> list[events_pb2.FactorAssessment]:
+def factors_to_pb(a: assessment_rules.Assessment) -> list[events_pb2.FactorAssessment]:
     """The eight factors as protos; a finding's evidence as "KIND:ref" strings."""
     out = []
     for fa in a.factors:
@@ -298,7 +300,7 @@ def factors_to_pb(a: da.Assessment) -> list[events_pb2.FactorAssessment]:
     return out
 
 
-def assessment_to_pb(a: da.Assessment, assessment_id: str,
+def assessment_to_pb(a: assessment_rules.Assessment, assessment_id: str,
                      assessed_at: dt.datetime) -> assessment_pb2.Assessment:
     """The stored/served Assessment resource."""
     return assessment_pb2.Assessment(
@@ -329,7 +331,7 @@ def assessed_event(a: assessment_pb2.Assessment, uscc: str) -> events_pb2.Applic
 
 
 def icp_from_pb(items, vc: ViolationCollector, prefix: str = "icp"
-                ) -> tuple[dm.IcpElementAssessment, ...]:
+                ) -> tuple[model.IcpElementAssessment, ...]:
     """ICP self-assessment elements from protos (each element at most once)."""
     out, seen = [], set()
     for i, e in enumerate(items):
@@ -339,11 +341,11 @@ def icp_from_pb(items, vc: ViolationCollector, prefix: str = "icp"
             vc.add(f"{prefix}[{i}].element", f"{el.value} is given twice")
         if el is not None and st is not None:
             seen.add(el)
-            out.append(dm.IcpElementAssessment(el, st, tuple(e.evidence_refs)))
+            out.append(model.IcpElementAssessment(el, st, tuple(e.evidence_refs)))
     return tuple(out)
 
 
-def operator_to_pb(op: dm.ExportOperator, registered_at: dt.datetime) -> operator_pb2.Operator:
+def operator_to_pb(op: model.ExportOperator, registered_at: dt.datetime) -> operator_pb2.Operator:
     """The Operator resource."""
     inv_el = {v: k for k, v in ICP_ELEMENT.items()}
     inv_st = {v: k for k, v in ICP_STATUS.items()}
@@ -387,7 +389,7 @@ def application_to_pb(view: ApplicationView) -> apb.Application:
 # --------------------------------------------------------------------------- licences
 
 
-def licence_to_pb(lic: dl.Licence, content: apb.ApplicationContent, reference: str,
+def licence_to_pb(lic: licence_rules.Licence, content: apb.ApplicationContent, reference: str,
                   authority: str, updated_at: dt.datetime) -> licence_pb2.Licence:
     """The Licence resource, with the application's parties and end use."""
     items = []
@@ -417,7 +419,7 @@ def licence_to_pb(lic: dl.Licence, content: apb.ApplicationContent, reference: s
         updated_at=ts(updated_at))
 
 
-def export_record_from_pb(r: licence_pb2.ExportRecord) -> dl.ExportRecord:
+def export_record_from_pb(r: licence_pb2.ExportRecord) -> licence_rules.ExportRecord:
     """A domain ExportRecord; raises ValidationFailed on malformed fields."""
     vc = ViolationCollector()
     vc.require(bool(r.export_id.strip()), "export.export_id", "an export id is required")
@@ -432,8 +434,8 @@ def export_record_from_pb(r: licence_pb2.ExportRecord) -> dl.ExportRecord:
         except (InvalidOperation, ValueError):
             vc.add(f"export.lines[{i}].quantity", f"'{ln.quantity}' is not a decimal number")
             continue
-        lines.append(dl.ExportLine(ln.item_index, q, ln.value_minor))
+        lines.append(licence_rules.ExportLine(ln.item_index, q, ln.value_minor))
     vc.require(bool(r.lines), "export.lines", "at least one line is required")
     vc.raise_if_any()
     assert day is not None  # reported above
-    return dl.ExportRecord(r.export_id.strip(), day, tuple(lines), r.customs_declaration)
+    return licence_rules.ExportRecord(r.export_id.strip(), day, tuple(lines), r.customs_declaration)

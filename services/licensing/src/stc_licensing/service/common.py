@@ -23,16 +23,13 @@ from stc_licensing import wire
 from stc_licensing.domain.clock import Pause, PauseKind, clock_status, open_pause
 from stc_licensing.domain.model import ApplicationState
 from stc_licensing.domain.routing import Authority as RoutingAuthority
-from stc_licensing.domain.states import PENDING_STATES
+from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.service.views import ApplicationView
 from stc_licensing.storage.ports import AppRow, LicenceRow, LicensingUnitOfWork
 
 # routing.Authority -> the authority names of tokens and reference numbers
 AUTHORITY_NAME = {RoutingAuthority.MOFCOM: "MOFCOM", RoutingAuthority.SASTIND: "SASTIND",
                   RoutingAuthority.CAEA: "CAEA", RoutingAuthority.CWC_OFFICE: "CWC"}
-# States in which the Reg. 17 clock runs: pending, but not a reconsideration (Art. 41), whose
-# time limits are the Administrative Reconsideration Law's (domain/reconsideration.py).
-CLOCK_STATES = PENDING_STATES - {ApplicationState.RECONSIDERATION}
 
 
 def now() -> dt.datetime:

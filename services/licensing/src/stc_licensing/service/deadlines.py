@@ -12,6 +12,7 @@ from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import reconsideration
 from stc_licensing.domain.clock import clock_status
 from stc_licensing.domain.model import ApplicationState
+from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
 from stc_licensing.service import common
@@ -27,7 +28,7 @@ async def warn_deadline(*, uow: LicensingUnitOfWork, application_id: str, as_of:
     left on a pending application whose clock is running (for the officer's queue)."""
     row = await uow.applications.get(application_id, for_update=True)
     if row is None or row.warning_reported or row.breach_reported or \
-            row.state not in common.CLOCK_STATES or any(p.end is None for p in row.pauses):
+            row.state not in CLOCK_STATES or any(p.end is None for p in row.pauses):
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if cs.breached or cs.remaining > within:
@@ -60,7 +61,7 @@ async def mark_breach(*, uow: LicensingUnitOfWork, application_id: str, as_of: d
             "(Art. 41; Administrative Reconsideration Law Art. 62)")
         log.warning("application.reconsideration_overdue", application_id=row.id)
         return False
-    if row is None or row.breach_reported or row.state not in common.CLOCK_STATES:
+    if row is None or row.breach_reported or row.state not in CLOCK_STATES:
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if not cs.breached:

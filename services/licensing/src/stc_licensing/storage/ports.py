@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
-from stc_licensing.domain import inputs as di
-from stc_licensing.domain import licence as dl
-from stc_licensing.domain import model as dm
+from stc_licensing.domain import inputs as domain_inputs
+from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import model
 from stc_licensing.domain.clock import Pause
 
 
@@ -30,7 +30,7 @@ class AppRow:
     exporter_uscc: str
     request_id: str
     authority: str
-    state: dm.ApplicationState
+    state: model.ApplicationState
     content: dict
     submitted_at: dt.datetime
     accepted_on: dt.date
@@ -57,7 +57,7 @@ class AppRow:
 class LicenceRow:
     """A licence with the row data the domain does not carry."""
 
-    licence: dl.Licence
+    licence: licence_rules.Licence
     authority: str
     updated_at: dt.datetime
 
@@ -66,16 +66,16 @@ class OperatorRepository(abc.ABC):
     """Export operators (Art. 14 ICP, Art. 23 qualification)."""
 
     @abc.abstractmethod
-    async def add(self, op: dm.ExportOperator) -> bool:
+    async def add(self, op: model.ExportOperator) -> bool:
         """Insert a new operator; False when the USCC is registered already."""
 
     @abc.abstractmethod
     async def get(self, uscc: str, *, for_update: bool = False
-                  ) -> tuple[dm.ExportOperator, dt.datetime] | None:
+                  ) -> tuple[model.ExportOperator, dt.datetime] | None:
         """The operator with its export history and registration time."""
 
     @abc.abstractmethod
-    async def save(self, op: dm.ExportOperator) -> None:
+    async def save(self, op: model.ExportOperator) -> None:
         """Write the mutable parts (qualification, ICP, audits)."""
 
 
@@ -83,11 +83,11 @@ class StandingRepository(abc.ABC):
     """The projection of credit's CreditStandingChanged (factor 7, the Art. 39 ban)."""
 
     @abc.abstractmethod
-    async def get(self, uscc: str) -> di.CreditStanding:
+    async def get(self, uscc: str) -> domain_inputs.CreditStanding:
         """The projected standing; GOOD when credit never reported one."""
 
     @abc.abstractmethod
-    async def upsert(self, s: di.CreditStanding, as_of: dt.date | None) -> None:
+    async def upsert(self, s: domain_inputs.CreditStanding, as_of: dt.date | None) -> None:
         """Replace one USCC's standing (an older as_of never overwrites a newer one)."""
 
 
@@ -158,7 +158,7 @@ class LicenceRepository(abc.ABC):
     """Licences and their usage."""
 
     @abc.abstractmethod
-    async def add(self, lic: dl.Licence, authority: str) -> None:
+    async def add(self, lic: licence_rules.Licence, authority: str) -> None:
         """Store a newly issued licence."""
 
     @abc.abstractmethod
@@ -166,7 +166,7 @@ class LicenceRepository(abc.ABC):
         """One licence with its usage."""
 
     @abc.abstractmethod
-    async def save(self, lic: dl.Licence) -> None:
+    async def save(self, lic: licence_rules.Licence) -> None:
         """Write state, reason and holds; add export records not stored yet."""
 
     @abc.abstractmethod

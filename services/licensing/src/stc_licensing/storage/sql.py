@@ -15,10 +15,11 @@ from decimal import Decimal
 import asyncpg
 from stc_common.db.uow import UnitOfWork
 
-from stc_licensing.domain import inputs as di
-from stc_licensing.domain import licence as dl
-from stc_licensing.domain import model as dm
+from stc_licensing.domain import inputs as domain_inputs
+from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import model
 from stc_licensing.domain.clock import Pause, PauseKind
+from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
 from stc_licensing.storage.ports import AppRow, LicenceRow
 
@@ -33,24 +34,24 @@ def _load(value):
 
 
 def _operator(row: asyncpg.Record, licensed_exports: int = 0,
-              end_users: frozenset[str] = frozenset()) -> dm.ExportOperator:
+              end_users: frozenset[str] = frozenset()) -> model.ExportOperator:
     q = _load(row["qualification"]) if row["qualification"] else None
-    return dm.ExportOperator(
+    return model.ExportOperator(
         uscc=row["uscc"], name_zh=row["name_zh"], name_en=row["name_en"], address=row["address"],
-        military_qualification=dm.MilitaryQualification(
+        military_qualification=model.MilitaryQualification(
             q["certificate_no"], tuple(q["scope"]), dt.date.fromisoformat(q["valid_from"]),
             dt.date.fromisoformat(q["valid_to"])) if q else None,
-        icp=tuple(dm.IcpElementAssessment(dm.IcpElement(e["element"]), dm.IcpStatus(e["status"]),
+        icp=tuple(model.IcpElementAssessment(model.IcpElement(e["element"]), model.IcpStatus(e["status"]),
                                           tuple(e.get("evidence_refs", ())))
                   for e in _load(row["icp"])),
-        icp_audits=tuple(dm.IcpAudit(dt.date.fromisoformat(a["audited_on"]),
-                                     dm.IcpAuditOutcome(a["outcome"]), a.get("officer_id", ""),
+        icp_audits=tuple(model.IcpAudit(dt.date.fromisoformat(a["audited_on"]),
+                                     model.IcpAuditOutcome(a["outcome"]), a.get("officer_id", ""),
                                      a.get("report_ref", ""))
                          for a in _load(row["icp_audits"])),
         licensed_exports=licensed_exports, established_end_users=end_users)
 
 
-def _icp_json(icp: tuple[dm.IcpElementAssessment, ...]) -> list:
+def _icp_json(icp: tuple[model.IcpElementAssessment, ...]) -> list:
     return ([{"element": e.element.value, "status": e.status.value,
                         "evidence_refs": list(e.evidence_refs)} for e in icp])
 
@@ -61,7 +62,7 @@ class SqlOperators(ports.OperatorRepository):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def add(self, op: dm.ExportOperator) -> bool:
+    async def add(self, op: model.ExportOperator) -> bool:
         """Insert a new operator; False when the USCC is registered already."""
         done = await self.conn.fetchval(
             """INSERT INTO operators (uscc, name_zh, name_en, address, icp)
@@ -70,7 +71,7 @@ class SqlOperators(ports.OperatorRepository):
         return bool(done)
 
     async def get(self, uscc: str, *, for_update: bool = False
-                           ) -> tuple[dm.ExportOperator, dt.datetime] | None:
+                           ) -> tuple[model.ExportOperator, dt.datetime] | None:
         """The operator with its export history (Art. 14) and registration time."""
         row = await self.conn.fetchrow("SELECT * FROM operators WHERE uscc = $1"
                                   + (" FOR UPDATE" if for_update else ""), uscc)
@@ -84,7 +85,7 @@ class SqlOperators(ports.OperatorRepository):
                JOIN licence_usage u ON u.licence_id = l.id WHERE l.holder_uscc = $1""", uscc)
         return _operator(row, int(exports), frozenset(r["k"] for r in keys)), row["registered_at"]
 
-    async def save(self, op: dm.ExportOperator) -> None:
+    async def save(self, op: model.ExportOperator) -> None:
         """Write the mutable parts of an operator (qualification, ICP, audits)."""
         q = op.military_qualification
         await self.conn.execute(
@@ -109,16 +110,16 @@ class SqlStandings(ports.StandingRepository):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def get(self, uscc: str) -> di.CreditStanding:
+    async def get(self, uscc: str) -> domain_inputs.CreditStanding:
         """The projected credit standing; GOOD when credit never reported one."""
         row = await self.conn.fetchrow("SELECT * FROM credit_standing WHERE uscc = $1", uscc)
         if row is None:
-            return di.CreditStanding(uscc=uscc)
-        return di.CreditStanding(uscc=uscc, level=di.CreditLevel(row["level"]),
+            return domain_inputs.CreditStanding(uscc=uscc)
+        return domain_inputs.CreditStanding(uscc=uscc, level=domain_inputs.CreditLevel(row["level"]),
                                  active_record_count=row["active_records"],
                                  ban_until=row["ban_until"], record_refs=tuple(row["record_ids"]))
 
-    async def upsert(self, s: di.CreditStanding, as_of: dt.date | None) -> None:
+    async def upsert(self, s: domain_inputs.CreditStanding, as_of: dt.date | None) -> None:
         """Replace the projection row of one USCC (older as_of never overwrites newer)."""
         await self.conn.execute(
             """INSERT INTO credit_standing (uscc, level, active_records, ban_until, record_ids, as_of)
@@ -144,7 +145,7 @@ def _app(row: asyncpg.Record) -> AppRow:
     return AppRow(
         id=row["id"], reference=row["reference"], exporter_uscc=row["exporter_uscc"],
         request_id=row["request_id"], authority=row["authority"],
-        state=dm.ApplicationState(row["state"]), content=_load(row["content"]),
+        state=model.ApplicationState(row["state"]), content=_load(row["content"]),
         submitted_at=row["submitted_at"], accepted_on=row["accepted_on"],
         pauses=tuple(Pause(dt.date.fromisoformat(p["start"]),
                            dt.date.fromisoformat(p["end"]) if p["end"] else None,
@@ -237,7 +238,7 @@ class SqlApplications(ports.ApplicationRepository):
             """SELECT id FROM applications WHERE (NOT breach_reported
                AND state = ANY($1::text[])) OR (state = 'RECONSIDERATION'
                AND NOT reconsideration_overdue_reported)""",
-            ["SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED"])
+            sorted(s.value for s in CLOCK_STATES))
         return [r["id"] for r in rows]
 
     async def append_history(self, app_id: str, kind: str, state: str, note: str,
@@ -308,7 +309,7 @@ class SqlAssessments(ports.AssessmentRepository):
 # --------------------------------------------------------------------------- licences
 
 
-def _items_json(items: tuple[dl.LicensedItem, ...]) -> list:
+def _items_json(items: tuple[licence_rules.LicensedItem, ...]) -> list:
     return ([{"control_code": i.control_code, "description": i.description,
                         "quantity": format(i.quantity, "f"), "unit": i.unit,
                         "amount_minor": i.value.amount_minor, "currency": i.value.currency}
@@ -319,20 +320,20 @@ async def _licence(conn, row: asyncpg.Record) -> LicenceRow:
     usage = await conn.fetch(
         "SELECT * FROM licence_usage WHERE licence_id = $1 ORDER BY recorded_at, export_id",
         row["id"])
-    lic = dl.Licence(
+    lic = licence_rules.Licence(
         id=row["id"], application_id=row["application_id"],
-        licence_type=dm.LicenceType(row["licence_type"]), holder_uscc=row["holder_uscc"],
+        licence_type=model.LicenceType(row["licence_type"]), holder_uscc=row["holder_uscc"],
         destination=row["destination"], end_user_keys=tuple(row["end_user_keys"]),
-        items=tuple(dl.LicensedItem(i["control_code"], i["description"], Decimal(i["quantity"]),
-                                    i["unit"], dm.Money(i["amount_minor"], i["currency"]))
+        items=tuple(licence_rules.LicensedItem(i["control_code"], i["description"], Decimal(i["quantity"]),
+                                    i["unit"], model.Money(i["amount_minor"], i["currency"]))
                     for i in _load(row["items"])),
         issued_on=row["issued_on"], valid_from=row["valid_from"],
         valid_until=row["valid_until"], conditions=tuple(row["conditions"]),
-        state=dl.LicenceState(row["state"]), state_reason=row["state_reason"],
+        state=licence_rules.LicenceState(row["state"]), state_reason=row["state_reason"],
         holds=frozenset(row["holds"]),
-        exports=tuple(dl.ExportRecord(
+        exports=tuple(licence_rules.ExportRecord(
             u["export_id"], u["exported_on"],
-            tuple(dl.ExportLine(ln["item_index"], Decimal(ln["quantity"]), ln["value_minor"])
+            tuple(licence_rules.ExportLine(ln["item_index"], Decimal(ln["quantity"]), ln["value_minor"])
                   for ln in _load(u["lines"])), u["customs_declaration"])
             for u in usage))
     return LicenceRow(lic, row["authority"], row["updated_at"])
@@ -344,7 +345,7 @@ class SqlLicences(ports.LicenceRepository):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def add(self, lic: dl.Licence, authority: str) -> None:
+    async def add(self, lic: licence_rules.Licence, authority: str) -> None:
         """Store a newly issued licence."""
         await self.conn.execute(
             """INSERT INTO licences (id, application_id, holder_uscc, authority, licence_type,
@@ -362,7 +363,7 @@ class SqlLicences(ports.LicenceRepository):
                                   + (" FOR UPDATE" if for_update else ""), licence_id)
         return await _licence(self.conn, row) if row else None
 
-    async def save(self, lic: dl.Licence) -> None:
+    async def save(self, lic: licence_rules.Licence) -> None:
         """Write state, reason and holds; add export records not stored yet."""
         await self.conn.execute(
             """UPDATE licences SET state = $2, state_reason = $3, holds = $4, updated_at = now()

@@ -18,13 +18,12 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from stc_licensing.domain import inputs as di
-from stc_licensing.domain import licence as dl
-from stc_licensing.domain import model as dm
+from stc_licensing.domain import inputs as domain_inputs
+from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import model
+from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
 from stc_licensing.storage.ports import AppRow, LicenceRow
-
-_PENDING = ("SUBMITTED", "SCREENING", "UNDER_REVIEW", "INFORMATION_REQUESTED")
 
 
 @dataclass
@@ -32,13 +31,13 @@ class InMemoryStore:
     """Dictionaries standing in for the tables of migrations/*.sql (shared by every unit of
     work over the same store, as the database is)."""
 
-    operators: dict[str, tuple[dm.ExportOperator, dt.datetime]] = field(default_factory=dict)
-    standings: dict[str, tuple[di.CreditStanding, dt.date | None]] = field(default_factory=dict)
+    operators: dict[str, tuple[model.ExportOperator, dt.datetime]] = field(default_factory=dict)
+    standings: dict[str, tuple[domain_inputs.CreditStanding, dt.date | None]] = field(default_factory=dict)
     counters: dict[tuple[str, int], int] = field(default_factory=dict)
     applications: dict[str, AppRow] = field(default_factory=dict)
     history: dict[str, list[dict]] = field(default_factory=dict)
     assessments: dict[str, dict] = field(default_factory=dict)
-    licences: dict[str, tuple[dl.Licence, str, dt.datetime]] = field(default_factory=dict)
+    licences: dict[str, tuple[licence_rules.Licence, str, dt.datetime]] = field(default_factory=dict)
     policy_versions: dict[str, str] = field(default_factory=dict)  # content hash -> JSON
 
     def snapshot(self) -> tuple:
@@ -53,14 +52,14 @@ class FakeOperators(ports.OperatorRepository):
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
 
-    async def add(self, op: dm.ExportOperator) -> bool:
+    async def add(self, op: model.ExportOperator) -> bool:
         if op.uscc in self.store.operators:
             return False
         self.store.operators[op.uscc] = (op, dt.datetime.now(dt.UTC))
         return True
 
     async def get(self, uscc: str, *, for_update: bool = False
-                  ) -> tuple[dm.ExportOperator, dt.datetime] | None:
+                  ) -> tuple[model.ExportOperator, dt.datetime] | None:
         found = self.store.operators.get(uscc)
         if found is None:
             return None
@@ -71,7 +70,7 @@ class FakeOperators(ports.OperatorRepository):
         op, at = found
         return replace(op, licensed_exports=exports, established_end_users=keys), at
 
-    async def save(self, op: dm.ExportOperator) -> None:
+    async def save(self, op: model.ExportOperator) -> None:
         self.store.operators[op.uscc] = (op, self.store.operators[op.uscc][1])
 
 
@@ -81,11 +80,11 @@ class FakeStandings(ports.StandingRepository):
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
 
-    async def get(self, uscc: str) -> di.CreditStanding:
+    async def get(self, uscc: str) -> domain_inputs.CreditStanding:
         found = self.store.standings.get(uscc)
-        return found[0] if found else di.CreditStanding(uscc=uscc)
+        return found[0] if found else domain_inputs.CreditStanding(uscc=uscc)
 
-    async def upsert(self, s: di.CreditStanding, as_of: dt.date | None) -> None:
+    async def upsert(self, s: domain_inputs.CreditStanding, as_of: dt.date | None) -> None:
         old = self.store.standings.get(s.uscc)
         if old is None or old[1] is None or as_of is None or as_of >= old[1]:
             self.store.standings[s.uscc] = (s, as_of)
@@ -136,8 +135,9 @@ class FakeApplications(ports.ApplicationRepository):
 
     async def pending_ids(self) -> list[str]:
         return [r.id for r in self.store.applications.values()
-                if (not r.breach_reported and r.state.value in _PENDING)
-                or (r.state.value == "RECONSIDERATION" and not r.reconsideration_overdue_reported)]
+                if (not r.breach_reported and r.state in CLOCK_STATES)
+                or (r.state == model.ApplicationState.RECONSIDERATION
+                    and not r.reconsideration_overdue_reported)]
 
     async def append_history(self, app_id: str, kind: str, state: str, note: str,
                              snapshot: bytes, assessment_id: str | None = None) -> int:
@@ -185,14 +185,14 @@ class FakeLicences(ports.LicenceRepository):
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
 
-    async def add(self, lic: dl.Licence, authority: str) -> None:
+    async def add(self, lic: licence_rules.Licence, authority: str) -> None:
         self.store.licences[lic.id] = (lic, authority, dt.datetime.now(dt.UTC))
 
     async def get(self, licence_id: str, *, for_update: bool = False) -> LicenceRow | None:
         found = self.store.licences.get(licence_id)
         return LicenceRow(*found) if found else None
 
-    async def save(self, lic: dl.Licence) -> None:
+    async def save(self, lic: licence_rules.Licence) -> None:
         _, authority, _ = self.store.licences[lic.id]
         self.store.licences[lic.id] = (lic, authority, dt.datetime.now(dt.UTC))
 
@@ -207,7 +207,7 @@ class FakeLicences(ports.LicenceRepository):
 
     async def due_to_expire(self, today: dt.date) -> list[str]:
         return [lic.id for lic, _, _ in self.store.licences.values()
-                if lic.state in (dl.LicenceState.ACTIVE, dl.LicenceState.SUSPENDED)
+                if lic.state in (licence_rules.LicenceState.ACTIVE, licence_rules.LicenceState.SUSPENDED)
                 and lic.valid_until < today]
 
 
