@@ -1,6 +1,6 @@
-"""Event handlers: one `on_<event>(uow, env, msg)` per consumed type, run inside the inbox
-transaction: the event becomes a command and runs the same use cases the API runs
-(service/), over the licensing unit of work of that transaction. And the subscription list.
+"""Event handlers: per consumed type, the event becomes a command (`<x>_command(msg)`, pure)
+and runs the same use cases the API runs (service/), inside the inbox transaction over the
+licensing unit of work of that transaction. And the subscription list.
 
 - stc.screening.v1.ScreeningCompleted (APPLICATION subjects) -> assessment (Art. 13)
 - stc.screening.v1.RescreeningMatch -> suspend a licence / flag a pending application
@@ -12,8 +12,11 @@ transaction: the event becomes a command and runs the same use cases the API run
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any
 
+from google.protobuf.message import Message
 from stc.credit.v1 import events_pb2 as credit
 from stc.enduser.v1 import events_pb2 as enduser
 from stc.screening.v1 import events_pb2 as screening
@@ -114,58 +117,35 @@ def end_use_check_command(msg: enduser.EndUseCheckCompleted
 
 # --------------------------------------------------------------------------- handlers
 
-
-async def on_screening_completed(uow: UnitOfWork, env: Envelope,
-                                 msg: screening.ScreeningCompleted) -> None:
-    """Assess a screened application."""
-    cmd = assess_command(msg)
-    if cmd is not None:
-        await service.assess_application(uow=SqlUnitOfWork.over(uow), cmd=cmd)
+Handler = Callable[[UnitOfWork, Envelope, Message], Awaitable[None]]
 
 
-async def on_rescreening_match(uow: UnitOfWork, env: Envelope,
-                               msg: screening.RescreeningMatch) -> None:
-    """Suspend a licence or flag an application after a list change."""
-    await service.handle_rescreening_match(uow=SqlUnitOfWork.over(uow),
-                                           cmd=rescreening_command(msg))
+def handler(to_command: Callable[[Any], Any], use_case: Callable[..., Awaitable[Any]]
+            ) -> Handler:
+    """The consumer's handler of one event type: the event's command (None: nothing to do)
+    run by `use_case` over the licensing unit of work of the inbox transaction."""
 
+    async def handle(uow: UnitOfWork, env: Envelope, msg: Message) -> None:
+        cmd = to_command(msg)
+        if cmd is not None:
+            await use_case(uow=SqlUnitOfWork.over(uow), cmd=cmd)
 
-async def on_credit_standing_changed(uow: UnitOfWork, env: Envelope,
-                                     msg: credit.CreditStandingChanged) -> None:
-    """Update the local credit-standing projection (rejecting what must not count)."""
-    cmd = credit_standing_command(msg)
-    if cmd is not None:
-        await service.record_credit_standing(uow=SqlUnitOfWork.over(uow), cmd=cmd)
-
-
-async def on_change_reported(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeReported) -> None:
-    """Hold the licence while the report is open."""
-    cmd = hold_command(msg)
-    if cmd is not None:
-        await service.hold_licence(uow=SqlUnitOfWork.over(uow), cmd=cmd)
-
-
-async def on_change_resolved(uow: UnitOfWork, env: Envelope, msg: enduser.ChangeResolved) -> None:
-    """Release the hold and apply the officer's resolution."""
-    await service.apply_change_resolution(uow=SqlUnitOfWork.over(uow),
-                                          cmd=resolution_command(msg))
-
-
-async def on_end_use_check_completed(uow: UnitOfWork, env: Envelope,
-                                     msg: enduser.EndUseCheckCompleted) -> None:
-    """Suspend a licence whose goods an end-use check found diverted (Art. 17)."""
-    cmd = end_use_check_command(msg)
-    if cmd is not None:
-        await service.suspend_after_end_use_check(uow=SqlUnitOfWork.over(uow), cmd=cmd)
+    handle.__name__ = handle.__qualname__ = f"on_{use_case.__name__}"
+    return handle
 
 
 SUBSCRIPTIONS = [
-    Subscription(screening.ScreeningCompleted, on_screening_completed),
-    Subscription(screening.RescreeningMatch, on_rescreening_match),
+    Subscription(screening.ScreeningCompleted,
+                 handler(assess_command, service.assess_application)),
+    Subscription(screening.RescreeningMatch,
+                 handler(rescreening_command, service.handle_rescreening_match)),
     # only from the credit service, on its standing topic (issue 10 item 5)
-    Subscription(credit.CreditStandingChanged, on_credit_standing_changed,
+    Subscription(credit.CreditStandingChanged,
+                 handler(credit_standing_command, service.record_credit_standing),
                  topics=(CREDIT_STANDING.name,), sources=CREDIT_SOURCES),
-    Subscription(enduser.ChangeReported, on_change_reported),
-    Subscription(enduser.ChangeResolved, on_change_resolved),
-    Subscription(enduser.EndUseCheckCompleted, on_end_use_check_completed),
+    Subscription(enduser.ChangeReported, handler(hold_command, service.hold_licence)),
+    Subscription(enduser.ChangeResolved,
+                 handler(resolution_command, service.apply_change_resolution)),
+    Subscription(enduser.EndUseCheckCompleted,
+                 handler(end_use_check_command, service.suspend_after_end_use_check)),
 ]

@@ -88,18 +88,21 @@ async def revoke_as(uow: LicensingUnitOfWork, found: LicenceRow, reason: str, so
     return lic
 
 
-def _reason(reason: str) -> str:
+async def _officers_licence(uow: LicensingUnitOfWork, caller: Principal, licence_id: str,
+                            reason: str) -> tuple[str, LicenceRow]:
+    """The stated reason and the licence, locked, when the caller is an officer of the
+    issuing authority (Art. 5)."""
     if not reason.strip():
         raise ValidationFailed(FieldViolation("reason", "a reason is required"))
-    return reason.strip()
+    found = await common.visible_licence(uow, caller, licence_id, for_update=True)
+    common.require_competent(caller, found.authority)
+    return reason.strip(), found
 
 
 async def suspend_licence(*, uow: LicensingUnitOfWork, caller: Principal,
                           cmd: commands.SuspendLicence) -> LicenceView:
     """An officer of the issuing authority suspends a licence."""
-    reason = _reason(cmd.reason)
-    found = await common.visible_licence(uow, caller, cmd.licence_id, for_update=True)
-    common.require_competent(caller, found.authority)
+    reason, found = await _officers_licence(uow, caller, cmd.licence_id, cmd.reason)
     lic = await suspend_as(uow, found, reason, "officer", caller.subject)
     return await licence_view(uow, lic, found.authority)
 
@@ -107,9 +110,7 @@ async def suspend_licence(*, uow: LicensingUnitOfWork, caller: Principal,
 async def reinstate_licence(*, uow: LicensingUnitOfWork, caller: Principal,
                             cmd: commands.ReinstateLicence) -> LicenceView:
     """An officer reinstates a suspended licence within its validity."""
-    reason = _reason(cmd.reason)
-    found = await common.visible_licence(uow, caller, cmd.licence_id, for_update=True)
-    common.require_competent(caller, found.authority)
+    reason, found = await _officers_licence(uow, caller, cmd.licence_id, cmd.reason)
     lic = licence_rules.reinstate(found.licence, reason, common.today())
     await uow.licences.save(lic)
     await publish(uow, outgoing.licence_reinstated(lic, reason, common.now()))
@@ -119,8 +120,6 @@ async def reinstate_licence(*, uow: LicensingUnitOfWork, caller: Principal,
 async def revoke_licence(*, uow: LicensingUnitOfWork, caller: Principal,
                          cmd: commands.RevokeLicence) -> LicenceView:
     """An officer revokes a licence (final)."""
-    reason = _reason(cmd.reason)
-    found = await common.visible_licence(uow, caller, cmd.licence_id, for_update=True)
-    common.require_competent(caller, found.authority)
+    reason, found = await _officers_licence(uow, caller, cmd.licence_id, cmd.reason)
     lic = await revoke_as(uow, found, reason, "officer", caller.subject)
     return await licence_view(uow, lic, found.authority)
