@@ -1,6 +1,6 @@
-"""The use cases of service.py over the in-memory repository and a recording publisher (no
-PostgreSQL, no Kafka): what they store, which events they emit, and that every refusal
-writes nothing and publishes nothing."""
+"""The use cases (service/) over the in-memory fakes and a recording publisher, called as the
+servicer calls them (no PostgreSQL, no Kafka): what they store, which events they emit, and
+that every refusal writes nothing and publishes nothing."""
 
 from __future__ import annotations
 
