@@ -316,6 +316,13 @@ def assessment_to_pb(a: assessment_rules.Assessment, assessment_id: str,
         assessed_on=date_to_pb(a.assessed_on), assessed_at=ts(assessed_at))
 
 
+def general_licence_verdict(body: bytes) -> tuple[bool, list[str]]:
+    """A stored Assessment's Art. 14 answer: general-licence eligible, and the reason codes
+    when not."""
+    a = assessment_pb2.Assessment.FromString(body)
+    return a.general_licence_eligible, [r.code for r in a.general_licence_reasons]
+
+
 def assessed_event(a: assessment_pb2.Assessment, uscc: str) -> events_pb2.ApplicationAssessed:
     """ApplicationAssessed from a stored Assessment."""
     return events_pb2.ApplicationAssessed(

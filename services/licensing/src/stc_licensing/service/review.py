@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from stc.licensing.v1 import assessment_pb2
 from stc_common.auth.jwt import Principal, Role
 from stc_common.errors import (
     FailedPrecondition,
@@ -18,6 +17,7 @@ from stc_common.errors import (
 from stc_common.logging import get_logger
 from stc_common.prc_time import prc_date
 
+from stc_licensing import wire
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain.clock import (
     Pause,
@@ -35,7 +35,6 @@ from stc_licensing.service import commands, common
 from stc_licensing.service.applications import close_open_pauses
 from stc_licensing.service.views import ApplicationView, Decision, LicenceView, Page
 from stc_licensing.storage.ports import AppRow, LicensingUnitOfWork
-from stc_licensing.wire import content_to_domain_from_json
 
 log = get_logger("stc_licensing.service.review")
 
@@ -47,7 +46,7 @@ REVIEW_QUEUE_ALLOWED = frozenset(REVIEW_QUEUE_STATES + (ApplicationState.INFORMA
 
 def domain_application(row: AppRow) -> Application:
     """The domain's Application of a stored row."""
-    return Application(id=row.id, content=content_to_domain_from_json(row.content),
+    return Application(id=row.id, content=wire.content_to_domain_from_json(row.content),
                        state=row.state, submitted_on=prc_date(row.submitted_at),
                        accepted_on=row.accepted_on, reference=row.reference,
                        authority=row.authority)
@@ -152,9 +151,9 @@ async def _check_general_licence(uow: LicensingUnitOfWork, row: AppRow) -> None:
         raise FailedPrecondition(
             "a general licence needs an assessment of Art. 14 eligibility first",
             reason="GENERAL_LICENCE_NOT_ASSESSED")
-    a = assessment_pb2.Assessment.FromString(body)
-    if not a.general_licence_eligible:
-        why = ", ".join(r.code for r in a.general_licence_reasons) or "no reason recorded"
+    eligible, reasons = wire.general_licence_verdict(body)
+    if not eligible:
+        why = ", ".join(reasons) or "no reason recorded"
         raise FailedPrecondition(
             f"no general licence: not eligible under Art. 14 ({why}; the assessment's "
             "general_licence_reasons say why); deny, or the exporter applies for single "
