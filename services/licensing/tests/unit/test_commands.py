@@ -388,3 +388,19 @@ def test_events_become_commands():
     assert "Werk ~ Werk Ulm" in match.what and "LIST_KIND_CONTROL_LIST E-1" in match.what
     assert handlers.assess_command(screening.ScreeningCompleted(
         subject_kind=screening.SUBJECT_KIND_LICENCE)) is None
+
+
+async def test_a_request_id_stored_before_fingerprints_replays(b):
+    """stc_common.idempotency: a row from before migration 0005 (no fingerprint) answers a
+    retry with the stored application, whatever the retry carries; nothing is written."""
+    uow = b.FakeUnitOfWork()
+    await _registered(b, uow)
+    first = await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit())
+    uow.store.applications[first.application.id].request_fingerprint = None
+    uow.events.clear()
+    before = uow.store.snapshot()
+    other = b.content_pb(contract_reference="C-2026-002")
+    again = await service.submit_application(uow=uow, caller=b.exporter(),
+                                             cmd=b.submit("r-1", other))
+    assert again.application.id == first.application.id
+    assert uow.store.snapshot() == before and uow.events == []
