@@ -237,11 +237,29 @@ async def test_import_list_first_load_is_quiet_then_changes_are_published(store,
 async def test_import_lists_applies_each_committed_list_to_the_index(store, state, tmp_path):
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "prc_lists.csv").write_text(
-        "list,name_zh,name_en,aliases,country,address,identifiers,announcement,listed_on,"
-        "remarks\n", encoding="utf-8")
+        "list,name_en,name_zh,country,announcement,date\n"
+        'control_list,"Lockheed Martin Corporation",洛克希德·马丁公司,US,"MOFCOM 2025 No. 1",'
+        "2025-01-02\n", encoding="utf-8")
     out = await lists.import_lists(store.uows(), data_dir=tmp_path, names=["prc", "un"],
                                    publish_initial=False, state=state)
-    assert [s.list_name for s in out] == ["prc"]  # the UN file is missing: skipped
+    assert [(s.list_name, s.added) for s in out] == [("prc", 1)]  # no UN file: skipped
+    assert len(store.entries) == 1 and not store.outbox
+    (entry_id,) = store.entries
+    assert state.index.get(entry_id) is not None  # applied after the commit
+    assert store.versions[0]["file_sha256"] and store.versions[0]["entries"] == 1
+
+
+async def test_sync_entry_follows_the_table(store, state):
+    e = ListEntry("prc-control-list:s", ListKind.CONTROL_LIST, ("Sigma Listed Co",))
+    async with store.uows()() as uow:
+        await uow.lists.insert_many([e], "officer")
+    await index.sync_entry(uows=store.uows(), state=state, entry_id=e.entry_id,
+                           content_hash=e.content_hash)
+    assert state.index.get(e.entry_id) == e
+    store.entries.clear()
+    await index.sync_entry(uows=store.uows(), state=state, entry_id=e.entry_id,
+                           content_hash="")
+    assert e.entry_id not in state.index
 
 
 # ----------------------------------------------------------------------------- screening
