@@ -13,6 +13,7 @@ so a redelivered event is a no-op):
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from stc.enduser.v1 import events_pb2 as eu
@@ -38,7 +39,11 @@ def _day(ts: Timestamp, env: Envelope) -> dt.date:
 
 
 def _typed(uow: UnitOfWork) -> ScreeningUnitOfWork:
-    # index changes a handler makes are applied once the inbox transaction committed
+    """The screening unit of work over the consumer's; index changes a handler makes are
+    applied once the inbox transaction committed. (A unit of work that has the screening
+    repositories already, such as the in-memory fake, is used as it is.)"""
+    if hasattr(uow, "lists"):
+        return cast(ScreeningUnitOfWork, uow)
     return ScreeningUnitOfWork.around(uow, pending_change())
 
 
