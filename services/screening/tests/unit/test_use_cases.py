@@ -35,6 +35,7 @@ from stc_screening.service import (
     lists,
     measures,
     screening,
+    search,
     subjects,
 )
 from stc_screening.service.state import ScreeningState
@@ -337,10 +338,10 @@ async def test_screen_party_parties_and_search_read_the_index(state):
     batch = await screening.screen_parties(state=state, cmd=commands.ScreenParties(
         (Party(LISTED), Party("Nobody At All Ltd"), Party(""))))
     assert [len(h) for h in batch.hits] == [1, 0, 0]
-    found = await screening.search_list_entries(
+    found = await search.search_list_entries(
         state=state, cmd=commands.SearchListEntries("Kestrel"))
     assert [e.entry_id for e, _ in found.results] == ["prc-control-list:k"]
-    every = await screening.search_list_entries(
+    every = await search.search_list_entries(
         state=state, cmd=commands.SearchListEntries("", (ListKind.WATCH_LIST,)))
     assert [e.entry_id for e, r in every.results] == ["prc-watch-list:u"]
     assert every.matches_well

@@ -31,7 +31,7 @@ from stc_screening.domain.consultations import Consultation
 from stc_screening.domain.index import SearchResult
 from stc_screening.domain.lists import ListEntry
 from stc_screening.domain.search import MatchKind
-from stc_screening.service.screening import SearchFound
+from stc_screening.service.search import SearchFound
 
 __all__ = [
     "LIST_KIND_FROM_PB", "LIST_KIND_TO_PB", "PARTY_TYPE_FROM_PB", "SCOPE_FROM_PB",

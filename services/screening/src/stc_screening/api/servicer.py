@@ -38,6 +38,7 @@ from stc_screening.service import (
     lists,
     measures,
     screening,
+    search,
 )
 from stc_screening.service.state import ScreeningState
 from stc_screening.storage.uow import uow_factory
@@ -73,7 +74,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         kinds = v.kinds(c, request.list_kinds, "list_kinds")
         v.text(c, request.query, "query", v.MAX_NAME)
         c.raise_if_any()
-        found = await screening.search_list_entries(
+        found = await search.search_list_entries(
             state=self.state, cmd=commands.SearchListEntries(query=request.query, kinds=kinds))
         return m.search_results(found, offset, size)
 
@@ -82,7 +83,7 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         c = ViolationCollector()
         entry_id = v.entry_id(c, request.entry_id, "entry_id")
         c.raise_if_any()
-        entry = screening.get_list_entry(state=self.state, entry_id=entry_id)
+        entry = search.get_list_entry(state=self.state, entry_id=entry_id)
         if entry is None:
             raise NotFound(f"list entry {request.entry_id} not found", reason="ENTRY_NOT_FOUND")
         return m.entry_to_pb(entry)

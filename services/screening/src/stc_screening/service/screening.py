@@ -1,8 +1,8 @@
-"""Screening use cases: the public list search (ECL Art. 18), party and batch screening,
+"""Screening use cases: party and batch screening,
 transaction screening (parties, destination, items, end use, red flags), the screening of a
 submitted application (Flow 2) and of a change report's new end user (Art. 16).
 
-Matching never runs on the event loop: every search and screen is a job on the state's
+Matching never runs on the event loop: every screen is a job on the state's
 matcher thread (``stc_screening.matcher``), one party or one chunk at a time."""
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from stc_screening.convert import (
     party_to_domain,
     tx_party,
 )
-from stc_screening.domain.index import ScreeningIndex, SearchResult
+from stc_screening.domain.index import ScreeningIndex
 from stc_screening.domain.lists import ListEntry, ListKind, normalise_identifier
 from stc_screening.domain.matching import Hit, Party
-from stc_screening.domain.search import PUBLIC_SEARCH_THRESHOLD, matches_well
 from stc_screening.domain.transaction import Transaction, TransactionResult, screen_transaction
 from stc_screening.events import outgoing
 from stc_screening.policy_files import finding_texts
@@ -39,7 +38,6 @@ from stc_screening.service.commands import (
     ScreenParties,
     ScreenParty,
     ScreenTransaction,
-    SearchListEntries,
 )
 from stc_screening.service.state import ScreeningState
 from stc_screening.storage import subjects as kinds_of
@@ -47,7 +45,6 @@ from stc_screening.storage.uow import ScreeningUnitOfWork
 
 log = get_logger("stc_screening.service")
 BATCH_CHUNK = 25  # parties per matcher job of a batch: other callers wait at most one chunk
-SEARCH_LIMIT = 1000  # search results a query may return (then paged)
 EXPORTER_PARTY_ID = "exporter"
 
 
@@ -60,15 +57,6 @@ class Screened:
     lists_version: str
 
 
-@dataclass(frozen=True)
-class SearchFound:
-    """The public search's results (entries with score, matched name and kind), best first;
-    ``matches_well`` tells the caller whether the best results deserve trust."""
-
-    results: list[tuple[ListEntry, SearchResult | None]]
-    matches_well: bool
-
-
 def _entries_of(state: ScreeningState, hits: Iterable[Hit]) -> dict[str, ListEntry]:
     out = {}
     for h in hits:
@@ -76,38 +64,6 @@ def _entries_of(state: ScreeningState, hits: Iterable[Hit]) -> dict[str, ListEnt
         if e is not None:
             out[h.entry_id] = e
     return out
-
-
-# ----------------------------------------------------------------------------- search
-
-
-def _sorted_entries(state: ScreeningState, kinds: Iterable[ListKind] | None
-                    ) -> list[ListEntry]:
-    wanted = set(kinds) if kinds is not None else None
-    return sorted((e for e in state.index.entries() if wanted is None or e.list_kind in wanted),
-                  key=lambda e: e.entry_id)
-
-
-async def search_list_entries(*, state: ScreeningState, cmd: SearchListEntries) -> SearchFound:
-    """Public list search (ECL Art. 18): identifier, exact name, words, then fuzzy; without
-    a query every indexed entry (of the given lists), by id."""
-    q = cmd.query.strip()
-    if not q:
-        entries = await state.matcher.run(_sorted_entries, state, cmd.kinds)
-        return SearchFound([(e, None) for e in entries], True)
-    found = await state.matcher.run(state.index.search, q, lists=cmd.kinds,
-                                    fuzzy_threshold=PUBLIC_SEARCH_THRESHOLD, limit=SEARCH_LIMIT)
-    results: list[tuple[ListEntry, SearchResult | None]] = []
-    for r in found:
-        entry = state.index.get(r.entry_id)
-        if entry is not None:
-            results.append((entry, r))
-    return SearchFound(results, matches_well(r.strength for r in found))
-
-
-def get_list_entry(*, state: ScreeningState, entry_id: str) -> ListEntry | None:
-    """One indexed entry, or None."""
-    return state.index.get(entry_id)
 
 
 # ----------------------------------------------------------------------------- parties
