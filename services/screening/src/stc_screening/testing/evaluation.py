@@ -274,7 +274,7 @@ def _typo(rng: random.Random, name: str) -> str | None:
 def _typo_cases(rng: random.Random, entries: Sequence[ListEntry], n: int) -> list[Case]:
     pool = [e for e in entries if not e.entry_id.startswith("eval-probe")]
     rng.shuffle(pool)
-    out = []
+    out: list[Case] = []
     for e in pool:
         if len(out) >= n:
             break
