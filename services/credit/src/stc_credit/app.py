@@ -17,6 +17,7 @@ import asyncpg
 import faust
 from stc_common.kafka.topics import CREDIT_RECORD
 from stc_common.logging import get_logger
+from stc_common.naming import consumer_group
 
 from stc_credit import agents
 from stc_credit.agents import StandingAgent
@@ -28,7 +29,7 @@ log = get_logger("stc_credit.app")
 
 def app_id(settings: CreditSettings) -> str:
     """The Faust app id (= its consumer group and the prefix of its changelog topics)."""
-    return f"{settings.consumer_group_prefix}-credit-standing"
+    return consumer_group(settings.consumer_group_prefix, "credit", "standing")
 
 
 def create_app(

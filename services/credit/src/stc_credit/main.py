@@ -15,6 +15,7 @@ from stc_common.auth.access import guard
 from stc_common.consumer import EventConsumer
 from stc_common.kafka.topics import ENDUSER_CHANGE
 from stc_common.logging import get_logger
+from stc_common.naming import consumer_group
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
@@ -62,7 +63,7 @@ def build_spec(
                 topics=[ENDUSER_CHANGE.name],
                 pool=pool,
                 bootstrap=settings.kafka_bootstrap_servers,
-                group_id=f"{settings.consumer_group_prefix}-credit-enduser",
+                group_id=consumer_group(settings.consumer_group_prefix, "credit", "enduser"),
                 subscriptions=SUBSCRIPTIONS,
                 source=SOURCE,
             )  # fmt: skip

@@ -79,9 +79,9 @@ async def credit(fresh_database, kafka_bootstrap, tmp_path) -> AsyncIterator[Run
     )  # fmt: skip
     # The end-user topic is shared: start this test's consumer group at its current end, so
     # the service opens cases only for the events this test produces.
-    await start_group_at_end(kafka_bootstrap, f"{prefix}-credit-enduser", [ENDUSER_CHANGE.name])
+    await start_group_at_end(kafka_bootstrap, f"{prefix}.credit.enduser", [ENDUSER_CHANGE.name])
     # Likewise the Faust app's group (= its app id) on the shared record topic.
-    await start_group_at_end(kafka_bootstrap, f"{prefix}-credit-standing", [CREDIT_RECORD.name])
+    await start_group_at_end(kafka_bootstrap, f"{prefix}.credit.standing", [CREDIT_RECORD.name])
     clock = Clock()
     running = Running(0, settings, dsn, signer, verifier, clock)
     spec = build_spec(settings, clock=clock, on_agent=lambda a: setattr(running, "agent", a))

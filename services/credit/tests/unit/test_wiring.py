@@ -169,7 +169,7 @@ async def test_faust_app_keeps_its_data_under_the_state_folder(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)  # what the working directory would collect
     settings = CreditSettings(state_dir=tmp_path / "state", consumer_group_prefix="t-wiring")
     app, agent = create_app(settings, None, lambda: dt.date(2026, 10, 12))  # type: ignore[arg-type]
-    assert app.conf.id == app_id(settings) == "t-wiring-credit-standing"
-    assert app.conf.datadir == tmp_path / "state" / "t-wiring-credit-standing-data"
+    assert app.conf.id == app_id(settings) == "t-wiring.credit.standing"
+    assert app.conf.datadir == tmp_path / "state" / "t-wiring.credit.standing-data"
     assert agent.handled == 0 and not list(tmp_path.glob("*-data"))
     assert not app.tables  # no Faust table: PostgreSQL holds the standing

@@ -9,6 +9,7 @@ from stc.enduser.v1 import enduser_service_pb2
 from stc_common.consumer import EventConsumer
 from stc_common.kafka.topics import LICENCE
 from stc_common.logging import get_logger
+from stc_common.naming import consumer_group
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
@@ -43,7 +44,7 @@ def build_spec(settings: EndUserSettings) -> ServiceSpec:
         return [EventConsumer(
             name="enduser.licences", topics=[LICENCE.name], pool=pool,
             bootstrap=settings.kafka_bootstrap_servers,
-            group_id=f"{settings.consumer_group_prefix}.enduser.licences",
+            group_id=consumer_group(settings.consumer_group_prefix, "enduser", "licences"),
             subscriptions=SUBSCRIPTIONS, source=SOURCE)]
 
     return ServiceSpec(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from stc_common.config import ServiceSettings
+from stc_common.naming import event_source
 
 # ce_source of every event the licensing service publishes (and the outbox rows it writes)
-SOURCE = "stc-licensing"
+SOURCE = event_source("licensing")
 
 
 class LicensingSettings(ServiceSettings):

@@ -9,6 +9,7 @@ import asyncpg
 from stc_common.consumer import EventConsumer
 from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
 from stc_common.logging import get_logger
+from stc_common.naming import consumer_group
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
@@ -64,7 +65,7 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
             name="licensing", topics=[SCREENING_RESULT.name, CREDIT_STANDING.name,
                                       ENDUSER_CHANGE.name],
             pool=pool, bootstrap=settings.kafka_bootstrap_servers,
-            group_id=f"{settings.consumer_group_prefix}-licensing",
+            group_id=consumer_group(settings.consumer_group_prefix, "licensing", "events"),
             subscriptions=SUBSCRIPTIONS, source=SOURCE)]
 
     async def warm(pool: asyncpg.Pool) -> None:

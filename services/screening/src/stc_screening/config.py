@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from stc_common.config import ServiceSettings
+from stc_common.naming import event_source
 
 # ce_source of the events screening publishes (and the unit of work's source)
-SOURCE = "screening"
+SOURCE = event_source("screening")
 # <repo>/services/screening/src/stc_screening/config.py -> <repo>/../shared/data
 _REPO = Path(__file__).resolve().parents[4]
 DEFAULT_DATA_DIR = _REPO.parent / "shared" / "data"

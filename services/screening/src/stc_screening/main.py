@@ -11,6 +11,7 @@ from stc_common.auth.access import public_methods
 from stc_common.consumer import EventConsumer
 from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 from stc_common.logging import get_logger
+from stc_common.naming import consumer_group
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_screening.api.access import ACCESS
@@ -78,7 +79,7 @@ def build_spec(settings: ScreeningSettings,
             state=state, name="screening.subjects", topics=[APPLICATION.name, LICENCE.name,
                                                ENDUSER_CHANGE.name], pool=pool,
             bootstrap=settings.kafka_bootstrap_servers,
-            group_id=f"{settings.consumer_group_prefix}.screening.subjects",
+            group_id=consumer_group(settings.consumer_group_prefix, "screening", "subjects"),
             subscriptions=subscriptions(state), source=SOURCE)]
 
     background = [index_sync(state, settings.kafka_bootstrap_servers,

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 from google.protobuf.message import Message
 from stc_common.db.uow import UnitOfWork, unit_of_work
+from stc_common.naming import event_source
 
 from stc_credit.storage.log import PublicationLog
 from stc_credit.storage.records import (
@@ -27,7 +28,7 @@ from stc_credit.storage.records import (
 )
 
 #: ce_source of every event the credit service writes (and its outbox rows' source).
-SOURCE = "credit"
+SOURCE = event_source("credit")
 
 
 class CreditUnitOfWork:

@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator
 import asyncpg
 from google.protobuf.message import Message
 from stc_common.db.uow import UnitOfWork, unit_of_work
+from stc_common.naming import event_source
 
 from stc_enduser.storage.checks import CheckRepository
 from stc_enduser.storage.licences import LicenceRepository
 from stc_enduser.storage.reports import ReportRepository
 
 #: ce_source of every event the end-user service writes.
-SOURCE = "enduser"
+SOURCE = event_source("enduser")
 
 
 class EndUserUnitOfWork:

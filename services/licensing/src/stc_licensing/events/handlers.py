@@ -25,6 +25,7 @@ from stc_common.db.uow import UnitOfWork
 from stc_common.envelope import Envelope
 from stc_common.kafka.topics import CREDIT_STANDING
 from stc_common.logging import get_logger
+from stc_common.naming import legacy_sources
 from stc_common.uscc import UsccError, validate_uscc
 
 from stc_licensing import service, wire
@@ -35,7 +36,7 @@ from stc_licensing.storage.sql import SqlUnitOfWork
 
 log = get_logger("stc_licensing.events")
 # the ce_source the credit service publishes with ("credit"; "stc-credit" should it be renamed)
-CREDIT_SOURCES = ("credit", "stc-credit")
+CREDIT_SOURCES = legacy_sources("credit")
 CREDIT_LEVELS = {credit.STANDING_LEVEL_GOOD: CreditLevel.GOOD,
                  credit.STANDING_LEVEL_WARNED: CreditLevel.WARNED,
                  credit.STANDING_LEVEL_PENALISED: CreditLevel.PENALISED,
