@@ -46,7 +46,7 @@ async def licensing(pg_admin_dsn, kafka_bootstrap):
 
     async with service("licensing", pg_admin_dsn, LicensingSettings, build_spec,
                        kafka_bootstrap_servers=kafka_bootstrap,
-                       groups_at_end={"-licensing": [SCREENING_RESULT.name, CREDIT_STANDING.name,
+                       groups_at_end={".licensing.events": [SCREENING_RESULT.name, CREDIT_STANDING.name,
                                                      ENDUSER_CHANGE.name]}) as port:
         yield port
 

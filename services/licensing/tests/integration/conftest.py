@@ -159,7 +159,7 @@ async def env(pg_admin_dsn, kafka_bootstrap):
         ticker_interval_s=0.5, log_level="WARNING")
     # the history other tests left on the shared topics is not this module's business
     # (replaying it made the first ScreeningCompleted wait behind thousands of foreign events)
-    await start_group_at_end(kafka_bootstrap, f"{settings.consumer_group_prefix}-licensing",
+    await start_group_at_end(kafka_bootstrap, f"{settings.consumer_group_prefix}.licensing.events",
                              [SCREENING_RESULT.name, CREDIT_STANDING.name, ENDUSER_CHANGE.name])
     log = TopicReader(kafka_bootstrap, [APPLICATION.name, LICENCE.name, OPERATOR.name])
     await log.start()
