@@ -6,6 +6,8 @@ entry and the reason."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -95,3 +97,26 @@ async def test_calls_spread_over_both_replicas_and_survive_one_stopping():
     finally:
         await s1.stop(grace=None)
         await s2.stop(grace=None)
+
+
+async def test_status_shows_each_replica_and_fails_only_when_none_serves(monkeypatch):
+    from stc_cli import main
+
+    servers = [await _server() for _ in range(2)]
+    dead = f"127.0.0.1:{free_port()}"
+    ok = [f"127.0.0.1:{port}" for _, _, port in servers]
+    monkeypatch.setattr(main, "EDGE", f"127.0.0.1:{free_port()}")  # no edge: not a failure
+    try:
+        for svc in ("licensing", "enduser", "credit"):
+            monkeypatch.setitem(context.ADDRESSES, svc, ok[0])
+        monkeypatch.setitem(context.ADDRESSES, "screening", f"{ok[1]},{dead}")
+        r = await asyncio.to_thread(CliRunner().invoke, app, ["status"])
+        assert r.exit_code == 0, r.output  # one replica of screening serves: it is up
+        rows = [line for line in r.output.splitlines() if "screening" in line]
+        assert len(rows) == 2 and "SERVING" in rows[0] and "UNAVAILABLE" in rows[1], rows
+        monkeypatch.setitem(context.ADDRESSES, "screening", dead)
+        r = await asyncio.to_thread(CliRunner().invoke, app, ["status"])
+        assert r.exit_code == 1, r.output  # no replica of screening serves
+    finally:
+        for server, _, _ in servers:
+            await server.stop(grace=None)
