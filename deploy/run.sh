@@ -8,11 +8,12 @@ case "${1:-}" in -h|--help)
 make run (deploy/run.sh): Kafka, PostgreSQL, the four services, the edge and the demo, until Ctrl-C.
   STC_REPLICAS=N   N processes of each service on the same databases and topics (default 1,
                    at most 9). Replica 1 keeps the default ports (licensing 50051, screening
-                   50052, enduser 50053, credit 50054; metrics 9101-9104), and the CLI, the
-                   demo and the edge talk to it; replica k is the honcho process
-                   <service>-<k> on the first replica's ports plus 10*(k-1): licensing-2 on
-                   gRPC 50061 and metrics 9111, licensing-3 on 50071/9121 … Point the CLI at
-                   another one with STC_<SERVICE>_ADDR=127.0.0.1:PORT.
+                   50052, enduser 50053, credit 50054; metrics 9101-9104), and the CLI and
+                   the demo talk to it; the edge balances over every replica. Replica k is
+                   the honcho process <service>-<k> on the first replica's ports plus
+                   10*(k-1): licensing-2 on gRPC 50061 and metrics 9111, licensing-3 on
+                   50071/9121 … Give the CLI several with a list:
+                   STC_<SERVICE>_ADDR=127.0.0.1:50051,127.0.0.1:50061.
   STC_LOG_JSON=true  JSON log lines;  STC_KEEP_STACK=1  leave Kafka and PostgreSQL running.
 HELP
   exit 0 ;;

@@ -75,3 +75,19 @@ def test_ports_follow_the_first_replica_or_an_explicit_setting():
 def test_a_bad_replica_count_is_refused(bad):
     out = _procfile(bad, STC_REPLICAS=bad)
     assert out.returncode == 2 and "replicas must be 1-9" in out.stderr
+
+
+def test_the_edge_gets_every_replica_of_every_service():
+    lines = _lines(3)
+    edge = _service_env(lines["edge"])
+    assert edge["STC_LICENSING_ADDR"] == "127.0.0.1:50051,127.0.0.1:50061,127.0.0.1:50071"
+    assert edge["STC_CREDIT_ADDR"] == "127.0.0.1:50054,127.0.0.1:50064,127.0.0.1:50074"
+    # the same ports the replicas themselves take, moved or chosen
+    env = {"STC_SCREENING_GRPC_PORT": "6000", "STC_SCREENING_GRPC_PORT_3": "6543"}
+    moved = _service_env(lines["edge"], **env)
+    assert moved["STC_SCREENING_ADDR"] == ",".join(
+        f"127.0.0.1:{_service_env(lines[n], **env)['STC_GRPC_PORT']}"
+        for n in ("screening", "screening-2", "screening-3"))
+    assert moved["STC_SCREENING_ADDR"] == "127.0.0.1:6000,127.0.0.1:6010,127.0.0.1:6543"
+    # one replica: the Procfile's own single addresses
+    assert _service_env(_lines(1)["edge"])["STC_ENDUSER_ADDR"] == "127.0.0.1:50053"

@@ -19,7 +19,7 @@ from google.protobuf.json_format import MessageToDict
 from rich.console import Console
 from stc_common.grpc.errors import error_reason, field_violations
 
-from stc_cli.context import Identity, IdentityError, TlsSettingsError, channel
+from stc_cli.context import AddressError, Identity, IdentityError, TlsSettingsError, channel
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -48,7 +48,7 @@ def run(coro_fn):
             return asyncio.run(coro_fn(*args, **kwargs))
         except typer.Exit:
             raise
-        except (IdentityError, CliInputError, TlsSettingsError) as exc:
+        except (IdentityError, CliInputError, TlsSettingsError, AddressError) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
         except grpc.aio.AioRpcError as exc:

@@ -18,7 +18,7 @@ from rich.table import Table
 from stc_common.auth.jwt import mint_token
 
 from stc_cli.commands import application, credit, enduser, licence, officer, operator, screening
-from stc_cli.context import ADDRESSES, EDGE, KAFKA, channel
+from stc_cli.context import ADDRESSES, EDGE, KAFKA, channel_to, replicas
 from stc_cli.core import AsOption, console, err, report_rpc_error, run
 
 __all__ = ["app", "AsOption", "report_rpc_error", "run"]
@@ -56,17 +56,21 @@ async def status() -> None:
     """Health of the four services."""
     table = Table("service", "address", "health")
     bad = 0
-    for name, addr in ADDRESSES.items():
-        async with channel(name) as ch:
-            try:
-                r = await health_pb2_grpc.HealthStub(ch).Check(
-                    health_pb2.HealthCheckRequest(), timeout=3
-                )
-                state = health_pb2.HealthCheckResponse.ServingStatus.Name(r.status)
-            except grpc.aio.AioRpcError as exc:
-                state = f"[red]{exc.code().name}[/red]"
-                bad += 1
-        table.add_row(name, addr, state)
+    for name, addrs in ADDRESSES.items():
+        # each replica on its own row: a balanced channel would hide a dead one
+        serving = 0
+        for addr in replicas(addrs):
+            async with channel_to(addr) as ch:
+                try:
+                    r = await health_pb2_grpc.HealthStub(ch).Check(
+                        health_pb2.HealthCheckRequest(), timeout=3
+                    )
+                    state = health_pb2.HealthCheckResponse.ServingStatus.Name(r.status)
+                    serving += r.status == health_pb2.HealthCheckResponse.SERVING
+                except grpc.aio.AioRpcError as exc:
+                    state = f"[red]{exc.code().name}[/red]"
+            table.add_row(name, addr, state)
+        bad += not serving  # a service is down when none of its replicas serves
     edge = await asyncio.to_thread(edge_health, EDGE)
     table.add_row("edge (Envoy)", EDGE, {
         "SERVING": "SERVING", "NOT_SERVING": "[red]NOT_SERVING[/red] (a service is down)",

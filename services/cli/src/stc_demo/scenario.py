@@ -48,9 +48,9 @@ from stc.licensing.v1 import (
 )
 from stc.screening.v1 import events_pb2 as scr_events
 from stc.screening.v1 import screening_service_pb2, screening_service_pb2_grpc
+from stc_cli.context import channel_to, grpc_target
 from stc_common.auth.jwt import mint_token
 from stc_common.grpc.client import aio_channel
-from stc_common.grpc.retry import retrying_channel
 from stc_common.uscc import make_uscc
 
 SERVICES = ("licensing", "screening", "enduser", "credit")
@@ -58,7 +58,8 @@ DEFAULT_PORTS = {"licensing": 50051, "screening": 50052, "enduser": 50053, "cred
 
 
 def address(service: str) -> str:
-    """Where a service listens (STC_<SERVICE>_ADDR, else the default local port)."""
+    """Where a service listens (STC_<SERVICE>_ADDR, else the default local port); a
+    comma-separated list names several replicas."""
     return os.environ.get(f"STC_{service.upper()}_ADDR", f"127.0.0.1:{DEFAULT_PORTS[service]}")
 
 
@@ -66,7 +67,7 @@ async def wait_for_platform(timeout: float = 300) -> None:
     """Wait until the four services answer their health checks SERVING."""
     deadline = time.monotonic() + timeout
     for svc in SERVICES:
-        async with aio_channel(address(svc)) as ch:
+        async with aio_channel(grpc_target(address(svc))) as ch:  # any replica will do
             stub = health_pb2_grpc.HealthStub(ch)
             while True:
                 try:
@@ -169,8 +170,9 @@ class Story:
 
     async def __aenter__(self) -> Story:
         for svc in SERVICES:
-            # overload answers (RESOURCE_EXHAUSTED, UNAVAILABLE) retried with backoff where safe
-            self.channels[svc] = retrying_channel(address(svc))
+            # overload answers (RESOURCE_EXHAUSTED, UNAVAILABLE) retried with backoff where
+            # safe; every replica the address lists in the rotation
+            self.channels[svc] = channel_to(address(svc))
         self.lic = licensing_service_pb2_grpc.LicensingServiceStub(self.channels["licensing"])
         self.scr = screening_service_pb2_grpc.ScreeningServiceStub(self.channels["screening"])
         self.eu = enduser_service_pb2_grpc.EndUserServiceStub(self.channels["enduser"])

@@ -1,7 +1,10 @@
 """The edge's settings (pydantic-settings, variables prefixed `STC_EDGE_`).
 
 The upstream addresses default to the services' default ports and follow the same
-STC_<SERVICE>_ADDR variables as the CLI; TLS follows the services' own TLS variables
+STC_<SERVICE>_ADDR variables as the CLI. Each may list several replicas, comma-separated
+(`127.0.0.1:50051,127.0.0.1:50061`, issue 14 item 4): the edge balances over all of them; a
+host name (a compose service, a Kubernetes headless Service) is resolved to every address it
+has. TLS follows the services' own TLS variables
 (STC_TLS_CA_FILE towards the services, STC_EDGE_TLS_CERT_FILE/KEY_FILE towards browsers).
 """
 
@@ -62,6 +65,37 @@ class EdgeSettings(BaseSettings):
             return tuple(o.strip() for o in v.split(",") if o.strip())
         return v
 
+    @field_validator("licensing_addr", "screening_addr", "enduser_addr", "credit_addr")
+    @classmethod
+    def _addresses(cls, v: str, info) -> str:
+        # refused at start-up, naming the variable, rather than by Envoy later
+        split_addresses(v, info.field_name)
+        return v
+
     def address(self, service: str) -> str:
-        """host:port of one service."""
+        """The configured address list of one service, as given."""
         return getattr(self, f"{service}_addr")
+
+    def endpoints(self, service: str) -> list[tuple[str, int]]:
+        """(host, port) of every replica of one service, in the order given."""
+        return split_addresses(self.address(service), f"{service}_addr")
+
+
+def split_addresses(value: str, field: str) -> list[tuple[str, int]]:
+    """`host:port[,host:port…]` as (host, port) pairs; ValueError naming `field` and the reason
+    when an entry has no host, no port or a port outside 1–65535, or the list is empty or
+    repeats an address."""
+    out: list[tuple[str, int]] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        host, sep, port = entry.rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{field}: {entry!r} is not host:port with a port in 1-65535")
+        if (host, int(port)) in out:
+            raise ValueError(f"{field}: {entry!r} is listed twice")
+        out.append((host, int(port)))
+    if not out:
+        raise ValueError(f"{field}: no address given")
+    return out

@@ -8,6 +8,10 @@ One listener serves, on one origin and port:
 - the reference portal's static files (direct responses read from `portal/dist`);
 - `/healthz`, the edge's own health (503 until every service's cluster has a healthy host).
 
+Each service's cluster lists every replica (issue 14 item 4): least-request balancing, gRPC
+health checks and outlier detection take a dead replica out within seconds, and a call that
+never reached a replica, or a read that failed UNAVAILABLE, is sent to another one.
+
 CORS only for the configured origins; request bodies above `max_request_bytes` are refused
 (413) and a token bucket limits the request rate (429) before anything reaches a service. The
 Authorization header passes through unchanged: authorisation stays in the services.
@@ -16,9 +20,13 @@ Authorization header passes through unchanged: authorisation stays in the servic
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
+import re
 from pathlib import Path
 from typing import Any
+
+from stc_common.grpc.retry import READ_PREFIXES
 
 from stc_edge.config import SERVICE_NAMES, SERVICES, EdgeSettings
 
@@ -31,11 +39,6 @@ EXPOSE_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"
 STREAM_IDLE_TIMEOUT = "3600s"
 
 
-def _host_port(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
 def _is_ip(host: str) -> bool:
     import ipaddress
     try:
@@ -45,28 +48,47 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def cluster(name: str, addr: str, s: EdgeSettings) -> dict[str, Any]:
-    """An HTTP/2 cluster for one service, with active gRPC health checks."""
-    host, port = _host_port(addr)
+def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dict[str, Any]:
+    """An HTTP/2 cluster for one service over every replica: least-request balancing, active
+    gRPC health checks and outlier detection (a dead replica leaves the rotation within
+    seconds; the others take its calls)."""
+    hosts = [h for h, _ in endpoints]
     c: dict[str, Any] = {
         "name": name,
-        "type": "STATIC" if _is_ip(host) else "STRICT_DNS",
+        # a host name is resolved to every address it has (compose, a headless Service)
+        "type": "STATIC" if all(_is_ip(h) for h in hosts) else "STRICT_DNS",
         "connect_timeout": "2s",
+        # fewest calls in flight wins (of two picked at random): a replica busy with long
+        # WatchApplication streams or slow calls gets fewer new ones than plain round robin
+        # would give it
+        "lb_policy": "LEAST_REQUEST",
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": host,
-                                                         "port_value": port}}}}]}]},
+            {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+            for host, port in endpoints]}]},
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": f"{T}.upstreams.http.v3.HttpProtocolOptions",
                 "explicit_http_config": {"http2_protocol_options": {}}}},
-        "health_checks": [{"timeout": "2s", "interval": "5s", "unhealthy_threshold": 2,
-                           "healthy_threshold": 1, "no_traffic_interval": "5s",
-                           "grpc_health_check": {}}],
-        # one failed check must not blackhole a service that still answers
-        "common_lb_config": {"healthy_panic_threshold": {"value": 100}},
+        # grpc.health.v1.Health/Check every 2 s; two failures (a refused connection fails at
+        # once) take a replica out, one success puts it back
+        "health_checks": [{"timeout": "2s", "interval": "2s", "interval_jitter": "0.2s",
+                           "unhealthy_threshold": 2, "healthy_threshold": 1,
+                           "no_traffic_interval": "5s", "grpc_health_check": {}}],
+        # between checks, the calls themselves: two consecutive gateway failures (refused or
+        # reset connections, UNAVAILABLE, DEADLINE_EXCEEDED) eject a replica for 10 s (longer
+        # each time); application errors (INTERNAL …) never do
+        "outlier_detection": {"consecutive_gateway_failure": 2,
+                              "enforcing_consecutive_gateway_failure": 100,
+                              "enforcing_consecutive_5xx": 0, "enforcing_success_rate": 0,
+                              "interval": "1s", "base_ejection_time": "10s",
+                              "max_ejection_percent": 50},
+        # panic (send to every replica, healthy or not) only when none is healthy: one failed
+        # check must not blackhole a service that may still answer, but while one replica is
+        # healthy the dead ones get nothing
+        "common_lb_config": {"healthy_panic_threshold": {"value": 1}},
     }
     if s.upstream_ca_file:
-        tls: dict[str, Any] = {"sni": host, "common_tls_context": {
+        tls: dict[str, Any] = {"sni": hosts[0], "common_tls_context": {
             "alpn_protocols": ["h2"],
             "validation_context": {"trusted_ca": {"filename": s.upstream_ca_file}}}}
         if s.upstream_client_cert_file:
@@ -76,6 +98,43 @@ def cluster(name: str, addr: str, s: EdgeSettings) -> dict[str, Any]:
         c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
             "@type": f"{T}.transport_sockets.tls.v3.UpstreamTlsContext", **tls}}
     return c
+
+
+def retry_policy(read: bool) -> dict[str, Any]:
+    """When the edge sends a call again, to another replica.
+
+    Every call: when the connection could not be made or the stream was refused (HTTP/2
+    REFUSED_STREAM), since the service never saw it. Reads (`Get…`, `List…`, `Search…`, the
+    screening and classification calls, as `stc_common.grpc.retry.READ_PREFIXES` names them)
+    also on UNAVAILABLE and on a reset connection: running one twice changes nothing. Writes
+    are not retried once sent; the caller retries them with the same request id."""
+    on = "connect-failure,refused-stream"
+    if read:
+        on += ",unavailable,reset"
+    return {"retry_on": on, "num_retries": 2,
+            "retry_back_off": {"base_interval": "0.025s", "max_interval": "0.25s"},
+            "retry_host_predicate": [{
+                "name": "envoy.retry_host_predicates.previous_hosts",
+                "typed_config": {"@type": f"{T}.retry.host.previous_hosts.v3."
+                                          "PreviousHostsPredicate"}}],
+            "host_selection_retry_max_attempts": 3}
+
+
+def grpc_routes() -> list[dict[str, Any]]:
+    """Per service: its read RPCs (retried on UNAVAILABLE), then the rest. The JSON routes
+    land here too: the transcoder rewrites the path to the gRPC method before routing."""
+    routes: list[dict[str, Any]] = []
+    reads = "|".join(READ_PREFIXES)
+    for n in SERVICES:
+        service = SERVICE_NAMES[n]
+        action = {"cluster": n, "timeout": "0s",
+                  "max_stream_duration": {"grpc_timeout_header_max": "0s"}}
+        routes.append({"match": {"safe_regex": {
+            "regex": f"/{re.escape(service)}/({reads})[A-Za-z0-9]*"}},
+            "route": {**action, "retry_policy": retry_policy(read=True)}})
+        routes.append({"match": {"prefix": f"/{service}/"},
+                       "route": {**action, "retry_policy": retry_policy(read=False)}})
+    return routes
 
 
 def portal_routes(portal_dir: Path) -> list[dict[str, Any]]:
@@ -103,6 +162,11 @@ def portal_routes(portal_dir: Path) -> list[dict[str, Any]]:
     return routes
 
 
+def min_healthy_percent(replicas: int) -> float:
+    """The share of healthy replicas that means one of them is: just under 100/N %."""
+    return math.floor(10000 / replicas) / 100 - 0.01 if replicas > 1 else 100.0
+
+
 def http_filters(s: EdgeSettings) -> list[dict[str, Any]]:
     """In order: health, rate limit, body size, CORS, gzip (portal files), gRPC-Web, JSON
     transcoding, routing."""
@@ -111,7 +175,9 @@ def http_filters(s: EdgeSettings) -> list[dict[str, Any]]:
             "@type": f"{T}.filters.http.health_check.v3.HealthCheck",
             "pass_through_mode": False,
             "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
-            "cluster_min_healthy_percentages": {n: {"value": 100.0} for n in SERVICES}}},
+            # healthy while each service has one healthy replica (of N: 100/N %)
+            "cluster_min_healthy_percentages": {
+                n: {"value": min_healthy_percent(len(s.endpoints(n)))} for n in SERVICES}}},
         {"name": "envoy.filters.http.local_ratelimit", "typed_config": {
             "@type": f"{T}.filters.http.local_ratelimit.v3.LocalRateLimit",
             "stat_prefix": "edge_rate_limit",
@@ -167,10 +233,6 @@ def build_config(s: EdgeSettings) -> dict[str, Any]:
         "allow_headers": ALLOW_HEADERS,
         "expose_headers": EXPOSE_HEADERS,
         "max_age": "600"}}
-    grpc_routes = [{"match": {"prefix": f"/{SERVICE_NAMES[n]}/"},
-                    "route": {"cluster": n, "timeout": "0s",
-                              "max_stream_duration": {"grpc_timeout_header_max": "0s"}}}
-                   for n in SERVICES]
     hcm: dict[str, Any] = {
         "@type": f"{T}.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "edge",
@@ -184,7 +246,7 @@ def build_config(s: EdgeSettings) -> dict[str, Any]:
             "virtual_hosts": [{
                 "name": "stc", "domains": ["*"],
                 "typed_per_filter_config": cors,
-                "routes": [*portal_routes(s.portal_dir), *grpc_routes],
+                "routes": [*portal_routes(s.portal_dir), *grpc_routes()],
             }],
         },
         "http_filters": http_filters(s),
@@ -208,7 +270,7 @@ def build_config(s: EdgeSettings) -> dict[str, Any]:
                 "per_connection_buffer_limit_bytes": max(s.max_request_bytes, 1 << 20),
                 "filter_chains": [chain],
             }],
-            "clusters": [cluster(n, s.address(n), s) for n in SERVICES],
+            "clusters": [cluster(n, s.endpoints(n), s) for n in SERVICES],
         },
     }
 

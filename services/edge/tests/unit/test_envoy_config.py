@@ -1,16 +1,22 @@
 """The edge's Envoy configuration is built from its settings: CORS lists only the configured
 origins, the body limit and rate limit are the configured ones, TLS appears only when its
 settings are set, every service gets an HTTP/2 cluster and a gRPC route, the built portal files
-are served, and Envoy itself accepts the result (`envoy --mode validate`)."""
+are served, and Envoy itself accepts the result (`envoy --mode validate`). With several replicas
+of a service (issue 14 item 4) its cluster lists every one, balanced, health-checked and with
+outlier detection; reads are retried on UNAVAILABLE, writes only when they never left the edge;
+a malformed address list is refused naming the variable."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
+import pytest
+from pydantic import ValidationError
 from stc_edge.__main__ import envoy_argv
 from stc_edge.config import SERVICE_NAMES, EdgeSettings
-from stc_edge.envoy import build_config, write_config
+from stc_edge.envoy import build_config, min_healthy_percent, write_config
 
 
 def hcm(cfg: dict) -> dict:
@@ -78,8 +84,99 @@ def test_tls_both_ways_when_the_settings_say_so(tmp_path):
             "/certs/ca.pem")
 
 
+TWO = "127.0.0.1:50052,127.0.0.1:50062"
+
+
+def clusters(cfg: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in cfg["static_resources"]["clusters"]}
+
+
+def test_every_replica_is_an_endpoint_balanced_health_checked_and_ejected(tmp_path):
+    cfg = build_config(settings(tmp_path, screening_addr=f" {TWO} ,"))
+    c = clusters(cfg)
+    eps = [e["endpoint"]["address"]["socket_address"]
+           for e in c["screening"]["load_assignment"]["endpoints"][0]["lb_endpoints"]]
+    assert [(e["address"], e["port_value"]) for e in eps] == [("127.0.0.1", 50052),
+                                                              ("127.0.0.1", 50062)]
+    assert len(c["licensing"]["load_assignment"]["endpoints"][0]["lb_endpoints"]) == 1
+    for cl in c.values():
+        assert cl["lb_policy"] == "LEAST_REQUEST"
+        (hc,) = cl["health_checks"]
+        assert "grpc_health_check" in hc and hc["unhealthy_threshold"] == 2
+        assert hc["interval"] == "2s"
+        od = cl["outlier_detection"]
+        assert od["consecutive_gateway_failure"] == 2
+        assert od["enforcing_consecutive_gateway_failure"] == 100
+        assert od["enforcing_consecutive_5xx"] == 0  # an application error ejects nobody
+        # panic (every replica, healthy or not) only when none is healthy
+        assert cl["common_lb_config"]["healthy_panic_threshold"]["value"] == 1
+    # /healthz: one healthy replica of each service is enough
+    hc = filters(cfg)["health_check"]["cluster_min_healthy_percentages"]
+    assert hc["screening"]["value"] == min_healthy_percent(2) == 49.99
+    assert hc["licensing"]["value"] == 100.0
+    # one healthy replica of N passes, none fails (Envoy: healthy % below the value fails)
+    assert all(0 < min_healthy_percent(n) <= 100 / n for n in range(1, 10))
+
+
+def test_a_host_name_list_is_resolved_by_dns(tmp_path):
+    c = clusters(build_config(settings(tmp_path,
+                                       enduser_addr="enduser-0.enduser:50053,enduser-1.enduser:50053")))
+    assert c["enduser"]["type"] == "STRICT_DNS"
+    assert c["credit"]["type"] == "STATIC"
+
+
+def _route(cfg: dict, path: str) -> dict:
+    """The route Envoy would take for a gRPC path (the first match, as Envoy picks)."""
+    for r in hcm(cfg)["route_config"]["virtual_hosts"][0]["routes"]:
+        m = r["match"]
+        if "safe_regex" in m and re.fullmatch(m["safe_regex"]["regex"], path):
+            return r
+        if "prefix" in m and path.startswith(m["prefix"]):
+            return r
+    raise AssertionError(f"no route for {path}")
+
+
+@pytest.mark.parametrize(("path", "read"), [
+    ("/stc.screening.v1.ScreeningService/SearchListEntries", True),
+    ("/stc.screening.v1.ScreeningService/ScreenParty", True),
+    ("/stc.licensing.v1.LicensingService/GetApplication", True),
+    ("/stc.licensing.v1.LicensingService/ListReviewQueue", True),
+    ("/stc.licensing.v1.LicensingService/WatchApplication", True),
+    ("/stc.credit.v1.CreditService/GetPublishedRecord", True),
+    ("/stc.licensing.v1.LicensingService/SubmitApplication", False),
+    ("/stc.licensing.v1.LicensingService/DecideApplication", False),
+    ("/stc.screening.v1.ScreeningService/AddListEntry", False),
+    ("/stc.credit.v1.CreditService/RecordViolation", False),
+    ("/stc.enduser.v1.EndUserService/ReportChange", False),
+])
+def test_reads_are_retried_on_unavailable_writes_only_when_never_sent(tmp_path, path, read):
+    r = _route(build_config(settings(tmp_path, screening_addr=TWO)), path)
+    service = path.split("/")[1]
+    assert r["route"]["cluster"] == {v: k for k, v in SERVICE_NAMES.items()}[service]
+    policy = r["route"]["retry_policy"]
+    on = set(policy["retry_on"].split(","))
+    # a call that never reached a replica is safe to send to another, whatever it does
+    assert {"connect-failure", "refused-stream"} <= on
+    assert ("unavailable" in on) is read and ("reset" in on) is read
+    assert policy["retry_host_predicate"][0]["name"].endswith("previous_hosts")
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("127.0.0.1", "not host:port"),
+    ("127.0.0.1:0", "port in 1-65535"),
+    ("127.0.0.1:50051,:50061", "not host:port"),
+    ("127.0.0.1:50051,127.0.0.1:50051", "listed twice"),
+    (" , ", "no address given"),
+])
+def test_a_malformed_address_list_is_refused_naming_the_variable(tmp_path, value, reason):
+    with pytest.raises(ValidationError) as exc:
+        settings(tmp_path, licensing_addr=value)
+    assert "licensing_addr" in str(exc.value) and reason in str(exc.value)
+
+
 def test_envoy_accepts_the_configuration(tmp_path):
-    s = settings(tmp_path, cors_origins="https://a.example")
+    s = settings(tmp_path, cors_origins="https://a.example", screening_addr=TWO,
+                 enduser_addr="localhost:50053,localhost:50063")
     path = write_config(s, tmp_path / "envoy.json")
     argv = envoy_argv(path)
     r = subprocess.run([*argv, "--mode", "validate"], capture_output=True, text=True,

@@ -16,7 +16,7 @@ from stc.credit.v1 import credit_pb2 as cpb
 from stc.credit.v1 import credit_service_pb2 as spb
 from stc.credit.v1 import events_pb2 as epb
 
-from stc_cli.context import ADDRESSES
+from stc_cli.context import ADDRESSES, grpc_target
 from stc_cli.core import (
     AsOption,
     Client,
@@ -249,7 +249,8 @@ async def verify(
     started = dt.datetime.now()
     with console.status("fetching the log and its proofs …", spinner="dots"):
         try:
-            out = await check_live_log(ADDRESSES["credit"], verifier_key, stored, origin)
+            out = await check_live_log(grpc_target(ADDRESSES["credit"]), verifier_key, stored,
+                                       origin)
         except ValueError as exc:
             raise CliInputError(str(exc)) from None
     took = (dt.datetime.now() - started).total_seconds()
