@@ -72,37 +72,55 @@ def name_variants(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+# The keys of one unit depend on the unit alone: kept per distinct unit (a word, a syllable
+# with its readings), since names share most of their words. Bounded, cleared when full.
+_UNIT_KEYS: dict[object, frozenset[str]] = {}
+_UNIT_KEYS_MAX = 200_000
+
+
+def _unit_keys(u: Unit) -> frozenset[str]:
+    """The inverted-index keys of one unit of a name."""
+    keys: set[str] = set()
+    if u.han:
+        keys.add("h" + u.han)
+    t = u.text
+    if u.syllable:
+        keys.update("k" + k for k in u.keys)
+        if not u.han and len(t) >= 3:
+            # A Latin word that is also a romanised syllable ("Sham", "Man") can be a
+            # misspelt word of another language: its deletions too.
+            keys.add("d" + t)
+            keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+        return frozenset(keys)
+    keys.add("t" + t)
+    if len(t) >= 4:
+        keys.add("s" + (u.skeleton or consonant_skeleton(t)))
+    if 2 <= len(t) <= 14:
+        # One-deletion neighbourhood (SymSpell): any single edit shares a key, short
+        # words included ("Jon" ~ "John", "AB" ~ "ABC"); very common keys are left
+        # out at query time by their document frequency.
+        keys.add("d" + t)
+        if len(t) >= 3:
+            keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+    return frozenset(keys)
+
+
 def name_key_groups(norm: NormalisedName) -> list[frozenset[str]]:
     """Inverted-index keys of a normalised name, grouped by the piece of the name they come
     from (a word, a syllable, the compact form, a pair of syllables): a candidate earns the
     best key of each group once, so a word shared exactly does not also count its whole
     deletion neighbourhood, and a typo found through the compact form competes fairly."""
+    cache = _UNIT_KEYS
     groups: list[frozenset[str]] = []
     for u in norm.units:
-        keys: set[str] = set()
-        if u.han:
-            keys.add("h" + u.han)
-        t = u.text
-        if u.syllable:
-            keys.update("k" + k for k in u.keys)
-            if not u.han and len(t) >= 3:
-                # A Latin word that is also a romanised syllable ("Sham", "Man") can be a
-                # misspelt word of another language: its deletions too.
-                keys.add("d" + t)
-                keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
-            groups.append(frozenset(keys))
-            continue
-        keys.add("t" + t)
-        if len(t) >= 4:
-            keys.add("s" + (u.skeleton or consonant_skeleton(t)))
-        if 2 <= len(t) <= 14:
-            # One-deletion neighbourhood (SymSpell): any single edit shares a key, short
-            # words included ("Jon" ~ "John", "AB" ~ "ABC"); very common keys are left
-            # out at query time by their document frequency.
-            keys.add("d" + t)
-            if len(t) >= 3:
-                keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
-        groups.append(frozenset(keys))
+        # a Latin unit follows from its text; a Han character's readings depend on its place
+        ck = (u.han, u.keys) if u.han else u.text
+        got = cache.get(ck)
+        if got is None:
+            if len(cache) >= _UNIT_KEYS_MAX:
+                cache.clear()
+            got = cache[ck] = _unit_keys(u)
+        groups.append(got)
     c = norm.compact
     keys = set()
     if len(c) >= 4:
@@ -413,9 +431,15 @@ class ScreeningIndex:
         common: list[tuple[int, str]] = []
         acc: dict[int, float] = {}
         postings = self._postings
+        # Only the keys this index holds (a set operation in C, over the smaller side): a
+        # small index (the entries of one list change, re-screened against every kept
+        # party) usually holds none of a party's keys.
+        present = postings.keys() & set().union(*groups)
+        if not present:
+            return []
         for group in groups:
             best: dict[int, float] = {}
-            for key in group:
+            for key in group & present:
                 w = weights.get(key)
                 posting = postings.get(key)
                 if not posting:
@@ -460,7 +484,7 @@ class ScreeningIndex:
         # The best (score, query name, its normal form, record, method, pairs) per entry;
         # NameMatch objects are built only for the entries that can become hits.
         best: dict[str, tuple] = {}
-        queries = [(q, nq, _QueryBound(nq)) for q, nq in norms_named]
+        queries = [(q, nq, [None]) for q, nq in norms_named]  # bounds made on first use
         bound_floor = floor - MAX_LIFT
         for nid in self._candidates([nq for _, nq in norms_named], CANDIDATES):
             rec = self._names[nid]
@@ -470,8 +494,11 @@ class ScreeningIndex:
             if kinds is not None and self._entries[entry_id].list_kind not in kinds:
                 continue
             cur = best.get(entry_id)
-            for q, nq, qb in queries:
+            for q, nq, lazy in queries:
                 if entry_id not in hits:
+                    qb = lazy[0]
+                    if qb is None:
+                        qb = lazy[0] = _QueryBound(nq)
                     # A pair that cannot reach the floor, or beat this entry's best name,
                     # whatever its words are, is not compared (``_QueryBound``).
                     bound = qb.bound(rec, bound_floor if cur is None
