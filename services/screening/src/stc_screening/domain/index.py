@@ -301,8 +301,9 @@ class _QueryBound:
 
 
 def _lift(score: float, denom: float, extra: float) -> float:
-    """The score after the credit for shared legal forms (``matching._compare``)."""
-    if extra and score > 0.0:
+    """The score after the credit for shared legal forms (``matching._compare``: only for
+    scores between 0 and 1, and never to an exact match)."""
+    if extra and 0.0 < score < 1.0:
         return min(0.999, (score * denom + extra) / (denom + extra))
     return score
 
