@@ -32,6 +32,7 @@ from stc_common.errors import AlreadyExists, FailedPrecondition, NotFound
 from stc_common.kafka.topics import SCREENING_CONSULTATION, SCREENING_LIST, SCREENING_RESULT
 from stc_common.logging import get_logger
 
+from stc_screening import rescreening
 from stc_screening.api import mapping as m
 from stc_screening.domain.classification import Candidate, classify_item
 from stc_screening.domain.index import ScreeningIndex, SearchResult
@@ -334,19 +335,7 @@ RESCREEN_CHUNK = 200  # kept parties per matcher job
 def _rescreen_hits(index: ScreeningIndex, parties: list[tuple[dict, dict]]
                    ) -> list[tuple[dict, common_pb2.Party, Hit, ListEntry]]:
     """The hits of a chunk of (subject, party) pairs against the changed entries (pure)."""
-    out = []
-    for s, d in parties:
-        pmsg = m.party_from_dict(d)
-        party = m.party_to_domain(pmsg)
-        if not party.name and not party.identifiers:
-            continue
-        for h in index.screen(party):
-            if not party.name and not h.matched_identifier:
-                continue
-            entry = index.get(h.entry_id)
-            assert entry is not None
-            out.append((s, pmsg, h, entry))
-    return out
+    return rescreening.rescreen_hits(index, parties)  # issue 14: distinct parties once
 
 
 async def rescreen(*, uow: UnitOfWork, thresholds: Thresholds | None,
