@@ -226,7 +226,13 @@ class _QueryBound:
         mask = 0
         cache = LATIN_SIM
         for i, a in enumerate(self.q_units):
-            sim = None if a.han or u.han else cache.get((a.text, u.text))
+            sim = None
+            if not (a.han or u.han):
+                d = len(a.text) - len(u.text)
+                if ((d > 1 or d < -1) and not (a.skeleton and u.skeleton)
+                        and a.keys.isdisjoint(u.keys)):
+                    continue  # lengths apart, no shared reading: zero (matching's rule)
+                sim = cache.get((a.text, u.text))
             if sim is None:
                 sim = unit_similarity(a, u)
             if sim > 0.0:
