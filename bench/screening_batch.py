@@ -6,7 +6,9 @@ Prints figures, passes nothing. Against a running service: ``.venv/bin/python
 bench/screening_batch.py --target 127.0.0.1:50052``; without ``--target`` it starts the
 screening service in-process on a fresh database of the local test stack
 (``KAFKA_BOOTSTRAP_SERVERS``, ``STC_TEST_DATABASE_URL``, as ``make test`` sets them).
-Options: ``--batch`` parties per call (at most 1,000), ``--concurrency`` calls in flight,
+``--own-process`` starts it as its own process instead (``python -m stc_screening serve``,
+as deployed: the client's CPU is then not the server's). Options: ``--batch`` parties per
+call (at most 1,000), ``--concurrency`` calls in flight,
 ``--seconds`` per phase (keep it under a minute), ``--listed`` share of listed names.
 """
 
@@ -52,6 +54,16 @@ def parties(n: int, listed: float, listed_names: list[str], rng: random.Random):
     return out
 
 
+SERVER_PID = 0  # the service's process when it runs as its own (--own-process)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (/proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else 0.0
@@ -87,16 +99,19 @@ async def phase(target: str, name: str, seconds: float, concurrency: int, make_c
             i += 1
 
     checker = asyncio.create_task(health_loop(target, stop, health))
+    srv0 = _cpu_seconds(SERVER_PID) if SERVER_PID else 0.0
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(concurrency)))
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
+    srv = (_cpu_seconds(SERVER_PID) - srv0) if SERVER_PID else 0.0
     stop.set()
     await checker
     print(f"{name:<34} {done / elapsed:>9.0f} {len(lat):>6} {pct(lat, .5) * 1000:>8.0f} "
           f"{pct(lat, .95) * 1000:>8.0f} {max(lat) * 1000:>8.0f} "
-          f"{max(health) * 1000 if health else 0:>9.0f} {cpu * 1000 / max(done, 1):>7.2f}")
+          f"{max(health) * 1000 if health else 0:>9.0f} {cpu * 1000 / max(done, 1):>7.2f}"
+          + (f" {srv * 1000 / max(done, 1):>7.2f} {srv / elapsed:>5.0%}" if SERVER_PID else ""))
 
 
 async def run(target: str, args, listed_names: list[str]) -> None:
@@ -108,8 +123,10 @@ async def run(target: str, args, listed_names: list[str]) -> None:
         pool = parties(max(args.batch * 8, 4000), args.listed, listed_names, rng)
         await stub.ScreenParties(pb.ScreenPartiesRequest(parties=pool[:50]), metadata=token)
         print(f"{'phase':<34} {'parties/s':>9} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'max ms':>8} {'health max':>9} {'cpu ms':>7}")
-        print("(cpu ms: CPU of this process per party; the service's too when in-process)")
+              f"{'max ms':>8} {'health max':>9} {'cpu ms':>7}"
+              + (f" {'srv ms':>7} {'srv %':>5}" if SERVER_PID else ""))
+        print("(cpu ms: CPU of this process per party, the service's too when in-process; "
+              "srv ms: the service process's CPU per party, srv %: of one core)")
 
         async def batch_call(w: int, i: int) -> int:
             start = ((w * 97 + i) * args.batch) % (len(pool) - args.batch)
@@ -150,6 +167,17 @@ async def main_async(args) -> None:
     if not admin or not kafka:
         sys.exit("give --target, or run under the test stack's KAFKA_BOOTSTRAP_SERVERS and "
                  "STC_TEST_DATABASE_URL")
+    if args.own_process:
+        from stc_common.testing.platform import running_services
+
+        t0 = time.perf_counter()
+        async with running_services(ROOT, admin, kafka, services=("screening",),
+                                    ready_timeout=300) as procs:
+            print(f"screening service up in {time.perf_counter() - t0:.1f}s (own process)")
+            global SERVER_PID
+            SERVER_PID = procs.procs["screening"].pid
+            await run(procs.addresses["screening"], args, listed)
+        return
     dsn = await create_database(admin, "screening_bench")
     settings = ScreeningSettings(database_url=dsn, kafka_bootstrap_servers=kafka,
                                  grpc_port=free_port(), metrics_port=0, log_level="WARNING",
@@ -181,6 +209,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--listed", type=float, default=0.02)
+    ap.add_argument("--own-process", action="store_true",
+                    help="start the service as its own process (default: in this process)")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
           f"python {sys.version.split()[0]}")

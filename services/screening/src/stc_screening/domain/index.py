@@ -18,19 +18,28 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
+
+from rapidfuzz import fuzz
 
 from stc_screening.domain.lists import ListEntry, ListKind, normalise_identifier
 from stc_screening.domain.matching import (
+    COMPACT_FACTOR,
+    COMPACT_MIN,
     DEFAULT_THRESHOLDS,
+    FORM_WEIGHT,
+    LATIN_SIM,
     Hit,
     NameMatch,
     Party,
     Thresholds,
     compare_names,
+    forms_of,
     score_entry,
     unit_similarity,
+    without_misspelt_form,
 )
-from stc_screening.domain.normalise import NormalisedName, consonant_skeleton, normalise_name
+from stc_screening.domain.normalise import NormalisedName, Unit, consonant_skeleton, normalise_name
 from stc_screening.domain.search import (
     GOOD_FUZZY,
     WEAK_FACTOR,
@@ -64,37 +73,55 @@ def name_variants(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+# The keys of one unit depend on the unit alone: kept per distinct unit (a word, a syllable
+# with its readings), since names share most of their words. Bounded, cleared when full.
+_UNIT_KEYS: dict[object, frozenset[str]] = {}
+_UNIT_KEYS_MAX = 200_000
+
+
+def _unit_keys(u: Unit) -> frozenset[str]:
+    """The inverted-index keys of one unit of a name."""
+    keys: set[str] = set()
+    if u.han:
+        keys.add("h" + u.han)
+    t = u.text
+    if u.syllable:
+        keys.update("k" + k for k in u.keys)
+        if not u.han and len(t) >= 3:
+            # A Latin word that is also a romanised syllable ("Sham", "Man") can be a
+            # misspelt word of another language: its deletions too.
+            keys.add("d" + t)
+            keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+        return frozenset(keys)
+    keys.add("t" + t)
+    if len(t) >= 4:
+        keys.add("s" + (u.skeleton or consonant_skeleton(t)))
+    if 2 <= len(t) <= 14:
+        # One-deletion neighbourhood (SymSpell): any single edit shares a key, short
+        # words included ("Jon" ~ "John", "AB" ~ "ABC"); very common keys are left
+        # out at query time by their document frequency.
+        keys.add("d" + t)
+        if len(t) >= 3:
+            keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
+    return frozenset(keys)
+
+
 def name_key_groups(norm: NormalisedName) -> list[frozenset[str]]:
     """Inverted-index keys of a normalised name, grouped by the piece of the name they come
     from (a word, a syllable, the compact form, a pair of syllables): a candidate earns the
     best key of each group once, so a word shared exactly does not also count its whole
     deletion neighbourhood, and a typo found through the compact form competes fairly."""
+    cache = _UNIT_KEYS
     groups: list[frozenset[str]] = []
     for u in norm.units:
-        keys: set[str] = set()
-        if u.han:
-            keys.add("h" + u.han)
-        t = u.text
-        if u.syllable:
-            keys.update("k" + k for k in u.keys)
-            if not u.han and len(t) >= 3:
-                # A Latin word that is also a romanised syllable ("Sham", "Man") can be a
-                # misspelt word of another language: its deletions too.
-                keys.add("d" + t)
-                keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
-            groups.append(frozenset(keys))
-            continue
-        keys.add("t" + t)
-        if len(t) >= 4:
-            keys.add("s" + (u.skeleton or consonant_skeleton(t)))
-        if 2 <= len(t) <= 14:
-            # One-deletion neighbourhood (SymSpell): any single edit shares a key, short
-            # words included ("Jon" ~ "John", "AB" ~ "ABC"); very common keys are left
-            # out at query time by their document frequency.
-            keys.add("d" + t)
-            if len(t) >= 3:
-                keys.update("d" + t[:i] + t[i + 1:] for i in range(len(t)))
-        groups.append(frozenset(keys))
+        # a Latin unit follows from its text; a Han character's readings depend on its place
+        ck = (u.han, u.keys) if u.han else u.text
+        got = cache.get(ck)
+        if got is None:
+            if len(cache) >= _UNIT_KEYS_MAX:
+                cache.clear()
+            got = cache[ck] = _unit_keys(u)
+        groups.append(got)
     c = norm.compact
     keys = set()
     if len(c) >= 4:
@@ -132,6 +159,10 @@ class _NameRecord:
     top: tuple[float, ...] = ()  # sums of the k heaviest unit weights, k = 0..n
     length: int = 0  # letters of the compact form
     forms: bool = False  # legal forms were stripped
+    syllables: bool = False  # every unit is a romanised syllable (a Chinese name)
+    whole_han: bool = False  # written wholly in Han characters
+    sorted_compact: str = ""  # the units sorted and joined (word order is free)
+    heavy: tuple = ()  # the units, heaviest first
 
 
 def _top_weights(norm: NormalisedName) -> tuple[float, ...]:
@@ -143,7 +174,10 @@ def _top_weights(norm: NormalisedName) -> tuple[float, ...]:
 
 def _record(entry_id: str, name: str, norm: NormalisedName) -> _NameRecord:
     return _NameRecord(entry_id, name, norm, _top_weights(norm), len(norm.compact),
-                       bool(norm.stripped))
+                       bool(norm.stripped), all(u.syllable for u in norm.units),
+                       bool(norm.han) and len(norm.han) == len(norm.units),
+                       "".join(sorted(u.text for u in norm.units)),
+                       tuple(sorted(norm.units, key=lambda u: -u.weight)))
 
 
 def _bound(q_top: tuple[float, ...], q_len: int, e_top: tuple[float, ...], e_len: int
@@ -155,6 +189,130 @@ def _bound(q_top: tuple[float, ...], q_len: int, e_top: tuple[float, ...], e_len
     units = (q_top[k] + e_top[k]) / (q_top[-1] + e_top[-1])
     compact = 2 * min(q_len, e_len) / (q_len + e_len) if q_len >= 5 else 0.0
     return units if units > compact else compact
+
+
+class _QueryBound:
+    """An upper bound of ``compare_names(query, record)`` from which of the two names'
+    units can match at all, for one query name against many candidate records.
+
+    ``compare_names`` sums ``similarity x (weight of both units)`` over a one-to-one
+    pairing of units (``align_units`` and ``align_sequence`` alike) and divides by the
+    weights of both names, so no pairing scores more than the weights of the units that
+    have some non-zero similarity, divided by the same sum. The spelling rescue on the
+    compact forms is bounded by the lengths (an Indel ratio is at most 2 min / sum), the
+    shared legal forms by their count. Unit similarities are computed once per query for
+    each distinct unit of the candidates (most of them are zero) instead of once per pair
+    of names; names the bound cannot cover (wholly Han on both sides, a query whose first
+    or last word misspells a legal form of the entry) are left to the exact comparison.
+    """
+
+    __slots__ = ("nq", "q_units", "q_weight", "q_compact", "q_syllables", "q_whole_han",
+                 "q_forms", "q_top", "q_sorted", "mask_weight", "unit_masks", "by_forms")
+
+    def __init__(self, nq: NormalisedName) -> None:
+        self.nq = nq
+        self.q_units = nq.units
+        self.q_weight = sum(u.weight for u in nq.units)
+        self.q_compact = len(nq.compact)
+        self.q_syllables = all(u.syllable for u in nq.units)
+        self.q_whole_han = bool(nq.han) and len(nq.han) == len(nq.units)
+        self.q_forms = forms_of(nq.stripped) if nq.stripped and not nq.han else None
+        self.q_top = _top_weights(nq)
+        self.q_sorted = "".join(sorted(u.text for u in nq.units))
+        self.mask_weight: dict[int, float] = {0: 0.0}
+        self.unit_masks: dict[int, int] = {}  # id(entry unit) -> bit mask of query units
+        self.by_forms: dict[tuple[str, ...], tuple[bool, int]] = {}
+
+    def _mask(self, u: Unit) -> int:
+        mask = 0
+        cache = LATIN_SIM
+        for i, a in enumerate(self.q_units):
+            sim = None
+            if not (a.han or u.han):
+                d = len(a.text) - len(u.text)
+                if ((d > 1 or d < -1) and not (a.skeleton and u.skeleton)
+                        and a.keys.isdisjoint(u.keys)):
+                    continue  # lengths apart, no shared reading: zero (matching's rule)
+                sim = cache.get((a.text, u.text))
+            if sim is None:
+                sim = unit_similarity(a, u)
+            if sim > 0.0:
+                mask |= 1 << i
+        self.unit_masks[id(u)] = mask
+        return mask
+
+    def _weight(self, mask: int) -> float:
+        w = sum(u.weight for i, u in enumerate(self.q_units) if mask >> i & 1)
+        self.mask_weight[mask] = w
+        return w
+
+    def _forms(self, e: NormalisedName) -> tuple[bool, int]:
+        """(the query may drop a misspelt legal form of this entry, shared form count)."""
+        got = self.by_forms.get(e.stripped)
+        if got is None:
+            misspelt = (not self.nq.han and len(self.q_units) >= 2
+                        and without_misspelt_form(self.nq, e) is not None)
+            shared = (len(self.q_forms & forms_of(e.stripped))
+                      if self.q_forms is not None and not e.han else 0)
+            got = self.by_forms[e.stripped] = (misspelt, shared)
+        return got
+
+    def bound(self, rec: _NameRecord, floor: float) -> float:
+        """At least ``compare_names(query, rec.norm)[0]`` when that could reach ``floor``
+        (2.0 when no bound applies); the cheap bounds first, the unit masks last."""
+        e = rec.norm
+        if self.q_whole_han and rec.whole_han:
+            return 2.0
+        shared = 0
+        if e.stripped:
+            misspelt, shared = self._forms(e)
+            if misspelt:
+                return 2.0
+        denom = self.q_weight + rec.top[-1]
+        compact = 0.0
+        if self.q_compact >= 5 and rec.length and not (self.q_syllables and rec.syllables):
+            ql, el = self.q_compact, rec.length
+            if 2 * min(ql, el) / (ql + el) >= COMPACT_MIN:
+                compact = fuzz.ratio(self.nq.compact, e.compact) / 100.0
+                if len(self.q_units) == len(e.units):
+                    compact = max(compact, fuzz.ratio(self.q_sorted, rec.sorted_compact)
+                                  / 100.0)
+                compact = compact * COMPACT_FACTOR if compact >= COMPACT_MIN else 0.0
+        extra = 2 * FORM_WEIGHT * min(2, shared)
+        units = _bound(self.q_top, self.q_compact, rec.top, 0)
+        score = _lift(max(units, compact), denom, extra)
+        if score < floor:
+            return score + 1e-9
+        # The units' share: entry units in order of weight, stopping as soon as the weight
+        # of those that match no query unit keeps the name below the floor.
+        need = (floor * (denom + extra) - extra) / denom if extra else floor
+        slack = denom * (1.0 - need) + 1e-9
+        masks = self.unit_masks
+        mask = 0
+        lost = 0.0
+        for u in rec.heavy:
+            m = masks.get(id(u))
+            if m is None:
+                m = self._mask(u)
+            if m:
+                mask |= m
+            else:
+                lost += u.weight
+                if lost > slack:
+                    return _lift(max((denom - lost) / denom, compact), denom, extra) + 1e-9
+        q_w = self.mask_weight.get(mask)
+        if q_w is None:
+            q_w = self._weight(mask)
+        units = (q_w + rec.top[-1] - lost) / denom
+        return _lift(max(units, compact), denom, extra) + 1e-9
+
+
+def _lift(score: float, denom: float, extra: float) -> float:
+    """The score after the credit for shared legal forms (``matching._compare``: only for
+    scores between 0 and 1, and never to an exact match)."""
+    if extra and 0.0 < score < 1.0:
+        return min(0.999, (score * denom + extra) / (denom + extra))
+    return score
 
 
 class ScreeningIndex:
@@ -281,9 +439,15 @@ class ScreeningIndex:
         common: list[tuple[int, str]] = []
         acc: dict[int, float] = {}
         postings = self._postings
+        # Only the keys this index holds (a set operation in C, over the smaller side): a
+        # small index (the entries of one list change, re-screened against every kept
+        # party) usually holds none of a party's keys.
+        present = postings.keys() & set().union(*groups)
+        if not present:
+            return []
         for group in groups:
             best: dict[int, float] = {}
-            for key in group:
+            for key in group & present:
                 w = weights.get(key)
                 posting = postings.get(key)
                 if not posting:
@@ -328,7 +492,9 @@ class ScreeningIndex:
         # The best (score, query name, its normal form, record, method, pairs) per entry;
         # NameMatch objects are built only for the entries that can become hits.
         best: dict[str, tuple] = {}
-        queries = [(q, nq, _top_weights(nq), len(nq.compact)) for q, nq in norms_named]
+        # bounds made on first use
+        queries: list[tuple[Any, Any, list[_QueryBound | None]]] = [
+            (q, nq, [None]) for q, nq in norms_named]
         bound_floor = floor - MAX_LIFT
         for nid in self._candidates([nq for _, nq in norms_named], CANDIDATES):
             rec = self._names[nid]
@@ -338,13 +504,15 @@ class ScreeningIndex:
             if kinds is not None and self._entries[entry_id].list_kind not in kinds:
                 continue
             cur = best.get(entry_id)
-            for q, nq, q_top, q_len in queries:
-                if entry_id not in hits and not rec.forms:
-                    # (an entry with a legal form may match the query without its last
-                    # or first word, a misspelt form: no bound from the sizes then)
+            for q, nq, lazy in queries:
+                if entry_id not in hits:
+                    qb = lazy[0]
+                    if qb is None:
+                        qb = lazy[0] = _QueryBound(nq)
                     # A pair that cannot reach the floor, or beat this entry's best name,
-                    # whatever its words are, is not compared.
-                    bound = _bound(q_top, q_len, rec.top, rec.length)
+                    # whatever its words are, is not compared (``_QueryBound``).
+                    bound = qb.bound(rec, bound_floor if cur is None
+                                     else max(bound_floor, cur[0] + 1e-9))
                     if bound < bound_floor or (cur is not None and bound <= cur[0]):
                         continue
                 score, method, pairs = compare_names(nq, rec.norm)

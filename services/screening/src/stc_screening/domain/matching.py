@@ -119,8 +119,8 @@ class Hit:
 
 # Similarity of two Latin units by their texts (everything else about a Latin unit follows
 # from its text); bounded, cleared when full.
-_LATIN_SIM: dict[tuple[str, str], float] = {}
-_LATIN_SIM_MAX = 400_000
+LATIN_SIM: dict[tuple[str, str], float] = {}
+LATIN_SIM_MAX = 400_000
 
 
 def unit_similarity(a: Unit, b: Unit) -> float:
@@ -128,11 +128,11 @@ def unit_similarity(a: Unit, b: Unit) -> float:
     if a.han or b.han:
         return _unit_similarity(a, b)
     key = (a.text, b.text)
-    sim = _LATIN_SIM.get(key)
+    sim = LATIN_SIM.get(key)
     if sim is None:
-        if len(_LATIN_SIM) >= _LATIN_SIM_MAX:
-            _LATIN_SIM.clear()
-        sim = _LATIN_SIM[key] = _unit_similarity(a, b)
+        if len(LATIN_SIM) >= LATIN_SIM_MAX:
+            LATIN_SIM.clear()
+        sim = LATIN_SIM[key] = _unit_similarity(a, b)
     return sim
 
 
@@ -224,7 +224,7 @@ def compare_names(q: NormalisedName, e: NormalisedName
     """Score two normalised names; returns (score, method, unit pairs)."""
     result = _compare(q, e)
     if result[0] < 0.999 and e.stripped and not q.han and len(q.units) >= 2:
-        alt = _without_misspelt_form(q, e)
+        alt = without_misspelt_form(q, e)
         if alt is not None:
             other = _compare(alt, e)
             if other[0] > result[0]:
@@ -233,10 +233,10 @@ def compare_names(q: NormalisedName, e: NormalisedName
     return result
 
 
-def _without_misspelt_form(q: NormalisedName, e: NormalisedName) -> NormalisedName | None:
+def without_misspelt_form(q: NormalisedName, e: NormalisedName) -> NormalisedName | None:
     """The query without its last (or first) word when that word misspells by one edit a
     legal form the entry carries ("INM" for the entry's "Inc", "TNE" for "The")."""
-    forms = [f for f in _forms(e.stripped) if len(f) >= 3 and " " not in f]
+    forms = [f for f in forms_of(e.stripped) if len(f) >= 3 and " " not in f]
     if not forms:
         return None
     for pos in (-1, 0):
@@ -282,7 +282,7 @@ def _compare(q: NormalisedName, e: NormalisedName
     if 0.0 < score < 1.0 and q.stripped and e.stripped and not q.han and not e.han:
         # A legal form both names carry ("ABC Group" / "AB Group") is part of the evidence
         # once a word is misspelt; it never lifts a name to an exact match.
-        forms = _forms(q.stripped) & _forms(e.stripped)
+        forms = forms_of(q.stripped) & forms_of(e.stripped)
         if forms:
             denom = sum(u.weight for u in q.units) + sum(u.weight for u in e.units)
             extra = 2 * FORM_WEIGHT * min(2, len(forms))
@@ -290,7 +290,7 @@ def _compare(q: NormalisedName, e: NormalisedName
     return score, method, pairs
 
 
-def _forms(stripped: tuple[str, ...]) -> set[str]:
+def forms_of(stripped: tuple[str, ...]) -> set[str]:
     """Legal forms as stripped, misspelt ones ("compnay (~company)") by the form meant."""
     return {f.rsplit("(~", 1)[1].rstrip(")") if "(~" in f else f for f in stripped}
 

@@ -308,6 +308,7 @@ def to_simplified(text: str) -> str:
     return _T2S.convert(text) if has_han(text) else text
 
 
+@lru_cache(maxsize=200_000)
 def fold_latin(token: str) -> str:
     """Lower-case, strip diacritics, transliterate Cyrillic; other scripts kept as they are."""
     token = token.casefold()
@@ -441,6 +442,7 @@ def _strip_en(tokens: list[str], stripped: list[str]) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=200_000)
 def _latin_unit(token: str) -> Unit:
     keys = SYLLABLE_KEYS.get(token)
     if keys is not None:

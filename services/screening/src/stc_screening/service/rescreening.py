@@ -11,10 +11,10 @@ from typing import Any
 from stc.common.v1 import common_pb2
 from stc_common.logging import get_logger
 
-from stc_screening.convert import hit_to_pb, party_from_dict, party_to_domain
+from stc_screening.convert import hit_to_pb, party_from_dict
 from stc_screening.domain.index import ScreeningIndex
-from stc_screening.domain.lists import ListEntry
-from stc_screening.domain.matching import Hit, Thresholds
+from stc_screening.domain.lists import Identifier, ListEntry
+from stc_screening.domain.matching import Hit, Party, Thresholds
 from stc_screening.events import outgoing
 from stc_screening.matcher import Matcher
 from stc_screening.storage.uow import ScreeningUnitOfWork
@@ -23,18 +23,39 @@ log = get_logger("stc_screening.service")
 RESCREEN_CHUNK = 200  # kept parties per matcher job
 
 
-def _rescreen_hits(index: ScreeningIndex, parties: list[tuple[dict[str, Any], dict[str, Any]]]
-                   ) -> list[tuple[dict[str, Any], common_pb2.Party, Hit, ListEntry]]:
-    """The hits of a chunk of (subject, party) pairs against the changed entries (pure)."""
+def stored_party(d: dict[str, Any]) -> Party:
+    """The matcher's Party from a party as the re-screening projection stores it (the same
+    as ``convert.party_to_domain`` of ``convert.party_from_dict``, without the message)."""
+    return Party(name=d["name"].strip(),
+                 aliases=tuple(a.strip() for a in d.get("aliases", ()) if a.strip()),
+                 country=d.get("country", "").strip(), address=d.get("address", "").strip(),
+                 identifiers=tuple(Identifier(i.get("type", "").strip().upper(),
+                                              i["value"].strip(), i.get("country", ""))
+                                   for i in d.get("identifiers", ()) if i["value"].strip()))
+
+
+def rescreen_hits(index: ScreeningIndex, parties: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+                  ) -> list[tuple[dict[str, Any], common_pb2.Party, Hit, ListEntry]]:
+    """The hits of (subject, stored party) pairs against the index of changed entries, as
+    (subject, party message, hit, entry); pure, run on the matcher thread. With 10,000 live
+    licences a list change re-screens tens of thousands of parties, most named by several
+    licences: each distinct party (same names, country, address, identifiers) is screened
+    once, and a message is built only for the parties that hit (issue 14). A party without
+    a name hits by identifier only."""
     out = []
+    seen: dict[Party, list[Hit]] = {}
     for s, d in parties:
-        pmsg = party_from_dict(d)
-        party = party_to_domain(pmsg)
-        if not party.name and not party.identifiers:
+        party = stored_party(d)
+        hits = seen.get(party)
+        if hits is None:
+            hits = []
+            if party.name or party.identifiers:
+                hits = [h for h in index.screen(party) if party.name or h.matched_identifier]
+            seen[party] = hits
+        if not hits:
             continue
-        for h in index.screen(party):
-            if not party.name and not h.matched_identifier:
-                continue
+        pmsg = party_from_dict(d)
+        for h in hits:
             entry = index.get(h.entry_id)
             assert entry is not None
             out.append((s, pmsg, h, entry))
@@ -57,8 +78,8 @@ async def rescreen(*, uow: ScreeningUnitOfWork, thresholds: Thresholds | None,
     found: list[tuple[dict[str, Any], common_pb2.Party, Hit, ListEntry]] = []
     for i in range(0, len(pairs), RESCREEN_CHUNK):
         chunk = pairs[i:i + RESCREEN_CHUNK]
-        found += (await matcher.run_always(_rescreen_hits, index, chunk) if matcher is not None
-                  else _rescreen_hits(index, chunk))
+        found += (await matcher.run_always(rescreen_hits, index, chunk) if matcher is not None
+                  else rescreen_hits(index, chunk))
     now = dt.datetime.now(dt.UTC)
     count = 0
     for s, pmsg, h, entry in found:
