@@ -21,6 +21,19 @@ EVENTS_CONSUMED = Counter(
 EVENTS_PUBLISHED = Counter(
     "stc_outbox_published_total", "Outbox events published", ["service", "topic"]
 )
+OUTBOX_BATCHES = Counter(
+    "stc_outbox_batches_total",
+    "Relay rounds that published rows (each one database transaction and one produce round)",
+    ["service"],
+)
+CONSUMER_TRANSACTIONS = Counter(
+    "stc_consumer_transactions_total",
+    "Database transactions the consumers ran (a batch of records, or one record)",
+    ["consumer"],
+)
+CONSUMER_OFFSET_COMMITS = Counter(
+    "stc_consumer_offset_commits_total", "Offset commit requests sent to Kafka", ["consumer"]
+)
 OUTBOX_PENDING = Gauge("stc_outbox_pending", "Outbox rows not yet published", ["service"])
 OUTBOX_QUARANTINED = Counter(
     "stc_outbox_quarantined_total",
