@@ -51,7 +51,12 @@ from stc_common.envelope import Envelope, EnvelopeError
 from stc_common.kafka.clients import make_consumer, make_producer
 from stc_common.kafka.topics import TOPICS
 from stc_common.logging import get_logger
-from stc_common.metrics import CONSUMER_OFFSET_COMMITS, CONSUMER_TRANSACTIONS, EVENTS_CONSUMED
+from stc_common.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_OFFSET_COMMITS,
+    CONSUMER_TRANSACTIONS,
+    EVENTS_CONSUMED,
+)
 
 Handler = Callable[[UnitOfWork, Envelope, Message], Awaitable[None]]
 log = get_logger("stc_common.consumer")
@@ -134,6 +139,8 @@ class EventConsumer:
         self.commit_interval = commit_interval
         self.assigned: set[TopicPartition] = set()
         self.ready = asyncio.Event()
+        self.lag = 0  # records behind on the assigned partitions, as of the last poll
+        self._next: dict[TopicPartition, int] = {}  # next offset to handle, per partition
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set."""
@@ -164,9 +171,10 @@ class EventConsumer:
                     # record up to here is in the database; the rest of the batch (stopped
                     # mid-batch) is redelivered after the restart
                     if done is not None:
-                        to_commit[tp] = done + 1
+                        to_commit[tp] = self._next[tp] = done + 1
                     if stop.is_set():
                         break
+                self._measure_lag(consumer)
                 if to_commit and (not batch or stop.is_set()
                                   or loop.time() - committed_at >= self.commit_interval):
                     await self._commit(consumer, to_commit)
@@ -179,6 +187,17 @@ class EventConsumer:
                 await consumer.stop()
             with contextlib.suppress(Exception):
                 await dlq.stop()
+
+    def _measure_lag(self, consumer) -> None:
+        """`lag` and its gauge: high watermark minus the next offset, over owned partitions."""
+        lag = 0
+        for tp in self.assigned:
+            high, nxt = consumer.highwater(tp), self._next.get(tp)
+            if high is not None and nxt is not None:
+                lag += max(0, high - nxt)
+        self._next = {tp: o for tp, o in self._next.items() if tp in self.assigned}
+        self.lag = lag
+        CONSUMER_LAG.labels(self.name).set(lag)
 
     async def _commit(self, consumer, offsets: dict[TopicPartition, int]) -> None:
         """Commit `offsets` in one request, for the partitions this consumer still owns (a

@@ -34,6 +34,12 @@ CONSUMER_TRANSACTIONS = Counter(
 CONSUMER_OFFSET_COMMITS = Counter(
     "stc_consumer_offset_commits_total", "Offset commit requests sent to Kafka", ["consumer"]
 )
+CONSUMER_LAG = Gauge(
+    "stc_consumer_lag",
+    "Records on the consumer's partitions not handled yet (high watermark minus the next "
+    "offset to handle), as of its last poll: the backlog behind an overloaded service",
+    ["consumer"],
+)
 OUTBOX_PENDING = Gauge("stc_outbox_pending", "Outbox rows not yet published", ["service"])
 OUTBOX_QUARANTINED = Counter(
     "stc_outbox_quarantined_total",

@@ -328,3 +328,36 @@ async def test_offsets_are_committed_once_per_quiet_moment_not_once_per_record(
     txns = CONSUMER_TRANSACTIONS.labels(c.name)._value.get() - txns0
     assert 1 <= commits < txns or (commits == 1 and txns == 1), (commits, txns)
     await pool.close()
+
+
+async def test_lag_counts_the_records_not_handled_yet(fresh_database, new_topic, kafka_bootstrap):
+    """The backlog behind a consumer (`lag`, gauge stc_consumer_lag): 150 records waiting on
+    one partition and polls of at most 100, so after the first poll some are still behind;
+    once all are handled it is 0."""
+    pool = await _setup(await fresh_database("lag"))
+    topic = await new_topic("lag")
+    n = 150
+    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=f"v{i}")
+                                            for i in range(n)], keys=["one"] * n)
+    seen: list[int] = []
+    record = _recorder("c")
+
+    async def handler(uow, env, msg):
+        seen.append(c.lag)  # as of the poll before this record's
+        await record(uow, env, msg)
+
+    c = _consumer("c", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}", handler)
+    c.name = "effects-lag"
+    stop = asyncio.Event()
+    task = asyncio.create_task(c.run(stop))
+    assert await _wait_count(pool, "SELECT count(*) FROM effects", n) == n
+    for _ in range(50):  # the poll after the last record measures again
+        if c.lag == 0:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await task
+    await pool.close()
+    assert max(seen) > 0  # behind while the second poll's records were handled
+    assert max(seen) <= n - 1
+    assert c.lag == 0
