@@ -17,9 +17,18 @@ Per rate it prints goodput (applications whose whole path succeeded, per second 
 step), errors by status, p50/p95/p99 of each stage (measured from the scheduled arrival, so
 a late start counts against the platform), CPU seconds per application of every process
 (services, Kafka, PostgreSQL with its backends, the load generator; from /proc/PID/stat)
-and resident memory; then the capacity: the rate at which p99 submit→assessed crosses 1 s.
+and resident memory; the plumbing's work per application (PostgreSQL transactions from
+pg_stat_database, events published, relay batches, consumer transactions and offset commits,
+calls refused with RESOURCE_EXHAUSTED/UNAVAILABLE, from the services' /metrics); then the
+capacity: the rate at which p99 submit→assessed crosses 1 s. Unless `--overload 0`, one more
+step runs at twice that capacity (the overload row: goodput as a share of the capacity, errors
+by status). The clients are the demo's (`stc_common.grpc.retry`): a call refused with
+RESOURCE_EXHAUSTED, or UNAVAILABLE where the request carries a `request_id`, is sent again with
+the same request id after an exponential backoff with jitter (5 attempts, at most 2 s apart);
+what is still refused after that counts as an error of that status.
 
     .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20] [--replicas 2]
+                                   [--overload 2]
 
 The ladder stops after a rate where fewer than half the applications completed. To see where
 a service spends its CPU under that load, profile it by the pid printed on the first line:
@@ -32,10 +41,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import os
 import random
+import re
 import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,13 +56,17 @@ ROOT = Path(__file__).resolve().parents[1]
 for sub in ("common", "licensing", "screening", "enduser", "credit", "cli"):
     sys.path.insert(0, str(ROOT / "services" / sub / "src"))
 
+import asyncpg  # noqa: E402
 import grpc  # noqa: E402
 from stc.common.v1 import common_pb2  # noqa: E402
 from stc.enduser.v1 import enduser_service_pb2  # noqa: E402
 from stc.enduser.v1 import events_pb2 as eu_events  # noqa: E402
 from stc.licensing.v1 import events_pb2 as lic_events  # noqa: E402
 from stc.licensing.v1 import licensing_service_pb2  # noqa: E402
+from stc_common.auth.jwt import mint_token  # noqa: E402
+from stc_common.grpc.retry import RetryPolicy, retry_advice  # noqa: E402
 from stc_common.testing.platform import running_platform  # noqa: E402
+from stc_common.uscc import make_uscc  # noqa: E402
 from stc_demo.scenario import Story  # noqa: E402
 
 MIX = (("clean", 70), ("listed", 10), ("embargoed", 10), ("info", 5), ("change", 5))
@@ -177,6 +193,76 @@ class Processes:
         return out
 
 
+# -- the plumbing's work: PostgreSQL transactions and the services' counters ---------------
+
+# Prometheus counters summed over every label set: name in /metrics -> name in the report.
+COUNTERS = {
+    "stc_outbox_published_total": "events",
+    "stc_outbox_batches_total": "relay_batches",
+    "stc_consumer_transactions_total": "consumer_txns",
+    "stc_consumer_offset_commits_total": "offset_commits",
+}
+_SAMPLE = re.compile(r"^([a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+)$")
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """The counters above (and refused gRPC calls) from one service's /metrics."""
+    out: dict[str, float] = collections.defaultdict(float)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if not m:
+            continue
+        name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+        if name in COUNTERS:
+            out[COUNTERS[name]] += value
+        elif name == "stc_grpc_requests_total" and (
+                'code="RESOURCE_EXHAUSTED"' in labels or 'code="UNAVAILABLE"' in labels):
+            out["refused_calls"] += value
+    return out
+
+
+@dataclass
+class Plumbing:
+    """Where to read the work counters: the services' metrics ports, the admin DSN."""
+
+    metrics_ports: list[int]
+    databases: dict[str, str]  # database name -> service
+    pg_dsn: str
+
+    @classmethod
+    def of(cls, env: dict[str, str], pg_dsn: str) -> Plumbing:
+        ports = [int(v) for k, v in env.items()
+                 if re.fullmatch(r"STC_[A-Z]+_METRICS_PORT(_[0-9]+)?", k) and v.isdigit()]
+        dbs = {v.rsplit("/", 1)[1]: k.split("_")[1].lower() for k, v in env.items()
+               if re.fullmatch(r"STC_(LICENSING|SCREENING|ENDUSER|CREDIT)_DATABASE_URL", k)}
+        return cls(ports, dbs, pg_dsn)
+
+    async def read(self) -> dict[str, float]:
+        """Totals so far: PostgreSQL commits in the platform's databases, and the counters."""
+        out: dict[str, float] = collections.defaultdict(float)
+        conn = await asyncpg.connect(self.pg_dsn)
+        try:
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            for r in await conn.fetch(
+                    "SELECT datname, xact_commit FROM pg_stat_database WHERE datname = ANY($1)",
+                    list(self.databases)):
+                out["pg_commits"] += r["xact_commit"]
+                out[f"pg_commits_{self.databases[r['datname']]}"] += r["xact_commit"]
+            # WAL flushes: what a commit that wrote something costs (the whole server)
+            out["pg_wal_syncs"] = float(await conn.fetchval("SELECT wal_sync FROM pg_stat_wal"))
+        finally:
+            await conn.close()
+        for port in self.metrics_ports:
+            for k, v in (await asyncio.to_thread(_scrape, port)).items():
+                out[k] += v
+        return out
+
+
 # -- one application's path ------------------------------------------------------------------
 
 
@@ -191,27 +277,52 @@ class StepResult:
     stages: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
     cpu: dict[str, float] = field(default_factory=dict)
     rss: dict[str, float] = field(default_factory=dict)
+    work: dict[str, float] = field(default_factory=dict)
+    retries: collections.Counter = field(default_factory=collections.Counter)
     wall: float = 0.0
 
 
-async def _assessed(story: Story, app_id: str, uscc: str, timeout: float):
+@functools.cache
+def _exporter(uscc: str) -> tuple[tuple[str, str], ...]:
+    """An exporter's call metadata: a token of its own subject (the services count calls and
+    streams in flight per subject), minted once (the demo's Story mints one per call)."""
+    token = mint_token(role="exporter", subject=f"load-{uscc}", uscc=uscc)
+    return (("authorization", f"Bearer {token}"),)
+
+
+WATCH_RETRY = RetryPolicy()  # the unary calls' policy (stc_common.grpc.retry), for the stream
+RETRYABLE = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
+
+
+async def _assessed(story: Story, app_id: str, uscc: str, timeout: float, res: StepResult):
     """Watch the application until its assessment; return (when, the assessment).
 
     Screening's result and the assessment land in one licensing transaction (the assessment
     is made when ScreeningCompleted is consumed), so from outside "screened" and "assessed"
-    are one moment: submit→assessed covers submit → screened → assessed."""
-    call = story.lic.WatchApplication(
-        licensing_service_pb2.WatchApplicationRequest(application_id=app_id),
-        metadata=story.exporter(uscc),
-    )
-    try:
-        async with asyncio.timeout(timeout):
-            async for update in call:
-                if update.kind == ASSESSED:
-                    return time.perf_counter(), update.assessment
-    finally:
-        call.cancel()
-    raise LookupError("watch ended before the assessment")
+    are one moment: submit→assessed covers submit → screened → assessed. A watch refused
+    with RESOURCE_EXHAUSTED or UNAVAILABLE (a read: always safe) is opened again after the
+    same backoff as the unary calls' (the retry interceptor does not cover streams)."""
+    attempt = 1
+    async with asyncio.timeout(timeout):
+        while True:
+            call = story.lic.WatchApplication(
+                licensing_service_pb2.WatchApplicationRequest(application_id=app_id),
+                metadata=_exporter(uscc),
+            )
+            try:
+                async for update in call:
+                    if update.kind == ASSESSED:
+                        return time.perf_counter(), update.assessment
+                raise LookupError("watch ended before the assessment")
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in RETRYABLE or attempt >= WATCH_RETRY.attempts:
+                    raise
+                wait = retry_advice(exc)
+                await asyncio.sleep(WATCH_RETRY.delay(attempt) if wait is None else wait)
+                res.retries["watch " + exc.code().name] += 1
+                attempt += 1
+            finally:
+                call.cancel()
 
 
 async def _decide(story: Story, app_id: str, decision: int) -> object:
@@ -236,7 +347,7 @@ async def _change_report(story: Story, uscc: str, licence_id: str, deadline: flo
         subject_party_id="end-user")
     while True:
         try:
-            await story.eu.ReportChange(req, metadata=story.exporter(uscc))
+            await story.eu.ReportChange(req, metadata=_exporter(uscc))
             return
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND or time.perf_counter() > deadline:
@@ -254,10 +365,10 @@ async def _one(story: Story, kind: str, uscc: str, i: int, t0: float, res: StepR
         app = await story.lic.SubmitApplication(
             licensing_service_pb2.SubmitApplicationRequest(
                 request_id=str(uuid.uuid4()), content=story.content(uscc, dest, name)),
-            metadata=story.exporter(uscc), timeout=timeout)
+            metadata=_exporter(uscc), timeout=timeout)
         t_sub = time.perf_counter()
         st["submit_rpc"].append(t_sub - t0)
-        assessed, _ = await _assessed(story, app.application_id, uscc, timeout)
+        assessed, _ = await _assessed(story, app.application_id, uscc, timeout, res)
         st["submit_to_assessed"].append(assessed - t0)
         if kind == "info":
             t = time.perf_counter()
@@ -268,7 +379,7 @@ async def _one(story: Story, kind: str, uscc: str, i: int, t0: float, res: StepR
             await story.lic.AmendApplication(
                 licensing_service_pb2.AmendApplicationRequest(
                     application_id=app.application_id, answer="A listed German company."),
-                metadata=story.exporter(uscc), timeout=timeout)
+                metadata=_exporter(uscc), timeout=timeout)
             st["info_round_trip"].append(time.perf_counter() - t)
         t = time.perf_counter()
         deny = kind in ("listed", "embargoed")
@@ -292,12 +403,14 @@ def _kinds(n: int, rng: random.Random) -> list[str]:
     return rng.choices(names, weights=[w for _, w in MIX], k=n)
 
 
-async def run_step(story: Story, exporters: list[str], procs: Processes, rate: float,
-                   seconds: float, drain: float, rng: random.Random) -> StepResult:
+async def run_step(story: Story, exporters: list[str], procs: Processes, plumbing: Plumbing,
+                   rate: float, seconds: float, drain: float,
+                   rng: random.Random) -> StepResult:
     """Start `rate` applications per second for `seconds`, then wait up to `drain` s."""
     res = StepResult(rate)
     n = max(1, int(rate * seconds))
     kinds = _kinds(n, rng)
+    work0 = await plumbing.read()
     cpu0 = procs.cpu()
     tasks = []
     start = time.perf_counter()
@@ -320,6 +433,9 @@ async def run_step(story: Story, exporters: list[str], procs: Processes, rate: f
     cpu1 = procs.cpu()
     res.cpu = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
     res.rss = procs.rss()
+    await asyncio.sleep(1.5)  # PostgreSQL reports a backend's commits within about a second
+    work1 = await plumbing.read()
+    res.work = {k: work1[k] - work0.get(k, 0.0) for k in work1}
     return res
 
 
@@ -334,29 +450,33 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
 
 
-def capacity(results: list[StepResult], bound: float = 1.0) -> str:
-    """The rate at which p99 submit→assessed crosses `bound` s (linear between two steps)."""
+def capacity(results: list[StepResult], bound: float = 1.0) -> tuple[float | None, str]:
+    """The rate at which p99 submit→assessed crosses `bound` s (linear between two steps),
+    and how it was found; the rate is None when even the first step crossed it."""
     prev = None
     for r in results:
         p99 = pct(r.stages.get("submit_to_assessed", []), 99)
         failed = r.ok < 0.9 * r.started
         if failed or not p99 <= bound:
             if prev is None:
-                return f"below {r.rate:g}/s (p99 {p99:.2f}s at the first step)"
+                return None, f"below {r.rate:g}/s (p99 {p99:.2f}s at the first step)"
             lo_rate, lo_p99 = prev
             hi = p99 if p99 == p99 else bound * 10
             cross = lo_rate + (r.rate - lo_rate) * (bound - lo_p99) / max(hi - lo_p99, 1e-9)
-            return (f"≈ {cross:.0f}/s (p99 {lo_p99:.2f}s at {lo_rate:g}/s, "
-                    f"{p99:.2f}s at {r.rate:g}/s{', <90% completed' if failed else ''})")
+            cross = min(max(cross, lo_rate), r.rate)
+            return cross, (f"≈ {cross:.0f}/s (p99 {lo_p99:.2f}s at {lo_rate:g}/s, "
+                           f"{p99:.2f}s at {r.rate:g}/s{', <90% completed' if failed else ''})")
         prev = (r.rate, p99)
-    return f"above {results[-1].rate:g}/s (never crossed {bound:g}s)"
+    return results[-1].rate, f"above {results[-1].rate:g}/s (never crossed {bound:g}s)"
 
 
 def report(r: StepResult, seconds: float) -> None:
     """Print one step."""
     errs = ", ".join(f"{k} {v}" for k, v in sorted(r.errors.items())) or "none"
+    retried = ", ".join(f"{k} {v}" for k, v in sorted(r.retries.items())) or "none"
     print(f"\n== {r.rate:g} applications/s for {seconds:g}s: {r.started} started, {r.ok} "
-          f"completed, goodput {r.ok / seconds:.1f}/s; errors: {errs}")
+          f"completed, goodput {r.ok / seconds:.1f}/s; errors: {errs}; watches retried: "
+          f"{retried}")
     print(f"   {'stage':26} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for name, values in r.stages.items():
         print(f"   {name:26} {len(values):5d} {pct(values, 50) * 1000:8.1f} "
@@ -368,20 +488,30 @@ def report(r: StepResult, seconds: float) -> None:
     print(f"   CPU ms per completed application: {cells}  (all {total / per * 1000:.1f}; "
           f"{total / r.wall:.2f} cores busy)")
     print("   resident MB: " + "  ".join(f"{k} {v:.0f}" for k, v in sorted(r.rss.items())))
+    if r.work:
+        print("   per completed application: " + "  ".join(
+            f"{k} {v / per:.2f}" for k, v in sorted(r.work.items())))
 
 
 async def main(rates: list[float], seconds: float, drain: float, bound: float,
-               replicas: int = 1) -> None:
+               replicas: int = 1, overload: float = 2.0, n_exporters: int = 30) -> None:
     pg = os.environ.get("STC_TEST_DATABASE_URL", "postgresql://stc@127.0.0.1:55432/postgres")
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     rng = random.Random(14)
     results: list[StepResult] = []
     async with running_platform(ROOT, pg, kafka, replicas=replicas) as platform:
         procs = Processes.find(platform.pid, kafka, pg)
+        plumbing = Plumbing.of(platform.env, pg)
         print(f"processes: { {k: v for k, v in procs.groups.items()} } "
               f"postgres {procs.postmaster}; {os.cpu_count()} CPUs")
         async with Story(console=None) as story:
-            exporters = [story.xinghe, story.haitong, story.huaxin]
+            # many exporters, as at an authority: each caller has its own in-flight and
+            # open-stream limits (STC_GRPC_MAX_*_PER_PRINCIPAL), which three callers at
+            # 20/s would reach long before the platform's capacity
+            seed = rng.randrange(10_000_000)
+            exporters = [story.xinghe, story.haitong, story.huaxin] + [
+                make_uscc(f"91310000MA{(seed + i) % 10_000_000:07d}")
+                for i in range(max(0, n_exporters - 3))]
             for uscc in exporters:
                 await story.register(uscc, "负载测试有限公司", "Load Co., Ltd.")
             warm = StepResult(0)
@@ -390,13 +520,23 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
             if warm.errors:
                 print(f"warm-up errors: {dict(warm.errors)}")
             for rate in rates:
-                r = await run_step(story, exporters, procs, rate, seconds, drain, rng)
+                r = await run_step(story, exporters, procs, plumbing, rate, seconds, drain, rng)
                 results.append(r)
                 report(r, seconds)
                 if r.ok < 0.5 * r.started:
                     print("   (stopping the ladder: fewer than half completed)")
                     break
-    print(f"\ncapacity (p99 submit→assessed crosses {bound:g}s): {capacity(results, bound)}")
+            cap, how = capacity(results, bound)
+            print(f"\ncapacity (p99 submit→assessed crosses {bound:g}s): {how}")
+            if overload and cap:
+                rate = round(cap * overload, 1)
+                print(f"\noverload: {overload:g}× the capacity, {rate:g} applications/s")
+                r = await run_step(story, exporters, procs, plumbing, rate, seconds, drain, rng)
+                report(r, seconds)
+                p99 = pct(r.stages.get("submit_to_assessed", []), 99)
+                print(f"   goodput {r.ok / seconds:.1f}/s = {r.ok / seconds / cap:.0%} of the "
+                      f"capacity ({cap:.0f}/s; target ≥ 90 %); accepted applications' p99 "
+                      f"submit→assessed {p99:.2f}s")
 
 
 if __name__ == "__main__":
@@ -412,6 +552,11 @@ if __name__ == "__main__":
     ap.add_argument("--replicas", type=int, default=1,
                     help="processes of each service (STC_REPLICAS of make run); the load goes "
                          "through the first replicas' gRPC, the consumers share the partitions")
+    ap.add_argument("--overload", type=float, default=2.0,
+                    help="after the ladder, one step at this multiple of the capacity found "
+                         "(0: none)")
+    ap.add_argument("--exporters", type=int, default=30,
+                    help="export operators (callers) the applications are spread over")
     a = ap.parse_args()
     asyncio.run(main([float(x) for x in a.rates.split(",")], a.step, a.drain, a.bound,
-                     a.replicas))
+                     a.replicas, a.overload, a.exporters))

@@ -50,7 +50,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
     # libraries (aiokafka, asyncio) log through the standard library: route them to stderr

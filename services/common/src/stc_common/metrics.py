@@ -21,6 +21,25 @@ EVENTS_CONSUMED = Counter(
 EVENTS_PUBLISHED = Counter(
     "stc_outbox_published_total", "Outbox events published", ["service", "topic"]
 )
+OUTBOX_BATCHES = Counter(
+    "stc_outbox_batches_total",
+    "Relay rounds that published rows (each one database transaction and one produce round)",
+    ["service"],
+)
+CONSUMER_TRANSACTIONS = Counter(
+    "stc_consumer_transactions_total",
+    "Database transactions the consumers ran (a batch of records, or one record)",
+    ["consumer"],
+)
+CONSUMER_OFFSET_COMMITS = Counter(
+    "stc_consumer_offset_commits_total", "Offset commit requests sent to Kafka", ["consumer"]
+)
+CONSUMER_LAG = Gauge(
+    "stc_consumer_lag",
+    "Records on the consumer's partitions not handled yet (high watermark minus the next "
+    "offset to handle), as of its last poll: the backlog behind an overloaded service",
+    ["consumer"],
+)
 OUTBOX_PENDING = Gauge("stc_outbox_pending", "Outbox rows not yet published", ["service"])
 OUTBOX_QUARANTINED = Counter(
     "stc_outbox_quarantined_total",

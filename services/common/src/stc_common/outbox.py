@@ -12,6 +12,12 @@
   kept, marked with the reason and time, counted, logged with its id — and the relay goes
   on with the rows after it; transient broker errors retry in order. Release a quarantined
   row after fixing its cause with `UPDATE outbox SET quarantined_at = NULL WHERE id = …`.
+- Cost per event (issue 14): a round publishes every pending row (up to `batch_size`) in one
+  transaction and one produce round, marking them with one UPDATE. Woken by the outbox
+  trigger's NOTIFY, the relay lingers `linger_s` (5 ms) first, so the rows of transactions
+  that commit together go out together; the fallback poll (no NOTIFY came) first asks with
+  one autocommit statement whether anything is pending, instead of opening a transaction
+  for nothing.
 - Losing PostgreSQL starts the relay over on new connections, with backoff and a bounded
   number of attempts (then `RelayFailed`, and the process exits non-zero).
 """
@@ -35,6 +41,7 @@ from stc_common.kafka.clients import make_producer
 from stc_common.logging import get_logger
 from stc_common.metrics import (
     EVENTS_PUBLISHED,
+    OUTBOX_BATCHES,
     OUTBOX_PENDING,
     OUTBOX_QUARANTINED,
     RELAY_LEADER,
@@ -96,12 +103,14 @@ class OutboxRelay:
         service: str,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        linger_s: float = 0.005,
         max_db_failures: int = 20,
         unknown_topic_grace_s: float = 30.0,
         lock_check_interval_s: float = 5.0,
     ) -> None:
         self.dsn, self.bootstrap, self.service = dsn, bootstrap, service
         self.batch_size, self.poll_interval = batch_size, poll_interval
+        self.linger_s = linger_s
         self.max_db_failures = max_db_failures
         self.unknown_topic_grace_s = unknown_topic_grace_s
         self.lock_check_interval_s = lock_check_interval_s
@@ -190,16 +199,24 @@ class OutboxRelay:
                 backoff.succeeded()
                 self._db_backoff.succeeded()
                 checked = loop.time()
+                woken = True  # after recovery: look at once
                 while not stop.is_set():
                     if loop.time() - checked > self.lock_check_interval_s:
                         await self._check_lock(lock_conn)
                         checked = loop.time()
                     elif lock_conn.is_closed():
                         await self._check_lock(lock_conn)
-                    sent = await self.publish_batch(conn, producer)
-                    if sent < self.batch_size:
+                    sent = 0
+                    if woken or await self._pending(conn):
+                        # cleared before the read: a NOTIFY during the round (rows committed
+                        # after its SELECT) sets it again, and the next round starts at once
                         self._wake.clear()
-                        await _wait(stop, self.poll_interval, self._wake)
+                        sent = await self.publish_batch(conn, producer)
+                    woken = sent >= self.batch_size  # a full round: more may be waiting
+                    if not woken:
+                        woken = await _wait(stop, self.poll_interval, self._wake)
+                        if woken and self.linger_s > 0:
+                            await _wait(stop, self.linger_s)
             except Exception as exc:
                 # lost the database (and with it the lock): start over in run(); an OSError
                 # or timeout from the broker's side is not a lost database
@@ -234,6 +251,12 @@ class OutboxRelay:
         if now - since >= self.unknown_topic_grace_s:
             return f"unknown topic {topic!r} (missing for {now - since:.0f} s)"
         raise kafka_errors.UnknownTopicOrPartitionError(f"topic {topic!r} does not exist (yet)")
+
+    async def _pending(self, conn: asyncpg.Connection) -> bool:
+        """Whether any row waits (one autocommit statement on the partial index)."""
+        return bool(await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM outbox
+                              WHERE sent_at IS NULL AND quarantined_at IS NULL)"""))
 
     async def publish_batch(self, conn: asyncpg.Connection, producer) -> int:
         """Publish up to batch_size pending rows; mark them after the broker acknowledged them.
@@ -297,6 +320,7 @@ class OutboxRelay:
                    WHERE id = $1""",
                 [(r["id"], reason) for r, reason in refused],
             )
+        OUTBOX_BATCHES.labels(self.service).inc()
         for r, _ in published:
             EVENTS_PUBLISHED.labels(self.service, r["topic"]).inc()
         for r, reason in refused:
@@ -396,8 +420,9 @@ async def _save_positions(conn: asyncpg.Connection, items: Iterable[tuple[str, i
     )
 
 
-async def _wait(stop: asyncio.Event, timeout: float, other: asyncio.Event | None = None) -> None:
-    """Sleep up to `timeout`, waking early when `stop` (or `other`) is set."""
+async def _wait(stop: asyncio.Event, timeout: float, other: asyncio.Event | None = None) -> bool:
+    """Sleep up to `timeout`, waking early when `stop` (or `other`) is set; True if `other`
+    was set."""
     waiters = [asyncio.ensure_future(stop.wait())]
     if other is not None:
         waiters.append(asyncio.ensure_future(other.wait()))
@@ -406,3 +431,4 @@ async def _wait(stop: asyncio.Event, timeout: float, other: asyncio.Event | None
     finally:
         for w in waiters:
             w.cancel()
+    return other is not None and other.is_set()

@@ -278,3 +278,86 @@ async def test_a_batch_is_one_transaction_and_a_failing_record_is_isolated_in_or
     before = {r["tx"] for r in rows if r["value"] < "v17"}
     after = {r["tx"] for r in rows if r["value"] > "v17"}
     assert not before & after  # the batch was committed at the failure, then went on
+
+
+async def _committed(bootstrap, group, topic) -> int:
+    """The group's committed offsets on `topic`, summed over its partitions."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
+
+async def test_offsets_are_committed_once_per_quiet_moment_not_once_per_record(
+    fresh_database, new_topic, kafka_bootstrap
+):
+    """Issue 14: an offset commit is a broker request; records arriving one by one are
+    committed together (at the first empty poll, or on stop), never one request per record,
+    and nothing handled is left uncommitted: a restart of the group redelivers nothing."""
+    from stc_common.metrics import CONSUMER_OFFSET_COMMITS, CONSUMER_TRANSACTIONS
+
+    pool = await _setup(await fresh_database("commits"))
+    topic = await new_topic("commits")
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    stop = asyncio.Event()
+    c = _consumer("c1", topic, pool, kafka_bootstrap, group, _recorder("c1"))
+    c.name = "effects-commits"  # counters of this test alone
+    c.commit_interval = 3600.0  # only quiet moments and the stop commit
+    commits0 = CONSUMER_OFFSET_COMMITS.labels(c.name)._value.get()
+    txns0 = CONSUMER_TRANSACTIONS.labels(c.name)._value.get()
+    task = asyncio.create_task(c.run(stop))
+    await asyncio.wait_for(c.ready.wait(), 30)
+    n = 40  # sent one at a time: the consumer sees them over many polls
+    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=f"v{i}")
+                                            for i in range(n)], keys=["one"] * n)
+    assert await _wait_count(pool, "SELECT count(*) FROM effects", n) == n
+    # quiet now: the next empty poll commits everything handled, while the consumer runs
+    for _ in range(100):
+        if await _committed(kafka_bootstrap, group, topic) == n:
+            break
+        await asyncio.sleep(0.2)
+    assert await _committed(kafka_bootstrap, group, topic) == n
+    stop.set()
+    await task
+    commits = CONSUMER_OFFSET_COMMITS.labels(c.name)._value.get() - commits0
+    txns = CONSUMER_TRANSACTIONS.labels(c.name)._value.get() - txns0
+    assert 1 <= commits < txns or (commits == 1 and txns == 1), (commits, txns)
+    await pool.close()
+
+
+async def test_lag_counts_the_records_not_handled_yet(fresh_database, new_topic, kafka_bootstrap):
+    """The backlog behind a consumer (`lag`, gauge stc_consumer_lag): 150 records waiting on
+    one partition and polls of at most 100, so after the first poll some are still behind;
+    once all are handled it is 0."""
+    pool = await _setup(await fresh_database("lag"))
+    topic = await new_topic("lag")
+    n = 150
+    await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value=f"v{i}")
+                                            for i in range(n)], keys=["one"] * n)
+    seen: list[int] = []
+    record = _recorder("c")
+
+    async def handler(uow, env, msg):
+        seen.append(c.lag)  # as of the poll before this record's
+        await record(uow, env, msg)
+
+    c = _consumer("c", topic, pool, kafka_bootstrap, f"g-{uuid.uuid4().hex[:6]}", handler)
+    c.name = "effects-lag"
+    stop = asyncio.Event()
+    task = asyncio.create_task(c.run(stop))
+    assert await _wait_count(pool, "SELECT count(*) FROM effects", n) == n
+    for _ in range(50):  # the poll after the last record measures again
+        if c.lag == 0:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await task
+    await pool.close()
+    assert max(seen) > 0  # behind while the second poll's records were handled
+    assert max(seen) <= n - 1
+    assert c.lag == 0
