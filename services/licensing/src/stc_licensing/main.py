@@ -13,6 +13,7 @@ from stc_common.logging import get_logger
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
+from stc_licensing import holidays
 from stc_licensing import service as svc
 from stc_licensing.api.limits import LIMITS
 from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
@@ -70,6 +71,12 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
         svc.configure_policies(settings.arms_embargoes_path or None)
+        # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
+        # operator's file (a broken file stops the start-up rather than count wrong days)
+        async with pool.acquire() as conn:
+            await holidays.install_from_database(conn)
+        if settings.holiday_schedules_path:
+            await holidays.apply_data_file(pool, settings.holiday_schedules_path, SOURCE)
 
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)
@@ -78,7 +85,8 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
                          settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[ticker], on_start=warm, limits=LIMITS)
+                       background=[ticker, holidays.refresher(settings.holiday_refresh_s)],
+                       on_start=warm, limits=LIMITS)
 
 
 def main() -> None:

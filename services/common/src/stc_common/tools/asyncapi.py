@@ -81,6 +81,8 @@ EVENT_ROUTES: dict[str, Route] = {
     "stc.licensing.v1.ExpertReviewStarted": Route(_APP),
     "stc.licensing.v1.ExpertReviewEnded": Route(_APP),
     "stc.licensing.v1.InformationProvided": Route(_APP),
+    "stc.licensing.v1.HolidayScheduleAnnounced": Route(_APP, key="holiday-schedules/{year}"),
+    "stc.licensing.v1.DeadlineRecomputed": Route(_APP),
     "stc.licensing.v1.LicenceIssued": Route(_LIC),
     "stc.licensing.v1.LicenceSuspended": Route(_LIC),
     "stc.licensing.v1.LicenceReinstated": Route(_LIC),

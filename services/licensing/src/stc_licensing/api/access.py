@@ -40,4 +40,9 @@ ACCESS = {
     "SuspendLicence": rule(OFFICER, writes=True, scope="the licence's authority"),
     "ReinstateLicence": rule(OFFICER, writes=True, scope="the licence's authority"),
     "RevokeLicence": rule(OFFICER, writes=True, scope="the licence's authority"),
+    # a State Council announcement binds every authority: any authority's officer enters it,
+    # and the entry records which authority and officer did (issue 11 item 3)
+    "EnterHolidaySchedule": rule(OFFICER, writes=True,
+                                 scope="any authority; recorded with the officer's"),
+    "ListHolidaySchedules": rule(EXPORTER, OFFICER, AUDITOR, scope="public calendar"),
 }

@@ -32,6 +32,9 @@ _SHORT = {  # identifiers and codes
     "ExportRecord.customs_declaration": 128,
     "ExportLine.quantity": 32,
     "MilitaryQualification.certificate_no": 128,
+    "EnterHolidayScheduleRequest.request_id": 128,
+    "HolidaySchedule.announcement": 300,
+    "HolidayPeriod.name": 64,
 }
 
 LIMITS = service_limits(
@@ -54,6 +57,8 @@ LIMITS = service_limits(
         "IcpElementAssessment.evidence_refs": 10,
         "RegisterOperatorRequest.icp": 9,  # the nine ICP elements (Art. 14, MOFCOM 2021)
         "UpdateIcpSelfAssessmentRequest.icp": 9,
+        "HolidaySchedule.holidays": 20,  # domain/holiday_calendar.MAX_PERIODS
+        "HolidaySchedule.working_days": 20,
     },
     free_text=(*_FREE, "DecideApplicationRequest.conditions", "DecideApplicationRequest.reasons"),
 )

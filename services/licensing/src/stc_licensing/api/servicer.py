@@ -15,6 +15,7 @@ from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
 
+from stc_licensing import holidays
 from stc_licensing import service as svc
 from stc_licensing.api.access import ACCESS
 from stc_licensing.api.errors import mapped
@@ -32,7 +33,8 @@ _KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_
          "EXPERT_REVIEW_ENDED": spb.UPDATE_KIND_EXPERT_REVIEW_ENDED,
          "DEADLINE_APPROACHING": spb.UPDATE_KIND_DEADLINE_APPROACHING,
          "INFORMATION_PROVIDED": spb.UPDATE_KIND_INFORMATION_PROVIDED,
-         "RECONSIDERATION_OVERDUE": spb.UPDATE_KIND_RECONSIDERATION_OVERDUE}
+         "RECONSIDERATION_OVERDUE": spb.UPDATE_KIND_RECONSIDERATION_OVERDUE,
+         "DEADLINE_RECOMPUTED": spb.UPDATE_KIND_DEADLINE_RECOMPUTED}
 _STATE = {state.value: number for number, state in STATE_FROM_PB.items()}
 
 
@@ -150,6 +152,13 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def RevokeLicence(self, request, context):
         return await self._run((OFF,), svc.revoke_licence, req=request)
+
+    # the holiday calendar as data (issue 11 item 3; stc_licensing/holidays.py)
+    async def EnterHolidaySchedule(self, request, context):
+        return await self._run((OFF,), holidays.enter_holiday_schedule_pb, req=request)
+
+    async def ListHolidaySchedules(self, request, context):
+        return await self._run((EXP, OFF, AUD), holidays.list_holiday_schedules_pb)
 
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:
