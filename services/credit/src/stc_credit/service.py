@@ -33,6 +33,7 @@ from stc_common.kafka.topics import CREDIT_PUBLICATION, CREDIT_RECORD, CREDIT_ST
 from stc_common.logging import get_logger
 from stc_common.uscc import is_valid_uscc
 
+from stc_credit.domain import penalty_path as paths
 from stc_credit.domain import publication as pub
 from stc_credit.domain.canonical import CanonicalError, decode_entry, penalty_entry, repair_entry
 from stc_credit.domain.checkpoint import SignerKey
@@ -598,6 +599,37 @@ class DecideCaseCmd:
     violation: RecordViolationCmd | None = None
     measure: RecordMeasureCmd | None = None
     authority: str | None = None  # the deciding officer's: must be the case's
+    # issue 11 item 7: on DISMISSED, the APL ground of a violation not penalised
+    penalty_law_ground: str | None = None
+    first_violation: bool = False
+
+
+def _check_penalty_path(case: Case, cmd: DecideCaseCmd) -> None:
+    """Issue 11 item 7: a penalty rests on an article that fits the case (penalty rows of
+    `case_penalties`); a dismissal with an Administrative Penalty Law ground is a violation not
+    penalised (APL Arts. 33, 36) and must name a ground that waives."""
+    if cmd.decision is CaseStatus.PENALTY_RECORDED and cmd.violation is not None:
+        r = cmd.violation.record
+        decision = paths.PenaltyDecision(paths.Closing.PENALTY, article=r.article,
+                                         fine_fen=r.penalty.fine_fen,
+                                         turnover_fen=r.turnover_fen,
+                                         sanctions=frozenset(r.penalty.sanctions),
+                                         serious=r.serious, ground=r.penalty_law_ground)
+        # the fine and sanctions are checked with the record (validate_record)
+        problems = [v for v in paths.check_decision(case.source, decision)
+                    if v.field in ("article", "ground")]
+        prefix = "violation."
+    elif cmd.decision is CaseStatus.DISMISSED and cmd.penalty_law_ground:
+        problems = paths.check_decision(case.source, paths.PenaltyDecision(
+            paths.Closing.NOT_PENALISED, ground=cmd.penalty_law_ground,
+            first_violation=cmd.first_violation))
+        prefix = ""
+    else:
+        return
+    if problems:
+        raise ValidationFailed([FieldViolation(
+            prefix + ("penalty_law_ground" if v.field == "ground" else v.field), v.reason)
+            for v in problems])
 
 
 async def decide_case(
@@ -614,6 +646,7 @@ async def decide_case(
     stored: repo.StoredRecord | None = None
     measure: Measure | None = None
     outcome: str | None = None
+    _check_penalty_path(case, cmd)  # issue 11 item 7 (domain/penalty_path.py)
     if cmd.decision is CaseStatus.PENALTY_RECORDED:
         if cmd.violation is None:
             raise ValidationFailed(FieldViolation("violation", "required for a penalty"))
@@ -634,6 +667,8 @@ async def decide_case(
         decided = decide(
             case, status=cmd.decision, officer_id=cmd.officer, decided_on=ctx.today(),
             outcome_id=outcome,
+            penalty_law_ground=stored.record.penalty_law_ground if stored
+            else cmd.penalty_law_ground,
         )  # fmt: skip
     except CaseAlreadyDecided as exc:
         raise FailedPrecondition(str(exc), reason="CASE_ALREADY_DECIDED") from exc

@@ -117,7 +117,9 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
                 request.measure, officer.subject, prefix="measure.", case_id=request.case_id
             ), authority=authority)
         cmd = service.DecideCaseCmd(request.case_id, decision, officer.subject, violation, measure,
-                                    authority=authority)
+                                    authority=authority,
+                                    penalty_law_ground=request.penalty_law_ground.strip() or None,
+                                    first_violation=request.first_violation)
         async with unit_of_work(self.pool, SOURCE) as uow:
             case, stored, m = await service.decide_case(uow=uow, cmd=cmd, ctx=self.ctx)
             publication = (
