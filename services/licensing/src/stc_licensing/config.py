@@ -27,3 +27,5 @@ class LicensingSettings(ServiceSettings):
     holiday_schedules_path: str = ""
     # How often each replica looks for a schedule another replica entered.
     holiday_refresh_s: float = 10.0
+    # Issue 11 item 5: TemporaryControlExpiring this many days before a measure ends (Art. 9(2)).
+    temporary_control_alert_days: int = 60

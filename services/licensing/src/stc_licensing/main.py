@@ -15,6 +15,7 @@ from stc_common.runtime import ServiceSpec, run_process, run_service
 
 from stc_licensing import holidays
 from stc_licensing import service as svc
+from stc_licensing import temporary_controls as tcs
 from stc_licensing.api.limits import LIMITS
 from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
 from stc_licensing.config import LicensingSettings
@@ -83,9 +84,19 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
 
     ticker = make_ticker(settings.ticker_interval_s, settings.deadline_warning_working_days,
                          settings.periodic_max_failures)
+
+    async def temporary_controls_round(pool: asyncpg.Pool) -> None:
+        # Art. 9(2): expiry alerts and expiries of temporary controls (issue 11 item 5)
+        await tcs.alert_round(pool, SOURCE, svc.today(),
+                              settings.temporary_control_alert_days)
+
+    tc_job = periodic("temporary_controls", temporary_controls_round,
+                      interval_s=settings.ticker_interval_s,
+                      max_failures=settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[ticker, holidays.refresher(settings.holiday_refresh_s)],
+                       background=[ticker, holidays.refresher(settings.holiday_refresh_s),
+                                   tc_job],
                        on_start=warm, limits=LIMITS)
 
 

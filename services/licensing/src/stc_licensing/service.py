@@ -42,6 +42,7 @@ from stc_common.logging import get_logger
 from stc_common.paging import offset_from_token
 from stc_common.uscc import UsccError, validate_uscc
 
+from stc_licensing import temporary_controls as tcs
 from stc_licensing.api import mapping as m
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
@@ -685,6 +686,8 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
         lic = dl.issue_licence(str(uuid.uuid4()), app, day,
                                valid_until=m.date_from_pb(req.valid_until),
                                conditions=tuple(conditions))
+        # issue 11 item 5: never valid beyond the temporary controls it rests on (Art. 9(2))
+        lic = await tcs.cap_licence(uow, lic, app, day)
         await _repo(uow).insert_licence(lic, row.authority)
         row.licence_id = lic.id
         content_pb = m.content_from_json(row.content)
@@ -777,6 +780,8 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
     policy = policy_in_force(policies(), day)
     snapshot = AssessmentSnapshot(app, found[0], screening, standing, day)
     result = snapshot.replay(policy)
+    # issue 11 item 5: items under a temporary control in force are controlled (Art. 9(2))
+    result = await tcs.apply_to_assessment(uow, app, result, day)
     at = now()
     assessment_id = str(uuid.uuid4())
     body = m.assessment_to_pb(result, assessment_id, at)

@@ -45,4 +45,10 @@ ACCESS = {
     "EnterHolidaySchedule": rule(OFFICER, writes=True,
                                  scope="any authority; recorded with the officer's"),
     "ListHolidaySchedules": rule(EXPORTER, OFFICER, AUDITOR, scope="public calendar"),
+    # Art. 9(2) temporary controls: announced by MOFCOM (issue 11 item 5)
+    "CreateTemporaryControl": rule(OFFICER, authorities=(Authority.MOFCOM,), writes=True,
+                                   scope="Art. 9(2)"),
+    "ListTemporaryControls": rule(EXPORTER, OFFICER, AUDITOR, scope="the public register"),
+    "DecideTemporaryControl": rule(OFFICER, authorities=(Authority.MOFCOM,), writes=True,
+                                   scope="Art. 9(2): cancel, extend or list"),
 }

@@ -35,6 +35,13 @@ _SHORT = {  # identifiers and codes
     "EnterHolidayScheduleRequest.request_id": 128,
     "HolidaySchedule.announcement": 300,
     "HolidayPeriod.name": 64,
+    "CreateTemporaryControlRequest.request_id": 128,
+    "TemporaryControl.measure_id": 64,
+    "TemporaryControl.announcement": 300,
+    "TemporarilyControlledItem.control_code": 32,
+    "TemporarilyControlledItem.hs_code": 16,
+    "DecideTemporaryControlRequest.measure_id": 64,
+    "DecideTemporaryControlRequest.announcement": 300,
 }
 
 LIMITS = service_limits(
@@ -59,6 +66,7 @@ LIMITS = service_limits(
         "UpdateIcpSelfAssessmentRequest.icp": 9,
         "HolidaySchedule.holidays": 20,  # domain/holiday_calendar.MAX_PERIODS
         "HolidaySchedule.working_days": 20,
+        "TemporaryControl.items": 50,
     },
     free_text=(*_FREE, "DecideApplicationRequest.conditions", "DecideApplicationRequest.reasons"),
 )

@@ -17,6 +17,7 @@ from stc_common.db.uow import unit_of_work
 
 from stc_licensing import holidays
 from stc_licensing import service as svc
+from stc_licensing import temporary_controls as tcs
 from stc_licensing.api.access import ACCESS
 from stc_licensing.api.errors import mapped
 from stc_licensing.api.mapping import STATE_FROM_PB
@@ -159,6 +160,16 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def ListHolidaySchedules(self, request, context):
         return await self._run((EXP, OFF, AUD), holidays.list_holiday_schedules_pb)
+
+    # temporary controls (issue 11 item 5; stc_licensing/temporary_controls.py)
+    async def CreateTemporaryControl(self, request, context):
+        return await self._run((OFF,), tcs.create_temporary_control_pb, req=request)
+
+    async def ListTemporaryControls(self, request, context):
+        return await self._run((EXP, OFF, AUD), tcs.list_temporary_controls_pb, req=request)
+
+    async def DecideTemporaryControl(self, request, context):
+        return await self._run((OFF,), tcs.decide_temporary_control_pb, req=request)
 
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:

@@ -198,3 +198,58 @@ def due_to_expire(measures: Iterable[TemporaryControl], today: dt.date
                   ) -> list[TemporaryControl]:
     """Active measures whose end has passed."""
     return [m for m in measures if m.status is MeasureStatus.ACTIVE and m.end < today]
+
+
+# --------------------------------------------------------------- the assessment (Art. 13(4))
+
+
+def with_temporary_controls(assessment, application, measures: Iterable[TemporaryControl],
+                            day: dt.date):
+    """The assessment with each item under a temporary control in force treated as controlled
+    (Art. 12(2)): finding `F4-TEMPORARY-CONTROL` (CAUTION) on factor 4 naming the measure, and
+    the condition that the licence ends with the measure; the recommendation follows the worst
+    factor as in `assess`. Unchanged when no item is covered."""
+    from stc_licensing.domain import assessment as da
+
+    measures = list(measures)
+    added: list[da.Finding] = []
+    for i, item in enumerate(application.content.items):
+        for m in covering(measures, item.control_code, item.hs_code, day):
+            cond = da.Condition(
+                "C-TEMPORARY-CONTROL-END",
+                f"Valid no longer than temporary control {m.measure_id} ({m.announcement}), "
+                f"which ends on {m.effective_end} (Art. 9(2))",
+                f"有效期不超过临时管制措施{m.measure_id}的截止日{m.effective_end}（第九条第二款）")
+            added.append(da.Finding(
+                "F4-TEMPORARY-CONTROL", da.Level.CAUTION,
+                f"Item {item.control_code or item.hs_code or i} is under temporary control "
+                f"{m.measure_id} ({m.announcement}) until {m.effective_end}: controlled "
+                "(Arts. 9(2), 12(2))",
+                f"物项处于临时管制（{m.announcement}），至{m.effective_end}，按管制物项管理"
+                "（第九条第二款、第十二条第二款）",
+                (da.Evidence(da.EvidenceKind.ITEM_SENSITIVITY, f"items[{i}]",
+                             f"temporary control {m.measure_id}"),), cond))
+    if not added:
+        return assessment
+    factors = []
+    for fa in assessment.factors:
+        if fa.factor is da.Factor.ITEM_SENSITIVITY:
+            level = max((fa.level, da.Level.CAUTION), key=lambda lv: lv.rank)
+            fa = replace(fa, level=level, findings=fa.findings + tuple(added))
+        factors.append(fa)
+    worst = max((fa.level for fa in factors), key=lambda lv: lv.rank)
+    recommendation = {
+        da.Level.PROHIBITIVE: da.Recommendation.DENY,
+        da.Level.CONCERN: da.Recommendation.REFER,
+        da.Level.CAUTION: da.Recommendation.GRANT_WITH_CONDITIONS,
+        da.Level.CLEAR: da.Recommendation.GRANT,
+    }[worst]
+    conditions = assessment.conditions
+    if recommendation is not da.Recommendation.DENY:
+        seen = {c.code for c in conditions}
+        for f in added:
+            if f.condition and f.condition.code not in seen:
+                conditions += (f.condition,)
+                seen.add(f.condition.code)
+    return replace(assessment, factors=tuple(factors), recommendation=recommendation,
+                   conditions=conditions)
