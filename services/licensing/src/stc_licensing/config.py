@@ -29,3 +29,6 @@ class LicensingSettings(ServiceSettings):
     holiday_refresh_s: float = 10.0
     # Issue 11 item 5: TemporaryControlExpiring this many days before a measure ends (Art. 9(2)).
     temporary_control_alert_days: int = 60
+    # Issue 11 item 6: the de minimis rules (ECL Arts. 45, 44) as YAML; empty: the bundled
+    # stc_licensing/policy/extraterritorial.yaml.
+    extraterritorial_rules_path: str = ""

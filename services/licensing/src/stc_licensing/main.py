@@ -13,6 +13,7 @@ from stc_common.logging import get_logger
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
+from stc_licensing import extraterritorial as ext
 from stc_licensing import holidays
 from stc_licensing import service as svc
 from stc_licensing import temporary_controls as tcs
@@ -72,6 +73,7 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
         svc.configure_policies(settings.arms_embargoes_path or None)
+        ext.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
         # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
         # operator's file (a broken file stops the start-up rather than count wrong days)
         async with pool.acquire() as conn:

@@ -51,4 +51,6 @@ ACCESS = {
     "ListTemporaryControls": rule(EXPORTER, OFFICER, AUDITOR, scope="the public register"),
     "DecideTemporaryControl": rule(OFFICER, authorities=(Authority.MOFCOM,), writes=True,
                                    scope="Art. 9(2): cancel, extend or list"),
+    # Arts. 45, 44 de minimis rules applied to a described re-export; stores nothing
+    "EvaluateReExport": rule(EXPORTER, OFFICER, AUDITOR, scope="the published rules"),
 }

@@ -42,6 +42,8 @@ _SHORT = {  # identifiers and codes
     "TemporarilyControlledItem.hs_code": 16,
     "DecideTemporaryControlRequest.measure_id": 64,
     "DecideTemporaryControlRequest.announcement": 300,
+    "EvaluateReExportRequest.made_in": 2,
+    "PrcContent.control_code": 32,
 }
 
 LIMITS = service_limits(
@@ -67,6 +69,7 @@ LIMITS = service_limits(
         "HolidaySchedule.holidays": 20,  # domain/holiday_calendar.MAX_PERIODS
         "HolidaySchedule.working_days": 20,
         "TemporaryControl.items": 50,
+        "EvaluateReExportRequest.content": 50,
     },
     free_text=(*_FREE, "DecideApplicationRequest.conditions", "DecideApplicationRequest.reasons"),
 )

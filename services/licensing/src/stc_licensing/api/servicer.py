@@ -15,6 +15,7 @@ from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
 
+from stc_licensing import extraterritorial as ext
 from stc_licensing import holidays
 from stc_licensing import service as svc
 from stc_licensing import temporary_controls as tcs
@@ -170,6 +171,10 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def DecideTemporaryControl(self, request, context):
         return await self._run((OFF,), tcs.decide_temporary_control_pb, req=request)
+
+    # extraterritorial rules (issue 11 item 6; stc_licensing/extraterritorial.py)
+    async def EvaluateReExport(self, request, context):
+        return await self._run((EXP, OFF, AUD), ext.evaluate_re_export_pb, req=request)
 
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:
