@@ -54,7 +54,7 @@ async def evaluate_re_export_pb(*, uow: UnitOfWork, p: Principal,
         errors.require(c.value.currency_code == currency, f"content[{i}].value.currency_code",
                        f"must be the item value's currency {currency!r}")
     errors.raise_if_any()
-    day = m.date_from_pb(req.on_date) if req.HasField("on_date") else today()
+    day = (m.date_from_pb(req.on_date) if req.HasField("on_date") else None) or today()
     try:
         outcomes = et.decide(et.ReExport(
             req.description, made_in, req.item_value.amount_minor,

@@ -144,8 +144,9 @@ async def _measures(uow: UnitOfWork) -> list[tc.TemporaryControl]:
     # (a measure cancelled or extended later was still in force then), so a replay of an old
     # assessment sees what the assessment saw. The unit tests' in-memory unit of work
     # (`uow.repo`) has no register: no measures.
-    if getattr(uow, "repo", None) is not None:
-        return list(getattr(uow.repo, "temporary_controls", ()))
+    fake = getattr(uow, "repo", None)
+    if fake is not None:
+        return list(getattr(fake, "temporary_controls", ()))
     return [f[0] for f in await store.all_measures(uow.conn)]
 
 
