@@ -3,31 +3,33 @@ the deadline/expiry ticker) and `run_service`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 from pathlib import Path
 
 import asyncpg
 from stc_common.consumer import EventConsumer
-from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
 from stc_common.logging import get_logger
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
-from stc_licensing import extraterritorial as ext
-from stc_licensing import holidays
-from stc_licensing import service as svc
-from stc_licensing import temporary_controls as tcs
+from stc_licensing import service
 from stc_licensing.api.limits import LIMITS
-from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
-from stc_licensing.config import LicensingSettings
+from stc_licensing.api.servicer import SERVICE_NAME, register
+from stc_licensing.config import SOURCE, LicensingSettings
+from stc_licensing.domain.holiday_calendar import same_schedule
+from stc_licensing.domain.temporary_controls import ALERT_DAYS_BEFORE_END
 from stc_licensing.events.handlers import SUBSCRIPTIONS
-from stc_licensing.storage import repo
+from stc_licensing.service import commands, common, holidays, temporary_controls
+from stc_licensing.storage.sql import SqlUnitOfWork, unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("stc_licensing.main")
 
 
-def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS,
+def make_ticker(interval_s: float, warn_within: int = service.DEADLINE_WARNING_WORKING_DAYS,
                 max_failures: int = 10):
     """A background task: Reg. 17 warnings (DeadlineApproaching, once) and breaches
     (DeadlineBreached, once), and licence expiry; once across the replicas (stc_common.periodic)."""
@@ -38,24 +40,79 @@ def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKI
     return periodic("deadline_ticker", round_, interval_s=interval_s, max_failures=max_failures)
 
 
-async def tick(pool: asyncpg.Pool, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS
+async def tick(pool: asyncpg.Pool, warn_within: int = service.DEADLINE_WARNING_WORKING_DAYS
                ) -> tuple[int, int]:
     """One round: every warning, breach and expiry in its own transaction."""
-    day = svc.today()
+    day = common.today()
     async with pool.acquire() as conn:
-        pending = await repo.pending_ids(conn)
-        due = await repo.licences_due_to_expire(conn, day)
+        reader = SqlUnitOfWork(conn, SOURCE)
+        pending = await reader.applications.pending_ids()
+        due = await reader.licences.due_to_expire(day)
     breached = expired = 0
     for app_id in pending:
         async with unit_of_work(pool, SOURCE) as uow:
-            await svc.warn_deadline(uow=uow, application_id=app_id, as_of=day,
+            await service.warn_deadline(uow=uow, application_id=app_id, as_of=day,
                                     within=warn_within)
         async with unit_of_work(pool, SOURCE) as uow:
-            breached += await svc.mark_breach(uow=uow, application_id=app_id, as_of=day)
+            breached += await service.mark_breach(uow=uow, application_id=app_id, as_of=day)
     for lic_id in due:
         async with unit_of_work(pool, SOURCE) as uow:
-            expired += await svc.expire_licence(uow=uow, licence_id=lic_id, as_of=day)
+            expired += await service.expire_licence(uow=uow, licence_id=lic_id, as_of=day)
     return breached, expired
+
+
+async def temporary_controls_round(pool: asyncpg.Pool, today: dt.date,
+                                   days_before: int = ALERT_DAYS_BEFORE_END
+                                   ) -> tuple[int, int]:
+    """One round of the Art. 9(2) job (issue 11 item 5): expiry alerts (once per measure and
+    end) and expiries, each in its own transaction; (alerts sent, measures expired)."""
+    async with pool.acquire() as conn:
+        measures = await SqlUnitOfWork(conn, SOURCE).temporary_controls.active()
+    alerts = expired = 0
+    for m in measures:
+        async with unit_of_work(pool, SOURCE) as uow:
+            alerts += await temporary_controls.alert_expiring(
+                uow=uow, measure_id=m.measure_id, today=today, days_before=days_before)
+        async with unit_of_work(pool, SOURCE) as uow:
+            expired += await temporary_controls.expire(uow=uow, measure_id=m.measure_id,
+                                                       today=today)
+    return alerts, expired
+
+
+async def apply_holiday_file(pool: asyncpg.Pool, path: str | Path) -> int:
+    """Enter every schedule of the operator's data file (issue 11 item 3), each in its own
+    transaction (a year stored with the same content changes nothing); ValueError on a
+    malformed file, so the service does not start counting wrong days. The number of years
+    entered or changed."""
+    entries = await asyncio.to_thread(holidays.entries_from_file, path)
+    changed = 0
+    for entry in entries:
+        async with unit_of_work(pool, SOURCE) as uow:
+            before = await uow.holiday_schedules.get(entry.year)
+            await holidays.enter_holiday_schedule(uow=uow, cmd=commands.EnterHolidaySchedule(
+                entry, f"data-file:{Path(path).name}"))
+            changed += before is None or not same_schedule(before.entry, entry)
+    return changed
+
+
+def holiday_refresher(interval_s: float):
+    """A background task for every replica (not a once-across-replicas job): reinstall the
+    stored holiday schedules when another replica has entered one (issue 11 item 3)."""
+
+    async def run(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        seen = None
+        while not stop.is_set():
+            async with pool.acquire() as conn:
+                uow = SqlUnitOfWork(conn, SOURCE)
+                current = await uow.holiday_schedules.version()
+                if current != seen:
+                    await holidays.install_stored(uow)
+                    seen = current
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+    run.__name__ = "holiday_schedule_refresher"
+    return run
 
 
 def build_spec(settings: LicensingSettings) -> ServiceSpec:
@@ -72,14 +129,14 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
     async def warm(pool: asyncpg.Pool) -> None:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
-        svc.configure_policies(settings.arms_embargoes_path or None)
-        ext.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
+        service.configure_policies(settings.arms_embargoes_path or None)
+        service.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
         # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
         # operator's file (a broken file stops the start-up rather than count wrong days)
         async with pool.acquire() as conn:
-            await holidays.install_from_database(conn)
+            await holidays.install_stored(SqlUnitOfWork(conn, SOURCE))
         if settings.holiday_schedules_path:
-            await holidays.apply_data_file(pool, settings.holiday_schedules_path, SOURCE)
+            await apply_holiday_file(pool, settings.holiday_schedules_path)
 
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)
@@ -87,17 +144,17 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
     ticker = make_ticker(settings.ticker_interval_s, settings.deadline_warning_working_days,
                          settings.periodic_max_failures)
 
-    async def temporary_controls_round(pool: asyncpg.Pool) -> None:
+    async def temporary_controls_job(pool: asyncpg.Pool) -> None:
         # Art. 9(2): expiry alerts and expiries of temporary controls (issue 11 item 5)
-        await tcs.alert_round(pool, SOURCE, svc.today(),
-                              settings.temporary_control_alert_days)
+        await temporary_controls_round(pool, common.today(),
+                                       settings.temporary_control_alert_days)
 
-    tc_job = periodic("temporary_controls", temporary_controls_round,
+    tc_job = periodic("temporary_controls", temporary_controls_job,
                       interval_s=settings.ticker_interval_s,
                       max_failures=settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[ticker, holidays.refresher(settings.holiday_refresh_s),
+                       background=[ticker, holiday_refresher(settings.holiday_refresh_s),
                                    tc_job],
                        on_start=warm, limits=LIMITS)
 

@@ -16,8 +16,7 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc_common import workdays
 from stc_common.db.pool import create_pool
 from stc_common.testing.service import bearer
-from stc_licensing import holidays
-from stc_licensing.api.servicer import SOURCE
+from stc_licensing.main import apply_holiday_file
 
 pytestmark = pytest.mark.integration
 MOFCOM = bearer("officer", authority="MOFCOM")
@@ -146,8 +145,8 @@ async def test_reg17_operator_data_file_enters_schedules_at_start(env, tmp_path,
         "    working_days: [2032-02-08]\n", encoding="utf-8")
     pool = await create_pool(env.dsn, min_size=1, max_size=2)
     try:
-        assert await holidays.apply_data_file(pool, path, SOURCE) == 1
-        assert await holidays.apply_data_file(pool, path, SOURCE) == 0
+        assert await apply_holiday_file(pool, path) == 1
+        assert await apply_holiday_file(pool, path) == 0
         assert workdays.is_working_day(dt.date(2032, 2, 8)) == (True, True)  # a Sunday worked
         assert workdays.is_working_day(dt.date(2032, 2, 11)) == (False, True)
         (row,) = await env.sql("SELECT entered_by FROM holiday_schedules WHERE year = 2032")
@@ -155,6 +154,6 @@ async def test_reg17_operator_data_file_enters_schedules_at_start(env, tmp_path,
         path.write_text("schedules:\n  - year: 2033\n    announcement: x\n"
                         "    holidays: []\n", encoding="utf-8")
         with pytest.raises(ValueError, match="at least one holiday"):
-            await holidays.apply_data_file(pool, path, SOURCE)
+            await apply_holiday_file(pool, path)
     finally:
         await pool.close()

@@ -16,13 +16,13 @@ from stc.licensing.v1 import events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import temporary_control_pb2 as tpb
 from stc_common.db.pool import create_pool
-from stc_common.db.uow import unit_of_work
 from stc_common.grpc.errors import field_violations
 from stc_common.testing.service import bearer
 from stc_licensing import service as svc
-from stc_licensing import temporary_controls as tcs
-from stc_licensing.api.servicer import SOURCE
-from stc_licensing.service import today
+from stc_licensing.config import SOURCE
+from stc_licensing.main import temporary_controls_round
+from stc_licensing.service.common import today
+from stc_licensing.storage.sql import unit_of_work
 
 pytestmark = pytest.mark.integration
 MOFCOM = bearer("officer", authority="MOFCOM")
@@ -145,12 +145,12 @@ async def test_art9_expiry_alert_once_then_expiry(env):
     pool = await create_pool(env.dsn, min_size=1, max_size=2)
     try:
         near = end - dt.timedelta(days=10)
-        alerts, _ = await tcs.alert_round(pool, SOURCE, near)
+        alerts, _ = await temporary_controls_round(pool, near)
         assert alerts >= 1
-        assert (await tcs.alert_round(pool, SOURCE, near))[0] == 0  # once
+        assert (await temporary_controls_round(pool, near))[0] == 0  # once
         (alert,) = await env.log.wait_find("stc.licensing.v1.TemporaryControlExpiring", key)
         assert alert.parse(events_pb2.TemporaryControlExpiring).days_left == 10
-        _, expired = await tcs.alert_round(pool, SOURCE, end + dt.timedelta(days=1))
+        _, expired = await temporary_controls_round(pool, end + dt.timedelta(days=1))
         assert expired >= 1
         changes = await env.log.wait_find("stc.licensing.v1.TemporaryControlChanged", key, n=2)
         assert changes[-1].parse(events_pb2.TemporaryControlChanged).status == "EXPIRED"
