@@ -10,6 +10,12 @@ an addition of working days is a subtraction of prefix counts or a binary search
 Walking the calendar day by day through `chinese_calendar` cost most of the licensing
 service's CPU under load (every `clock_status` of every application read), and for the years
 the package does not know it raised and caught an exception per day.
+
+Entered schedules (issue 11, item 3): a year's schedule as the State Council's General Office
+announces it (放假安排: the public holidays and the adjusted weekend working days, with the
+announcement's reference) can be handed to `use_schedules`; it takes precedence over the
+package for that year and makes the year covered (`exact=True`). The licensing service keeps
+them in its database and installs them at start-up and whenever one is entered.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import chinese_calendar
@@ -25,6 +32,49 @@ from chinese_calendar.constants import holidays as _cc_holidays
 # The years whose official schedule the package holds; outside them, Monday-Friday (inexact).
 _FIRST_YEAR = min(_cc_holidays).year
 _LAST_YEAR = max(_cc_holidays).year
+
+
+@dataclass(frozen=True)
+class HolidaySchedule:
+    """One year's published schedule: its public holidays (days off, weekends inside a holiday
+    period included or not) and its adjusted working days (weekend days worked, 调休上班),
+    with the announcement it comes from (e.g. 国办发明电〔2026〕N号)."""
+
+    year: int
+    holidays: frozenset[dt.date]
+    working_days: frozenset[dt.date]
+    announcement: str
+
+    def is_working_day(self, day: dt.date) -> bool:
+        """Working day under this schedule: adjusted working days on, holidays off, else
+        Monday-Friday."""
+        if day in self.working_days:
+            return True
+        return day not in self.holidays and day.weekday() < 5
+
+
+# Entered schedules by year; they take precedence over the package (`use_schedules`).
+_ENTERED: dict[int, HolidaySchedule] = {}
+
+
+def use_schedules(schedules: Iterable[HolidaySchedule], *, replace_all: bool = False) -> None:
+    """Install entered schedules (each replaces any earlier one of its year; `replace_all`
+    forgets the others first) and drop the cached tables so the next lookup uses them."""
+    if replace_all:
+        _ENTERED.clear()
+    for schedule in schedules:
+        _ENTERED[schedule.year] = schedule
+    _year.cache_clear()
+
+
+def entered_schedules() -> dict[int, HolidaySchedule]:
+    """The schedules installed by `use_schedules`, by year (a copy)."""
+    return dict(_ENTERED)
+
+
+def package_covers(year: int) -> bool:
+    """Whether the `chinese_calendar` package holds the official schedule of `year`."""
+    return _FIRST_YEAR <= year <= _LAST_YEAR
 
 
 @dataclass(frozen=True)
@@ -41,9 +91,12 @@ class _YearTable:
 def _year(year: int) -> _YearTable:
     first = dt.date(year, 1, 1)
     length = (dt.date(year + 1, 1, 1) - first).days if year < dt.MAXYEAR else 365
-    covered = _FIRST_YEAR <= year <= _LAST_YEAR
+    entered = _ENTERED.get(year)
+    covered = entered is not None or package_covers(year)
     days = [first + dt.timedelta(days=i) for i in range(length)]
-    if covered:
+    if entered is not None:
+        working = bytes(1 if entered.is_working_day(d) else 0 for d in days)
+    elif covered:
         working = bytes(1 if chinese_calendar.is_workday(d) else 0 for d in days)
     else:
         working = bytes(1 if d.weekday() < 5 else 0 for d in days)

@@ -16,7 +16,8 @@ from stc_common.kafka.topics import CREDIT_PUBLICATION, CREDIT_RECORD, CREDIT_ST
 from stc_credit import agents
 from stc_credit.domain.checkpoint import parse_and_verify_checkpoint
 from stc_credit.domain.merkle import leaf_hash, verify_consistency, verify_inclusion
-from stc_credit.domain.records import CaseStatus, ResponsiblePerson
+from stc_credit.domain.penalties import Article, Sanction
+from stc_credit.domain.records import CaseStatus, Penalty, ResponsiblePerson
 from stc_credit.domain.standing import StandingLevel
 from stc_credit.events.handlers import check_command
 from stc_credit.service import cases, publication, records, standing
@@ -477,3 +478,47 @@ async def test_standing_agent_recomputes_only_on_record_events(store, ctx, make_
     await agents.handle("stc.credit.v1.CaseOpened", b"", store.factory(), TODAY, state)
     assert state.handled == 1 and list(state.recent) == ["rec-1"]
     assert store.outbox == []  # the use case announced the standing already: not twice
+
+
+# -- issue 11 item 7: the penalty path of a case (domain/penalty_path.py) -------------------
+
+
+async def test_decide_case_penalty_path_refusals_write_nothing(store, ctx, make_record):
+    """A diversion case's penalty must rest on an article that fits it (not Art. 38), and a
+    dismissal with an Administrative Penalty Law ground must name a ground that waives
+    (APL Arts. 33, 36; 33(1) only for a first violation): INVALID_ARGUMENT naming the
+    field, nothing stored or published."""
+    case = (await open_cases(store, check_cmd(failure_to_report=False)))[0]
+    before = (dict(store.cases), len(store.outbox))
+    refused = [
+        (DecideCaseCmd(case.case_id, CaseStatus.PENALTY_RECORDED, "off-1", authority="mofcom",
+                       violation=violation(make_record(article=Article.ART_38),
+                                           case_id=case.case_id)),
+         "violation.article"),
+        (DecideCaseCmd(case.case_id, CaseStatus.DISMISSED, "off-1", authority="mofcom",
+                       penalty_law_ground="32(1)"), "penalty_law_ground"),
+        (DecideCaseCmd(case.case_id, CaseStatus.DISMISSED, "off-1", authority="mofcom",
+                       penalty_law_ground="33(1) first violation"), "penalty_law_ground"),
+    ]
+    for cmd, field in refused:
+        with pytest.raises(ValidationFailed) as err:
+            await decide(store, ctx, cmd)
+        assert field in {v.field for v in err.value.violations}
+    assert (dict(store.cases), len(store.outbox)) == before and store.records == {}
+
+
+async def test_decide_case_not_penalised_keeps_its_apl_ground(store, ctx, make_record):
+    first, second = await open_cases(store, check_cmd())
+    dismissed = await decide(store, ctx, DecideCaseCmd(
+        first.case_id, CaseStatus.DISMISSED, "off-1", authority="mofcom",
+        penalty_law_ground="33(1) first violation", first_violation=True))
+    assert dismissed.case.penalty_law_ground == "33(1) first violation"
+    assert store.cases[first.case_id].penalty_law_ground == "33(1) first violation"
+    # a reduced penalty (APL Art. 32) below the Art. 34 minimum, its ground on case and record
+    reduced = make_record(penalty=Penalty.of(Sanction.ORDER_TO_STOP, fine_fen=100_000 * 100),
+                          penalty_law_ground="32(1)")
+    decided = await decide(store, ctx, DecideCaseCmd(
+        second.case_id, CaseStatus.PENALTY_RECORDED, "off-1", authority="mofcom",
+        violation=violation(reduced, case_id=second.case_id)))
+    assert decided.case.penalty_law_ground == "32(1)"
+    assert store.records["rec-1"].record.penalty_law_ground == "32(1)"

@@ -25,3 +25,14 @@ class LicensingSettings(ServiceSettings):
     # resolution, since) added to every bundled policy. Empty: the copy shipped with the
     # package (stc_licensing/policy/unsc_arms_embargoes.csv); a path replaces it.
     arms_embargoes_path: str = ""
+    # Issue 11 item 3: a YAML file of State Council holiday schedules (holidays and adjusted
+    # working days of a year, with the announcement; see domain/holiday_calendar.py), entered
+    # at start-up and taking precedence over the chinese_calendar package. Empty: none.
+    holiday_schedules_path: str = ""
+    # How often each replica looks for a schedule another replica entered.
+    holiday_refresh_s: float = 10.0
+    # Issue 11 item 5: TemporaryControlExpiring this many days before a measure ends (Art. 9(2)).
+    temporary_control_alert_days: int = 60
+    # Issue 11 item 6: the de minimis rules (ECL Arts. 45, 44) as YAML; empty: the bundled
+    # stc_licensing/policy/extraterritorial.yaml.
+    extraterritorial_rules_path: str = ""

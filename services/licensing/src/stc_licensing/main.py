@@ -3,6 +3,9 @@ the deadline/expiry ticker) and `run_service`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 from pathlib import Path
 
 import asyncpg
@@ -17,8 +20,10 @@ from stc_licensing import service
 from stc_licensing.api.limits import LIMITS
 from stc_licensing.api.servicer import SERVICE_NAME, register
 from stc_licensing.config import SOURCE, LicensingSettings
+from stc_licensing.domain.holiday_calendar import same_schedule
+from stc_licensing.domain.temporary_controls import ALERT_DAYS_BEFORE_END
 from stc_licensing.events.handlers import SUBSCRIPTIONS
-from stc_licensing.service import common
+from stc_licensing.service import commands, common, holidays, temporary_controls
 from stc_licensing.storage.sql import SqlUnitOfWork, unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -57,6 +62,60 @@ async def tick(pool: asyncpg.Pool, warn_within: int = service.DEADLINE_WARNING_W
     return breached, expired
 
 
+async def temporary_controls_round(pool: asyncpg.Pool, today: dt.date,
+                                   days_before: int = ALERT_DAYS_BEFORE_END
+                                   ) -> tuple[int, int]:
+    """One round of the Art. 9(2) job (issue 11 item 5): expiry alerts (once per measure and
+    end) and expiries, each in its own transaction; (alerts sent, measures expired)."""
+    async with pool.acquire() as conn:
+        measures = await SqlUnitOfWork(conn, SOURCE).temporary_controls.active()
+    alerts = expired = 0
+    for m in measures:
+        async with unit_of_work(pool, SOURCE) as uow:
+            alerts += await temporary_controls.alert_expiring(
+                uow=uow, measure_id=m.measure_id, today=today, days_before=days_before)
+        async with unit_of_work(pool, SOURCE) as uow:
+            expired += await temporary_controls.expire(uow=uow, measure_id=m.measure_id,
+                                                       today=today)
+    return alerts, expired
+
+
+async def apply_holiday_file(pool: asyncpg.Pool, path: str | Path) -> int:
+    """Enter every schedule of the operator's data file (issue 11 item 3), each in its own
+    transaction (a year stored with the same content changes nothing); ValueError on a
+    malformed file, so the service does not start counting wrong days. The number of years
+    entered or changed."""
+    entries = await asyncio.to_thread(holidays.entries_from_file, path)
+    changed = 0
+    for entry in entries:
+        async with unit_of_work(pool, SOURCE) as uow:
+            before = await uow.holiday_schedules.get(entry.year)
+            await holidays.enter_holiday_schedule(uow=uow, cmd=commands.EnterHolidaySchedule(
+                entry, f"data-file:{Path(path).name}"))
+            changed += before is None or not same_schedule(before.entry, entry)
+    return changed
+
+
+def holiday_refresher(interval_s: float):
+    """A background task for every replica (not a once-across-replicas job): reinstall the
+    stored holiday schedules when another replica has entered one (issue 11 item 3)."""
+
+    async def run(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        seen = None
+        while not stop.is_set():
+            async with pool.acquire() as conn:
+                uow = SqlUnitOfWork(conn, SOURCE)
+                current = await uow.holiday_schedules.version()
+                if current != seen:
+                    await holidays.install_stored(uow)
+                    seen = current
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+    run.__name__ = "holiday_schedule_refresher"
+    return run
+
+
 def build_spec(settings: LicensingSettings) -> ServiceSpec:
     """The licensing service as the runtime skeleton runs it."""
 
@@ -72,15 +131,33 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
         service.configure_policies(settings.arms_embargoes_path or None)
+        service.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
+        # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
+        # operator's file (a broken file stops the start-up rather than count wrong days)
+        async with pool.acquire() as conn:
+            await holidays.install_stored(SqlUnitOfWork(conn, SOURCE))
+        if settings.holiday_schedules_path:
+            await apply_holiday_file(pool, settings.holiday_schedules_path)
 
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)
 
     ticker = make_ticker(settings.ticker_interval_s, settings.deadline_warning_working_days,
                          settings.periodic_max_failures)
+
+    async def temporary_controls_job(pool: asyncpg.Pool) -> None:
+        # Art. 9(2): expiry alerts and expiries of temporary controls (issue 11 item 5)
+        await temporary_controls_round(pool, common.today(),
+                                       settings.temporary_control_alert_days)
+
+    tc_job = periodic("temporary_controls", temporary_controls_job,
+                      interval_s=settings.ticker_interval_s,
+                      max_failures=settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[ticker], on_start=warm, limits=LIMITS)
+                       background=[ticker, holiday_refresher(settings.holiday_refresh_s),
+                                   tc_job],
+                       on_start=warm, limits=LIMITS)
 
 
 def main() -> None:

@@ -105,6 +105,7 @@ def violation_cmd(
         turnover_fen=req.turnover_fen or None,
         serious=req.serious,
         application_ban_months=req.application_ban_months,
+        penalty_law_ground=req.penalty_law_ground.strip() or None,
         responsible_persons=tuple(
             ResponsiblePerson(x.name, x.id_number, x.criminally_convicted)
             for x in req.responsible_persons
@@ -182,6 +183,7 @@ def record_pb(view: RecordView, *, with_persons: bool) -> credit_pb2.CreditRecor
         serious=r.serious,
         application_ban=r.application_ban,
         application_ban_months=r.application_ban_months,
+        penalty_law_ground=r.penalty_law_ground or "",
         decision_date=pb_date(r.decision_date),
         effective_date=pb_date(r.effective_date),
         ban_until=pb_date(r.ban_until()),
@@ -235,7 +237,7 @@ def case_pb(c: Case) -> credit_pb2.Case:
         name=f"cases/{c.case_id}", case_id=c.case_id, uscc=c.uscc, source=str(c.source),
         licence_id=c.licence_id or "", summary=c.summary, status=_CASE_PB[c.status],
         opened_on=pb_date(c.opened_on), decided_by=c.decided_by or "",
-        outcome_id=c.outcome_id or "",
+        outcome_id=c.outcome_id or "", penalty_law_ground=c.penalty_law_ground or "",
     )  # fmt: skip
     if c.decided_on is not None:
         msg.decided_on.CopyFrom(pb_date(c.decided_on))

@@ -116,6 +116,8 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             violation=replace(violation, authority=authority) if violation else None,
             measure=replace(measure, authority=authority) if measure else None,
             authority=authority,
+            penalty_law_ground=request.penalty_law_ground.strip() or None,
+            first_violation=request.first_violation,
         )  # fmt: skip
         async with self._uow() as uow:
             decided = await cases.decide_case(uow=uow, cmd=cmd, ctx=self.ctx)

@@ -182,6 +182,7 @@ def check_penalty(
     sanctions: Iterable[Sanction | str],
     *,
     serious: bool = False,
+    reduced: bool = False,
     table: PenaltyTable | None = None,
 ) -> list[Violation]:
     """Check a proposed penalty against ECL Arts. 33-38; an empty list means it is lawful.
@@ -189,7 +190,9 @@ def check_penalty(
     `turnover_fen` is the illegal business turnover (None or 0: none established);
     `fine_fen` the fine (None: no fine); `sanctions` the other sanctions (FINE is implied
     by a fine amount and may be listed too). Serious-case sanctions (suspension,
-    revocation of qualification) need `serious=True`.
+    revocation of qualification) need `serious=True`. `reduced=True` is a reduction under the
+    Administrative Penalty Law Art. 32 (减轻, its ground recorded: `penalty_path`): the fine
+    may go below the article's minimum, never above its maximum.
     """
     table = table or load_table()
     problems: list[Violation] = []
@@ -231,7 +234,7 @@ def check_penalty(
         problems.append(Violation("fine_fen", "fine must not be negative"))
         return problems
     low, high, basis = rule.fine.range_for(turnover_fen or None)
-    if fine_fen < low:
+    if fine_fen < low and not reduced:
         problems.append(
             Violation(
                 "fine_fen",

@@ -151,6 +151,9 @@ class CreditRecord:
     serious: bool = False
     application_ban_months: int = 0
     responsible_persons: tuple[ResponsiblePerson, ...] = field(default=(), repr=False)
+    # Administrative Penalty Law Art. 32 ground of a reduced penalty (issue 11 item 7;
+    # penalty_path.py); not part of the published canonical form
+    penalty_law_ground: str | None = None
 
     @property
     def severe(self) -> bool:
@@ -203,8 +206,19 @@ def validate_record(record: CreditRecord) -> list[Violation]:
             record.penalty.fine_fen,
             record.penalty.sanctions,
             serious=record.serious,
+            reduced=record.penalty_law_ground is not None,
         )
     )
+    if record.penalty_law_ground is not None:
+        # issue 11 item 7: only an APL Art. 32 ground reduces a penalty (penalty_path.py)
+        from stc_credit.domain.penalty_path import Effect, load_paths
+
+        ground = load_paths().grounds.get(record.penalty_law_ground)
+        if ground is None or ground.effect is not Effect.REDUCED:
+            problems.append(Violation(
+                "penalty_law_ground",
+                f"{record.penalty_law_ground!r} is not a ground that reduces a penalty "
+                "(Administrative Penalty Law Art. 32: 32(1) … 32(5))"))
     return problems
 
 
@@ -263,6 +277,8 @@ class Case:
     outcome_id: str | None = None  # record_id or measure_id of the outcome
     # The competent authority of the licence the case concerns: its officers decide it.
     authority: str | None = None
+    # Issue 11 item 7: the Administrative Penalty Law ground of the decision (penalty_path.py)
+    penalty_law_ground: str | None = None
 
     @property
     def awaiting_officer(self) -> bool:
@@ -326,6 +342,7 @@ def decide_case(
     officer_id: str,
     decided_on: dt.date,
     outcome_id: str | None = None,
+    penalty_law_ground: str | None = None,
 ) -> Case:
     """The case after an officer's decision; a penalty or measure outcome names its id."""
     if case.status is not CaseStatus.OPEN:
@@ -339,7 +356,8 @@ def decide_case(
     if decided_on < case.opened_on:
         raise ValueError("decision before the case was opened")
     return replace(
-        case, status=status, decided_by=officer_id, decided_on=decided_on, outcome_id=outcome_id
+        case, status=status, decided_by=officer_id, decided_on=decided_on, outcome_id=outcome_id,
+        penalty_law_ground=penalty_law_ground,
     )
 
 

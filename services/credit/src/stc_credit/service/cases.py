@@ -16,6 +16,7 @@ from stc_common.errors import FailedPrecondition, FieldViolation, NotFound, Vali
 from stc_common.kafka.topics import CREDIT_RECORD
 from stc_common.logging import get_logger
 
+from stc_credit.domain import penalty_path as paths
 from stc_credit.domain.records import (
     Case,
     CaseAlreadyDecided,
@@ -71,6 +72,35 @@ async def open_cases_from_check(*, uow: CreditUnitOfWork, cmd: OpenCasesFromChec
     return opened
 
 
+def check_penalty_path(case: Case, cmd: DecideCaseCmd) -> None:
+    """Issue 11 item 7: a penalty rests on an article that fits the case (the penalty rows of
+    `case_penalties`, domain/penalty_path.py); a dismissal with an Administrative Penalty Law
+    ground is a violation not penalised (APL Arts. 33, 36) and must name a ground that waives.
+    INVALID_ARGUMENT naming the field otherwise."""
+    if cmd.decision is CaseStatus.PENALTY_RECORDED and cmd.violation is not None:
+        r = cmd.violation.record
+        decision = paths.PenaltyDecision(paths.Closing.PENALTY, article=r.article,
+                                         fine_fen=r.penalty.fine_fen,
+                                         turnover_fen=r.turnover_fen,
+                                         sanctions=frozenset(r.penalty.sanctions),
+                                         serious=r.serious, ground=r.penalty_law_ground)
+        # the fine and sanctions are checked with the record (validate_record)
+        problems = [v for v in paths.check_decision(case.source, decision)
+                    if v.field in ("article", "ground")]
+        prefix = "violation."
+    elif cmd.decision is CaseStatus.DISMISSED and cmd.penalty_law_ground:
+        problems = paths.check_decision(case.source, paths.PenaltyDecision(
+            paths.Closing.NOT_PENALISED, ground=cmd.penalty_law_ground,
+            first_violation=cmd.first_violation))
+        prefix = ""
+    else:
+        return
+    if problems:
+        raise ValidationFailed([FieldViolation(
+            prefix + ("penalty_law_ground" if v.field == "ground" else v.field), v.reason)
+            for v in problems])
+
+
 @dataclasses.dataclass(frozen=True)
 class CaseDecided:
     """A decided case and what its decision recorded (a penalty, a measure, or nothing)."""
@@ -96,6 +126,7 @@ async def decide_case(*, uow: CreditUnitOfWork, cmd: DecideCaseCmd, ctx: LogCont
     record: RecordView | None = None
     measure: Measure | None = None
     outcome: str | None = None
+    check_penalty_path(case, cmd)  # issue 11 item 7 (domain/penalty_path.py)
     if cmd.decision is CaseStatus.PENALTY_RECORDED:
         if cmd.violation is None:
             raise ValidationFailed(FieldViolation("violation", "required for a penalty"))
@@ -116,6 +147,8 @@ async def decide_case(*, uow: CreditUnitOfWork, cmd: DecideCaseCmd, ctx: LogCont
         decided = decide(
             case, status=cmd.decision, officer_id=cmd.officer, decided_on=ctx.today(),
             outcome_id=outcome,
+            penalty_law_ground=record.stored.record.penalty_law_ground if record is not None
+            else cmd.penalty_law_ground,
         )  # fmt: skip
     except CaseAlreadyDecided as exc:
         raise FailedPrecondition(str(exc), reason="CASE_ALREADY_DECIDED") from exc

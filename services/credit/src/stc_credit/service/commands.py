@@ -79,6 +79,10 @@ class DecideCaseCmd:
     violation: RecordViolationCmd | None = None
     measure: RecordMeasureCmd | None = None
     authority: str | None = None  # the deciding officer's: must be the case's
+    # issue 11 item 7: on DISMISSED, the Administrative Penalty Law ground of a violation not
+    # penalised (Arts. 33, 36), and whether it was the first violation (Art. 33(1))
+    penalty_law_ground: str | None = None
+    first_violation: bool = False
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ def _record(row: asyncpg.Record) -> StoredRecord:
                                 if row["application_ban_months"] is not None
                                 else (MAX_BAN_MONTHS if row["application_ban"] else 0)),
         responsible_persons=persons,
+        penalty_law_ground=row.get("penalty_law_ground"),
     )
     return StoredRecord(
         record,
@@ -130,9 +131,9 @@ class RecordRepository:
                    turnover_fen, serious, application_ban, decision_date, effective_date,
                    decided_by, responsible_persons, publicity_months, publication_deadline,
                    deadline_exact, case_id, publication_hold, authority, application_ban_months,
-                   request_fingerprint)
+                   request_fingerprint, penalty_law_ground)
                VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,
-                       $21,$22,$23,$24,$25)""",
+                       $21,$22,$23,$24,$25,$26)""",
             record.record_id, stored.request_id, record.uscc, record.enterprise_name,
             str(record.article), record.decision_no, record.decision_sha256,
             sorted(str(s) for s in record.penalty.sanctions), record.penalty.fine_fen,
@@ -141,7 +142,7 @@ class RecordRepository:
             record.decided_by, json.dumps(persons, ensure_ascii=False), stored.publicity_months,
             stored.publication_deadline, stored.deadline_exact, stored.case_id,
             stored.publication_hold, stored.authority, record.application_ban_months,
-            stored.request_fingerprint,
+            stored.request_fingerprint, record.penalty_law_ground,
         )  # fmt: skip
 
     async def release_hold(self, record_id: str) -> None:
@@ -349,6 +350,7 @@ def _case(row: asyncpg.Record) -> Case:
         decided_on=row["decided_on"],
         outcome_id=row["outcome_id"],
         authority=row["authority"],
+        penalty_law_ground=row.get("penalty_law_ground"),
     )
 
 
@@ -379,9 +381,10 @@ class CaseRepository:
     async def update(self, case: Case) -> None:
         """Store an officer's decision on a case."""
         await self.conn.execute(
-            """UPDATE cases SET status = $2, decided_by = $3, decided_on = $4, outcome_id = $5
-               WHERE case_id = $1""",
+            """UPDATE cases SET status = $2, decided_by = $3, decided_on = $4, outcome_id = $5,
+                   penalty_law_ground = $6 WHERE case_id = $1""",
             case.case_id, str(case.status), case.decided_by, case.decided_on, case.outcome_id,
+            case.penalty_law_ground,
         )  # fmt: skip
 
     async def list(self, *, open_only: bool, offset: int, limit: int,

@@ -40,4 +40,17 @@ ACCESS = {
     "SuspendLicence": rule(OFFICER, writes=True, scope="the licence's authority"),
     "ReinstateLicence": rule(OFFICER, writes=True, scope="the licence's authority"),
     "RevokeLicence": rule(OFFICER, writes=True, scope="the licence's authority"),
+    # a State Council announcement binds every authority: any authority's officer enters it,
+    # and the entry records which authority and officer did (issue 11 item 3)
+    "EnterHolidaySchedule": rule(OFFICER, writes=True,
+                                 scope="any authority; recorded with the officer's"),
+    "ListHolidaySchedules": rule(EXPORTER, OFFICER, AUDITOR, scope="public calendar"),
+    # Art. 9(2) temporary controls: announced by MOFCOM (issue 11 item 5)
+    "CreateTemporaryControl": rule(OFFICER, authorities=(Authority.MOFCOM,), writes=True,
+                                   scope="Art. 9(2)"),
+    "ListTemporaryControls": rule(EXPORTER, OFFICER, AUDITOR, scope="the public register"),
+    "DecideTemporaryControl": rule(OFFICER, authorities=(Authority.MOFCOM,), writes=True,
+                                   scope="Art. 9(2): cancel, extend or list"),
+    # Arts. 45, 44 de minimis rules applied to a described re-export; stores nothing
+    "EvaluateReExport": rule(EXPORTER, OFFICER, AUDITOR, scope="the published rules"),
 }

@@ -32,6 +32,18 @@ _SHORT = {  # identifiers and codes
     "ExportRecord.customs_declaration": 128,
     "ExportLine.quantity": 32,
     "MilitaryQualification.certificate_no": 128,
+    "EnterHolidayScheduleRequest.request_id": 128,
+    "HolidaySchedule.announcement": 300,
+    "HolidayPeriod.name": 64,
+    "CreateTemporaryControlRequest.request_id": 128,
+    "TemporaryControl.measure_id": 64,
+    "TemporaryControl.announcement": 300,
+    "TemporarilyControlledItem.control_code": 32,
+    "TemporarilyControlledItem.hs_code": 16,
+    "DecideTemporaryControlRequest.measure_id": 64,
+    "DecideTemporaryControlRequest.announcement": 300,
+    "EvaluateReExportRequest.made_in": 2,
+    "PrcContent.control_code": 32,
 }
 
 LIMITS = service_limits(
@@ -54,6 +66,10 @@ LIMITS = service_limits(
         "IcpElementAssessment.evidence_refs": 10,
         "RegisterOperatorRequest.icp": 9,  # the nine ICP elements (Art. 14, MOFCOM 2021)
         "UpdateIcpSelfAssessmentRequest.icp": 9,
+        "HolidaySchedule.holidays": 20,  # domain/holiday_calendar.MAX_PERIODS
+        "HolidaySchedule.working_days": 20,
+        "TemporaryControl.items": 50,
+        "EvaluateReExportRequest.content": 50,
     },
     free_text=(*_FREE, "DecideApplicationRequest.conditions", "DecideApplicationRequest.reasons"),
 )

@@ -188,6 +188,38 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
                                                                 request.reason),
                                mapping.licence)
 
+    # the holiday calendar as data (issue 11 item 3; service/holidays.py)
+    async def EnterHolidaySchedule(self, request, context):
+        return await self._run((OFFICER,), service.enter_holiday_schedule,
+                               lambda c: mapping.enter_holiday_schedule(c, request),
+                               mapping.entered_schedule)
+
+    async def ListHolidaySchedules(self, request, context):
+        return await self._run(ANYONE, service.list_holiday_schedules,
+                               lambda c: commands.ListHolidaySchedules(),
+                               mapping.holiday_schedules)
+
+    # temporary controls (issue 11 item 5; service/temporary_controls.py)
+    async def CreateTemporaryControl(self, request, context):
+        return await self._run((OFFICER,), service.create_temporary_control,
+                               lambda c: mapping.create_temporary_control(c, request),
+                               mapping.temporary_control)
+
+    async def ListTemporaryControls(self, request, context):
+        return await self._run(ANYONE, service.list_temporary_controls,
+                               lambda c: mapping.list_temporary_controls(request),
+                               mapping.temporary_controls)
+
+    async def DecideTemporaryControl(self, request, context):
+        return await self._run((OFFICER,), service.decide_temporary_control,
+                               lambda c: mapping.decide_temporary_control(request),
+                               mapping.temporary_control)
+
+    # extraterritorial rules (issue 11 item 6; service/extraterritorial.py)
+    async def EvaluateReExport(self, request, context):
+        return await self._run(ANYONE, service.evaluate_re_export,
+                               lambda c: mapping.evaluate_re_export(request),
+                               mapping.re_export_evaluation)
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:
     """Add the servicer to a grpc.aio server."""

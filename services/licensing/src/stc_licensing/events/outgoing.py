@@ -14,8 +14,8 @@ from stc.licensing.v1 import assessment_pb2, events_pb2
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
 
 from stc_licensing import wire
+from stc_licensing.domain import holiday_calendar, model, temporary_controls
 from stc_licensing.domain import licence as licence_rules
-from stc_licensing.domain import model
 from stc_licensing.domain.states import Action
 from stc_licensing.storage.ports import AppRow, LicensingUnitOfWork
 
@@ -226,3 +226,58 @@ def licence_expired(lic: licence_rules.Licence) -> Outgoing:
     return LICENCE.name, lic.id, events_pb2.LicenceExpired(
         licence_id=lic.id, exporter_uscc=lic.holder_uscc,
         expired_on=wire.date_to_pb(lic.valid_until + dt.timedelta(days=1)))
+
+
+# ------------------------------------------ holiday calendar as data (issue 11 item 3)
+
+
+def deadline_recomputed(row: AppRow, before: tuple[dt.date | None, bool],
+                        after: tuple[dt.date | None, bool],
+                        entry: holiday_calendar.ScheduleEntry) -> Outgoing:
+    """DeadlineRecomputed: an entered schedule moved (or made exact) a Reg. 17 deadline."""
+    return APPLICATION.name, row.id, events_pb2.DeadlineRecomputed(
+        application_id=row.id, authority=row.authority,
+        previous_deadline=wire.date_to_pb(before[0]), previous_deadline_exact=before[1],
+        deadline=wire.date_to_pb(after[0]), deadline_exact=after[1],
+        schedule_year=entry.year, announcement=entry.announcement)
+
+
+def holiday_schedule_announced(entry: holiday_calendar.ScheduleEntry, entered_by: str,
+                               at: dt.datetime, recomputed: int) -> Outgoing:
+    """HolidayScheduleAnnounced: back offices hear the calendar changed."""
+    schedule = entry.schedule()
+    return APPLICATION.name, f"holiday-schedules/{entry.year}", \
+        events_pb2.HolidayScheduleAnnounced(
+            year=entry.year, announcement=entry.announcement,
+            holidays=[wire.date_to_pb(d) for d in sorted(schedule.holidays)],
+            working_days=[wire.date_to_pb(d) for d in sorted(schedule.working_days)],
+            entered_by=entered_by, entered_at=wire.ts(at), deadlines_recomputed=recomputed)
+
+
+# ------------------------------------- temporary controls, ECL Art. 9(2) (issue 11 item 5)
+
+
+def _measure_key(measure_id: str) -> str:
+    return f"temporary-controls/{measure_id}"
+
+
+def temporary_control_changed(measure: temporary_controls.TemporaryControl,
+                              change: str) -> Outgoing:
+    """TemporaryControlChanged: REGISTERED, EXTENDED, CANCELLED, LISTED or EXPIRED."""
+    return APPLICATION.name, _measure_key(measure.measure_id), \
+        events_pb2.TemporaryControlChanged(
+            measure_id=measure.measure_id, announcement=measure.announcement,
+            status=measure.status.value, start=wire.date_to_pb(measure.start),
+            end=wire.date_to_pb(measure.end), ended_on=wire.date_to_pb(measure.ended_on),
+            change=change,
+            control_codes=[i.control_code for i in measure.items if i.control_code],
+            hs_codes=[i.hs_code for i in measure.items if i.hs_code])
+
+
+def temporary_control_expiring(measure: temporary_controls.TemporaryControl,
+                               today: dt.date) -> Outgoing:
+    """TemporaryControlExpiring: the measure entered its alert window (sent once)."""
+    return APPLICATION.name, _measure_key(measure.measure_id), \
+        events_pb2.TemporaryControlExpiring(
+            measure_id=measure.measure_id, announcement=measure.announcement,
+            end=wire.date_to_pb(measure.end), days_left=(measure.end - today).days)

@@ -10,6 +10,9 @@ storage/ports.py), publish their events into the outbox of that transaction
 - licences: exports against a licence, suspension, reinstatement, revocation
 - reactions: the other services' events (Arts. 16-18, Art. 39)
 - deadlines: the Reg. 17 clock's warnings and breaches, reconsideration due days, expiry
+- holidays: the State Council's holiday schedules as data, deadlines recomputed (issue 11/3)
+- temporary_controls: the Art. 9(2) register, its expiry job, its hooks (issue 11/5)
+- extraterritorial: the de minimis rules of Arts. 45, 44 (EvaluateReExport, issue 11/6)
 
 Errors are stc_common ServiceErrors (the domain's own among them) and carry their status.
 """
@@ -37,6 +40,8 @@ from stc_licensing.service.deadlines import (
     mark_breach,
     warn_deadline,
 )
+from stc_licensing.service.extraterritorial import configure_rules, evaluate_re_export
+from stc_licensing.service.holidays import enter_holiday_schedule, list_holiday_schedules
 from stc_licensing.service.licences import (
     get_licence,
     list_licences,
@@ -66,10 +71,18 @@ from stc_licensing.service.review import (
     request_information,
     start_expert_review,
 )
+from stc_licensing.service.temporary_controls import (
+    create_temporary_control,
+    decide_temporary_control,
+    list_temporary_controls,
+)
 
 __all__ = [
     "DEADLINE_WARNING_WORKING_DAYS", "Replay", "amend_application", "apply_change_resolution",
-    "assess_application", "common", "configure_policies", "decide_application",
+    "assess_application", "common", "configure_policies", "configure_rules",
+    "create_temporary_control", "decide_application", "decide_temporary_control",
+    "enter_holiday_schedule", "evaluate_re_export", "list_holiday_schedules",
+    "list_temporary_controls",
     "end_expert_review", "expire_licence", "get_application", "get_assessment", "get_licence",
     "get_operator", "handle_rescreening_match", "hold_licence", "list_applications",
     "list_licences", "list_review_queue", "mark_breach", "policies", "record_credit_standing",

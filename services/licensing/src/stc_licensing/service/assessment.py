@@ -22,7 +22,7 @@ from stc_licensing.domain.states import Action, transition
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
 from stc_licensing.policy_files import bundled_embargoes_path, load_bundled_policies
-from stc_licensing.service import commands, common
+from stc_licensing.service import commands, common, temporary_controls
 from stc_licensing.service.review import domain_application
 from stc_licensing.storage.ports import LicensingUnitOfWork
 
@@ -89,6 +89,9 @@ async def replay_assessment(*, uow: LicensingUnitOfWork, assessment_id: str) -> 
                                  reason="POLICY_VERSION_CORRUPT")
     snapshot = from_plain(AssessmentSnapshot, json.loads(rec["inputs"]))
     again = snapshot.replay(policy)
+    # issue 11 item 5: the temporary controls in force on the assessment's day, as it saw them
+    again = await temporary_controls.apply_to_assessment(uow, snapshot.application, again,
+                                                         snapshot.on_date)
     return Replay(assessment_id, policy.version, rec["inputs_hash"], again.inputs_hash,
                   rec["recommendation"], again.recommendation.value)
 
@@ -113,6 +116,8 @@ async def assess_application(*, uow: LicensingUnitOfWork, cmd: commands.AssessAp
     policy = policy_in_force(policies(), day)
     snapshot = AssessmentSnapshot(domain_application(row), found[0], screening, standing, day)
     result = snapshot.replay(policy)
+    # issue 11 item 5: items under a temporary control in force are controlled (Art. 9(2))
+    result = await temporary_controls.apply_to_assessment(uow, snapshot.application, result, day)
     at = common.now()
     assessment_id = str(uuid.uuid4())
     body = wire.assessment_to_pb(result, assessment_id, at)

@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stc_licensing.domain import inputs, model
+from stc_licensing.domain import (
+    extraterritorial,
+    holiday_calendar,
+    inputs,
+    model,
+    temporary_controls,
+)
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain.states import Action
 
@@ -309,3 +315,58 @@ class SuspendAfterEndUseCheck:
     licence_id: str
     check_id: str
     details: str = ""
+
+
+# ------------------------------------------------ the law as data (issue 11 items 3, 5, 6)
+
+
+@dataclass(frozen=True)
+class EnterHolidaySchedule:
+    """Enter (or correct) a year's State Council holiday schedule (Reg. 17 working days)."""
+
+    entry: holiday_calendar.ScheduleEntry
+    entered_by: str  # AUTHORITY/subject of the officer, or data-file:NAME
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ListHolidaySchedules:
+    """Every entered schedule and the years the package knows."""
+
+
+@dataclass(frozen=True)
+class CreateTemporaryControl:
+    """Register a measure announced under ECL Art. 9(2)."""
+
+    measure: temporary_controls.TemporaryControl
+    registered_by: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DecideTemporaryControl:
+    """The authority's evaluation of a measure (Art. 9(2)): CANCEL, EXTEND or LIST."""
+
+    measure_id: str
+    decision: str
+    new_end: dt.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ListTemporaryControls:
+    """The register; only what is in force on `in_force_on` when given."""
+
+    in_force_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class EvaluateReExport:
+    """A described re-export of a foreign-made item with PRC-controlled content (ECL Arts.
+    45, 44), on `on_date` (today when None)."""
+
+    description: str
+    made_in: str
+    item_value_minor: int
+    content: tuple[extraterritorial.PrcContent, ...]
+    on_date: dt.date | None = None

@@ -31,7 +31,7 @@ from stc_licensing.domain.model import Application, ApplicationState, LicenceTyp
 from stc_licensing.domain.states import PENDING_STATES, Action, transition
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
-from stc_licensing.service import commands, common
+from stc_licensing.service import commands, common, temporary_controls
 from stc_licensing.service.applications import close_open_pauses
 from stc_licensing.service.views import ApplicationView, Decision, LicenceView, Page
 from stc_licensing.storage.ports import AppRow, LicensingUnitOfWork
@@ -195,6 +195,8 @@ async def decide_application(*, uow: LicensingUnitOfWork, caller: Principal,
         issued = licence_rules.issue_licence(str(uuid.uuid4()), app, day,
                                              valid_until=cmd.valid_until,
                                              conditions=tuple(conditions))
+        # issue 11 item 5: never valid beyond the temporary controls it rests on (Art. 9(2))
+        issued = await temporary_controls.cap_licence(uow, issued, app, day)
         await uow.licences.add(issued, row.authority)
         row.licence_id = issued.id
     view = await common.record_step(uow, row, "STATE_CHANGED",

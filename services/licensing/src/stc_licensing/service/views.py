@@ -8,10 +8,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from stc_licensing.domain import extraterritorial, model
 from stc_licensing.domain import licence as licence_rules
-from stc_licensing.domain import model
 from stc_licensing.domain.clock import ClockStatus
-from stc_licensing.storage.ports import AppRow
+from stc_licensing.storage.ports import AppRow, StoredSchedule
 
 T = TypeVar("T")
 
@@ -61,3 +61,32 @@ class Decision:
 
     application: ApplicationView
     licence: LicenceView | None = None
+
+
+@dataclass(frozen=True)
+class EnteredSchedule:
+    """A holiday schedule as stored and how many open applications' deadlines it moved."""
+
+    stored: StoredSchedule
+    recomputed: int = 0
+
+
+@dataclass(frozen=True)
+class HolidaySchedules:
+    """Every entered schedule, and the years the `chinese_calendar` package covers."""
+
+    schedules: list[StoredSchedule]
+    package_first_year: int
+    package_last_year: int
+
+
+@dataclass(frozen=True)
+class ReExportEvaluation:
+    """Every de minimis rule's decision on one re-export (ECL Arts. 45, 44)."""
+
+    outcomes: list[extraterritorial.DeMinimisOutcome]
+
+    @property
+    def licence_required(self) -> bool:
+        """Any rule in force requires a licence."""
+        return any(o.licence_required for o in self.outcomes)

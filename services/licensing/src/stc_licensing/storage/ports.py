@@ -1,6 +1,7 @@
 """What the licensing use cases read and write: one repository interface per table group and
 the unit of work that carries them (`uow.operators`, `uow.standings`, `uow.applications`,
-`uow.assessments`, `uow.licences`, plus `publish` into the outbox of the same transaction).
+`uow.assessments`, `uow.licences`, `uow.holiday_schedules`,
+`uow.temporary_controls`, plus `publish` into the outbox of the same transaction).
 
 Two implementations of the same interface: `storage.sql` (PostgreSQL, plain SQL, the one the
 service runs) and `stc_licensing.testing.fakes` (in memory, the use cases' unit tests).
@@ -15,9 +16,11 @@ from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
+from stc_licensing.domain import holiday_calendar as hc
 from stc_licensing.domain import inputs as domain_inputs
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
+from stc_licensing.domain import temporary_controls as tc
 from stc_licensing.domain.clock import Pause
 
 
@@ -59,6 +62,27 @@ class LicenceRow:
 
     licence: licence_rules.Licence
     authority: str
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StoredSchedule:
+    """A holiday schedule as stored (migration 0020): the entry, who entered it and when, the
+    client request id."""
+
+    entry: hc.ScheduleEntry
+    entered_by: str
+    entered_at: dt.datetime
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class StoredMeasure:
+    """A temporary control as stored (migration 0021): the measure, who registered it, when
+    it last changed."""
+
+    measure: tc.TemporaryControl
+    registered_by: str
     updated_at: dt.datetime
 
 
@@ -179,6 +203,64 @@ class LicenceRepository(abc.ABC):
         """Ids of ACTIVE or SUSPENDED licences whose validity ended before `today`."""
 
 
+class HolidayScheduleRepository(abc.ABC):
+    """The State Council's holiday schedules as entered (issue 11 item 3; Reg. 17 days)."""
+
+    @abc.abstractmethod
+    async def all(self) -> list[StoredSchedule]:
+        """Every stored schedule, by year."""
+
+    @abc.abstractmethod
+    async def get(self, year: int, *, for_update: bool = False) -> StoredSchedule | None:
+        """The stored schedule of `year`."""
+
+    @abc.abstractmethod
+    async def by_request(self, request_id: str) -> StoredSchedule | None:
+        """The schedule entered with this client request id."""
+
+    @abc.abstractmethod
+    async def upsert(self, entry: hc.ScheduleEntry, *, entered_by: str,
+                     entered_at: dt.datetime, request_id: str | None) -> None:
+        """Store (or replace) the schedule of its year."""
+
+    @abc.abstractmethod
+    async def version(self) -> tuple[int, dt.datetime | None]:
+        """How many schedules there are and the latest entry time (replicas poll this)."""
+
+
+class TemporaryControlRepository(abc.ABC):
+    """The temporary controls register (ECL Art. 9(2); issue 11 item 5)."""
+
+    @abc.abstractmethod
+    async def add(self, m: tc.TemporaryControl, *, request_id: str | None,
+                  registered_by: str) -> bool:
+        """Store a new measure; False when the request id was used already."""
+
+    @abc.abstractmethod
+    async def save(self, m: tc.TemporaryControl) -> None:
+        """Write a measure's changes (end, status, alert, note)."""
+
+    @abc.abstractmethod
+    async def get(self, measure_id: str, *, for_update: bool = False) -> StoredMeasure | None:
+        """One measure."""
+
+    @abc.abstractmethod
+    async def by_request(self, request_id: str) -> str | None:
+        """The measure id registered with this client request id."""
+
+    @abc.abstractmethod
+    async def all(self) -> list[StoredMeasure]:
+        """Every measure, oldest start first."""
+
+    @abc.abstractmethod
+    async def active(self) -> list[tc.TemporaryControl]:
+        """The measures not cancelled, listed or expired."""
+
+    @abc.abstractmethod
+    async def link_licence(self, licence_id: str, measure_ids: list[str]) -> None:
+        """Record the measures a licence rests on."""
+
+
 class LicensingUnitOfWork(Protocol):
     """One transaction: the repositories and the outbox (`publish`)."""
 
@@ -205,6 +287,16 @@ class LicensingUnitOfWork(Protocol):
     @property
     def licences(self) -> LicenceRepository:
         """Licences."""
+        ...
+
+    @property
+    def holiday_schedules(self) -> HolidayScheduleRepository:
+        """The entered holiday schedules."""
+        ...
+
+    @property
+    def temporary_controls(self) -> TemporaryControlRepository:
+        """The temporary controls register."""
         ...
 
     async def publish(self, topic: str, key: str, message: Message, *,

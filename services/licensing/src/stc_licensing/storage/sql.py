@@ -15,13 +15,15 @@ from decimal import Decimal
 import asyncpg
 from stc_common.db.uow import UnitOfWork
 
+from stc_licensing.domain import holiday_calendar as hc
 from stc_licensing.domain import inputs as domain_inputs
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
+from stc_licensing.domain import temporary_controls as tc
 from stc_licensing.domain.clock import Pause, PauseKind
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
-from stc_licensing.storage.ports import AppRow, LicenceRow
+from stc_licensing.storage.ports import AppRow, LicenceRow, StoredMeasure, StoredSchedule
 
 # The pool's codec (stc_common.db.pool) encodes and decodes json/jsonb as Python objects.
 
@@ -396,6 +398,119 @@ class SqlLicences(ports.LicenceRepository):
         return [r["id"] for r in rows]
 
 
+# ----------------------------------------------------- holiday schedules (migration 0020)
+
+
+def _schedule(r: asyncpg.Record) -> StoredSchedule:
+    entry, problems = hc.entry_from_plain(_load(r["body"]))
+    if entry is None:  # written by this class only: a broken row is a bug, not input
+        raise ValueError(f"stored holiday schedule {r['year']} is malformed: {problems}")
+    return StoredSchedule(entry, r["entered_by"], r["entered_at"], r["request_id"])
+
+
+class SqlHolidaySchedules(ports.HolidayScheduleRepository):
+    """Holiday schedules over the connection: one row per year, replaced on correction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def all(self) -> list[StoredSchedule]:
+        rows = await self.conn.fetch("SELECT * FROM holiday_schedules ORDER BY year")
+        return [_schedule(r) for r in rows]
+
+    async def get(self, year: int, *, for_update: bool = False) -> StoredSchedule | None:
+        r = await self.conn.fetchrow("SELECT * FROM holiday_schedules WHERE year = $1"
+                                     + (" FOR UPDATE" if for_update else ""), year)
+        return None if r is None else _schedule(r)
+
+    async def by_request(self, request_id: str) -> StoredSchedule | None:
+        r = await self.conn.fetchrow("SELECT * FROM holiday_schedules WHERE request_id = $1",
+                                     request_id)
+        return None if r is None else _schedule(r)
+
+    async def upsert(self, entry: hc.ScheduleEntry, *, entered_by: str,
+                     entered_at: dt.datetime, request_id: str | None) -> None:
+        await self.conn.execute(
+            """INSERT INTO holiday_schedules (year, announcement, body, entered_by, entered_at,
+                                              request_id)
+               VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+               ON CONFLICT (year) DO UPDATE SET announcement = EXCLUDED.announcement,
+                   body = EXCLUDED.body, entered_by = EXCLUDED.entered_by,
+                   entered_at = EXCLUDED.entered_at, request_id = EXCLUDED.request_id""",
+            entry.year, entry.announcement, json.dumps(hc.to_plain(entry)), entered_by,
+            entered_at, request_id)
+
+    async def version(self) -> tuple[int, dt.datetime | None]:
+        r = await self.conn.fetchrow("SELECT count(*) AS n, max(entered_at) AS latest "
+                                     "FROM holiday_schedules")
+        return int(r["n"]), r["latest"]
+
+
+# --------------------------------------------------- temporary controls (migration 0021)
+
+
+def _measure(r: asyncpg.Record) -> tc.TemporaryControl:
+    return tc.TemporaryControl(
+        measure_id=r["measure_id"], announcement=r["announcement"],
+        items=tuple(tc.ControlledItem(i.get("control_code", ""), i.get("hs_code", ""),
+                                      i.get("description", "")) for i in _load(r["items"])),
+        start=r["start_on"], end=r["end_on"], status=tc.MeasureStatus(r["status"]),
+        ended_on=r["ended_on"], alert_sent=r["alert_sent"], note=r["note"])
+
+
+def _stored_measure(r: asyncpg.Record) -> StoredMeasure:
+    return StoredMeasure(_measure(r), r["registered_by"], r["updated_at"])
+
+
+class SqlTemporaryControls(ports.TemporaryControlRepository):
+    """The temporary controls register over the connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, m: tc.TemporaryControl, *, request_id: str | None,
+                  registered_by: str) -> bool:
+        items = [{"control_code": i.control_code, "hs_code": i.hs_code,
+                  "description": i.description} for i in m.items]
+        status = await self.conn.execute(
+            """INSERT INTO temporary_controls (measure_id, request_id, announcement, items,
+                   start_on, end_on, status, note, registered_by)
+               VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9)
+               ON CONFLICT (request_id) DO NOTHING""",
+            m.measure_id, request_id, m.announcement, json.dumps(items, ensure_ascii=False),
+            m.start, m.end, m.status.value, m.note, registered_by)
+        return status.endswith(" 1")
+
+    async def save(self, m: tc.TemporaryControl) -> None:
+        await self.conn.execute(
+            """UPDATE temporary_controls SET end_on = $2, status = $3, ended_on = $4,
+                   alert_sent = $5, note = $6, updated_at = now() WHERE measure_id = $1""",
+            m.measure_id, m.end, m.status.value, m.ended_on, m.alert_sent, m.note)
+
+    async def get(self, measure_id: str, *, for_update: bool = False) -> StoredMeasure | None:
+        r = await self.conn.fetchrow("SELECT * FROM temporary_controls WHERE measure_id = $1"
+                                     + (" FOR UPDATE" if for_update else ""), measure_id)
+        return None if r is None else _stored_measure(r)
+
+    async def by_request(self, request_id: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT measure_id FROM temporary_controls WHERE request_id = $1", request_id)
+
+    async def all(self) -> list[StoredMeasure]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM temporary_controls ORDER BY start_on, measure_id")
+        return [_stored_measure(r) for r in rows]
+
+    async def active(self) -> list[tc.TemporaryControl]:
+        rows = await self.conn.fetch("SELECT * FROM temporary_controls WHERE status = 'ACTIVE'")
+        return [_measure(r) for r in rows]
+
+    async def link_licence(self, licence_id: str, measure_ids: list[str]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO licence_temporary_controls (licence_id, measure_id) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING", [(licence_id, mid) for mid in measure_ids])
+
+
 class SqlUnitOfWork(UnitOfWork):
     """stc_common's unit of work (one transaction, the outbox) with the licensing
     repositories over its connection (storage.ports.LicensingUnitOfWork)."""
@@ -407,6 +522,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.applications = SqlApplications(conn)
         self.assessments = SqlAssessments(conn)
         self.licences = SqlLicences(conn)
+        self.holiday_schedules = SqlHolidaySchedules(conn)
+        self.temporary_controls = SqlTemporaryControls(conn)
 
     @classmethod
     def over(cls, uow: UnitOfWork) -> SqlUnitOfWork:

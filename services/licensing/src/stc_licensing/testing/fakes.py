@@ -18,12 +18,14 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from stc_licensing.domain import holiday_calendar as hc
 from stc_licensing.domain import inputs as domain_inputs
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
+from stc_licensing.domain import temporary_controls as tc
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
-from stc_licensing.storage.ports import AppRow, LicenceRow
+from stc_licensing.storage.ports import AppRow, LicenceRow, StoredMeasure, StoredSchedule
 
 
 @dataclass
@@ -39,11 +41,17 @@ class InMemoryStore:
     assessments: dict[str, dict] = field(default_factory=dict)
     licences: dict[str, tuple[licence_rules.Licence, str, dt.datetime]] = field(default_factory=dict)
     policy_versions: dict[str, str] = field(default_factory=dict)  # content hash -> JSON
+    holiday_schedules: dict[int, StoredSchedule] = field(default_factory=dict)
+    # measure id -> (stored measure, request id); licence id -> the measures it rests on
+    temporary_controls: dict[str, tuple[StoredMeasure, str | None]] = field(default_factory=dict)
+    licence_measures: dict[str, set[str]] = field(default_factory=dict)
 
     def snapshot(self) -> tuple:
         """Everything stored, for asserting that a refused use case wrote nothing."""
         return copy.deepcopy((self.operators, self.standings, self.counters, self.applications,
-                              self.history, self.assessments, self.licences))
+                              self.history, self.assessments, self.licences,
+                              self.holiday_schedules, self.temporary_controls,
+                              self.licence_measures))
 
 
 class FakeOperators(ports.OperatorRepository):
@@ -211,6 +219,71 @@ class FakeLicences(ports.LicenceRepository):
                 and lic.valid_until < today]
 
 
+class FakeHolidaySchedules(ports.HolidayScheduleRepository):
+    """Holiday schedules in memory (one per year)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    async def all(self) -> list[StoredSchedule]:
+        return [self.store.holiday_schedules[y] for y in sorted(self.store.holiday_schedules)]
+
+    async def get(self, year: int, *, for_update: bool = False) -> StoredSchedule | None:
+        return self.store.holiday_schedules.get(year)
+
+    async def by_request(self, request_id: str) -> StoredSchedule | None:
+        return next((s for s in self.store.holiday_schedules.values()
+                     if s.request_id == request_id), None)
+
+    async def upsert(self, entry: hc.ScheduleEntry, *, entered_by: str,
+                     entered_at: dt.datetime, request_id: str | None) -> None:
+        self.store.holiday_schedules[entry.year] = StoredSchedule(entry, entered_by, entered_at,
+                                                                  request_id)
+
+    async def version(self) -> tuple[int, dt.datetime | None]:
+        times = [s.entered_at for s in self.store.holiday_schedules.values()]
+        return len(times), max(times, default=None)
+
+
+class FakeTemporaryControls(ports.TemporaryControlRepository):
+    """The temporary controls register in memory (request ids unique, as in SQL)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    async def add(self, m: tc.TemporaryControl, *, request_id: str | None,
+                  registered_by: str) -> bool:
+        if request_id and await self.by_request(request_id) is not None:
+            return False
+        self.store.temporary_controls[m.measure_id] = (
+            StoredMeasure(m, registered_by, dt.datetime.now(dt.UTC)), request_id)
+        return True
+
+    async def save(self, m: tc.TemporaryControl) -> None:
+        stored, request_id = self.store.temporary_controls[m.measure_id]
+        self.store.temporary_controls[m.measure_id] = (
+            StoredMeasure(m, stored.registered_by, dt.datetime.now(dt.UTC)), request_id)
+
+    async def get(self, measure_id: str, *, for_update: bool = False) -> StoredMeasure | None:
+        found = self.store.temporary_controls.get(measure_id)
+        return None if found is None else found[0]
+
+    async def by_request(self, request_id: str) -> str | None:
+        return next((mid for mid, (_, rid) in self.store.temporary_controls.items()
+                     if rid == request_id), None)
+
+    async def all(self) -> list[StoredMeasure]:
+        return sorted((s for s, _ in self.store.temporary_controls.values()),
+                      key=lambda s: (s.measure.start, s.measure.measure_id))
+
+    async def active(self) -> list[tc.TemporaryControl]:
+        return [s.measure for s, _ in self.store.temporary_controls.values()
+                if s.measure.status is tc.MeasureStatus.ACTIVE]
+
+    async def link_licence(self, licence_id: str, measure_ids: list[str]) -> None:
+        self.store.licence_measures.setdefault(licence_id, set()).update(measure_ids)
+
+
 class FakeUnitOfWork:
     """storage.ports.LicensingUnitOfWork in memory: the fake repositories over one store and
     a publisher that records the events (topic, key, message) in order."""
@@ -222,6 +295,8 @@ class FakeUnitOfWork:
         self.applications = FakeApplications(self.store)
         self.assessments = FakeAssessments(self.store)
         self.licences = FakeLicences(self.store)
+        self.holiday_schedules = FakeHolidaySchedules(self.store)
+        self.temporary_controls = FakeTemporaryControls(self.store)
         self.source = "stc-licensing-test"
         self.events: list[tuple[str, str, Any]] = []
 
