@@ -132,7 +132,7 @@ reset:
 test-unit: venv protos
 	STC_ENVIRONMENT=development $(PY) -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test: venv protos tools lint portal browser
+test: venv protos tools lint typecheck portal browser
 	$(TEST_STACK) deploy/stack.sh up
 	$(TEST_ENV) STC_ENVIRONMENT=development $(PY) -m pytest -q $(PYTEST_ARGS)
 
@@ -146,7 +146,7 @@ test-reset:
 lint: venv
 	$(PY) -m ruff check services tests bench
 
-# static types of the runtime packages (issue 13); one package: make typecheck MYPY_PKGS="-p stc_credit"
+# static types of the runtime packages (issue 13; part of make test); one package: make typecheck MYPY_PKGS="-p stc_credit"
 MYPY_PKGS ?= -p stc_common -p stc_licensing -p stc_screening -p stc_enduser -p stc_credit
 typecheck: venv protos
 	MYPYPATH=services/common/src:services/licensing/src:services/screening/src:services/enduser/src:services/credit/src \
