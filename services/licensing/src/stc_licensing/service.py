@@ -42,6 +42,7 @@ from stc_common.logging import get_logger
 from stc_common.paging import offset_from_token
 from stc_common.uscc import UsccError, validate_uscc
 
+from stc_licensing import procedures as proc
 from stc_licensing.api import mapping as m
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
@@ -672,6 +673,8 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     _competent(p, row.authority)
     if action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS):
         await _check_general_licence(uow, row)
+    # issue 11: Arts. 18, 23, 24, 39 guards and the officer's judgement of every finding
+    ctx = await proc.check_decision(uow, row, action != Action.DENY, req)
     was = row.state
     row.state = transition(row.state, action, reconsideration_used=row.reconsideration_used)
     if was == S.RECONSIDERATION:
@@ -694,7 +697,9 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
     await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationDecided(
         application_id=row.id, exporter_uscc=row.exporter_uscc, decision=req.decision,
         conditions=conditions, reasons=reasons, officer=p.subject, authority=row.authority,
-        licence_id=row.licence_id or "", decided_at=m.ts(at)))
+        licence_id=row.licence_id or "", decided_at=m.ts(at),
+        recommendation=ctx.recommendation, judgements=ctx.judgements_pb()))
+    await proc.record_decision(uow, row, p.subject, req.decision, ctx, at)
     if licence_pb is not None:
         await uow.publish(LICENCE.name, licence_pb.licence_id, events_pb2.LicenceIssued(
             licence_id=licence_pb.licence_id, application_id=row.id,
@@ -705,7 +710,8 @@ async def decide_application(*, uow: UnitOfWork, p: Principal,
             end_use=licence_pb.end_use, conditions=conditions))
         log.info("licence.issued", licence_id=licence_pb.licence_id, application_id=row.id)
     log.info("application.decided", application_id=row.id, state=row.state.value)
-    return spb.DecideApplicationResponse(application=pb, licence=licence_pb)
+    return spb.DecideApplicationResponse(application=await proc.decorate(uow, pb),
+                                         licence=licence_pb, judgements=ctx.judgements_pb())
 
 
 # --------------------------------------------------------------------------- assessment
@@ -787,6 +793,7 @@ async def assess_application(*, uow: UnitOfWork, msg: scr.ScreeningCompleted) ->
         inputs_hash=result.inputs_hash, assessed_on=day, assessed_at=at,
         body=body.SerializeToString(), inputs=canonical_json(snapshot).decode(),
         policy_content=_policy_json(policy))
+    await proc.after_assessment(uow, row.id, screening)  # issue 11: Reg. 26 time limit
     row.state = transition(row.state, Action.COMPLETE_ASSESSMENT)
     await _record(uow, row, "STATE_CHANGED", "screening completed; under review")
     await _record(uow, row, "ASSESSED", result.recommendation.value, assessment_id)
@@ -1051,6 +1058,8 @@ async def warn_deadline(*, uow: UnitOfWork, application_id: str, as_of: dt.date,
     """DeadlineApproaching once when at most `within` working days of the Reg. 17 clock are
     left on a pending application whose clock is running (for the officer's queue)."""
     row = await _repo(uow).get_application(application_id, for_update=True)
+    if row is not None and await proc.time_limit_exempt(uow, row.id):
+        return False  # Reg. 26 / Reg. 17 referral: not bound by the time limit (issue 11)
     if row is None or row.warning_reported or row.breach_reported or \
             row.state not in CLOCK_STATES or any(p.end is None for p in row.pauses):
         return False
@@ -1085,7 +1094,8 @@ async def mark_breach(*, uow: UnitOfWork, application_id: str, as_of: dt.date) -
                       "(Art. 41; Administrative Reconsideration Law Art. 62)")
         log.warning("application.reconsideration_overdue", application_id=row.id)
         return False
-    if row is None or row.breach_reported or row.state not in CLOCK_STATES:
+    if row is None or row.breach_reported or row.state not in CLOCK_STATES or \
+            await proc.time_limit_exempt(uow, row.id):  # issue 11: Reg. 26, Reg. 17 referral
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if not cs.breached:

@@ -34,6 +34,7 @@ from stc_licensing.domain import assessment as da
 from stc_licensing.domain import inputs as di
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain import model as dm
+from stc_licensing.domain import special_cases as dsc
 
 # --------------------------------------------------------------------------- scalars
 
@@ -195,6 +196,7 @@ def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
         concern = _enum(d.concern, _CONCERN, f"catch_all_declarations[{i}].concern", vc)
         if concern is not None:
             decls.append(dm.CatchAllDeclaration(concern, d.knows_or_informed, d.statement))
+    special_case, watch_materials = _special_case_fields(c, vc)
     vc.raise_if_any()
     return dm.ApplicationContent(
         exporter_uscc=c.exporter_uscc.strip().upper(), licence_type=licence_type, regime=regime,
@@ -202,7 +204,23 @@ def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
         destination=c.destination.strip().upper(), parties=tuple(parties),
         end_use=dm.EndUse(end_use_cat, c.end_use.statement),
         end_user_certificate=cert, contract_reference=c.contract_reference,
-        catch_all_declarations=tuple(decls))
+        catch_all_declarations=tuple(decls), special_case=special_case,
+        watch_list_materials=watch_materials)
+
+
+def _special_case_fields(c: apb.ApplicationContent, vc: ViolationCollector):
+    """Art. 18 special case and Reg. 26 watch-list documents (domain/special_cases.py)."""
+    sc = wm = None
+    if c.HasField("special_case"):
+        sc = dsc.SpecialCaseRequest(tuple(e.strip() for e in c.special_case.list_entry_ids),
+                                    c.special_case.justification.strip())
+    if c.HasField("watch_list_materials"):
+        w = c.watch_list_materials
+        wm = dsc.WatchListMaterials(w.risk_assessment_sha256.strip().lower(),
+                                    w.undertaking_sha256.strip().lower())
+    for field, reason in dsc.validate_special_case(sc) + dsc.validate_watch_list_materials(wm):
+        vc.add(field, reason)
+    return sc, wm
 
 
 # --------------------------------------------------------------------------- screening
@@ -233,6 +251,11 @@ def party_index(content: apb.ApplicationContent, hit: spb.PartyHit) -> int | Non
     return None
 
 
+_MEASURE = {spb.CONTROL_MEASURE_PROHIBIT: dsc.ControlMeasure.PROHIBIT,
+            spb.CONTROL_MEASURE_RESTRICT: dsc.ControlMeasure.RESTRICT,
+            spb.CONTROL_MEASURE_SUSPEND: dsc.ControlMeasure.SUSPEND}
+
+
 def screening_to_domain(msg: spb.ScreeningCompleted,
                         content: apb.ApplicationContent) -> di.ScreeningOutcome:
     """Screening's ScreeningCompleted as the domain's ScreeningOutcome (see module doc)."""
@@ -247,7 +270,8 @@ def screening_to_domain(msg: spb.ScreeningCompleted,
         hits.append(di.PartyHit(party_index=party_index(content, h),
                                 list_kind=_LIST_KIND.get(h.list_kind, di.ListKind.OTHER),
                                 entry_id=h.entry_id, score=h.score, decision=decision,
-                                entry_name=h.entry_name))
+                                entry_name=h.entry_name,
+                                measure=_MEASURE.get(h.control_measure)))
     dests, flags = [], []
     for f in msg.findings:
         sev = _SEVERITY.get(f.severity, di.Severity.MEDIUM)

@@ -15,6 +15,7 @@ from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
 from stc_common.db.uow import unit_of_work
 
+from stc_licensing import procedures as proc
 from stc_licensing import service as svc
 from stc_licensing.api.access import ACCESS
 from stc_licensing.api.errors import mapped
@@ -32,7 +33,9 @@ _KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_
          "EXPERT_REVIEW_ENDED": spb.UPDATE_KIND_EXPERT_REVIEW_ENDED,
          "DEADLINE_APPROACHING": spb.UPDATE_KIND_DEADLINE_APPROACHING,
          "INFORMATION_PROVIDED": spb.UPDATE_KIND_INFORMATION_PROVIDED,
-         "RECONSIDERATION_OVERDUE": spb.UPDATE_KIND_RECONSIDERATION_OVERDUE}
+         "RECONSIDERATION_OVERDUE": spb.UPDATE_KIND_RECONSIDERATION_OVERDUE,
+         "REFERRED": spb.UPDATE_KIND_REFERRED, "REFERRAL_ENDED": spb.UPDATE_KIND_REFERRAL_ENDED,
+         "MILITARY_APPROVAL": spb.UPDATE_KIND_MILITARY_APPROVAL}
 _STATE = {state.value: number for number, state in STATE_FROM_PB.items()}
 
 
@@ -71,7 +74,7 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
         return await self._run((EXP,), svc.submit_application, req=request)
 
     async def GetApplication(self, request, context):
-        return await self._run((EXP, OFF, AUD), svc.get_application,
+        return await self._run((EXP, OFF, AUD), proc.get_application,
                                application_id=request.application_id)
 
     async def ListApplications(self, request, context):
@@ -131,6 +134,16 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def EndExpertReview(self, request, context):
         return await self._run((OFF,), svc.end_expert_review, req=request)
+
+    # issue 11: referrals (Reg. 17, Art. 24) and Art. 24 approvals (procedures.py)
+    async def ReferApplication(self, request, context):
+        return await self._run((OFF,), proc.refer_application, req=request)
+
+    async def EndReferral(self, request, context):
+        return await self._run((OFF,), proc.end_referral, req=request)
+
+    async def RecordMilitaryApproval(self, request, context):
+        return await self._run((OFF,), proc.record_military_approval, req=request)
 
     # licences
     async def GetLicence(self, request, context):

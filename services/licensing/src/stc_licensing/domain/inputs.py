@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from .special_cases import ControlMeasure
+
 
 class ListKind(str, Enum):
     """Which list a screening hit comes from; the legal basis differs per list."""
@@ -51,6 +53,8 @@ class PartyHit:
     score: float
     decision: HitDecision
     entry_name: str = ""
+    # control-list hits: the listing's measure (Art. 18); None = not stated (PROHIBIT)
+    measure: ControlMeasure | None = None
 
 
 @dataclass(frozen=True)

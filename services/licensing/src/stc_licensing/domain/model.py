@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
+from .special_cases import SpecialCaseRequest, WatchListMaterials
+
 # --------------------------------------------------------------------------- operators
 
 
@@ -287,6 +289,8 @@ class ApplicationContent:
     end_user_certificate: EndUserCertificate | None = None
     contract_reference: str = ""
     catch_all_declarations: tuple[CatchAllDeclaration, ...] = ()
+    special_case: SpecialCaseRequest | None = None  # Art. 18 (special_cases.py)
+    watch_list_materials: WatchListMaterials | None = None  # Reg. 26
 
     def parties_with_role(self, role: PartyRole) -> tuple[Party, ...]:
         """The parties of one role, in submission order."""

@@ -12,6 +12,7 @@ from stc.screening.v1 import consultation_pb2, screening_service_pb2
 from stc.screening.v1 import events_pb2 as ev
 
 from stc_screening.domain.classification import Candidate
+from stc_screening.domain.control_measures import control_measure, with_measure
 from stc_screening.domain.lists import Address, Identifier, ListEntry, ListKind, PartyType
 from stc_screening.domain.matching import Decision, Hit, Party
 from stc_screening.domain.policy import CountryMeasure
@@ -70,7 +71,14 @@ def entry_to_pb(e: ListEntry) -> ev.ListEntry:
         identifiers=[common_pb2.PartyIdentifier(type=i.type, value=i.value, country=i.country)
                      for i in e.identifiers],
         programs=list(e.programs), announcement=e.announcement,
-        listed_on=date_to_pb(e.listed_on), remarks=e.remarks, content_hash=e.content_hash)
+        listed_on=date_to_pb(e.listed_on), remarks=e.remarks, content_hash=e.content_hash,
+        control_measure=_MEASURE_TO_PB.get(control_measure(e), 0))
+
+
+# Art. 18: the control-list measure (domain/control_measures.py)
+_MEASURE_TO_PB = {"PROHIBIT": ev.CONTROL_MEASURE_PROHIBIT, "RESTRICT": ev.CONTROL_MEASURE_RESTRICT,
+                  "SUSPEND": ev.CONTROL_MEASURE_SUSPEND}
+_MEASURE_FROM_PB = {v: k for k, v in _MEASURE_TO_PB.items()}
 
 
 def entry_from_pb(m: ev.ListEntry, *, entry_id: str, source: str) -> ListEntry:
@@ -83,7 +91,8 @@ def entry_from_pb(m: ev.ListEntry, *, entry_id: str, source: str) -> ListEntry:
         addresses=tuple(Address(street=a.strip()) for a in m.addresses if a.strip()),
         identifiers=tuple(Identifier(i.type.strip().upper(), i.value.strip(), i.country)
                           for i in m.identifiers if i.value.strip()),
-        programs=tuple(m.programs), announcement=m.announcement.strip(),
+        programs=with_measure(tuple(m.programs), _MEASURE_FROM_PB.get(m.control_measure)),
+        announcement=m.announcement.strip(),
         listed_on=date_from_pb(m.listed_on) if m.HasField("listed_on") else None,
         remarks=m.remarks.strip())
 
@@ -141,7 +150,8 @@ def hit_to_pb(h: Hit, *, entry: ListEntry | None, party: common_pb2.Party | None
         score=round(float(h.score), 4), decision=DECISION_TO_PB[h.decision],
         matched_name=nm.query_name if nm else h.matched_identifier,
         matched_entry_name=nm.entry_name if nm else h.matched_identifier,
-        features=features, explanation=h.explanation)
+        features=features, explanation=h.explanation,
+        control_measure=_MEASURE_TO_PB.get(control_measure(entry), 0) if entry else 0)
 
 
 def finding_category(code: str) -> str:
