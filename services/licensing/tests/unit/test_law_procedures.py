@@ -214,3 +214,18 @@ def test_art24_programme_and_contract_approved_before_the_licence():
     with pytest.raises(dp.ProcedureRefused):
         dp.record_military_approval(p, ItemRegime.DUAL_USE, p.military_approvals[0])
     assert dp.missing_military_approvals(ItemRegime.DUAL_USE, dp.Procedures("a")) == ()
+
+
+def test_art13_7_snapshots_from_before_the_new_fields_keep_their_inputs_hash(b):
+    """The Art. 18 / Reg. 26 fields are left out of the canonical inputs while unset, so an
+    assessment snapshot saved before they existed replays with its stored inputs hash."""
+    from stc_licensing.domain.canonical import to_plain
+
+    plain = to_plain(b.content())
+    assert "special_case" not in plain and "watch_list_materials" not in plain
+    hit = to_plain(PartyHit(1, ListKind.PRC_WATCH_LIST, "W-1", 0.9, HitDecision.MATCH))
+    assert "measure" not in hit
+    sc = dsc.SpecialCaseRequest(("prc:control:7",), "Spare parts for a civil hospital")
+    assert to_plain(b.content(special_case=sc))["special_case"]["list_entry_ids"] == [
+        "prc:control:7"]
+    assert to_plain(_control_hit(dsc.ControlMeasure.RESTRICT))["measure"] == "RESTRICT"

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from .canonical import OMIT_DEFAULT
 from .special_cases import SpecialCaseRequest, WatchListMaterials
+
+_OMIT = {OMIT_DEFAULT: True}
 
 # --------------------------------------------------------------------------- operators
 
@@ -289,8 +292,10 @@ class ApplicationContent:
     end_user_certificate: EndUserCertificate | None = None
     contract_reference: str = ""
     catch_all_declarations: tuple[CatchAllDeclaration, ...] = ()
-    special_case: SpecialCaseRequest | None = None  # Art. 18 (special_cases.py)
-    watch_list_materials: WatchListMaterials | None = None  # Reg. 26
+    # issue 11 (special_cases.py): Art. 18 special case, Reg. 26 documents; left out of the
+    # canonical inputs while unset (older snapshots replay with the same hash)
+    special_case: SpecialCaseRequest | None = field(default=None, metadata=_OMIT)
+    watch_list_materials: WatchListMaterials | None = field(default=None, metadata=_OMIT)
 
     def parties_with_role(self, role: PartyRole) -> tuple[Party, ...]:
         """The parties of one role, in submission order."""
