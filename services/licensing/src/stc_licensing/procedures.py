@@ -13,6 +13,9 @@ apart from `service.py`, which calls in through a few delimited hooks:
   the clock stops (a pause of kind REFERRAL) until it ends.
 - `record_military_approval`: Art. 24, the export programme and the contract approved before
   a military licence.
+- `accept_application` / `return_application` / `resubmit_application`: the acceptance step
+  (Reg. 17; domain/procedures.py): formal acceptance, or a return for missing materials
+  before it (state RETURNED, no clock), and the resubmission that starts the clock.
 - `decorate`: the procedures' fields on an Application resource.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import assessment_pb2, events_pb2
@@ -40,7 +43,10 @@ from stc_licensing.domain import special_cases as dsc
 from stc_licensing.domain.assessment import AssessmentSnapshot
 from stc_licensing.domain.canonical import from_plain
 from stc_licensing.domain.clock import PauseKind, end_pause, open_pause, start_pause
+from stc_licensing.domain.errors import SubmissionInvalid
 from stc_licensing.domain.policy import Policy
+from stc_licensing.domain.states import Action, check_amendment, transition
+from stc_licensing.domain.validation import validate_submission
 from stc_licensing.storage.procedures import DecisionRecord, procedures_store
 from stc_licensing.storage.repository import repository as _repo
 
@@ -89,7 +95,20 @@ def apply_to_pb(pb: apb.Application, procs: dp.Procedures) -> apb.Application:
     if procs.referral is not None:
         pb.referral.CopyFrom(referral_to_pb(procs.referral))
     pb.military_approvals.extend(approval_to_pb(a) for a in procs.military_approvals)
+    acc = procs.acceptance
+    if acc != dp.Acceptance():
+        pb.acceptance.CopyFrom(acceptance_to_pb(acc))
+    if pb.state == apb.APPLICATION_STATE_RETURNED:  # the clock has not started (Reg. 17)
+        pb.ClearField("deadline")
+        pb.working_days_used = pb.working_days_remaining = 0
     return pb
+
+
+def acceptance_to_pb(a: dp.Acceptance) -> apb.Acceptance:
+    """The Acceptance message of the domain acceptance step."""
+    return apb.Acceptance(accepted_by=a.accepted_by, accepted_on=m.date_to_pb(a.accepted_on),
+                          missing_materials=list(a.missing_materials),
+                          returned_by=a.returned_by, returned_on=m.date_to_pb(a.returned_on))
 
 
 async def decorate(uow: UnitOfWork, pb: apb.Application) -> apb.Application:
@@ -116,8 +135,7 @@ async def after_assessment(uow: UnitOfWork, application_id: str,
     store = procedures_store(uow)
     procs = await store.get(application_id, for_update=True)
     if procs.time_limit_exemption != exemption:
-        await store.save(dp.Procedures(application_id, exemption, procs.referral,
-                                       procs.military_approvals))
+        await store.save(replace(procs, time_limit_exemption=exemption))
 
 
 async def time_limit_exempt(uow: UnitOfWork, application_id: str) -> bool:
@@ -307,4 +325,98 @@ async def record_military_approval(*, uow: UnitOfWork, p: Principal,
     await uow.publish(APPLICATION.name, row.id, events_pb2.MilitaryApprovalRecorded(
         application_id=row.id, exporter_uscc=row.exporter_uscc,
         approval=approval_to_pb(approval)))
+    return apply_to_pb(pb, procs)
+
+
+# --------------------------------------------------------------------------- acceptance step
+
+
+async def accept_application(*, uow: UnitOfWork, p: Principal,
+                             req: spb.AcceptApplicationRequest) -> apb.Application:
+    """The officer formally accepts the application (Reg. 17: the clock runs from its
+    acceptance day, the submission day or the resubmission day after a return)."""
+    row = await _officer_case(uow, p, req.application_id)
+    if row.state not in svc.CLOCK_STATES:
+        raise FailedPrecondition(f"a pending application is accepted; this one is "
+                                 f"{row.state.value}", reason="ILLEGAL_TRANSITION")
+    store = procedures_store(uow)
+    try:
+        procs = dp.accept(await store.get(row.id, for_update=True), svc.today(), p.subject)
+    except dp.ProcedureRefused as exc:
+        raise FailedPrecondition(str(exc), reason=exc.reason) from exc
+    await store.save(procs)
+    pb = apply_to_pb(await svc._record(uow, row, "ACCEPTED",
+                                       f"accepted (Reg. 17: the clock runs from "
+                                       f"{row.accepted_on.isoformat()})"), procs)
+    await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationAccepted(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        acceptance=acceptance_to_pb(procs.acceptance),
+        deadline=pb.deadline if pb.HasField("deadline") else None))
+    return pb
+
+
+async def return_application(*, uow: UnitOfWork, p: Principal,
+                             req: spb.ReturnApplicationRequest) -> apb.Application:
+    """The officer returns an application for missing materials before accepting it: state
+    RETURNED, the clock has not started (Reg. 17)."""
+    missing = tuple(x.strip() for x in req.missing_materials if x.strip())
+    if not missing:
+        raise ValidationFailed(FieldViolation("missing_materials",
+                                              "name at least one missing material"))
+    row = await _officer_case(uow, p, req.application_id)
+    store = procedures_store(uow)
+    try:
+        procs = dp.return_for_materials(await store.get(row.id, for_update=True), missing,
+                                        svc.today(), p.subject)
+    except dp.ProcedureRefused as exc:
+        raise FailedPrecondition(str(exc), reason=exc.reason) from exc
+    row.state = transition(row.state, Action.RETURN)
+    await store.save(procs)
+    pb = apply_to_pb(await svc._record(uow, row, "RETURNED",
+                                       "returned for missing materials: " + "; ".join(missing)),
+                     procs)
+    await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationReturned(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        acceptance=acceptance_to_pb(procs.acceptance)))
+    log.info("application.returned", application_id=row.id)
+    return pb
+
+
+async def resubmit_application(*, uow: UnitOfWork, p: Principal,
+                               req: spb.ResubmitApplicationRequest) -> apb.Application:
+    """The exporter resubmits a returned application with the missing materials: screened
+    again (ApplicationAmended, which screening consumes) and accepted that day, so the Reg. 17
+    clock starts then (ApplicationResubmitted). Key elements may not change."""
+    if not req.HasField("content"):
+        raise ValidationFailed(FieldViolation("content", "the completed application"))
+    row = svc._visible_app(p, await _repo(uow).get_application(req.application_id,
+                                                              for_update=True))
+    row_state = transition(row.state, Action.RESUBMIT)
+    new_pb = apb.ApplicationContent()
+    new_pb.CopyFrom(req.content)
+    new_pb.exporter_uscc = (new_pb.exporter_uscc or row.exporter_uscc).strip().upper()
+    m.assign_party_ids(new_pb)
+    new = m.content_to_domain(new_pb)
+    check_amendment(svc._domain_app(row).content, new)  # RE_APPLY on a key element
+    day = svc.today()
+    found = await _repo(uow).get_operator(row.exporter_uscc)
+    standing = await _repo(uow).get_standing(row.exporter_uscc)
+    violations = validate_submission(new, found[0] if found else None, standing, day)
+    if violations:
+        raise SubmissionInvalid(violations)
+    row.state, row.accepted_on, row.pauses = row_state, day, ()
+    row.content = m.content_to_json(new_pb)
+    row.warning_reported = row.breach_reported = False
+    note = req.note.strip()
+    pb = await svc._record(uow, row, "RESUBMITTED", f"resubmitted with the missing materials; "
+                           f"accepted {day.isoformat()}" + (f": {note}" if note else ""))
+    await procedures_store(uow).set_accepted_on(row.id, day)
+    procs = await procedures_store(uow).get(row.id)
+    await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationAmended(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, content=new_pb, answer=note,
+        amended_at=m.ts(svc.now())))
+    await uow.publish(APPLICATION.name, row.id, events_pb2.ApplicationResubmitted(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, content=new_pb,
+        accepted_on=m.date_to_pb(day), deadline=pb.deadline if pb.HasField("deadline") else None))
+    log.info("application.resubmitted", application_id=row.id)
     return apply_to_pb(pb, procs)

@@ -268,3 +268,67 @@ async def test_art24_programme_and_contract_approved_and_major_case_referred_to_
         application_id=app.application_id, decision=events_pb2.DECISION_APPROVE,
         finding_judgements=_overrides(a)), metadata=SASTIND)
     assert r.licence.licence_id and r.application.state == apb.APPLICATION_STATE_APPROVED
+
+
+async def test_reg17_returned_for_missing_materials_then_resubmitted_starts_the_clock(env, h):
+    """Reg. 17 acceptance step: before formal acceptance the officer returns the application
+    for missing materials (RETURNED, no deadline, ApplicationReturned); the exporter resubmits
+    it with them (screened again, accepted that day, the clock starts: ApplicationResubmitted);
+    once formally accepted it can no longer be returned (FAILED_PRECONDITION)."""
+    uscc = await env.operator()
+    app, _ = await _reviewed(env, uscc, h.content(uscc))
+    err = await _fails(env.stub.ReturnApplication(spb.ReturnApplicationRequest(
+        application_id=app.application_id), metadata=MOFCOM))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in field_violations(err)] == ["missing_materials"]
+    back = await env.stub.ReturnApplication(spb.ReturnApplicationRequest(
+        application_id=app.application_id,
+        missing_materials=["signed sales contract", "end-user statement on letterhead"]),
+        metadata=MOFCOM)
+    assert back.state == apb.APPLICATION_STATE_RETURNED and not back.HasField("deadline")
+    assert list(back.acceptance.missing_materials) == ["signed sales contract",
+                                                       "end-user statement on letterhead"]
+    await env.log.wait_find("stc.licensing.v1.ApplicationReturned", app.application_id,
+                            topic=APPLICATION.name)
+    # a decision is not possible on a returned application
+    err = await _fails(env.stub.DecideApplication(spb.DecideApplicationRequest(
+        application_id=app.application_id, decision=events_pb2.DECISION_APPROVE),
+        metadata=MOFCOM))
+    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    fixed = h.content(uscc, contract_reference="C-2026-001-signed")
+    again = await env.stub.ResubmitApplication(spb.ResubmitApplicationRequest(
+        application_id=app.application_id, content=fixed, note="contract attached"),
+        metadata=bearer("exporter", uscc=uscc))
+    assert again.state == apb.APPLICATION_STATE_SCREENING
+    assert again.accepted_on == h.d(dt.datetime.now(dt.UTC).astimezone(
+        dt.timezone(dt.timedelta(hours=8))).date())
+    assert again.HasField("deadline") and again.working_days_used == 0
+    resub = (await env.log.wait_find("stc.licensing.v1.ApplicationResubmitted",
+                                     app.application_id, topic=APPLICATION.name))[0]
+    assert resub.parse(events_pb2.ApplicationResubmitted).content.contract_reference == \
+        "C-2026-001-signed"
+    await env.log.wait_find("stc.licensing.v1.ApplicationAmended", app.application_id,
+                            topic=APPLICATION.name)  # screening screens it again
+    await env.screen(again)
+    await env.wait_state(app.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+
+    accepted = await env.stub.AcceptApplication(spb.AcceptApplicationRequest(
+        application_id=app.application_id), metadata=MOFCOM)
+    assert accepted.acceptance.accepted_by and accepted.acceptance.HasField("accepted_on")
+    await env.log.wait_find("stc.licensing.v1.ApplicationAccepted", app.application_id,
+                            topic=APPLICATION.name)
+    err = await _fails(env.stub.ReturnApplication(spb.ReturnApplicationRequest(
+        application_id=app.application_id, missing_materials=["more"]), metadata=MOFCOM))
+    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(err) == "ALREADY_ACCEPTED"
+    # a key element changed on resubmission is a new application
+    other = await env.submit(uscc)
+    await env.screen(other)
+    await env.wait_state(other.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    await env.stub.ReturnApplication(spb.ReturnApplicationRequest(
+        application_id=other.application_id, missing_materials=["x"]), metadata=MOFCOM)
+    err = await _fails(env.stub.ResubmitApplication(spb.ResubmitApplicationRequest(
+        application_id=other.application_id, content=h.content(uscc, destination="FR")),
+        metadata=bearer("exporter", uscc=uscc)))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and error_reason(err) == "RE_APPLY"

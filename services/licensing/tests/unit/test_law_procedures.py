@@ -229,3 +229,33 @@ def test_art13_7_snapshots_from_before_the_new_fields_keep_their_inputs_hash(b):
     assert to_plain(b.content(special_case=sc))["special_case"]["list_entry_ids"] == [
         "prc:control:7"]
     assert to_plain(_control_hit(dsc.ControlMeasure.RESTRICT))["measure"] == "RESTRICT"
+
+
+# --------------------------------------------------------------------------- acceptance step
+
+
+def test_reg17_application_is_returned_for_missing_materials_only_before_acceptance():
+    p = dp.return_for_materials(dp.Procedures("a"), ("end-user certificate",), DAY, "o-1")
+    assert p.acceptance.missing_materials == ("end-user certificate",)
+    with pytest.raises(dp.ProcedureRefused) as exc:
+        dp.return_for_materials(dp.Procedures("a"), (), DAY, "o-1")
+    assert exc.value.reason == "NO_MATERIALS_NAMED"
+    accepted = dp.accept(p, DAY, "o-2")
+    assert accepted.acceptance.accepted_by == "o-2"
+    with pytest.raises(dp.ProcedureRefused) as exc:
+        dp.return_for_materials(accepted, ("contract",), DAY, "o-1")
+    assert exc.value.reason == "ALREADY_ACCEPTED" and "RequestInformation" in str(exc.value)
+    with pytest.raises(dp.ProcedureRefused):
+        dp.accept(accepted, DAY, "o-3")
+
+
+def test_reg17_returned_state_transitions():
+    from stc_licensing.domain.model import ApplicationState as S
+    from stc_licensing.domain.states import Action, IllegalTransition, transition
+
+    assert transition(S.UNDER_REVIEW, Action.RETURN) == S.RETURNED
+    assert transition(S.RETURNED, Action.RESUBMIT) == S.SCREENING
+    assert transition(S.RETURNED, Action.WITHDRAW) == S.WITHDRAWN
+    for state in (S.SCREENING, S.INFORMATION_REQUESTED, S.APPROVED):
+        with pytest.raises(IllegalTransition):
+            transition(state, Action.RETURN)

@@ -44,3 +44,16 @@ def test_art18_changing_the_measure_replaces_it_and_changes_the_content_hash():
     assert restricted.content_hash != suspended.content_hash
     with pytest.raises(ValueError):
         with_measure((), "WARN")
+
+
+def test_art18_an_entry_sent_back_as_read_is_unchanged():
+    """UpdateListEntry with the entry GetListEntry returned (control_measure PROHIBIT, the
+    default) changes nothing: same programs, same content hash, no re-screening."""
+    entry = _entry(programs=("ANNOUNCEMENT-2026-1",))
+    read = m.entry_to_pb(entry)
+    assert read.control_measure == ev.CONTROL_MEASURE_PROHIBIT
+    again = m.entry_from_pb(read, entry_id=entry.entry_id, source="")
+    read.ClearField("control_measure")
+    plain = m.entry_from_pb(read, entry_id=entry.entry_id, source="")
+    assert again.programs == entry.programs
+    assert again.content_hash == plain.content_hash

@@ -25,6 +25,7 @@ _FREE = (
     "SpecialCaseRequest.justification",
     "ReferApplicationRequest.reason",
     "EndReferralRequest.outcome",
+    "ResubmitApplicationRequest.note",
 )
 _SHORT = {  # identifiers and codes
     "SubmitApplicationRequest.request_id": 128,

@@ -35,7 +35,9 @@ _KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_
          "INFORMATION_PROVIDED": spb.UPDATE_KIND_INFORMATION_PROVIDED,
          "RECONSIDERATION_OVERDUE": spb.UPDATE_KIND_RECONSIDERATION_OVERDUE,
          "REFERRED": spb.UPDATE_KIND_REFERRED, "REFERRAL_ENDED": spb.UPDATE_KIND_REFERRAL_ENDED,
-         "MILITARY_APPROVAL": spb.UPDATE_KIND_MILITARY_APPROVAL}
+         "MILITARY_APPROVAL": spb.UPDATE_KIND_MILITARY_APPROVAL,
+         "ACCEPTED": spb.UPDATE_KIND_ACCEPTED, "RETURNED": spb.UPDATE_KIND_RETURNED,
+         "RESUBMITTED": spb.UPDATE_KIND_RESUBMITTED}
 _STATE = {state.value: number for number, state in STATE_FROM_PB.items()}
 
 
@@ -141,6 +143,15 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     async def EndReferral(self, request, context):
         return await self._run((OFF,), proc.end_referral, req=request)
+
+    async def AcceptApplication(self, request, context):
+        return await self._run((OFF,), proc.accept_application, req=request)
+
+    async def ReturnApplication(self, request, context):
+        return await self._run((OFF,), proc.return_application, req=request)
+
+    async def ResubmitApplication(self, request, context):
+        return await self._run((EXP,), proc.resubmit_application, req=request)
 
     async def RecordMilitaryApproval(self, request, context):
         return await self._run((OFF,), proc.record_military_approval, req=request)

@@ -203,6 +203,7 @@ class ApplicationState(str, Enum):
     DENIED = "DENIED"
     WITHDRAWN = "WITHDRAWN"
     RECONSIDERATION = "RECONSIDERATION"  # Art. 41
+    RETURNED = "RETURNED"  # Reg. 17: returned for missing materials before acceptance
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,13 @@
   competent authority on a case under review, one at a time.
 - Art. 24: a military export licence is issued only after the export programme and the
   contract were approved (`missing_military_approvals`).
+- The acceptance step (Reg. 17: the 45 working days run from acceptance): an application is
+  taken as accepted on the day it is submitted complete; until an officer formally accepts it
+  (`accept`), the officer may instead return it for missing materials (`return_for_materials`;
+  state RETURNED, the clock has not started); once resubmitted with them, the acceptance day
+  - and the clock's first day - is the resubmission day. A formally accepted application is
+  no longer returned: missing information is then asked for with RequestInformation, which
+  only pauses the clock.
 
 The clock itself lives in `clock.py` (a referral is a pause of kind REFERRAL); this module
 says what is allowed and why.
@@ -63,6 +70,17 @@ class MilitaryApproval:
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """The acceptance step: formal acceptance, or the last return for missing materials."""
+
+    accepted_by: str = ""
+    accepted_on: dt.date | None = None
+    missing_materials: tuple[str, ...] = ()
+    returned_by: str = ""
+    returned_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class Procedures:
     """What the procedures add to one application."""
 
@@ -70,6 +88,7 @@ class Procedures:
     time_limit_exemption: str = ""
     referral: Referral | None = None
     military_approvals: tuple[MilitaryApproval, ...] = ()
+    acceptance: Acceptance = Acceptance()
 
 
 class ProcedureRefused(Exception):
@@ -130,3 +149,24 @@ def missing_military_approvals(regime: ItemRegime, p: Procedures) -> tuple[Milit
         return ()
     have = {a.kind for a in p.military_approvals}
     return tuple(k for k in MilitaryApprovalKind if k not in have)
+
+
+def accept(p: Procedures, day: dt.date, officer: str) -> Procedures:
+    """Formal acceptance by an officer (after it, no return for missing materials)."""
+    if p.acceptance.accepted_by:
+        raise ProcedureRefused(f"accepted already on {p.acceptance.accepted_on}",
+                               "ALREADY_ACCEPTED")
+    return replace(p, acceptance=replace(p.acceptance, accepted_by=officer, accepted_on=day))
+
+
+def return_for_materials(p: Procedures, missing: tuple[str, ...], day: dt.date,
+                         officer: str) -> Procedures:
+    """Return the application for missing materials, before formal acceptance (Reg. 17)."""
+    if p.acceptance.accepted_by:
+        raise ProcedureRefused(
+            f"the application was accepted on {p.acceptance.accepted_on}: ask for the missing "
+            "information with RequestInformation (the clock pauses, Reg. 17)", "ALREADY_ACCEPTED")
+    if not missing:
+        raise ProcedureRefused("name the missing materials", "NO_MATERIALS_NAMED")
+    return replace(p, acceptance=replace(p.acceptance, missing_materials=missing,
+                                         returned_by=officer, returned_on=day))

@@ -1,5 +1,5 @@
 """Storage of the procedures and decision records (migration 0010): `application_procedures`
-(time-limit exemption, referral, Art. 24 approvals) and `decision_records` (officer
+(time-limit exemption, referral, Art. 24 approvals, acceptance) and `decision_records` (officer
 discretion). `procedures_store(uow)` gives the SQL store over the unit of work's connection,
 or an in-memory one kept on the unit tests' fake unit of work (which carries `repo`)."""
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from stc_licensing.domain.canonical import from_plain, to_plain
 from stc_licensing.domain.discretion import Judgement
-from stc_licensing.domain.procedures import MilitaryApproval, Procedures, Referral
+from stc_licensing.domain.procedures import Acceptance, MilitaryApproval, Procedures, Referral
 
 
 @dataclass(frozen=True)
@@ -37,26 +37,36 @@ class SqlProcedures:
     async def get(self, application_id: str, *, for_update: bool = False) -> Procedures:
         row = await self.conn.fetchrow(
             "SELECT time_limit_exemption, referral::text AS referral, "
-            "military_approvals::text AS approvals FROM application_procedures "
+            "military_approvals::text AS approvals, acceptance::text AS acceptance "
+            "FROM application_procedures "
             "WHERE application_id = $1" + (" FOR UPDATE" if for_update else ""), application_id)
         if row is None:
             return Procedures(application_id)
         return Procedures(
             application_id, row["time_limit_exemption"],
             from_plain(Referral, json.loads(row["referral"])) if row["referral"] else None,
-            from_plain(tuple[MilitaryApproval, ...], json.loads(row["approvals"])))
+            from_plain(tuple[MilitaryApproval, ...], json.loads(row["approvals"])),
+            from_plain(Acceptance, json.loads(row["acceptance"])) if row["acceptance"]
+            else Acceptance())
 
     async def save(self, p: Procedures) -> None:
         await self.conn.execute(
             """INSERT INTO application_procedures (application_id, time_limit_exemption,
-                   referral, military_approvals) VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb)
+                   referral, military_approvals, acceptance)
+               VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5::text::jsonb)
                ON CONFLICT (application_id) DO UPDATE SET
                    time_limit_exemption = EXCLUDED.time_limit_exemption,
                    referral = EXCLUDED.referral,
-                   military_approvals = EXCLUDED.military_approvals""",
+                   military_approvals = EXCLUDED.military_approvals,
+                   acceptance = EXCLUDED.acceptance""",
             p.application_id, p.time_limit_exemption,
             json.dumps(to_plain(p.referral)) if p.referral else None,
-            json.dumps(to_plain(p.military_approvals)))
+            json.dumps(to_plain(p.military_approvals)), json.dumps(to_plain(p.acceptance)))
+
+    async def set_accepted_on(self, application_id: str, day: dt.date) -> None:
+        """The acceptance day after a resubmission (Reg. 17: the clock's start)."""
+        await self.conn.execute("UPDATE applications SET accepted_on = $2 WHERE id = $1",
+                                application_id, day)
 
     async def add_decision(self, d: DecisionRecord) -> None:
         await self.conn.execute(
@@ -92,6 +102,9 @@ class MemoryProcedures:
 
     async def add_decision(self, d: DecisionRecord) -> None:
         self.decision_rows.append(d)
+
+    async def set_accepted_on(self, application_id: str, day: dt.date) -> None:
+        """Nothing to do: the in-memory repository keeps the whole row."""
 
     async def decisions(self, application_id: str) -> list[DecisionRecord]:
         return [d for d in self.decision_rows if d.application_id == application_id]
