@@ -179,3 +179,26 @@ async def test_reg17_referral_to_the_state_council_stops_the_clock(stubs):
         application_id=app.application_id, outcome="State Council: may be licensed"),
         metadata=MOFCOM)
     assert ended.referral.outcome == "State Council: may be licensed"
+
+
+async def test_reg17_returned_for_materials_resubmitted_and_screened_again(stubs):
+    """The acceptance step over the platform: returned for missing materials (no clock), the
+    resubmission is screened again by the screening service and comes back under review with
+    the clock started on the resubmission day."""
+    lic, _ = stubs
+    uscc = await _exporter(lic)
+    app = await _submit(lic, uscc, _content(uscc, "Müller Präzision GmbH Werk Ulm"))
+    await _under_review(lic, uscc, app.application_id)
+    back = await lic.ReturnApplication(spb.ReturnApplicationRequest(
+        application_id=app.application_id, missing_materials=["signed sales contract"]),
+        metadata=MOFCOM)
+    assert back.state == apb.APPLICATION_STATE_RETURNED and not back.HasField("deadline")
+    fixed = _content(uscc, "Müller Präzision GmbH Werk Ulm")
+    fixed.contract_reference = "C-E2E-11-signed"
+    again = await lic.ResubmitApplication(spb.ResubmitApplicationRequest(
+        application_id=app.application_id, content=fixed, note="contract attached"),
+        metadata=bearer("exporter", uscc=uscc))
+    assert again.state == apb.APPLICATION_STATE_SCREENING and again.working_days_used == 0
+    reviewed = await _under_review(lic, uscc, app.application_id)
+    assert reviewed.content.contract_reference == "C-E2E-11-signed"
+    assert reviewed.accepted_on == again.accepted_on
