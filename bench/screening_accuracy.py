@@ -3,7 +3,7 @@ false-positive rate, latency percentiles, index build time, memory, entries and 
 
 Prints figures, passes nothing: ``.venv/bin/python bench/screening_accuracy.py
 [--data DIR] [--threshold T] [--show N] [--sample N] [--typo-per-cell N] [--typo-seed S]``.
-The labelled sets come from ``stc_screening.evaluation`` (the same builder as the unit
+The labelled sets come from ``stc_screening.testing.evaluation`` (the same builder as the unit
 test). Also printed: recall@1 by typo class (deletion, insertion, substitution,
 transposition) x length of the misspelt word (short 3-4, medium 5-8, long 9+ letters), and
 the latency of screening names that are not listed (the common case, issue 14).
@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "services/screening/src"), str(ROOT / "services/common/src")]
 
 from stc_screening.domain.index import ScreeningIndex  # noqa: E402
-from stc_screening.evaluation import (  # noqa: E402
+from stc_screening.importers.bundle import load_lists  # noqa: E402
+from stc_screening.testing.evaluation import (  # noqa: E402
     LENGTH_CLASSES,
     TYPO_CLASSES,
     Report,
@@ -31,7 +32,6 @@ from stc_screening.evaluation import (  # noqa: E402
     evaluate_baseline,
     sample,
 )
-from stc_screening.importers.bundle import load_lists  # noqa: E402
 
 
 def _rss_mb() -> float:

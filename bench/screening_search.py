@@ -24,8 +24,8 @@ sys.path[:0] = [str(ROOT / "services/screening/src"), str(ROOT / "services/commo
 
 from stc_screening.domain.index import ScreeningIndex  # noqa: E402
 from stc_screening.domain.search import search_form  # noqa: E402
-from stc_screening.evaluation import build_labelled_sets  # noqa: E402
 from stc_screening.importers.bundle import load_lists  # noqa: E402
+from stc_screening.testing.evaluation import build_labelled_sets  # noqa: E402
 
 
 def _queries(entries, n: int, rng: random.Random) -> dict[str, list[tuple[str, str]]]:

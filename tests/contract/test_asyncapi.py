@@ -1,6 +1,6 @@
 """The AsyncAPI document of the platform's events (docs/asyncapi/) is complete, valid and current.
 
-It is generated from the protos (`python -m stc_common.tools.asyncapi`); these tests compare the
+It is generated from the protos (`python -m stc_apidocs asyncapi`); these tests compare the
 committed file with a fresh generation, check every event and topic is in it, and check its
 structure against AsyncAPI 3.0 by hand (no AsyncAPI validator is installed).
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 from google.protobuf import descriptor_pb2, descriptor_pool
+from stc_apidocs import asyncapi
 from stc_common.kafka.topics import TOPICS
-from stc_common.tools import asyncapi
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = ROOT / "docs" / "asyncapi" / "stc-platform.asyncapi.yaml"
@@ -38,7 +38,7 @@ def doc(generated) -> dict:
 
 @pytest.fixture(scope="module")
 def committed() -> str:
-    assert DOC_PATH.exists(), f"{DOC_PATH} is missing: run python -m stc_common.tools.asyncapi"
+    assert DOC_PATH.exists(), f"{DOC_PATH} is missing: run python -m stc_apidocs asyncapi"
     return DOC_PATH.read_text(encoding="utf-8")
 
 
@@ -77,14 +77,15 @@ def _walk(node, path="$"):
 def test_committed_document_equals_a_fresh_generation(generated, committed):
     assert committed == generated, (
         "docs/asyncapi/stc-platform.asyncapi.yaml is out of date with the protos; regenerate "
-        "with `PYTHONPATH=services/common/src .venv/bin/python -m stc_common.tools.asyncapi`\n"
+        "with `.venv/bin/python -m stc_apidocs asyncapi`\n"
         + asyncapi.diff_summary(committed, generated)
     )
 
 
 def test_check_mode_passes_on_a_current_file_and_fails_on_a_stale_one(tmp_path, generated):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "services" / "common" / "src")}
-    cmd = [sys.executable, "-m", "stc_common.tools.asyncapi", "--check", "--root", str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        str(ROOT / "services" / p / "src") for p in ("common", "apidocs"))}
+    cmd = [sys.executable, "-m", "stc_apidocs", "asyncapi", "--check", "--root", str(ROOT)]
     good = tmp_path / "good.yaml"
     good.write_text(generated, encoding="utf-8")
     ok = subprocess.run([*cmd, "--out", str(good)], capture_output=True, text=True, env=env)

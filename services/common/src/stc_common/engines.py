@@ -43,7 +43,7 @@ _BROKER_CLASSES: tuple[type[BaseException], ...] = (
 )
 
 
-def _chain(exc: BaseException):
+def _chain(exc: BaseException | None):
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -119,8 +121,8 @@ class EngineMonitor:
         self.interval_s, self.timeout_s, self.down_after = interval_s, timeout_s, down_after
         self.up: dict[str, bool] = {}
         self._failed: dict[str, int] = {"postgres": 0, "kafka": 0}
-        self._conn = None
-        self._kafka = None
+        self._conn: asyncpg.Connection | None = None
+        self._kafka: Any = None  # aiokafka's AIOKafkaClient, imported when first needed
 
     async def check_postgres(self) -> bool:
         """One round trip on the monitor's own connection (a new one after a failure)."""
@@ -261,11 +263,11 @@ async def run_service(
                 poll_interval=settings.relay_poll_interval_s,
                 max_db_failures=settings.relay_max_db_failures,
             )
-            start("relay", lambda: relay.run(stop))
+            start("relay", functools.partial(relay.run, stop))
         for consumer in spec.consumers(pool):
-            start(f"consumer:{consumer.name}", lambda c=consumer: c.run(stop))
+            start(f"consumer:{consumer.name}", functools.partial(consumer.run, stop))
         for bg in spec.background:
-            start(getattr(bg, "__name__", "bg"), lambda b=bg: b(pool, stop))
+            start(getattr(bg, "__name__", "bg"), functools.partial(bg, pool, stop))
         verifier = TokenVerifier(
             settings.jwt_public_key(),
             issuer=settings.jwt_issuer,

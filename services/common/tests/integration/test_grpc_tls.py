@@ -7,7 +7,6 @@ one trusted set, and a second, unrelated set standing in for "someone else's CA"
 import asyncio
 import contextlib
 import logging
-import time
 
 import grpc
 import pytest
@@ -223,12 +222,9 @@ async def test_mtls_accepts_the_right_certificate_and_logs_its_cn(certs, mtls_po
     creds = _creds(certs.ca, certs.client_cert, certs.client_key)
     async with grpc.aio.secure_channel(f"127.0.0.1:{mtls_port}", creds) as ch:
         assert await _health(ch) == health_pb2.HealthCheckResponse.SERVING
-        started = time.perf_counter()
         reply = await _whoami_call(ch)(wrappers_pb2.StringValue(), metadata=_token())
-        elapsed_ms = (time.perf_counter() - started) * 1000
         # both identities reach the method: the JWT principal and the client certificate
         assert reply.value == f"exporter:{USCC}|peer={CLIENT_CN}"
-        assert elapsed_ms < 1000
         # the certificate authenticates the system, the token still authorises the call
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await _whoami_call(ch)(wrappers_pb2.StringValue())

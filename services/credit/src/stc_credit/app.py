@@ -19,8 +19,9 @@ from stc_common.kafka.topics import CREDIT_RECORD
 from stc_common.logging import get_logger
 
 from stc_credit import agents
+from stc_credit.agents import StandingAgent
 from stc_credit.config import CreditSettings
-from stc_credit.tables import standings_table
+from stc_credit.storage.uow import credit_unit_of_work
 
 log = get_logger("stc_credit.app")
 
@@ -32,14 +33,14 @@ def app_id(settings: CreditSettings) -> str:
 
 def create_app(
     settings: CreditSettings, pool: asyncpg.Pool, today: Callable[[], dt.date]
-) -> tuple[faust.App, agents.StandingAgent]:
-    """A Faust app with the standing agent and its table, bound to `pool`."""
+) -> tuple[faust.App, StandingAgent]:
+    """A Faust app with the standing agent, bound to `pool`."""
     app = faust.App(
         app_id(settings),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         store="memory://",
-        # Faust writes its app folder here (default: the working directory, which in the
-        # image is not writable and in a checkout litters the tree).
+        # Faust writes its app folder under the state folder (its default, the working
+        # directory, is not writable in the image and litters a checkout).
         datadir=str(settings.state_dir / f"{app_id(settings)}-data"),
         web_enabled=False,
         loop=asyncio.get_running_loop(),
@@ -55,8 +56,7 @@ def create_app(
         key_serializer="raw",
         value_serializer="raw",
     )
-    table = standings_table(app, CREDIT_RECORD.partitions)
-    return app, agents.register(app, topic, table, pool, today)
+    return app, agents.register(app, topic, lambda: credit_unit_of_work(pool), today)
 
 
 async def run_standing_app(
@@ -64,7 +64,7 @@ async def run_standing_app(
     pool: asyncpg.Pool,
     stop: asyncio.Event,
     today: Callable[[], dt.date],
-    started: Callable[[agents.StandingAgent], None] | None = None,
+    started: Callable[[StandingAgent], None] | None = None,
 ) -> None:
     """Run the Faust app until `stop` is set."""
     app, agent = create_app(settings, pool, today)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from stc_common.config import ConfigError, ServiceSettings
+from stc_common.prc_time import prc_today
 
 from stc_credit.domain.checkpoint import generate_key, parse_signer_key
 
-#: PRC civil dates (decision dates, deadlines, publication) are Beijing dates.
-BEIJING = ZoneInfo("Asia/Shanghai")
 DEFAULT_STATE_DIR = Path(__file__).resolve().parents[4] / ".state"
 
 
@@ -34,8 +32,6 @@ class CreditSettings(ServiceSettings):
     publication_interval_s: float = 30.0
     # A pending record with this many working days left (or fewer) raises an alert.
     deadline_margin_working_days: int = 5
-    # Run the standing agent as a Faust app (True) or as an stc_common EventConsumer.
-    standing_with_faust: bool = True
 
     def signer_key(self) -> str:
         """The log's signer key string (generating the development key on first use)."""
@@ -86,5 +82,5 @@ class CreditSettings(ServiceSettings):
 
 
 def today() -> dt.date:
-    """Today's date in Beijing."""
-    return dt.datetime.now(BEIJING).date()
+    """Today's date in Beijing (PRC civil dates: decisions, deadlines, publication)."""
+    return prc_today()

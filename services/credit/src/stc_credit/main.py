@@ -13,19 +13,22 @@ from stc.credit.v1 import credit_service_pb2 as pb
 from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
 from stc_common.auth.access import guard
 from stc_common.consumer import EventConsumer
-from stc_common.db.uow import unit_of_work
-from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
+from stc_common.kafka.topics import ENDUSER_CHANGE
 from stc_common.logging import get_logger
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
-from stc_credit import service
 from stc_credit.api.access import ACCESS
 from stc_credit.api.limits import LIMITS
-from stc_credit.api.servicer import PUBLIC_METHODS, SERVICE_NAME, SOURCE, CreditServicer
+from stc_credit.api.servicer import PUBLIC_METHODS, SERVICE_NAME, CreditServicer
+from stc_credit.app import StandingAgent, run_standing_app
 from stc_credit.config import CreditSettings, today
 from stc_credit.domain.checkpoint import parse_signer_key
-from stc_credit.events.handlers import SUBSCRIPTIONS, standing_subscriptions
+from stc_credit.events.handlers import SUBSCRIPTIONS
+from stc_credit.service.commands import LogContext
+from stc_credit.service.publication import end_elapsed_publicity, publish_pending
+from stc_credit.service.standing import refresh_all_standings
+from stc_credit.storage.uow import SOURCE, credit_unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("stc_credit.main")
@@ -35,11 +38,11 @@ def build_spec(
     settings: CreditSettings,
     *,
     clock: Callable[[], dt.date] = today,
-    on_agent: Callable[[object], None] | None = None,
+    on_agent: Callable[[StandingAgent], None] | None = None,
 ) -> ServiceSpec:
     """The credit service as the stc_common runtime runs it."""
     signer = parse_signer_key(settings.signer_key())
-    ctx = service.LogContext(
+    ctx = LogContext(
         signer=signer,
         origin=settings.log_origin,
         today=clock,
@@ -53,31 +56,17 @@ def build_spec(
         pb_grpc.add_CreditServiceServicer_to_server(servicer, server)
 
     def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
-        prefix = settings.consumer_group_prefix
-        made = [
+        return [
             EventConsumer(
                 name="credit-enduser",
                 topics=[ENDUSER_CHANGE.name],
                 pool=pool,
                 bootstrap=settings.kafka_bootstrap_servers,
-                group_id=f"{prefix}-credit-enduser",
+                group_id=f"{settings.consumer_group_prefix}-credit-enduser",
                 subscriptions=SUBSCRIPTIONS,
                 source=SOURCE,
             )  # fmt: skip
         ]
-        if not settings.standing_with_faust:
-            made.append(
-                EventConsumer(
-                    name="credit-standing",
-                    topics=[CREDIT_RECORD.name],
-                    pool=pool,
-                    bootstrap=settings.kafka_bootstrap_servers,
-                    group_id=f"{prefix}-credit-standing",
-                    subscriptions=standing_subscriptions(),
-                    source=SOURCE,
-                )  # fmt: skip
-            )
-        return made
 
     last_full: dt.date | None = None
 
@@ -85,15 +74,16 @@ def build_spec(
         """Publish what is due, alert on deadlines, announce ended publicity, recompute
         standings once a day."""
         nonlocal last_full
-        async with unit_of_work(pool, SOURCE) as uow:
-            published, alerts = await service.publish_pending(uow=uow, ctx=ctx)
-        async with unit_of_work(pool, SOURCE) as uow:
-            ended = await service.end_elapsed_publicity(uow=uow, ctx=ctx)
+        async with credit_unit_of_work(pool) as uow:
+            published, alerts = await publish_pending(uow=uow, ctx=ctx)
+        async with credit_unit_of_work(pool) as uow:
+            ended = await end_elapsed_publicity(uow=uow, ctx=ctx)
         if published or alerts or ended:
             log.info("publication.tick", published=published, alerts=alerts, ended=ended)
         day = clock()
         if last_full != day:
-            changed = await service.refresh_all_standings(pool=pool, source=SOURCE, today=day)
+            changed = await refresh_all_standings(new_uow=lambda: credit_unit_of_work(pool),
+                                                  today=day)
             log.info("credit_standing.daily_refresh", changed=changed)
             last_full = day
 
@@ -105,14 +95,9 @@ def build_spec(
         max_failures=settings.periodic_max_failures,
     )
 
-    background = [publication_ticker]
-    if settings.standing_with_faust:
-        from stc_credit.app import run_standing_app
+    async def standing_app(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        await run_standing_app(settings, pool, stop, clock, on_agent)
 
-        async def standing_app(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-            await run_standing_app(settings, pool, stop, clock, on_agent)
-
-        background.append(standing_app)
 
     return ServiceSpec(
         name="credit",
@@ -122,7 +107,7 @@ def build_spec(
         limits=LIMITS,
         public_methods=PUBLIC_METHODS,
         consumers=consumers,
-        background=background,
+        background=[publication_ticker, standing_app],
     )
 
 

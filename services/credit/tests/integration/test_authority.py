@@ -66,7 +66,7 @@ async def test_records_are_the_imposing_authority_s(credit):
         again = violation(uscc, today, request_id=f"dup-{uuid.uuid4().hex}")
         await api.RecordViolation(again, metadata=MOFCOM)
         err = await _code(api.RecordViolation(again, metadata=SASTIND))
-        assert err is grpc.StatusCode.FAILED_PRECONDITION
+        assert err is grpc.StatusCode.ALREADY_EXISTS  # stc_common.idempotency
         # a standing binds every authority (Art. 39): every officer reads it
         for md in (MOFCOM, SASTIND):
             standing = await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc),

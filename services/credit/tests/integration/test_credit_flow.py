@@ -104,6 +104,13 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
         assert rec.published and rec.leaf_index == 0
         again = (await api.RecordViolation(req, metadata=OFFICER)).record  # same request_id
         assert again.record_id == rec.record_id
+        other = pb.RecordViolationRequest()  # a different decision under the same request_id
+        other.CopyFrom(req)
+        other.decision_no = "商务部行罚〔2026〕另号"
+        with pytest.raises(grpc.aio.AioRpcError) as reused:
+            await api.RecordViolation(other, metadata=OFFICER)
+        assert reused.value.code() is grpc.StatusCode.ALREADY_EXISTS
+        assert error_reason(reused.value) == "REQUEST_ID_REUSED"
 
         created, _ = await records.wait_match(
             lambda e, k: e.type.endswith("CreditRecordCreated") and k == uscc.encode()
@@ -132,12 +139,14 @@ async def test_violation_is_published_in_time_and_bans_the_exporter(credit, read
 
         # exactly one standing change for this exporter, although the agent recomputed it too
         for _ in range(200):
-            if credit.agent is not None and rec.record_id in credit.agent.handled:
+            if credit.agent is not None and rec.record_id in credit.agent.recent:
                 break
             await asyncio.sleep(0.1)
-        assert credit.agent is not None and rec.record_id in credit.agent.handled
-        row = credit.agent.table[uscc]
-        assert row.level == "banned" and row.ban_until == add_years(effective, 5).isoformat()
+        assert credit.agent is not None and rec.record_id in credit.agent.recent
+        held = (await api.GetCreditStanding(pb.GetCreditStandingRequest(uscc=uscc),
+                                            metadata=OFFICER)).standing
+        assert held.level == events_pb2.STANDING_LEVEL_BANNED
+        assert from_pb(held.ban_until) == add_years(effective, 5)
         await asyncio.sleep(1.0)
         with pytest.raises(TimeoutError):  # drain: no second change arrives
             await standing_topic.wait_match(

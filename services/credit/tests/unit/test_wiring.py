@@ -11,7 +11,7 @@ from stc.credit.v1 import credit_service_pb2 as pb
 from stc_common.config import ConfigError
 from stc_common.errors import ValidationFailed
 from stc_common.uscc import make_uscc
-from stc_credit.agents import _header, row_of
+from stc_credit.agents import RECENT, StandingAgent, _header
 from stc_credit.api.mapping import violation_cmd
 from stc_credit.config import CreditSettings
 from stc_credit.domain.checkpoint import (
@@ -22,8 +22,9 @@ from stc_credit.domain.checkpoint import (
 )
 from stc_credit.domain.penalties import Article, Sanction
 from stc_credit.domain.standing import CreditStanding, StandingLevel
+from stc_credit.events.outgoing import standing_changed as standing_message
 from stc_credit.main import build_spec
-from stc_credit.service import _changed, standing_message
+from stc_credit.service.standing import changed as _changed
 from stc_credit.verifier_cli import _head_size
 
 USCC = make_uscc("91310000MA1FL1234")
@@ -149,11 +150,26 @@ def test_verifier_head_is_the_largest_valid_checkpoint_within_the_log():
     assert _head_size([], verifier, "o", 5) == 0
 
 
-def test_agent_reads_ce_type_from_faust_headers_and_rows_hold_the_ban():
+def test_agent_reads_ce_type_from_faust_headers_and_keeps_bounded_state():
     assert _header({"ce_type": b"stc.credit.v1.CreditRecordCreated"}, "ce_type") == (
         "stc.credit.v1.CreditRecordCreated"
     )
     assert _header([("ce_id", b"1"), ("ce_type", b"x")], "ce_type") == "x"
     assert _header(None, "ce_type") is None
-    row = row_of(_standing(StandingLevel.BANNED, dt.date(2031, 10, 8)))
-    assert row.level == "banned" and row.ban_until == "2031-10-08" and row.record_ids == ["r1"]
+    state = StandingAgent()
+    for i in range(RECENT + 10):
+        state.note(f"r{i}")
+    assert state.handled == RECENT + 10 and len(state.recent) == RECENT  # bounded
+    assert state.recent[-1] == f"r{RECENT + 9}" and "r0" not in state.recent
+
+
+async def test_faust_app_keeps_its_data_under_the_state_folder(tmp_path, monkeypatch):
+    from stc_credit.app import app_id, create_app
+
+    monkeypatch.chdir(tmp_path)  # what the working directory would collect
+    settings = CreditSettings(state_dir=tmp_path / "state", consumer_group_prefix="t-wiring")
+    app, agent = create_app(settings, None, lambda: dt.date(2026, 10, 12))  # type: ignore[arg-type]
+    assert app.conf.id == app_id(settings) == "t-wiring-credit-standing"
+    assert app.conf.datadir == tmp_path / "state" / "t-wiring-credit-standing-data"
+    assert agent.handled == 0 and not list(tmp_path.glob("*-data"))
+    assert not app.tables  # no Faust table: PostgreSQL holds the standing

@@ -7,17 +7,17 @@ from pathlib import Path
 import asyncpg
 from stc.enduser.v1 import enduser_service_pb2
 from stc_common.consumer import EventConsumer
-from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import LICENCE
 from stc_common.logging import get_logger
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
-from stc_enduser import service
 from stc_enduser.api.limits import LIMITS
-from stc_enduser.api.servicer import SOURCE, register
+from stc_enduser.api.servicer import register
 from stc_enduser.config import EndUserSettings
-from stc_enduser.events.licences import SUBSCRIPTIONS
+from stc_enduser.events.handlers import SUBSCRIPTIONS
+from stc_enduser.service import checks, common
+from stc_enduser.storage.uow import SOURCE, enduser_unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE_NAME = enduser_service_pb2.DESCRIPTOR.services_by_name["EndUserService"].full_name
@@ -29,8 +29,8 @@ def overdue_scanner(interval_s: float, max_failures: int = 10):
     across the replicas (stc_common.periodic)."""
 
     async def scan_overdue_checks(pool: asyncpg.Pool) -> None:
-        async with unit_of_work(pool, SOURCE) as uow:
-            await service.flag_overdue_checks(uow=uow, now=service.utcnow())
+        async with enduser_unit_of_work(pool) as uow:
+            await checks.flag_overdue_checks(uow=uow, now=common.utcnow())
 
     return periodic("end_use_check.overdue_scan", scan_overdue_checks, interval_s=interval_s,
                     max_failures=max_failures)

@@ -240,7 +240,7 @@ async def test_report_change_is_idempotent_by_request_id(stack):
         await stack.stub.ReportChange(end_use_report(licence_id, request_id="req-1",
                                                      details="something else"),
                                       metadata=stack.exporter())
-    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS  # stc_common.idempotency
     assert error_reason(err.value) == "REQUEST_ID_REUSED"
     await stack.reader.wait_for(licence_id, events_pb2.ChangeReported)
     await stack.stub.ReportChange(end_use_report(licence_id, request_id="req-2"),

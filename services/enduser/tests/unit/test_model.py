@@ -70,5 +70,9 @@ def test_errors_carry_their_data():
     err = InvalidReport([FieldViolation("details", "required"), FieldViolation("kind", "bad")])
     assert err.fields() == {"details", "kind"}
     assert "details: required" in str(err)
-    assert IllegalTransition("closed").reason == "closed"
-    assert NotPermitted("other authority").reason == "other authority"
+    closed, denied = IllegalTransition("closed"), NotPermitted("other authority")
+    assert (closed.code, closed.reason, closed.message) == (
+        "FAILED_PRECONDITION", "ILLEGAL_TRANSITION", "closed")
+    assert (denied.code, denied.reason, denied.message) == (
+        "PERMISSION_DENIED", "WRONG_AUTHORITY", "other authority")
+    assert err.code == "INVALID_ARGUMENT"

@@ -9,7 +9,6 @@ from stc.common.v1 import common_pb2
 from stc.enduser.v1 import enduser_service_pb2 as pb
 from stc.enduser.v1 import events_pb2
 from stc_common.errors import FailedPrecondition, PermissionDenied, ValidationFailed
-from stc_enduser import publishing
 from stc_enduser.api import mapping
 from stc_enduser.api.errors import REPORT_FIELDS, RESOLUTION_FIELDS, domain_errors
 from stc_enduser.convert import party_from_pb, to_dict
@@ -23,6 +22,7 @@ from stc_enduser.domain.model import (
     ResolutionKind,
 )
 from stc_enduser.domain.rules import accept_report, record_outcome, resolve, schedule_check
+from stc_enduser.events import outgoing
 from stc_enduser.storage.licences import _record
 
 DAY = dt.timedelta(days=1)
@@ -34,11 +34,11 @@ PARTY_JSON = to_dict(common_pb2.Party(
 
 def test_every_domain_enum_has_its_proto_value():
     for kind in ChangeKind:
-        assert mapping.change_kind(publishing.change_kind(kind)) is kind
+        assert mapping.change_kind(outgoing.change_kind(kind)) is kind
     for res in ResolutionKind:
-        assert publishing.resolution_kind(res) != 0
+        assert outgoing.resolution_kind(res) != 0
     for status in CheckStatus:
-        assert (publishing.check_outcome(status) == 0) == (status is CheckStatus.SCHEDULED)
+        assert (outgoing.check_outcome(status) == 0) == (status is CheckStatus.SCHEDULED)
     assert mapping.change_kind(0) is None and mapping.change_kind(999) is None
 
 
@@ -46,7 +46,7 @@ def test_change_reported_carries_hold_screening_and_the_new_end_user(licence, dr
     accepted = accept_report(draft(ChangeKind.END_USER_CHANGED), licence=licence,
                              report_id="r-1", sequence=7, now=now)
     party = to_dict(common_pb2.Party(name="Müller GmbH", country="DE", aliases=["MG"]))
-    msg = publishing.change_reported(accepted, new_end_user=party, documents=[])
+    msg = outgoing.change_reported(accepted, new_end_user=party, documents=[])
     assert msg.hold_licence and msg.screen_new_end_user
     assert msg.reference == "CR-2026-000007" and msg.authority == "MOFCOM"
     assert msg.recommended == events_pb2.RESOLUTION_KIND_REQUIRE_REAPPLICATION
@@ -62,7 +62,7 @@ def test_change_resolved_names_the_touched_key_elements(licence, draft, now, off
     resolved = resolve(accepted.report,
                        Resolution(ResolutionKind.REQUIRE_REAPPLICATION, ("new end user",)),
                        officer, licence=licence, now=now)
-    msg = publishing.change_resolved(resolved)
+    msg = outgoing.change_resolved(resolved)
     assert list(msg.elements) == ["DESTINATION", "END_USER"]
     assert msg.release_hold and msg.officer == officer.officer_id
     assert resolved.report.status is ReportStatus.RESOLVED
@@ -75,7 +75,7 @@ def test_check_completed_for_an_unreported_diversion(licence, officer, now):
                            officer=officer, now=now)
     recorded = record_outcome(check, CheckOutcome(CheckStatus.DIVERTED, "found at a base"),
                               officer=officer, now=now + dt.timedelta(hours=1), reports=())
-    msg = publishing.check_completed(recorded, PARTY_JSON)
+    msg = outgoing.check_completed(recorded, PARTY_JSON)
     assert msg.outcome == events_pb2.CHECK_OUTCOME_DIVERTED
     assert msg.failure_to_report and msg.suspend_licence and not msg.add_to_watch_list
     assert [(v.kind, v.party_id) for v in msg.violation_cases] == [

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from stc_common.config import ServiceSettings
 
+# ce_source of every event the licensing service publishes (and the outbox rows it writes)
+SOURCE = "stc-licensing"
+
 
 class LicensingSettings(ServiceSettings):
     """Licensing defaults: gRPC 50051, metrics 9101, database stc_licensing."""

@@ -7,24 +7,24 @@ from pathlib import Path
 
 import asyncpg
 from stc_common.consumer import EventConsumer
-from stc_common.db.uow import unit_of_work
 from stc_common.kafka.topics import CREDIT_STANDING, ENDUSER_CHANGE, SCREENING_RESULT
 from stc_common.logging import get_logger
 from stc_common.periodic import periodic
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
-from stc_licensing import service as svc
+from stc_licensing import service
 from stc_licensing.api.limits import LIMITS
-from stc_licensing.api.servicer import SERVICE_NAME, SOURCE, register
-from stc_licensing.config import LicensingSettings
+from stc_licensing.api.servicer import SERVICE_NAME, register
+from stc_licensing.config import SOURCE, LicensingSettings
 from stc_licensing.events.handlers import SUBSCRIPTIONS
-from stc_licensing.storage import repo
+from stc_licensing.service import common
+from stc_licensing.storage.sql import SqlUnitOfWork, unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("stc_licensing.main")
 
 
-def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS,
+def make_ticker(interval_s: float, warn_within: int = service.DEADLINE_WARNING_WORKING_DAYS,
                 max_failures: int = 10):
     """A background task: Reg. 17 warnings (DeadlineApproaching, once) and breaches
     (DeadlineBreached, once), and licence expiry; once across the replicas (stc_common.periodic)."""
@@ -35,23 +35,24 @@ def make_ticker(interval_s: float, warn_within: int = svc.DEADLINE_WARNING_WORKI
     return periodic("deadline_ticker", round_, interval_s=interval_s, max_failures=max_failures)
 
 
-async def tick(pool: asyncpg.Pool, warn_within: int = svc.DEADLINE_WARNING_WORKING_DAYS
+async def tick(pool: asyncpg.Pool, warn_within: int = service.DEADLINE_WARNING_WORKING_DAYS
                ) -> tuple[int, int]:
     """One round: every warning, breach and expiry in its own transaction."""
-    day = svc.today()
+    day = common.today()
     async with pool.acquire() as conn:
-        pending = await repo.pending_ids(conn)
-        due = await repo.licences_due_to_expire(conn, day)
+        reader = SqlUnitOfWork(conn, SOURCE)
+        pending = await reader.applications.pending_ids()
+        due = await reader.licences.due_to_expire(day)
     breached = expired = 0
     for app_id in pending:
         async with unit_of_work(pool, SOURCE) as uow:
-            await svc.warn_deadline(uow=uow, application_id=app_id, as_of=day,
+            await service.warn_deadline(uow=uow, application_id=app_id, as_of=day,
                                     within=warn_within)
         async with unit_of_work(pool, SOURCE) as uow:
-            breached += await svc.mark_breach(uow=uow, application_id=app_id, as_of=day)
+            breached += await service.mark_breach(uow=uow, application_id=app_id, as_of=day)
     for lic_id in due:
         async with unit_of_work(pool, SOURCE) as uow:
-            expired += await svc.expire_licence(uow=uow, licence_id=lic_id, as_of=day)
+            expired += await service.expire_licence(uow=uow, licence_id=lic_id, as_of=day)
     return breached, expired
 
 
@@ -69,7 +70,7 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
     async def warm(pool: asyncpg.Pool) -> None:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
-        svc.configure_policies(settings.arms_embargoes_path or None)
+        service.configure_policies(settings.arms_embargoes_path or None)
 
     def register_servicer(server, pool: asyncpg.Pool) -> None:
         register(server, pool, dsn=settings.database_url)

@@ -102,9 +102,9 @@ async def test_art13_7_old_assessment_rechecked_after_the_exporters_record_chang
     version (by hash): after the record and standing changed in PostgreSQL, replaying the old
     assessment reproduces its inputs hash and recommendation."""
     from stc_common.db.pool import create_pool
-    from stc_common.db.uow import unit_of_work
     from stc_licensing import service as svc
-    from stc_licensing.api.servicer import SOURCE
+    from stc_licensing.config import SOURCE
+    from stc_licensing.storage.sql import unit_of_work
 
     uscc = await env.operator()
     app = await env.submit(uscc)

@@ -71,7 +71,7 @@ async def test_expert_review_pauses_the_clock(env, h):
     assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
     # As if accepted 30 days ago and sent to the experts 14 days ago.
-    today = svc.today()
+    today = svc.common.today()
     accepted, review_from = today - dt.timedelta(days=30), today - dt.timedelta(days=14)
     await env.sql("UPDATE applications SET accepted_on = $2, pauses = $3::jsonb WHERE id = $1",
                   app_id, accepted, json.dumps([{"start": review_from.isoformat(), "end": None,
@@ -150,7 +150,7 @@ async def test_answer_only_amendment_goes_back_to_the_officer(env, h):
 async def test_deadline_approaching_warned_once_by_the_ticker(env, h):
     uscc, app = await _under_review(env, h)
     app_id = app.application_id
-    today = svc.today()
+    today = svc.common.today()
     accepted = today  # back-date acceptance until 41 working days are used (4 left)
     while working_days_between(accepted, today) < 41:
         accepted -= dt.timedelta(days=1)

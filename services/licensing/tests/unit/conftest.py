@@ -15,6 +15,8 @@ from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc_common.auth.jwt import Authority, Principal, Role
 from stc_common.uscc import make_uscc
+from stc_licensing import service
+from stc_licensing.api import mapping
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding, ScreeningOutcome
 from stc_licensing.domain.model import (
     Application,
@@ -50,7 +52,10 @@ from stc_licensing.domain.policy import (
     Sensitivity,
     SensitivityRule,
 )
-from stc_licensing.storage.memory import InMemoryRepository
+from stc_licensing.events import handlers
+from stc_licensing.service import commands
+from stc_licensing.testing.fakes import FakeUnitOfWork  # noqa: F401  (b.FakeUnitOfWork)
+from stc_licensing.wire import assign_party_ids, content_to_domain, content_to_json
 
 TODAY = dt.date(2026, 3, 2)
 USCC = make_uscc("91110000MA01ABCD1")
@@ -160,34 +165,111 @@ def policy(**kw) -> Policy:
     return replace(base, **kw)
 
 
-# --------------------------------------------------------------------------- use-case fakes
+# --------------------------------------------------------------------------- use cases
 
 
-class FakeUnitOfWork:
-    """The use cases' unit of work without PostgreSQL: an in-memory repository (picked up by
-    `storage.repository.repository(uow)`) and a publisher that records the events."""
+def submit(request_id: str = "r-1", c: apb.ApplicationContent | None = None
+           ) -> commands.SubmitApplication:
+    """The SubmitApplication command of a proto content (party ids assigned, as the API
+    does)."""
+    c = c if c is not None else content_pb()
+    assign_party_ids(c)
+    return commands.SubmitApplication(request_id, content_to_domain(c), content_to_json(c))
 
-    def __init__(self, repo: InMemoryRepository | None = None) -> None:
-        self.repo = repo or InMemoryRepository()
-        self.conn = None  # a use case reaching past the repository fails loudly
-        self.source = "stc-licensing-test"
-        self.events: list[tuple[str, str, object]] = []
 
-    async def publish(self, topic: str, key: str, message, **_) -> str:
-        self.events.append((topic, key, message))
-        return f"evt-{len(self.events)}"
+class Rpc:
+    """The use cases as the servicer runs them, without gRPC: request -> command
+    (api/mapping.py) -> use case over the fakes -> response; events -> command
+    (events/handlers.py) -> use case. For tests written against the API's shapes."""
 
-    def types(self) -> list[str]:
-        """The published events' message names, in order."""
-        return [m.DESCRIPTOR.name for _, _, m in self.events]
+    async def _run(self, use_case, uow, p, cmd, to_response):
+        return to_response(await use_case(uow=uow, caller=p, cmd=cmd))
 
-    def of(self, name: str) -> list:
-        """The published messages of one type."""
-        return [m for _, _, m in self.events if m.DESCRIPTOR.name == name]
+    async def register_operator(self, *, uow, p, req):
+        return await self._run(service.register_operator, uow, p,
+                               mapping.register_operator(req), mapping.operator)
 
-    def after(self) -> FakeUnitOfWork:
-        """A new unit of work over the same store (the next transaction)."""
-        return FakeUnitOfWork(self.repo)
+    async def submit_application(self, *, uow, p, req):
+        return await self._run(service.submit_application, uow, p,
+                               mapping.submit_application(p, req), mapping.application)
+
+    async def get_application(self, *, uow, p, application_id):
+        return await self._run(service.get_application, uow, p,
+                               commands.GetApplication(application_id), mapping.application)
+
+    async def list_applications(self, *, uow, p, req):
+        return await self._run(service.list_applications, uow, p,
+                               mapping.list_applications(req), mapping.applications)
+
+    async def withdraw_application(self, *, uow, p, req):
+        return await self._run(service.withdraw_application, uow, p,
+                               commands.WithdrawApplication(req.application_id, req.reason),
+                               mapping.application)
+
+    async def amend_application(self, *, uow, p, req):
+        return await self._run(service.amend_application, uow, p,
+                               mapping.amend_application(p, req), mapping.application)
+
+    async def request_reconsideration(self, *, uow, p, req):
+        return await self._run(service.request_reconsideration, uow, p,
+                               commands.RequestReconsideration(req.application_id, req.grounds),
+                               mapping.application)
+
+    async def get_assessment(self, *, uow, p, application_id):
+        return await self._run(service.get_assessment, uow, p,
+                               commands.GetAssessment(application_id), mapping.assessment)
+
+    async def list_review_queue(self, *, uow, p, req):
+        return await self._run(service.list_review_queue, uow, p,
+                               mapping.list_review_queue(req), mapping.applications)
+
+    async def request_information(self, *, uow, p, req):
+        return await self._run(service.request_information, uow, p,
+                               commands.RequestInformation(req.application_id,
+                                                           tuple(req.questions)),
+                               mapping.application)
+
+    async def start_expert_review(self, *, uow, p, req):
+        return await self._run(service.start_expert_review, uow, p,
+                               commands.StartExpertReview(req.application_id, req.reason),
+                               mapping.application)
+
+    async def end_expert_review(self, *, uow, p, req):
+        return await self._run(service.end_expert_review, uow, p,
+                               commands.EndExpertReview(req.application_id, req.outcome),
+                               mapping.application)
+
+    async def decide_application(self, *, uow, p, req):
+        return await self._run(service.decide_application, uow, p,
+                               mapping.decide_application(req), mapping.decision)
+
+    async def assess_application(self, *, uow, msg):
+        cmd = handlers.assess_command(msg)
+        return cmd is not None and await service.assess_application(uow=uow, cmd=cmd)
+
+    async def on_rescreening_match(self, *, uow, msg):
+        await service.handle_rescreening_match(uow=uow, cmd=handlers.rescreening_command(msg))
+
+    async def on_credit_standing(self, *, uow, msg):
+        cmd = handlers.credit_standing_command(msg)
+        if cmd is not None:
+            await service.record_credit_standing(uow=uow, cmd=cmd)
+
+    async def on_change_reported(self, *, uow, msg):
+        cmd = handlers.hold_command(msg)
+        if cmd is not None:
+            await service.hold_licence(uow=uow, cmd=cmd)
+
+    async def on_change_resolved(self, *, uow, msg):
+        await service.apply_change_resolution(uow=uow, cmd=handlers.resolution_command(msg))
+
+    async def on_end_use_check_completed(self, *, uow, msg):
+        cmd = handlers.end_use_check_command(msg)
+        if cmd is not None:
+            await service.suspend_after_end_use_check(uow=uow, cmd=cmd)
+
+
+rpc = Rpc()
 
 
 def exporter(uscc: str = USCC) -> Principal:

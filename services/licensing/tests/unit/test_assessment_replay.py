@@ -13,11 +13,12 @@ import pytest
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import NotFound
-from stc_licensing import service as svc
+from stc_licensing import service
 from stc_licensing.domain.assessment import AssessmentSnapshot
 from stc_licensing.domain.canonical import canonical_json, from_plain
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding
-from stc_licensing.domain.policy import Policy, load_bundled_policies
+from stc_licensing.domain.policy import Policy
+from stc_licensing.policy_files import load_bundled_policies
 
 
 def test_snapshot_and_policy_read_back_equal(b):
@@ -34,45 +35,45 @@ def test_snapshot_and_policy_read_back_equal(b):
 async def test_art13_7_old_assessment_replays_after_the_record_standing_and_policy_changed(
         b, monkeypatch, tmp_path):
     (bundled,) = load_bundled_policies()
-    monkeypatch.setattr(svc, "_POLICIES", (bundled,))
+    monkeypatch.setattr(service.assessment, "_POLICIES", (bundled,))
     uow = b.FakeUnitOfWork()
-    await svc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
+    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
         uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await svc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
+    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
         request_id="r-1", content=b.content_pb()))
-    await svc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
+    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
         screening_id="s", subject_id=app.application_id,
         subject_kind=scr.SUBJECT_KIND_APPLICATION))
-    (assessment_id,) = list(uow.repo.assessments)
-    stored = uow.repo.assessments[assessment_id]
-    assert bundled.content_hash in uow.repo.policy_versions
+    (assessment_id,) = list(uow.store.assessments)
+    stored = uow.store.assessments[assessment_id]
+    assert bundled.content_hash in uow.store.policy_versions
     assert json.loads(stored["inputs"])["operator"]["uscc"] == b.USCC
 
     # afterwards: the exporter's record and standing change, and a new policy is in force
-    op, at = uow.repo.operators[b.USCC]
-    uow.repo.operators[b.USCC] = (replace(op, licensed_exports=op.licensed_exports + 7,
+    op, at = uow.store.operators[b.USCC]
+    uow.store.operators[b.USCC] = (replace(op, licensed_exports=op.licensed_exports + 7,
                                           established_end_users=frozenset({"x"})), at)
-    uow.repo.standings[b.USCC] = (CreditStanding(b.USCC, CreditLevel.PENALISED, 1,
+    uow.store.standings[b.USCC] = (CreditStanding(b.USCC, CreditLevel.PENALISED, 1,
                                                  record_refs=("rec-9",)), None)
     csv = tmp_path / "embargoes.csv"
     csv.write_text("country,name,scope,resolution,since\nDE,Germany,full,TEST 1,2000-01-01\n")
-    svc.configure_policies(csv)
-    assert svc.policies()[0].content_hash != bundled.content_hash
+    service.configure_policies(csv)
+    assert service.policies()[0].content_hash != bundled.content_hash
 
-    r = await svc.replay_assessment(uow=uow, assessment_id=assessment_id)
+    r = await service.replay_assessment(uow=uow, assessment_id=assessment_id)
     assert r.reproduced and r.inputs_hash == stored["inputs_hash"]
     assert r.recommendation == stored["recommendation"] and r.policy_version == "2026.1"
     # today's inputs would give another hash: the snapshot is what made the replay possible
     snap = from_plain(AssessmentSnapshot, json.loads(stored["inputs"]))
-    now_snap = replace(snap, operator=uow.repo.operators[b.USCC][0],
-                       standing=uow.repo.standings[b.USCC][0])
+    now_snap = replace(snap, operator=uow.store.operators[b.USCC][0],
+                       standing=uow.store.standings[b.USCC][0])
     assert now_snap.inputs_hash(bundled) != stored["inputs_hash"]
-    assert snap.inputs_hash(svc.policies()[0]) != stored["inputs_hash"]
+    assert snap.inputs_hash(service.policies()[0]) != stored["inputs_hash"]
 
     # a tampered snapshot no longer reproduces its hash
     tampered = json.loads(stored["inputs"])
     tampered["operator"]["licensed_exports"] += 1
     stored["inputs"] = json.dumps(tampered)
-    assert not (await svc.replay_assessment(uow=uow, assessment_id=assessment_id)).reproduced
+    assert not (await service.replay_assessment(uow=uow, assessment_id=assessment_id)).reproduced
     with pytest.raises(NotFound):
-        await svc.replay_assessment(uow=uow, assessment_id="nope")
+        await service.replay_assessment(uow=uow, assessment_id="nope")

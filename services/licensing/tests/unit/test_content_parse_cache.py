@@ -3,7 +3,7 @@ message of the caller's own, and a changed content is never answered from the ca
 
 from google.protobuf import json_format
 from stc.licensing.v1 import application_pb2 as apb
-from stc_licensing.api import mapping as m
+from stc_licensing import wire
 
 
 def _content(destination: str) -> apb.ApplicationContent:
@@ -15,23 +15,23 @@ def _content(destination: str) -> apb.ApplicationContent:
 
 
 def test_cached_parse_equals_a_fresh_parse_and_is_the_callers_own():
-    data = m.content_to_json(_content("DE"))
-    first, second = m.content_from_json(data), m.content_from_json(data)
+    data = wire.content_to_json(_content("DE"))
+    first, second = wire.content_from_json(data), wire.content_from_json(data)
     fresh = json_format.ParseDict(data, apb.ApplicationContent(), ignore_unknown_fields=True)
     assert first == second == fresh
     second.destination = "FR"
     second.items[0].quantity = "1"
-    assert m.content_from_json(data) == fresh  # a caller's change never leaks back
+    assert wire.content_from_json(data) == fresh  # a caller's change never leaks back
 
 
 def test_a_changed_content_is_parsed_again():
-    de = m.content_from_json(m.content_to_json(_content("DE")))
-    data = m.content_to_json(_content("DE"))
+    de = wire.content_from_json(wire.content_to_json(_content("DE")))
+    data = wire.content_to_json(_content("DE"))
     data["destination"] = "KP"
-    assert m.content_from_json(data).destination == "KP" and de.destination == "DE"
+    assert wire.content_from_json(data).destination == "KP" and de.destination == "DE"
 
 
 def test_the_cache_is_bounded():
-    for i in range(m._PARSED_MAX + 50):
-        m.content_from_json(m.content_to_json(_content(f"D{i}")))
-    assert len(m._PARSED) == m._PARSED_MAX
+    for i in range(wire._PARSED_MAX + 50):
+        wire.content_from_json(wire.content_to_json(_content(f"D{i}")))
+    assert len(wire._PARSED) == wire._PARSED_MAX

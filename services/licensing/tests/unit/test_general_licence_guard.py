@@ -12,15 +12,14 @@ from stc.licensing.v1 import assessment_pb2, events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import FailedPrecondition
-from stc_licensing import service as svc
 
 
 async def _general(b, uow, hits=()):
-    await svc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
+    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
         uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await svc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
+    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
         request_id="r-gl", content=b.content_pb(licence_type=apb.LICENCE_TYPE_GENERAL)))
-    await svc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
+    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
         screening_id="s", subject_id=app.application_id, party_hits=list(hits),
         subject_kind=scr.SUBJECT_KIND_APPLICATION))
     uow.events.clear()
@@ -35,15 +34,15 @@ def _approve(app_id):
 async def test_art14_no_general_licence_for_an_ineligible_exporter(b):
     uow = b.FakeUnitOfWork()
     app_id = await _general(b, uow)  # no ICP, no audit, no licensed exports on record
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(FailedPrecondition) as exc:
-        await svc.decide_application(uow=uow, p=b.officer(), req=_approve(app_id))
+        await b.rpc.decide_application(uow=uow, p=b.officer(), req=_approve(app_id))
     assert exc.value.reason == "GENERAL_LICENCE_NOT_ELIGIBLE"
     msg = str(exc.value)
     assert "Art. 14" in msg and "GL-ICP-INCOMPLETE" in msg and "GL-EXPORT-HISTORY" in msg
-    assert uow.repo.snapshot() == before and uow.events == [] and not uow.repo.licences
+    assert uow.store.snapshot() == before and uow.events == [] and not uow.store.licences
     # the officer may still deny it (or the exporter applies for single licences)
-    r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+    r = await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app_id, decision=events_pb2.DECISION_DENY,
         reasons=["not eligible for a general licence (Art. 14)"]))
     assert r.application.state == apb.APPLICATION_STATE_DENIED
@@ -57,7 +56,7 @@ async def test_art14_reg26_no_general_licence_with_a_watch_listed_party(b):
                        decision=scr.HIT_DECISION_MATCH)
     app_id = await _general(b, uow, hits=[hit])
     with pytest.raises(FailedPrecondition) as exc:
-        await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+        await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
             application_id=app_id, decision=events_pb2.DECISION_APPROVE_WITH_CONDITIONS,
             conditions=["end-use check within 6 months"]))
     assert exc.value.reason == "GENERAL_LICENCE_NOT_ELIGIBLE"
@@ -68,10 +67,10 @@ async def test_art14_eligible_assessment_lets_the_general_licence_through(b):
     """The guard reads the newest assessment: where it says eligible, the licence issues."""
     uow = b.FakeUnitOfWork()
     app_id = await _general(b, uow)
-    (stored,) = [a for a in uow.repo.assessments.values() if a["application_id"] == app_id]
+    (stored,) = [a for a in uow.store.assessments.values() if a["application_id"] == app_id]
     a = assessment_pb2.Assessment.FromString(stored["body"])
     a.general_licence_eligible = True
     del a.general_licence_reasons[:]
     stored["body"] = a.SerializeToString()
-    r = await svc.decide_application(uow=uow, p=b.officer(), req=_approve(app_id))
+    r = await b.rpc.decide_application(uow=uow, p=b.officer(), req=_approve(app_id))
     assert r.application.state == apb.APPLICATION_STATE_APPROVED and r.licence.licence_id

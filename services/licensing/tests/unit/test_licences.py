@@ -57,8 +57,8 @@ def test_general_licence_valid_three_years_and_no_longer(b):
     assert issue_licence("g", app, d(2026, 3, 10)).valid_until == d(2029, 3, 9)
     with pytest.raises(LicenceRefused) as exc:
         issue_licence("g", app, d(2026, 3, 10), valid_until=d(2029, 3, 10))
-    assert "Reg. 17" not in exc.value.reason
-    assert "single up to one year, general up to three" in exc.value.reason
+    assert "Reg. 17" not in exc.value.message
+    assert "single up to one year, general up to three" in exc.value.message
 
 
 def test_single_licence_cannot_exceed_one_year(b):
@@ -83,7 +83,7 @@ def test_single_licence_is_used_up_by_its_export_even_partial(b):
     assert lic.remaining_quantity(0) == Decimal("400")
     with pytest.raises(LicenceRefused) as exc:
         record_export(lic, export("e2", d(2026, 4, 2), (0, "100", 2_500_000)))
-    assert "void once used" in exc.value.reason
+    assert "void once used" in exc.value.message
 
 
 def test_general_licence_draws_down_quantity_and_value(b):
@@ -101,13 +101,13 @@ def test_exceeding_remaining_quantity_is_refused(b):
     lic = record_export(general(b), export("e1", d(2026, 4, 1), (0, "450", 1_000)))
     with pytest.raises(LicenceRefused) as exc:
         record_export(lic, export("e2", d(2026, 4, 2), (0, "51", 1_000)))
-    assert "exceeds the remaining 50" in exc.value.reason
+    assert "exceeds the remaining 50" in exc.value.message
 
 
 def test_exceeding_remaining_value_is_refused(b):
     with pytest.raises(LicenceRefused) as exc:
         record_export(general(b), export("e1", d(2026, 4, 1), (0, "1", 12_500_001)))
-    assert "value" in exc.value.reason
+    assert "value" in exc.value.message
 
 
 def test_lines_of_one_export_are_summed_before_checking(b):
@@ -143,7 +143,7 @@ def test_hold_while_change_report_open_refuses_exports(b):
     assert lic.status == LicenceStatus.ON_HOLD
     with pytest.raises(LicenceRefused) as exc:
         record_export(lic, export("e1", d(2026, 4, 1), (0, "1", 1)))
-    assert "on hold" in exc.value.reason
+    assert "on hold" in exc.value.message
     lic = release_hold(lic, "chg-1")
     assert lic.status == LicenceStatus.ON_HOLD
     lic = release_hold(lic, "chg-2")

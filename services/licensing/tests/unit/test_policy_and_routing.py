@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 from stc_licensing.domain.errors import NoPolicyInForce, PolicyError
 from stc_licensing.domain.model import ItemRegime
-from stc_licensing.domain.policy import (
-    MeasureKind,
-    Sensitivity,
+from stc_licensing.domain.policy import MeasureKind, Sensitivity, policy_in_force
+from stc_licensing.domain.routing import Authority, competent_authority, route
+from stc_licensing.policy_files import (
     bundled_policy_paths,
     load_bundled_policies,
     load_policy,
     load_unsc_arms_embargoes,
-    policy_in_force,
 )
-from stc_licensing.domain.routing import Authority, competent_authority, route
 
 SHARED_EMBARGOES = Path("/work/shared/data/policy/unsc_arms_embargoes.csv")
 d = dt.date

@@ -13,7 +13,7 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import FailedPrecondition
 from stc_common.workdays import add_working_days
-from stc_licensing import service as svc
+from stc_licensing import service
 from stc_licensing.domain import reconsideration as drc
 
 MON = dt.date(2026, 3, 2)
@@ -36,7 +36,7 @@ def test_art41_time_limits_are_sixty_calendar_days_each():
 @pytest.fixture
 def clock(monkeypatch):
     state = {"day": MON}
-    monkeypatch.setattr(svc, "today", lambda: state["day"])
+    monkeypatch.setattr(service.common, "today", lambda: state["day"])
 
     def set_day(day: dt.date) -> None:
         state["day"] = day
@@ -44,15 +44,15 @@ def clock(monkeypatch):
 
 
 async def _denied(b, uow, clock, denied_on):
-    await svc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
+    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
         uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await svc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
+    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
         request_id="r-1", content=b.content_pb()))
-    await svc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
+    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
         screening_id="s", subject_id=app.application_id,
         subject_kind=scr.SUBJECT_KIND_APPLICATION))
     clock(denied_on)
-    await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+    await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app.application_id, decision=events_pb2.DECISION_DENY,
         reasons=["end use not credible"]))
     uow.events.clear()
@@ -65,7 +65,7 @@ async def test_art41_reconsideration_does_not_run_the_reg17_clock(b, clock):
     app_id = await _denied(b, uow, clock, denied_on)
     requested_on = denied_on + dt.timedelta(days=20)
     clock(requested_on)
-    r = await svc.request_reconsideration(uow=uow, p=b.exporter(),
+    r = await b.rpc.request_reconsideration(uow=uow, p=b.exporter(),
                                           req=spb.RequestReconsiderationRequest(
                                               application_id=app_id, grounds="new evidence"))
     assert r.state == apb.APPLICATION_STATE_RECONSIDERATION
@@ -77,24 +77,24 @@ async def test_art41_reconsideration_does_not_run_the_reg17_clock(b, clock):
     later = add_working_days(requested_on, 30).date
     assert later < due
     clock(later)
-    assert not await svc.warn_deadline(uow=uow, application_id=app_id, as_of=later, within=5)
-    assert not await svc.mark_breach(uow=uow, application_id=app_id, as_of=later)
+    assert not await service.warn_deadline(uow=uow, application_id=app_id, as_of=later, within=5)
+    assert not await service.mark_breach(uow=uow, application_id=app_id, as_of=later)
     assert uow.events == []
-    shown = await svc.get_application(uow=uow, p=b.officer(), application_id=app_id)
+    shown = await b.rpc.get_application(uow=uow, p=b.officer(), application_id=app_id)
     assert shown.working_days_used == 40 and shown.working_days_remaining == 5
-    row = uow.repo.applications[app_id]
+    row = uow.store.applications[app_id]
     assert not row.breach_reported and row.deadline == due  # the queue orders by its due day
-    assert app_id in await uow.repo.pending_ids()
+    assert app_id in await uow.applications.pending_ids()
 
     # past its own due day: noted once in the history (no DeadlineBreached event)
-    assert not await svc.mark_breach(uow=uow, application_id=app_id,
+    assert not await service.mark_breach(uow=uow, application_id=app_id,
                                      as_of=due + dt.timedelta(days=1))
-    assert not await svc.mark_breach(uow=uow, application_id=app_id,
+    assert not await service.mark_breach(uow=uow, application_id=app_id,
                                      as_of=due + dt.timedelta(days=2))
     assert uow.events == []
-    kinds = [h["kind"] for h in uow.repo.history[app_id]]
+    kinds = [h["kind"] for h in uow.store.history[app_id]]
     assert kinds.count("RECONSIDERATION_OVERDUE") == 1 and "DEADLINE_BREACHED" not in kinds
-    assert app_id not in await uow.repo.pending_ids()
+    assert app_id not in await uow.applications.pending_ids()
 
 
 async def test_art41_request_after_sixty_days_is_refused(b, clock):
@@ -102,16 +102,16 @@ async def test_art41_request_after_sixty_days_is_refused(b, clock):
     denied_on = dt.date(2026, 3, 10)
     app_id = await _denied(b, uow, clock, denied_on)
     clock(denied_on + dt.timedelta(days=61))
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(FailedPrecondition) as exc:
-        await svc.request_reconsideration(uow=uow, p=b.exporter(),
+        await b.rpc.request_reconsideration(uow=uow, p=b.exporter(),
                                           req=spb.RequestReconsiderationRequest(
                                               application_id=app_id, grounds="late"))
     assert exc.value.reason == "RECONSIDERATION_TIME_LIMIT"
     assert "within 60 days" in str(exc.value) and "2026-05-09" in str(exc.value)
-    assert uow.repo.snapshot() == before
+    assert uow.store.snapshot() == before
     clock(denied_on + dt.timedelta(days=60))  # the last day is still in time
-    r = await svc.request_reconsideration(uow=uow, p=b.exporter(),
+    r = await b.rpc.request_reconsideration(uow=uow, p=b.exporter(),
                                           req=spb.RequestReconsiderationRequest(
                                               application_id=app_id, grounds="in time"))
     assert r.state == apb.APPLICATION_STATE_RECONSIDERATION

@@ -60,7 +60,7 @@ def test_denial_then_reconsideration_art41():
 def test_second_reconsideration_is_refused_as_final():
     with pytest.raises(IllegalTransition) as exc:
         transition(S.DENIED, Action.REQUEST_RECONSIDERATION, reconsideration_used=True)
-    assert "final" in exc.value.reason and "Art. 41" in exc.value.reason
+    assert "final" in exc.value.message and "Art. 41" in exc.value.message
     assert Action.REQUEST_RECONSIDERATION not in allowed_actions(S.DENIED,
                                                                  reconsideration_used=True)
 
@@ -89,8 +89,8 @@ def test_illegal_transitions_raise_with_a_clear_reason(state, action):
     with pytest.raises(IllegalTransition) as exc:
         transition(state, action)
     assert exc.value.state == state and exc.value.action == action
-    assert state.value in exc.value.reason
-    assert "allowed from" in exc.value.reason
+    assert state.value in exc.value.message
+    assert "allowed from" in exc.value.message
 
 
 def test_terminal_states_allow_nothing():
@@ -133,9 +133,9 @@ def test_non_key_amendment_is_accepted(b):
 def test_key_element_change_is_refused_with_reapply(b, change, field):
     with pytest.raises(AmendmentRefused) as exc:
         check_amendment(b.content(), b.content(**change))
-    assert exc.value.reason.startswith("re-apply")
-    assert "Reg. 17" not in exc.value.reason
-    assert "Dual-use Regulations, licence provisions" in exc.value.reason
+    assert exc.value.message.startswith("re-apply")
+    assert "Reg. 17" not in exc.value.message
+    assert "Dual-use Regulations, licence provisions" in exc.value.message
     assert exc.value.fields == (field,)
 
 

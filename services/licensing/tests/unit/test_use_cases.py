@@ -1,6 +1,6 @@
-"""The use cases of service.py over the in-memory repository and a recording publisher (no
-PostgreSQL, no Kafka): what they store, which events they emit, and that every refusal
-writes nothing and publishes nothing."""
+"""The use cases (service/) over the in-memory fakes and a recording publisher, called as the
+servicer calls them (no PostgreSQL, no Kafka): what they store, which events they emit, and
+that every refusal writes nothing and publishes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority
 from stc_common.errors import AlreadyExists, NotFound, PermissionDenied, ValidationFailed
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
-from stc_licensing import service as svc
+from stc_licensing import service
 from stc_licensing.domain import licence as dl
 from stc_licensing.domain.clock import PauseKind
 from stc_licensing.domain.errors import AmendmentRefused, IllegalTransition
@@ -27,13 +27,13 @@ APPROVE = events_pb2.DECISION_APPROVE
 
 async def _operator(b, uow, uscc=None):
     uscc = uscc or b.USCC
-    await svc.register_operator(uow=uow, p=b.exporter(uscc), req=spb.RegisterOperatorRequest(
+    await b.rpc.register_operator(uow=uow, p=b.exporter(uscc), req=spb.RegisterOperatorRequest(
         uscc=uscc, name_zh="北京某某科技有限公司", name_en="Beijing Example Co."))
     uow.events.clear()
 
 
 async def _submit(b, uow, request_id="r-1", content=None):
-    return await svc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
+    return await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
         request_id=request_id, content=content or b.content_pb()))
 
 
@@ -46,14 +46,14 @@ def _screened(app_id: str, hits=()) -> scr.ScreeningCompleted:
 async def _under_review(b, uow):
     await _operator(b, uow)
     app = await _submit(b, uow)
-    assert await svc.assess_application(uow=uow, msg=_screened(app.application_id))
+    assert await b.rpc.assess_application(uow=uow, msg=_screened(app.application_id))
     uow.events.clear()
     return app
 
 
 async def _licence(b, uow) -> str:
     app = await _under_review(b, uow)
-    r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+    r = await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app.application_id, decision=APPROVE))
     uow.events.clear()
     return r.licence.licence_id
@@ -64,11 +64,11 @@ async def _licence(b, uow) -> str:
 
 async def test_register_operator_publishes_operator_registered(b):
     uow = b.FakeUnitOfWork()
-    await svc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
+    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
         uscc=b.USCC, name_zh="北京某某科技有限公司"))
     assert [(t, k) for t, k, _ in uow.events] == [(OPERATOR.name, b.USCC)]
     with pytest.raises(AlreadyExists):
-        await svc.register_operator(uow=uow.after(), p=b.exporter(),
+        await b.rpc.register_operator(uow=uow.after(), p=b.exporter(),
                                     req=spb.RegisterOperatorRequest(uscc=b.USCC, name_zh="x"))
 
 
@@ -77,12 +77,12 @@ async def test_submit_stores_screening_and_publishes_the_request_to_screen(b):
     await _operator(b, uow)
     app = await _submit(b, uow)
     assert app.state == apb.APPLICATION_STATE_SCREENING
-    assert app.reference.startswith(f"MOFCOM-{svc.today().year}-") and app.authority == "MOFCOM"
+    assert app.reference.startswith(f"MOFCOM-{service.common.today().year}-") and app.authority == "MOFCOM"
     assert app.working_days_remaining == 45 and app.HasField("deadline")
     assert [(t, k) for t, k, _ in uow.events] == [(APPLICATION.name, app.application_id)]
     ev = uow.of("ApplicationSubmitted")[0]
     assert ev.reference == app.reference and all(p.party_id for p in ev.content.parties)
-    steps = uow.repo.history[app.application_id]
+    steps = uow.store.history[app.application_id]
     assert [s["state"] for s in steps] == ["SUBMITTED", "SCREENING"]
 
 
@@ -90,14 +90,15 @@ async def test_same_request_id_returns_the_same_application_and_publishes_once(b
     uow = b.FakeUnitOfWork()
     await _operator(b, uow)
     first = await _submit(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     again = await _submit(b, uow.after())
     assert again.application_id == first.application_id
-    assert uow.repo.snapshot() == before and len(uow.events) == 1
+    assert uow.store.snapshot() == before and len(uow.events) == 1
     with pytest.raises(AlreadyExists) as exc:
         await _submit(b, uow, content=b.content_pb(contract_reference="other"))
-    assert exc.value.reason == "REQUEST_ID_REUSED"
-    assert uow.repo.snapshot() == before and len(uow.events) == 1
+    assert exc.value.reason == "REQUEST_ID_REUSED" and exc.value.code == "ALREADY_EXISTS"
+    assert exc.value.metadata == {"existing_id": first.application_id}
+    assert uow.store.snapshot() == before and len(uow.events) == 1
 
 
 @pytest.mark.parametrize("case,field", [
@@ -121,17 +122,17 @@ async def test_every_rejected_submission_writes_nothing(b, case, field):
     elif case == "military_unqualified":
         c.regime = apb.ITEM_REGIME_MILITARY
     elif case == "banned":
-        await uow.repo.upsert_standing(CreditStanding(
+        await uow.standings.upsert(CreditStanding(
             uscc=b.USCC, level=CreditLevel.BANNED, active_record_count=1,
             ban_until=dt.date(2030, 1, 1)), None)
     elif case == "no_request_id":
         request_id = " "
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(ValidationFailed) as exc:
         await _submit(b, uow, request_id=request_id, content=c)
     fields = [v.field for v in exc.value.violations]
     assert any(f.startswith(field) for f in fields), fields
-    assert uow.repo.snapshot() == before
+    assert uow.store.snapshot() == before
     assert uow.events == []
 
 
@@ -143,21 +144,21 @@ async def test_screening_completed_assesses_once(b):
     await _operator(b, uow)
     app = await _submit(b, uow)
     uow.events.clear()
-    assert await svc.assess_application(uow=uow, msg=_screened(app.application_id))
-    row = uow.repo.applications[app.application_id]
+    assert await b.rpc.assess_application(uow=uow, msg=_screened(app.application_id))
+    row = uow.store.applications[app.application_id]
     assert row.state == S.UNDER_REVIEW
     assert uow.types() == ["ApplicationAssessed"]
     assessed = uow.of("ApplicationAssessed")[0]
     assert assessed.recommendation == events_pb2.RECOMMENDATION_GRANT
-    assert len(uow.repo.assessments) == 1
-    kinds = [s["kind"] for s in uow.repo.history[app.application_id]]
+    assert len(uow.store.assessments) == 1
+    kinds = [s["kind"] for s in uow.store.history[app.application_id]]
     assert kinds[-2:] == ["STATE_CHANGED", "ASSESSED"]
-    body = await svc.get_assessment(uow=uow, p=b.exporter(), application_id=app.application_id)
+    body = await b.rpc.get_assessment(uow=uow, p=b.exporter(), application_id=app.application_id)
     assert body.policy_version == assessed.policy_version
     # a repeated or stale result changes nothing
-    assert not await svc.assess_application(uow=uow, msg=_screened(app.application_id))
-    assert len(uow.events) == 1 and len(uow.repo.assessments) == 1
-    assert not await svc.assess_application(uow=uow, msg=_screened("unknown"))
+    assert not await b.rpc.assess_application(uow=uow, msg=_screened(app.application_id))
+    assert len(uow.events) == 1 and len(uow.store.assessments) == 1
+    assert not await b.rpc.assess_application(uow=uow, msg=_screened("unknown"))
 
 
 # --------------------------------------------------------------------------- decisions
@@ -166,33 +167,33 @@ async def test_screening_completed_assesses_once(b):
 async def test_approval_issues_a_licence_with_both_events(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    r = await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+    r = await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app.application_id, decision=APPROVE))
     assert r.application.state == apb.APPLICATION_STATE_APPROVED
     assert uow.types() == ["ApplicationDecided", "LicenceIssued"]
     decided, issued = uow.of("ApplicationDecided")[0], uow.of("LicenceIssued")[0]
     assert decided.licence_id == issued.licence_id == r.licence.licence_id
     assert [t for t, _, _ in uow.events] == [APPLICATION.name, LICENCE.name]
-    lic = uow.repo.licences[r.licence.licence_id][0]
+    lic = uow.store.licences[r.licence.licence_id][0]
     assert lic.state == dl.LicenceState.ACTIVE and lic.application_id == app.application_id
-    assert uow.repo.applications[app.application_id].licence_id == lic.id
+    assert uow.store.applications[app.application_id].licence_id == lic.id
 
 
 async def test_decisions_refused_write_nothing(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(NotFound):  # another authority does not see the case
-        await svc.decide_application(uow=uow, p=b.officer(Authority.SASTIND),
+        await b.rpc.decide_application(uow=uow, p=b.officer(Authority.SASTIND),
                                      req=spb.DecideApplicationRequest(
                                          application_id=app.application_id, decision=APPROVE))
     with pytest.raises(PermissionDenied):  # an exporter sees it but may not decide
-        await svc.decide_application(uow=uow, p=b.exporter(), req=spb.DecideApplicationRequest(
+        await b.rpc.decide_application(uow=uow, p=b.exporter(), req=spb.DecideApplicationRequest(
             application_id=app.application_id, decision=APPROVE))
     with pytest.raises(ValidationFailed):  # a denial states its reasons
-        await svc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
+        await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
             application_id=app.application_id, decision=events_pb2.DECISION_DENY))
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
 
 
 async def test_denial_then_one_reconsideration(b):
@@ -200,14 +201,14 @@ async def test_denial_then_one_reconsideration(b):
     app = await _under_review(b, uow)
     deny = spb.DecideApplicationRequest(application_id=app.application_id,
                                         decision=events_pb2.DECISION_DENY, reasons=["no"])
-    r = await svc.decide_application(uow=uow, p=b.officer(), req=deny)
+    r = await b.rpc.decide_application(uow=uow, p=b.officer(), req=deny)
     assert r.application.state == apb.APPLICATION_STATE_DENIED and not r.HasField("licence")
     assert uow.types() == ["ApplicationDecided"]
     again = spb.RequestReconsiderationRequest(application_id=app.application_id, grounds="g")
-    await svc.request_reconsideration(uow=uow, p=b.exporter(), req=again)
-    await svc.decide_application(uow=uow, p=b.officer(), req=deny)
+    await b.rpc.request_reconsideration(uow=uow, p=b.exporter(), req=again)
+    await b.rpc.decide_application(uow=uow, p=b.officer(), req=deny)
     with pytest.raises(IllegalTransition):  # Art. 41: the reconsideration decision is final
-        await svc.request_reconsideration(uow=uow, p=b.exporter(), req=again)
+        await b.rpc.request_reconsideration(uow=uow, p=b.exporter(), req=again)
 
 
 # --------------------------------------------------------------------------- information
@@ -216,20 +217,20 @@ async def test_denial_then_one_reconsideration(b):
 async def test_information_request_pauses_the_clock_and_amendment_resumes_it(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    asked = await svc.request_information(uow=uow, p=b.officer(),
+    asked = await b.rpc.request_information(uow=uow, p=b.officer(),
                                           req=spb.RequestInformationRequest(
                                               application_id=app.application_id,
                                               questions=["Who installs the goods?"]))
     assert asked.state == apb.APPLICATION_STATE_INFORMATION_REQUESTED and asked.clock_paused
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert [(p.end, p.kind) for p in row.pauses] == [(None, PauseKind.INFORMATION_REQUEST)]
     assert uow.types() == ["InformationRequested"]
     assert uow.of("InformationRequested")[0].questions == ["Who installs the goods?"]
-    amended = await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
+    amended = await b.rpc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
         application_id=app.application_id, answer="our engineers",
         content=b.content_pb(contract_reference="C-2026-001-rev1")))
     assert amended.state == apb.APPLICATION_STATE_SCREENING and not amended.clock_paused
-    assert uow.repo.applications[app.application_id].pauses[0].end == svc.today()
+    assert uow.store.applications[app.application_id].pauses[0].end == service.common.today()
     ev = uow.of("ApplicationAmended")[0]
     assert ev.answer == "our engineers" and ev.content.contract_reference == "C-2026-001-rev1"
 
@@ -237,30 +238,52 @@ async def test_information_request_pauses_the_clock_and_amendment_resumes_it(b):
 async def test_amendment_changing_a_key_element_is_refused_and_writes_nothing(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+    await b.rpc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
         application_id=app.application_id, questions=["q"]))
     uow.events.clear()
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(AmendmentRefused) as exc:
-        await svc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
+        await b.rpc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
             application_id=app.application_id, content=b.content_pb(destination="FR"),
             answer="moved"))
-    assert list(exc.value.fields) == ["destination"] and exc.value.reason.startswith("re-apply")
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert list(exc.value.fields) == ["destination"] and exc.value.message.startswith("re-apply")
+    assert uow.store.snapshot() == before and uow.events == []
+
+
+async def test_submit_and_amend_refuse_the_same_content_with_the_same_error(b):
+    """One validation for both (issue 13): a blank end-use statement is the same
+    INVALID_ARGUMENT with the same field, whether submitted or sent as an amendment."""
+    bad = b.content_pb()
+    bad.end_use.statement = " "
+    uow = b.FakeUnitOfWork()
+    app = await _under_review(b, uow)
+    with pytest.raises(ValidationFailed) as on_submit:
+        await _submit(b, uow, request_id="r-bad", content=bad)
+    await b.rpc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        application_id=app.application_id, questions=["q"]))
+    uow.events.clear()
+    before = uow.store.snapshot()
+    with pytest.raises(ValidationFailed) as on_amend:
+        await b.rpc.amend_application(uow=uow, p=b.exporter(), req=spb.AmendApplicationRequest(
+            application_id=app.application_id, content=bad, answer="a"))
+    assert type(on_amend.value) is type(on_submit.value) is ValidationFailed
+    assert on_amend.value.violations == on_submit.value.violations
+    assert [v.field for v in on_amend.value.violations] == ["end_use.statement"]
+    assert uow.store.snapshot() == before and uow.events == []
 
 
 async def test_request_information_only_by_the_competent_authority(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    before = uow.repo.snapshot()
+    before = uow.store.snapshot()
     with pytest.raises(ValidationFailed):
-        await svc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
+        await b.rpc.request_information(uow=uow, p=b.officer(), req=spb.RequestInformationRequest(
             application_id=app.application_id, questions=[" "]))
     with pytest.raises(NotFound):
-        await svc.request_information(uow=uow, p=b.officer(Authority.CAEA),
+        await b.rpc.request_information(uow=uow, p=b.officer(Authority.CAEA),
                                       req=spb.RequestInformationRequest(
                                           application_id=app.application_id, questions=["q"]))
-    assert uow.repo.snapshot() == before and uow.events == []
+    assert uow.store.snapshot() == before and uow.events == []
 
 
 # --------------------------------------------------------------------------- withdraw
@@ -270,16 +293,16 @@ async def test_withdraw_then_nothing_more(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
     with pytest.raises(NotFound):  # another exporter
-        await svc.withdraw_application(uow=uow, p=b.exporter(b.make_uscc("91110000MA01WXY01")),
+        await b.rpc.withdraw_application(uow=uow, p=b.exporter(b.make_uscc("91110000MA01WXY01")),
                                        req=spb.WithdrawApplicationRequest(
                                            application_id=app.application_id))
-    done = await svc.withdraw_application(uow=uow, p=b.exporter(),
+    done = await b.rpc.withdraw_application(uow=uow, p=b.exporter(),
                                           req=spb.WithdrawApplicationRequest(
                                               application_id=app.application_id, reason="moot"))
     assert done.state == apb.APPLICATION_STATE_WITHDRAWN
     assert uow.types() == ["ApplicationWithdrawn"]
     with pytest.raises(IllegalTransition):
-        await svc.withdraw_application(uow=uow, p=b.exporter(),
+        await b.rpc.withdraw_application(uow=uow, p=b.exporter(),
                                        req=spb.WithdrawApplicationRequest(
                                            application_id=app.application_id))
     assert len(uow.events) == 1
@@ -297,11 +320,11 @@ def _match(kind, subject_id: str) -> scr.RescreeningMatch:
 async def test_rescreening_match_suspends_a_licence(b):
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
     ev = uow.of("LicenceSuspended")[0]
     assert (ev.source, ev.source_id) == ("rescreening", "WL-9")
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
     assert len(uow.events) == 1  # already suspended
 
 
@@ -310,28 +333,28 @@ async def test_rescreening_match_on_an_application_that_became_a_licence_suspend
     # the application, the licence issued from it is suspended, and only once
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
-    app_id = next(iter(uow.repo.applications))
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    app_id = next(iter(uow.store.applications))
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
     assert uow.types() == ["LicenceSuspended"]
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_LICENCE, lic_id))
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION, app_id))
     assert uow.types() == ["LicenceSuspended"]
 
 
 async def test_rescreening_match_flags_a_pending_application_only(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION,
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION,
                                                        app.application_id))
-    row = uow.repo.applications[app.application_id]
+    row = uow.store.applications[app.application_id]
     assert len(row.flags) == 1 and "WL-9" in row.flags[0]
     assert uow.types() == ["ApplicationFlagged"]
-    assert uow.repo.history[app.application_id][-1]["kind"] == "FLAGGED"
-    await svc.withdraw_application(uow=uow, p=b.exporter(), req=spb.WithdrawApplicationRequest(
+    assert uow.store.history[app.application_id][-1]["kind"] == "FLAGGED"
+    await b.rpc.withdraw_application(uow=uow, p=b.exporter(), req=spb.WithdrawApplicationRequest(
         application_id=app.application_id))
     uow.events.clear()
-    await svc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION,
+    await b.rpc.on_rescreening_match(uow=uow, msg=_match(scr.SUBJECT_KIND_APPLICATION,
                                                        app.application_id))
     assert uow.events == []
 
@@ -339,17 +362,17 @@ async def test_rescreening_match_flags_a_pending_application_only(b):
 async def test_change_reported_holds_and_resolution_suspends(b):
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
-    await svc.on_change_reported(uow=uow, msg=eu.ChangeReported(
+    await b.rpc.on_change_reported(uow=uow, msg=eu.ChangeReported(
         report_id="rep-1", licence_id=lic_id, hold_licence=True))
-    assert "rep-1" in uow.repo.licences[lic_id][0].holds
+    assert "rep-1" in uow.store.licences[lic_id][0].holds
     assert uow.types() == ["LicenceHeld"]
-    await svc.on_change_reported(uow=uow, msg=eu.ChangeReported(
+    await b.rpc.on_change_reported(uow=uow, msg=eu.ChangeReported(
         report_id="rep-1", licence_id=lic_id, hold_licence=True))
     assert uow.types() == ["LicenceHeld"]  # the same report holds once
-    await svc.on_change_resolved(uow=uow, msg=eu.ChangeResolved(
+    await b.rpc.on_change_resolved(uow=uow, msg=eu.ChangeResolved(
         report_id="rep-1", licence_id=lic_id, resolution=eu.RESOLUTION_KIND_SUSPEND_LICENCE,
         reasons=["end user changed"]))
-    lic = uow.repo.licences[lic_id][0]
+    lic = uow.store.licences[lic_id][0]
     assert not lic.holds and lic.state == dl.LicenceState.SUSPENDED
     assert uow.types() == ["LicenceHeld", "LicenceHoldReleased", "LicenceSuspended"]
 
@@ -357,23 +380,23 @@ async def test_change_reported_holds_and_resolution_suspends(b):
 async def test_change_resolved_requiring_reapplication_revokes(b):
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
-    await svc.on_change_resolved(uow=uow, msg=eu.ChangeResolved(
+    await b.rpc.on_change_resolved(uow=uow, msg=eu.ChangeResolved(
         report_id="rep-2", licence_id=lic_id,
         resolution=eu.RESOLUTION_KIND_REQUIRE_REAPPLICATION))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.REVOKED
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.REVOKED
     assert uow.of("LicenceRevoked")[0].reason.startswith("re-apply")
 
 
 async def test_end_use_check_suspends_only_when_asked(b):
     uow = b.FakeUnitOfWork()
     lic_id = await _licence(b, uow)
-    await svc.on_end_use_check_completed(uow=uow, msg=eu.EndUseCheckCompleted(
+    await b.rpc.on_end_use_check_completed(uow=uow, msg=eu.EndUseCheckCompleted(
         check_id="chk-1", licence_id=lic_id, outcome=eu.CHECK_OUTCOME_VERIFIED))
-    assert uow.events == [] and uow.repo.licences[lic_id][0].state == dl.LicenceState.ACTIVE
-    await svc.on_end_use_check_completed(uow=uow, msg=eu.EndUseCheckCompleted(
+    assert uow.events == [] and uow.store.licences[lic_id][0].state == dl.LicenceState.ACTIVE
+    await b.rpc.on_end_use_check_completed(uow=uow, msg=eu.EndUseCheckCompleted(
         check_id="chk-2", licence_id=lic_id, outcome=eu.CHECK_OUTCOME_DIVERTED,
         details="goods found in a third country", suspend_licence=True))
-    assert uow.repo.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
+    assert uow.store.licences[lic_id][0].state == dl.LicenceState.SUSPENDED
     ev = uow.of("LicenceSuspended")[0]
     assert (ev.source, ev.source_id) == ("enduser", "chk-2")
 
@@ -384,11 +407,11 @@ async def test_credit_standing_projection_keeps_the_newer(b):
     uow = b.FakeUnitOfWork()
     newer = date_pb2.Date(year=2026, month=3, day=2)
     older = date_pb2.Date(year=2026, month=1, day=2)
-    await svc.on_credit_standing(uow=uow, msg=credit.CreditStandingChanged(
+    await b.rpc.on_credit_standing(uow=uow, msg=credit.CreditStandingChanged(
         uscc=b.USCC, level=3, active_records=2, as_of=newer))
-    await svc.on_credit_standing(uow=uow, msg=credit.CreditStandingChanged(
+    await b.rpc.on_credit_standing(uow=uow, msg=credit.CreditStandingChanged(
         uscc=b.USCC, level=1, as_of=older))
-    assert (await uow.repo.get_standing(b.USCC)).level == CreditLevel.PENALISED
+    assert (await uow.standings.get(b.USCC)).level == CreditLevel.PENALISED
 
 
 # --------------------------------------------------------------------------- ticker
@@ -397,10 +420,10 @@ async def test_credit_standing_projection_keeps_the_newer(b):
 async def test_breach_reported_once(b):
     uow = b.FakeUnitOfWork()
     app = await _under_review(b, uow)
-    uow.repo.applications[app.application_id].accepted_on = dt.date(2025, 1, 2)
-    assert await svc.mark_breach(uow=uow, application_id=app.application_id,
-                                 as_of=svc.today())
-    assert not await svc.mark_breach(uow=uow, application_id=app.application_id,
-                                     as_of=svc.today())
+    uow.store.applications[app.application_id].accepted_on = dt.date(2025, 1, 2)
+    assert await service.mark_breach(uow=uow, application_id=app.application_id,
+                                 as_of=service.common.today())
+    assert not await service.mark_breach(uow=uow, application_id=app.application_id,
+                                     as_of=service.common.today())
     assert uow.types() == ["DeadlineBreached"]
-    assert uow.repo.history[app.application_id][-1]["kind"] == "DEADLINE_BREACHED"
+    assert uow.store.history[app.application_id][-1]["kind"] == "DEADLINE_BREACHED"

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from stc_licensing.domain.errors import SubmissionInvalid
+from stc_common.errors import ValidationFailed
 from stc_licensing.domain.inputs import CreditLevel
 from stc_licensing.domain.model import (
     CatchAllConcern,
@@ -210,11 +210,11 @@ def test_end_use_statement_required(b):
         "end_use.statement"}
 
 
-def test_all_violations_reported_at_once_and_wrapped_in_domain_error(b):
+def test_all_violations_reported_at_once_and_wrapped_in_validation_failed(b):
     c = b.content(destination="XX", items=(b.item(control_code="bad", quantity=Decimal(-1)),),
                   end_user_certificate=None)
     vs = check(b, c)
     assert fields(vs) >= {"destination", "items[0].control_code", "items[0].quantity",
                           "end_user_certificate"}
-    err = SubmissionInvalid(vs)
-    assert err.violations == vs and "destination" in err.reason
+    err = ValidationFailed(vs)
+    assert err.violations == vs and "destination" in err.message

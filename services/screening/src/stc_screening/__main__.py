@@ -10,11 +10,12 @@ from pathlib import Path
 from stc_common.db.pool import create_pool
 from stc_common.runtime import run_migrations
 
-from stc_screening import service
-from stc_screening.api.servicer import SOURCE
-from stc_screening.config import ScreeningSettings
+from stc_screening.config import SOURCE, ScreeningSettings
 from stc_screening.domain.matching import Thresholds
 from stc_screening.main import build_spec, main
+from stc_screening.policy_files import LIST_SOURCES
+from stc_screening.service.lists import import_lists
+from stc_screening.storage.uow import uow_factory
 
 
 async def run_import(settings: ScreeningSettings, names: list[str], data_dir: Path) -> None:
@@ -23,11 +24,10 @@ async def run_import(settings: ScreeningSettings, names: list[str], data_dir: Pa
     pool = await create_pool(settings.database_url)
     t0 = time.perf_counter()
     try:
-        summary = await service.import_lists(pool, source=SOURCE, data_dir=data_dir,
-                                             names=names,
-                                             publish_initial=settings.publish_initial_load,
-                                             thresholds=Thresholds(settings.potential_threshold,
-                                                                   settings.match_threshold))
+        summary = await import_lists(uow_factory(pool, SOURCE), data_dir=data_dir, names=names,
+                                     publish_initial=settings.publish_initial_load,
+                                     thresholds=Thresholds(settings.potential_threshold,
+                                                           settings.match_threshold))
     finally:
         await pool.close()
     print(f"{'list':6} {'entries':>8} {'added':>7} {'updated':>8} {'removed':>8} "
@@ -44,7 +44,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(prog="stc_screening")
     parser.add_argument("command", choices=["serve", "migrate", "import"])
     parser.add_argument("--all", action="store_true", help="import every shipped list")
-    parser.add_argument("--list", action="append", choices=list(service.LIST_SOURCES),
+    parser.add_argument("--list", action="append", choices=list(LIST_SOURCES),
                         help="import one list (repeatable)")
     parser.add_argument("--data-dir", help="folder laid out like shared/data")
     args = parser.parse_args()
@@ -56,7 +56,7 @@ def cli() -> None:
         applied = asyncio.run(run_migrations(settings, build_spec(settings)))
         print(f"migrations applied: {len(applied)}")
         return
-    names = list(service.LIST_SOURCES) if args.all or not args.list else args.list
+    names = list(LIST_SOURCES) if args.all or not args.list else args.list
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_path
     asyncio.run(run_import(settings, names, data_dir))
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from stc_common.config import ServiceSettings
 
+# ce_source of the events screening publishes (and the unit of work's source)
+SOURCE = "screening"
 # <repo>/services/screening/src/stc_screening/config.py -> <repo>/../shared/data
 _REPO = Path(__file__).resolve().parents[4]
 DEFAULT_DATA_DIR = _REPO.parent / "shared" / "data"

@@ -13,16 +13,20 @@ from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 from stc_common.logging import get_logger
 from stc_common.runtime import ServiceSpec, run_process, run_service
 
-from stc_screening import service
 from stc_screening.api.access import ACCESS
 from stc_screening.api.limits import LIMITS
-from stc_screening.api.servicer import SOURCE, register
-from stc_screening.config import ScreeningSettings
+from stc_screening.api.servicer import register
+from stc_screening.config import SOURCE, ScreeningSettings
 from stc_screening.domain.matching import Thresholds
 from stc_screening.events.consumer import ScreeningConsumer
 from stc_screening.events.handlers import subscriptions
 from stc_screening.events.index_sync import index_sync
-from stc_screening.storage import lists as lrepo
+from stc_screening.policy_files import LIST_SOURCES, load_policy
+from stc_screening.service import index
+from stc_screening.service.lists import import_lists
+from stc_screening.service.state import ScreeningState
+from stc_screening.storage.lists import start_lock
+from stc_screening.storage.uow import uow_factory
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE_NAME = screening_service_pb2.DESCRIPTOR.services_by_name["ScreeningService"].full_name
@@ -31,46 +35,43 @@ PUBLIC_METHODS = public_methods(
 log = get_logger("stc_screening.main")
 
 
-def new_state(settings: ScreeningSettings) -> service.ScreeningState:
-    """An empty state with the configured thresholds and data folder."""
-    return service.ScreeningState(
-        Thresholds(potential=settings.potential_threshold, match=settings.match_threshold),
-        settings.data_path)
+def new_state(settings: ScreeningSettings) -> ScreeningState:
+    """An empty state with the configured thresholds."""
+    return ScreeningState(
+        Thresholds(potential=settings.potential_threshold, match=settings.match_threshold))
 
 
 async def import_if_empty(pool: asyncpg.Pool, settings: ScreeningSettings,
-                          state: service.ScreeningState) -> None:
+                          state: ScreeningState) -> None:
     """The first start on an empty database imports every shipped list. Replicas starting
     together take turns on a session advisory lock: the first imports, the others wait and
     then find the table full (never a UniqueViolation, never a second import)."""
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", lrepo.START_LOCK)
-        try:
-            if await lrepo.count(conn) != 0:
+    uows = uow_factory(pool, SOURCE)
+    async with start_lock(pool):
+        async with uows() as uow:
+            if await uow.lists.count() != 0:
                 return
-            t0 = time.perf_counter()
-            summary = await service.import_lists(
-                pool, source=SOURCE, data_dir=settings.data_path,
-                names=list(service.LIST_SOURCES),
-                publish_initial=settings.publish_initial_load, thresholds=state.thresholds)
-            log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
-                     seconds=round(time.perf_counter() - t0, 3))
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", lrepo.START_LOCK)
+        t0 = time.perf_counter()
+        summary = await import_lists(
+            uows, data_dir=settings.data_path, names=list(LIST_SOURCES),
+            publish_initial=settings.publish_initial_load, thresholds=state.thresholds)
+        log.info("lists.imported_on_start", entries=sum(s.entries for s in summary),
+                 seconds=round(time.perf_counter() - t0, 3))
 
 
 def build_spec(settings: ScreeningSettings,
-               state: service.ScreeningState | None = None) -> ServiceSpec:
+               state: ScreeningState | None = None) -> ServiceSpec:
     """The service spec: migrations, gRPC servicer, consumers, index build and sync."""
     state = state or new_state(settings)
     state.matcher.max_queue = settings.matcher_max_queue
 
     async def on_start(pool: asyncpg.Pool) -> None:
-        state.load_policy()
+        state.set_policy(load_policy(settings.data_path))
         if settings.import_on_start:
             await import_if_empty(pool, settings, state)
-        await state.build(pool)
-        await state.load_measures(pool)
+        uows = uow_factory(pool, SOURCE)
+        await index.build_index(uows=uows, state=state)
+        await index.load_measures(uows=uows, state=state)
 
     def consumers(pool: asyncpg.Pool) -> list[EventConsumer]:
         return [ScreeningConsumer(

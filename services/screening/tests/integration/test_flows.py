@@ -15,6 +15,7 @@ from stc.licensing.v1 import application_pb2
 from stc.licensing.v1 import events_pb2 as lic
 from stc.screening.v1 import events_pb2 as ev
 from stc.screening.v1 import screening_service_pb2 as pb
+from stc_common.grpc.errors import error_reason
 from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 
 from .conftest import EXPORTER, app_submitted, party
@@ -286,6 +287,20 @@ async def test_country_measures_are_managed_by_officers_and_applied_on_the_date(
     assert added.measure_id == measure_id and added.officer == "officer-1"
     event, _ = await stack.reader.wait_for(measure_id, ev.CountryMeasureAdded)
     assert event.measure.announcement == "Test announcement 1"
+    # a request id: the retry replays, another measure under the same id is refused
+    rid = uuid.uuid4().hex
+    again_req = pb.AddCountryMeasureRequest(measure=ev.CountryMeasure(
+        country="NU", title_en="Test: request ids", announcement="Test announcement 3",
+        scope=ev.MEASURE_SCOPE_ALL, effective_from=d("2030-01-01")), reason="announced",
+        request_id=rid)
+    first = await stack.stub.AddCountryMeasure(again_req, metadata=stack.officer())
+    again = await stack.stub.AddCountryMeasure(again_req, metadata=stack.officer())
+    assert again.measure_id == first.measure_id and first.measure_id.startswith("measure-")
+    again_req.measure.title_en = "Test: another measure"
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stack.stub.AddCountryMeasure(again_req, metadata=stack.officer())
+    assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_reason(exc.value) == "REQUEST_ID_REUSED"
 
     async def screen_app(day: str, military: bool = True) -> set[str]:
         app_id = f"APP-{uuid.uuid4().hex[:12]}"

@@ -24,9 +24,11 @@ from stc_common.db.pool import create_pool
 from stc_common.grpc.errors import error_reason, field_violations
 from stc_common.kafka.topics import LICENCE
 from stc_common.testing.service import bearer
-from stc_screening import service
-from stc_screening.api.servicer import SOURCE
+from stc_screening.config import SOURCE
 from stc_screening.importers.bundle import load_lists
+from stc_screening.policy_files import LIST_SOURCES
+from stc_screening.service.lists import import_lists
+from stc_screening.storage.uow import uow_factory
 
 from .conftest import EXPORTER, party
 
@@ -50,10 +52,9 @@ async def test_every_shipped_list_is_imported_and_reimport_changes_nothing(stack
     pool = await create_pool(stack.dsn)
     try:
         t0 = time.perf_counter()
-        summary = await service.import_lists(pool, source=SOURCE,
-                                             data_dir=stack.settings.data_path,
-                                             names=list(service.LIST_SOURCES),
-                                             publish_initial=True)
+        summary = await import_lists(uow_factory(pool, SOURCE),
+                                     data_dir=stack.settings.data_path,
+                                     names=list(LIST_SOURCES), publish_initial=True)
         seconds = time.perf_counter() - t0
     finally:
         await pool.close()
@@ -213,6 +214,14 @@ async def test_list_changes_are_for_officers_and_prc_lists_only(stack):
     added = await stack.stub.AddListEntry(req, metadata=stack.officer())
     again = await stack.stub.AddListEntry(req, metadata=stack.officer())
     assert again.entry_id == added.entry_id and added.entry_id.startswith("prc-watch-list:")
+    # the same request id with a different request: refused, naming the entry that holds it
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stack.stub.AddListEntry(pb.AddListEntryRequest(
+            entry=ev.ListEntry(list_kind=ev.LIST_KIND_WATCH_LIST, primary_name=name + " II",
+                               countries=["DE"]), reason="Reg. 26", request_id=rid),
+            metadata=stack.officer())
+    assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_reason(exc.value) == "REQUEST_ID_REUSED"
     assert len(stack.reader.events(added.entry_id, ev.ListEntryAdded)) <= 1
     await stack.reader.wait_for(added.entry_id, ev.ListEntryAdded)
     upd = ev.ListEntry(entry_id=added.entry_id, list_kind=ev.LIST_KIND_WATCH_LIST,

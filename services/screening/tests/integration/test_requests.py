@@ -74,6 +74,12 @@ async def test_consultation_flow_with_tenant_isolation(stack):
     c = await stack.stub.SubmitConsultation(req, metadata=stack.exporter())
     again = await stack.stub.SubmitConsultation(req, metadata=stack.exporter())
     assert again.consultation_id == c.consultation_id
+    with pytest.raises(grpc.aio.AioRpcError) as exc:  # same id, another question
+        await stack.stub.SubmitConsultation(pb.SubmitConsultationRequest(
+            authority="MOFCOM", question="Is our NdFeB powder controlled?", request_id=rid),
+            metadata=stack.exporter())
+    assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_reason(exc.value) == "REQUEST_ID_REUSED"
     assert c.state == consultation_pb2.CONSULTATION_STATE_SUBMITTED
     assert c.exporter_uscc == EXPORTER and c.name == f"consultations/{c.consultation_id}"
     submitted, _ = await stack.reader.wait_for(c.consultation_id, ev.ConsultationSubmitted)

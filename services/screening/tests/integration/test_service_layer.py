@@ -19,9 +19,9 @@ from stc.screening.v1 import screening_service_pb2 as pb
 from stc_common.db.pool import create_pool
 from stc_common.grpc.errors import field_violations
 from stc_common.kafka.topics import SCREENING_LIST
-from stc_screening.api import mapping as m
-from stc_screening.api import servicer as limits
-from stc_screening.storage import lists as lrepo
+from stc_screening import convert as m
+from stc_screening.api import validation as limits
+from stc_screening.storage.lists import ListRepository
 
 from .conftest import party
 
@@ -186,7 +186,7 @@ async def test_a_bad_list_topic_record_does_not_stop_the_index_sync(stack):
                             entry_id=eid, source="officer:test")
     pool = await create_pool(stack.dsn)
     async with pool.acquire() as conn:
-        await lrepo.insert_many(conn, [entry], "officer")
+        await ListRepository(conn).insert_many([entry], "officer")
     await stack.produce(SCREENING_LIST.name, eid, ev.ListEntryAdded(entry=m.entry_to_pb(entry)),
                         source="screening")
     deadline = time.perf_counter() + 20
@@ -200,5 +200,5 @@ async def test_a_bad_list_topic_record_does_not_stop_the_index_sync(stack):
         r = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
     assert r.status == health_pb2.HealthCheckResponse.SERVING
     async with pool.acquire() as conn:
-        await lrepo.delete_many(conn, [eid])
+        await ListRepository(conn).delete_many([eid])
     await pool.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from stc_screening.domain.index import ScreeningIndex
 from stc_screening.domain.lists import ListEntry
-from stc_screening.evaluation import LabelledSets, build_labelled_sets
 from stc_screening.importers.bundle import load_lists
+from stc_screening.testing.evaluation import LabelledSets, build_labelled_sets
 
 _REPO = Path(__file__).resolve().parents[4]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 from stc_screening.events.index_sync import valid_entry_id
@@ -14,28 +13,20 @@ from stc_screening.matcher import Matcher, MatcherBusy
 
 async def test_jobs_run_on_one_thread_off_the_loop_while_the_loop_keeps_running():
     matcher = Matcher()
-    loop_thread = threading.get_ident()
-    ticks = 0
+    loop, loop_thread = asyncio.get_running_loop(), threading.get_ident()
+    started, loop_ran = asyncio.Event(), threading.Event()
 
-    async def ticker(stop: asyncio.Event) -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            await asyncio.sleep(0.005)
-
-    def busy(seconds: float) -> int:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            pass
+    def job() -> int:
+        # blocks until the event loop has run code meanwhile: only possible off the loop
+        loop.call_soon_threadsafe(started.set)
+        assert loop_ran.wait(timeout=60), "the event loop did not run while a job ran"
         return threading.get_ident()
 
-    stop = asyncio.Event()
-    task = asyncio.create_task(ticker(stop))
-    threads = await asyncio.gather(*(matcher.run(busy, 0.1) for _ in range(3)))
-    stop.set()
-    await task
+    first = asyncio.create_task(matcher.run(job))
+    await started.wait()  # the loop keeps turning while the job is running
+    loop_ran.set()
+    threads = [await first, *await asyncio.gather(matcher.run(job), matcher.run(job))]
     assert len(set(threads)) == 1 and threads[0] != loop_thread
-    assert ticks >= 10  # the loop ran throughout 0.3 s of CPU-bound jobs
     matcher.close()
 
 

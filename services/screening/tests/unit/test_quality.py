@@ -9,7 +9,7 @@ from stc_screening.domain.lists import ListEntry, ListKind, PartyType
 from stc_screening.domain.matching import Party
 from stc_screening.domain.normalise import normalise_name
 from stc_screening.domain.search import MatchKind, MatchStrength
-from stc_screening.evaluation import (
+from stc_screening.testing.evaluation import (
     LENGTH_CLASSES,
     TYPO_CLASSES,
     apply_typo,

@@ -10,13 +10,22 @@ from google.type import date_pb2
 from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as ap
 from stc.screening.v1 import events_pb2 as ev
-from stc_screening import service
-from stc_screening.api import mapping as m
+from stc_screening import convert as m
 from stc_screening.config import ScreeningSettings
 from stc_screening.domain.index import ScreeningIndex
-from stc_screening.domain.lists import Address, Identifier, ListEntry, ListKind, PartyType
-from stc_screening.domain.matching import Party
+from stc_screening.domain.lists import (
+    Address,
+    Identifier,
+    ListChange,
+    ListEntry,
+    ListKind,
+    PartyType,
+)
+from stc_screening.domain.matching import Party, Thresholds
 from stc_screening.domain.transaction import PartyRole
+from stc_screening.service import screening as service
+from stc_screening.service.commands import ScreenTransaction
+from stc_screening.service.state import ScreeningState
 from stc_screening.storage.lists import entry_from_raw, entry_to_raw
 
 ENTRY = ListEntry(
@@ -88,12 +97,12 @@ def test_finding_categories():
 
 
 def test_transaction_from_application_messages():
-    t = service.build_transaction(service.TransactionInput(
-        parties=[common_pb2.Party(party_id="eu", role=common_pb2.PARTY_ROLE_END_USER,
+    t = service.build_transaction(ScreenTransaction(
+        parties=(common_pb2.Party(party_id="eu", role=common_pb2.PARTY_ROLE_END_USER,
                                   name="Army Depot 7", country="XX"),
-                 common_pb2.Party(party_id="bk", role=common_pb2.PARTY_ROLE_BANK, name="B")],
-        destination="xx ", items=[ap.Item(control_code="1C902.a", quantity="2.5"),
-                                  ap.Item(description="unlisted", quantity="many")],
+                 common_pb2.Party(party_id="bk", role=common_pb2.PARTY_ROLE_BANK, name="B")),
+        destination="xx ", items=(ap.Item(control_code="1C902.a", quantity="2.5"),
+                                  ap.Item(description="unlisted", quantity="many")),
         end_use=ap.EndUse(category=ap.END_USE_CATEGORY_MILITARY),
         certificate=ap.EndUserCertificate(issuer_kind=ap.CERTIFICATE_ISSUER_END_USER),
         facts=ap.TransactionFacts(routing_countries=[" ae"], cash_payment=True,
@@ -107,13 +116,13 @@ def test_transaction_from_application_messages():
     assert {"CASH_PAYMENT", "REMOVE_ORIGIN_MARKS"} <= t.flags
 
 
-def test_state_applies_changes_and_versions(tmp_path: Path):
-    state = service.ScreeningState(service.Thresholds(), tmp_path)
+def test_state_applies_changes_and_versions():
+    state = ScreeningState(Thresholds())
     v0 = state.lists_version
-    state.apply(service.ListChange(put=[ENTRY]))
+    state.apply(ListChange(put=[ENTRY]))
     assert ENTRY.entry_id in state.index and state.lists_version != v0
     assert state.index.screen(Party("Lockheed Martin Corp"))
-    state.apply(service.ListChange(removed=[ENTRY.entry_id]))
+    state.apply(ListChange(removed=[ENTRY.entry_id]))
     assert ENTRY.entry_id not in state.index and state.lists_version == v0
 
 
@@ -146,12 +155,12 @@ def test_with_exporter_adds_the_uscc_once():
 
 async def test_a_nameless_party_hits_only_by_identifier():
     uscc = "91310000MA1FL00001"
-    state = service.ScreeningState(service.Thresholds(), Path("/nonexistent"))
+    state = ScreeningState(Thresholds())
     state.index = ScreeningIndex([ENTRY, ListEntry(
         "prc-watch-list:u", ListKind.WATCH_LIST, ("Shanghai Listed Co",), PartyType.ENTITY,
         identifiers=(Identifier("USCC", uscc),))])
-    ts = await service.screen_transaction_input(state, service.TransactionInput(
-        parties=service.with_exporter([], uscc), destination="DE", items=[],
+    ts = await service.screen_transaction_input(state=state, cmd=ScreenTransaction(
+        parties=tuple(service.with_exporter([], uscc)), destination="DE", items=(),
         end_use=ap.EndUse(), certificate=None, facts=None, on=dt.date(2026, 5, 1)))
     assert [(h.party_id, h.entry_id, h.party_role) for h in ts.party_hits] == [
         ("exporter", "prc-watch-list:u", common_pb2.PARTY_ROLE_EXPORTER)]

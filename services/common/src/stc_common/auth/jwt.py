@@ -54,7 +54,7 @@ def is_development_key(pem: str) -> bool:
 
 
 class Role(enum.StrEnum):
-    """The roles of DESIGN.md."""
+    """The roles (docs/security.md): exporter, officer, auditor, importer, public."""
 
     EXPORTER = "exporter"
     OFFICER = "officer"

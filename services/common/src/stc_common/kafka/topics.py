@@ -1,4 +1,4 @@
-"""The declared topics of the platform (DESIGN.md) and their creation through the admin client.
+"""The declared topics of the platform (docs/architecture.md) and their creation through the admin client.
 
 `python -m stc_common.kafka.topics ensure --bootstrap HOST:PORT` creates any that are missing;
 topics that exist are left as they are.

@@ -187,11 +187,12 @@ class TopicReader:
         (how a test proves that something was published exactly once, not only at least once).
         """
         assert self._consumer is not None, "start() the reader first"
-        tps = list(self._consumer.assignment())
-        ends = await self._consumer.end_offsets(tps)
+        consumer = self._consumer
+        tps = list(consumer.assignment())
+        ends = await consumer.end_offsets(tps)
 
         async def behind() -> list:
-            return [tp for tp in tps if await self._consumer.position(tp) < ends[tp]]
+            return [tp for tp in tps if await consumer.position(tp) < ends[tp]]
 
         timeout = self.timeout if timeout is None else timeout
         deadline = time.perf_counter() + timeout

@@ -120,7 +120,7 @@ def consumer_groups(penv: PlatformEnv, svc: str) -> list[tuple[str, list[str]]]:
         os.environ.update(service_env(penv, svc))
         settings = settings_cls()
         groups = [(c.group_id, list(c.topics)) for c in main.build_spec(settings).consumers(None)]
-        if getattr(settings, "standing_with_faust", False):
+        if hasattr(main, "run_standing_app"):  # credit's Faust app
             from stc_common.kafka.topics import CREDIT_RECORD
             app = importlib.import_module(f"stc_{svc}.app")
             groups.append((app.app_id(settings), [CREDIT_RECORD.name]))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -70,6 +71,6 @@ async def running_service(
         await asyncio.wait_for(task, timeout=30)
 
 
-def bearer(role: str, **claims: str) -> tuple[tuple[str, str], ...]:
+def bearer(role: str, **claims: Any) -> tuple[tuple[str, str], ...]:
     """gRPC metadata with a development-key token, e.g. bearer('exporter', uscc=...)."""
     return (("authorization", f"Bearer {mint_token(role=role, **claims)}"),)

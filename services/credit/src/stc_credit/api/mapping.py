@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 
 from google.type import date_pb2
-from stc.credit.v1 import credit_pb2, credit_service_pb2, events_pb2
-from stc_common.errors import ViolationCollector
+from stc.credit.v1 import credit_pb2, credit_service_pb2
+from stc_common.errors import FieldViolation, ValidationFailed, ViolationCollector
 
 from stc_credit.domain.penalties import Article, Sanction
 from stc_credit.domain.publication import FeedEntry
@@ -22,8 +22,9 @@ from stc_credit.domain.records import (
     ResponsiblePerson,
 )
 from stc_credit.domain.standing import CreditStanding
-from stc_credit.service import _LEVELS, RecordMeasureCmd, RecordViolationCmd, pb_date
-from stc_credit.storage.records import PublicationRow, StoredRecord
+from stc_credit.events.outgoing import LEVELS, pb_date
+from stc_credit.service.commands import RecordMeasureCmd, RecordViolationCmd
+from stc_credit.service.publication import RecordView
 
 _MEASURE_KINDS = {
     credit_pb2.MEASURE_KIND_WARNING_LETTER: MeasureKind.WARNING_LETTER,
@@ -142,10 +143,27 @@ def measure_cmd(
     return RecordMeasureCmd(req.request_id, m, case_id)
 
 
-def record_pb(
-    s: StoredRecord, publication: PublicationRow | None, *, with_persons: bool
-) -> credit_pb2.CreditRecord:
+def case_decision(
+    req: credit_service_pb2.DecideCaseRequest, officer: str
+) -> tuple[CaseStatus, RecordViolationCmd | None, RecordMeasureCmd | None]:
+    """The decision of a DecideCase request and the penalty or measure it records."""
+    decision = CASE_STATUS.get(req.decision)
+    if decision is None or decision is CaseStatus.OPEN:
+        raise ValidationFailed(
+            FieldViolation("decision", "PENALTY_RECORDED, MEASURE_RECORDED or DISMISSED")
+        )
+    if decision is CaseStatus.PENALTY_RECORDED:
+        return decision, violation_cmd(req.violation, officer, prefix="violation.",
+                                       case_id=req.case_id), None
+    if decision is CaseStatus.MEASURE_RECORDED:
+        return decision, None, measure_cmd(req.measure, officer, prefix="measure.",
+                                           case_id=req.case_id)
+    return decision, None, None
+
+
+def record_pb(view: RecordView, *, with_persons: bool) -> credit_pb2.CreditRecord:
     """A stored record as the API shows it; persons only for officers and auditors."""
+    s, publication = view.stored, view.publication
     r = s.record
     msg = credit_pb2.CreditRecord(
         name=f"creditRecords/{r.record_id}",
@@ -227,7 +245,7 @@ def case_pb(c: Case) -> credit_pb2.Case:
 def standing_pb(s: CreditStanding) -> credit_pb2.CreditStanding:
     """A standing as the API shows it."""
     msg = credit_pb2.CreditStanding(
-        uscc=s.uscc, level=_LEVELS[s.level], active_records=s.active_records,
+        uscc=s.uscc, level=LEVELS[s.level], active_records=s.active_records,
         record_ids=list(s.record_ids), measure_ids=list(s.measure_ids), as_of=pb_date(s.as_of),
     )  # fmt: skip
     if s.ban_until is not None:
@@ -245,7 +263,3 @@ def publication_pb(e: FeedEntry) -> credit_pb2.Publication:
         msg.publicity_ends_on.CopyFrom(pb_date(e.last_day_shown))
     return msg
 
-
-def level_name(level: int) -> str:
-    """Name of a StandingLevel value."""
-    return events_pb2.StandingLevel.Name(level)

@@ -1,7 +1,10 @@
 """grpc.aio servicer of stc.credit.v1.CreditService: authorise, map, call one use case.
 
-Who may call what (the access table api/access.py, enforced before each RPC; cases and
-records of another authority than the officer's answer NOT_FOUND and are filtered out):
+Each RPC maps its request to a command (api/mapping.py), runs one use case of
+stc_credit.service inside one unit of work, and maps the domain answer back; no SQL and no
+business rule here. Who may call what (the access table api/access.py, enforced before each
+RPC; cases and records of another authority than the officer's answer NOT_FOUND and are
+filtered out):
 - officers: RecordViolation, RecordMeasure, DecideCase, RepairRecord, ReleasePublicationHold;
   ListCases (and auditors);
 - officers, auditors and the enterprise itself (an exporter token bound to that USCC):
@@ -22,21 +25,28 @@ from stc.credit.v1 import credit_service_pb2 as pb
 from stc.credit.v1 import credit_service_pb2_grpc as pb_grpc
 from stc_common.auth.access import public_methods
 from stc_common.auth.jwt import Principal, Role, require
-from stc_common.db.uow import unit_of_work
-from stc_common.errors import FieldViolation, NotFound, ValidationFailed
+from stc_common.errors import NotFound, ViolationCollector
 from stc_common.paging import offset_from_token
 
-from stc_credit import service
 from stc_credit.api import mapping
 from stc_credit.api.access import ACCESS
-from stc_credit.domain.records import CaseStatus
-from stc_credit.service import LogContext
-from stc_credit.storage import log as logstore
-from stc_credit.storage import records as repo
+from stc_credit.service import cases, publication, records, standing
+from stc_credit.service.commands import (
+    ConsistencyQuery,
+    DecideCaseCmd,
+    ListCasesQuery,
+    ListPublicationsQuery,
+    ListRecordsQuery,
+    LogContext,
+    PublishedRecordQuery,
+    ReleasePublicationHoldCmd,
+    RepairRecordCmd,
+)
+from stc_credit.storage.uow import SOURCE, credit_unit_of_work
 
 SERVICE_NAME = "stc.credit.v1.CreditService"
 PUBLIC_METHODS = public_methods(pb.DESCRIPTOR.services_by_name["CreditService"], ACCESS)
-SOURCE = "credit"
+__all__ = ["PUBLIC_METHODS", "SERVICE_NAME", "SOURCE", "CreditServicer"]
 MAX_PAGE = 500
 
 
@@ -66,134 +76,105 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
     def __init__(self, pool: asyncpg.Pool, ctx: LogContext, verifier_key: str) -> None:
         self.pool, self.ctx, self.verifier_key = pool, ctx, verifier_key
 
+    def _uow(self):  # type: ignore[no-untyped-def]
+        return credit_unit_of_work(self.pool)
+
     async def RecordViolation(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
         cmd = replace(mapping.violation_cmd(request, officer.subject),
                       authority=_authority(officer))
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            stored = await service.record_violation(uow=uow, cmd=cmd, ctx=self.ctx)
-            publication = await repo.get_publication(uow.conn, stored.record.record_id)
-        return pb.RecordViolationResponse(
-            record=mapping.record_pb(stored, publication, with_persons=True)
-        )
+        async with self._uow() as uow:
+            view = await records.record_violation(uow=uow, cmd=cmd, ctx=self.ctx)
+        return pb.RecordViolationResponse(record=mapping.record_pb(view, with_persons=True))
 
     async def RecordMeasure(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
         cmd = replace(mapping.measure_cmd(request, officer.subject),
                       authority=_authority(officer))
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            m = await service.record_measure(uow=uow, cmd=cmd, ctx=self.ctx)
+        async with self._uow() as uow:
+            m = await records.record_measure(uow=uow, cmd=cmd, ctx=self.ctx)
         return pb.RecordMeasureResponse(measure=mapping.measure_pb(m))
 
     async def ListCases(self, request, context):  # noqa: N802
         p = require(Role.OFFICER, Role.AUDITOR)
         size, offset = _page(request.page_size, request.page_token)
-        async with self.pool.acquire() as conn:
-            cases = await repo.list_cases(
-                conn, open_only=request.filter != "all", offset=offset, limit=size + 1,
-                authority=_authority(p),
-            )
-        more = len(cases) > size
+        query = ListCasesQuery(open_only=request.filter != "all", offset=offset, size=size,
+                               authority=_authority(p))
+        async with self._uow() as uow:
+            found, more = await cases.list_cases(uow=uow, query=query)
         return pb.ListCasesResponse(
-            cases=[mapping.case_pb(c) for c in cases[:size]],
+            cases=[mapping.case_pb(c) for c in found],
             next_page_token=str(offset + size) if more else "",
         )
 
     async def DecideCase(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
-        decision = mapping.CASE_STATUS.get(request.decision)
-        if decision is None or decision is CaseStatus.OPEN:
-            raise ValidationFailed(
-                FieldViolation("decision", "PENALTY_RECORDED, MEASURE_RECORDED or DISMISSED")
-            )
-        violation = measure = None
         authority = _authority(officer)
-        if decision is CaseStatus.PENALTY_RECORDED:
-            violation = replace(mapping.violation_cmd(
-                request.violation, officer.subject, prefix="violation.", case_id=request.case_id
-            ), authority=authority)
-        elif decision is CaseStatus.MEASURE_RECORDED:
-            measure = replace(mapping.measure_cmd(
-                request.measure, officer.subject, prefix="measure.", case_id=request.case_id
-            ), authority=authority)
-        cmd = service.DecideCaseCmd(request.case_id, decision, officer.subject, violation, measure,
-                                    authority=authority)
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            case, stored, m = await service.decide_case(uow=uow, cmd=cmd, ctx=self.ctx)
-            publication = (
-                await repo.get_publication(uow.conn, stored.record.record_id) if stored else None
-            )
-        response = pb.DecideCaseResponse(case=mapping.case_pb(case))
-        if stored is not None:
-            response.record.CopyFrom(mapping.record_pb(stored, publication, with_persons=True))
-        if m is not None:
-            response.measure.CopyFrom(mapping.measure_pb(m))
+        decision, violation, measure = mapping.case_decision(request, officer.subject)
+        cmd = DecideCaseCmd(
+            request.case_id, decision, officer.subject,
+            violation=replace(violation, authority=authority) if violation else None,
+            measure=replace(measure, authority=authority) if measure else None,
+            authority=authority,
+        )  # fmt: skip
+        async with self._uow() as uow:
+            decided = await cases.decide_case(uow=uow, cmd=cmd, ctx=self.ctx)
+        response = pb.DecideCaseResponse(case=mapping.case_pb(decided.case))
+        if decided.record is not None:
+            response.record.CopyFrom(mapping.record_pb(decided.record, with_persons=True))
+        if decided.measure is not None:
+            response.measure.CopyFrom(mapping.measure_pb(decided.measure))
         return response
 
     async def RepairRecord(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
-        errors = mapping.ViolationCollector()
+        errors = ViolationCollector()
         decided_on = mapping.to_date(request.decided_on, "decided_on", errors)
         errors.raise_if_any()
         assert decided_on is not None
-        cmd = service.RepairRecordCmd(
+        cmd = RepairRecordCmd(
             request.request_id, request.record_id, request.repair_decision_no, decided_on,
             officer.subject, authority=_authority(officer),
         )  # fmt: skip
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            stored, leaf = await service.repair_record(uow=uow, cmd=cmd, ctx=self.ctx)
-            publication = await repo.get_publication(uow.conn, stored.record.record_id)
+        async with self._uow() as uow:
+            repaired = await publication.repair_record(uow=uow, cmd=cmd, ctx=self.ctx)
         return pb.RepairRecordResponse(
-            record=mapping.record_pb(stored, publication, with_persons=True), leaf_index=leaf
+            record=mapping.record_pb(repaired.view, with_persons=True),
+            leaf_index=repaired.leaf_index,
         )
 
     async def ReleasePublicationHold(self, request, context):  # noqa: N802
         officer = require(Role.OFFICER)
-        if not request.record_id.strip():
-            raise ValidationFailed(FieldViolation("record_id", "required"))
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            stored = await service.release_publication_hold(
-                uow=uow, record_id=request.record_id.strip(), officer=officer.subject, ctx=self.ctx,
-                authority=_authority(officer),
-            )
-            publication = await repo.get_publication(uow.conn, stored.record.record_id)
-        return pb.ReleasePublicationHoldResponse(
-            record=mapping.record_pb(stored, publication, with_persons=True)
-        )
+        cmd = ReleasePublicationHoldCmd(request.record_id, officer.subject, _authority(officer))
+        async with self._uow() as uow:
+            view = await publication.release_publication_hold(uow=uow, cmd=cmd, ctx=self.ctx)
+        return pb.ReleasePublicationHoldResponse(record=mapping.record_pb(view, with_persons=True))
 
     async def GetCreditStanding(self, request, context):  # noqa: N802
         uscc = request.uscc.strip().upper()
         _reader_of(uscc)
-        async with self.pool.acquire() as conn:
-            standing = await service.current_standing(conn, uscc, self.ctx.today())
-        return pb.GetCreditStandingResponse(standing=mapping.standing_pb(standing))
+        async with self._uow() as uow:
+            current = await standing.current_standing(uow, uscc, self.ctx.today())
+        return pb.GetCreditStandingResponse(standing=mapping.standing_pb(current))
 
     async def ListCreditRecords(self, request, context):  # noqa: N802
         uscc = request.uscc.strip().upper()
         reader = _reader_of(uscc)
         size, offset = _page(request.page_size, request.page_token)
-        async with self.pool.acquire() as conn:
-            records = await repo.records_of(conn, uscc, authority=_authority(reader))
-            page = records[offset : offset + size]
-            pubs = await repo.publications_of(conn, [s.record.record_id for s in page])
+        query = ListRecordsQuery(uscc, offset, size, authority=_authority(reader))
+        async with self._uow() as uow:
+            views, more = await records.list_records(uow=uow, query=query)
+        with_persons = reader.role is not Role.EXPORTER
         return pb.ListCreditRecordsResponse(
-            records=[
-                mapping.record_pb(
-                    s, pubs.get(s.record.record_id), with_persons=reader.role is not Role.EXPORTER
-                )
-                for s in page
-            ],
-            next_page_token=str(offset + size) if offset + size < len(records) else "",
+            records=[mapping.record_pb(v, with_persons=with_persons) for v in views],
+            next_page_token=str(offset + size) if more else "",
         )
 
     async def GetPersonBans(self, request, context):  # noqa: N802
         require(Role.OFFICER, Role.AUDITOR)
-        id_number = request.id_number.strip()
-        if not id_number:
-            raise ValidationFailed(FieldViolation("id_number", "required"))
         today = self.ctx.today()
-        async with self.pool.acquire() as conn:
-            bans = await service.person_bans(conn, id_number)
+        async with self._uow() as uow:
+            bans = await records.person_bans(uow=uow, id_number=request.id_number)
         return pb.GetPersonBansResponse(
             bans=[mapping.person_ban_pb(record, ban, today) for record, ban in bans]
         )
@@ -202,72 +183,38 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
 
     async def ListPublications(self, request, context):  # noqa: N802
         size, offset = _page(request.page_size, request.page_token)
-        uscc = request.uscc.strip().upper() or None
-        async with self.pool.acquire() as conn:
-            entries, after = await service.list_publications(
-                conn, uscc=uscc, after=offset - 1, size=size,
-                include_ended=request.include_ended, today=self.ctx.today())
-        out = [mapping.publication_pb(e) for e in entries]
+        query = ListPublicationsQuery(uscc=request.uscc.strip().upper() or None,
+                                      after=offset - 1, size=size,
+                                      include_ended=request.include_ended)
+        async with self._uow() as uow:
+            entries, after = await publication.list_publications(uow=uow, query=query,
+                                                                 today=self.ctx.today())
         return pb.ListPublicationsResponse(
-            publications=out, next_page_token=str(after + 1) if after >= 0 else ""
+            publications=[mapping.publication_pb(e) for e in entries],
+            next_page_token=str(after + 1) if after >= 0 else "",
         )
 
     async def GetCheckpoint(self, request, context):  # noqa: N802
-        if request.tree_size < 0:
-            raise ValidationFailed(FieldViolation("tree_size", "must not be negative"))
-        async with self.pool.acquire() as conn:
-            if request.tree_size:
-                cp = await logstore.checkpoint_at(conn, request.tree_size)
-            else:
-                cp = await logstore.latest_checkpoint(conn)
-        if cp is None:
-            raise NotFound(
-                f"no checkpoint of size {request.tree_size}"
-                if request.tree_size
-                else "the publication log is empty: no checkpoint yet"
-            )
+        async with self._uow() as uow:
+            cp = await publication.get_checkpoint(uow=uow, tree_size=request.tree_size)
         return pb.GetCheckpointResponse(
             note=cp.note, tree_size=cp.tree_size, root_hash=cp.root, origin=self.ctx.origin,
             verifier_key=self.verifier_key,
         )  # fmt: skip
 
     async def GetPublishedRecord(self, request, context):  # noqa: N802
-        async with self.pool.acquire() as conn:
-            cp = await logstore.latest_checkpoint(conn)
-            latest = cp.tree_size if cp else 0
-            tree_size = request.tree_size or latest
-            errors = mapping.ViolationCollector()
-            errors.require(
-                0 < tree_size <= latest,
-                "tree_size",
-                f"must be 1..{latest} (the latest signed size)",
-            )
-            errors.require(
-                0 <= request.leaf_index < max(tree_size, 1),
-                "leaf_index",
-                f"must be 0..{tree_size - 1}",
-            )
-            errors.raise_if_any()
-            data = await logstore.entry(conn, request.leaf_index)
-            proof = await logstore.inclusion(conn, request.leaf_index, tree_size)
-        if data is None:
-            raise NotFound(f"no entry {request.leaf_index}")
+        query = PublishedRecordQuery(request.leaf_index, request.tree_size)
+        async with self._uow() as uow:
+            e = await publication.get_published_record(uow=uow, query=query)
         return pb.GetPublishedRecordResponse(
-            leaf_index=request.leaf_index, canonical=data, tree_size=tree_size,
-            inclusion_proof=proof,
+            leaf_index=e.leaf_index, canonical=e.canonical, tree_size=e.tree_size,
+            inclusion_proof=e.inclusion_proof,
         )  # fmt: skip
 
     async def GetConsistencyProof(self, request, context):  # noqa: N802
-        async with self.pool.acquire() as conn:
-            cp = await logstore.latest_checkpoint(conn)
-            latest = cp.tree_size if cp else 0
-            errors = mapping.ViolationCollector()
-            errors.require(0 < request.new_size <= latest, "new_size", f"must be 1..{latest}")
-            errors.require(
-                0 < request.old_size <= request.new_size, "old_size", "must be 1..new_size"
-            )
-            errors.raise_if_any()
-            proof = await logstore.consistency(conn, request.old_size, request.new_size)
+        query = ConsistencyQuery(request.old_size, request.new_size)
+        async with self._uow() as uow:
+            proof = await publication.get_consistency_proof(uow=uow, query=query)
         return pb.GetConsistencyProofResponse(
             old_size=request.old_size, new_size=request.new_size, proof=proof
         )

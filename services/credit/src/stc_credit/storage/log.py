@@ -265,3 +265,43 @@ async def list_entries(
     return [
         LogRow(r["seq"], r["kind"], r["record_id"], r["uscc"], bytes(r["canonical"])) for r in rows
     ]
+
+
+class PublicationLog:
+    """The publication log as the unit of work exposes it (`uow.log`): the functions above
+    over the unit of work's connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def append(
+        self, entry_for: Callable[[int], LogEntry], *, record_id: str, uscc: str,
+        signer: SignerKey, origin: str,
+    ) -> Appended:
+        """Append the entry `entry_for(seq)` builds and sign a checkpoint over the new log."""
+        return await append(self.conn, entry_for, record_id=record_id, uscc=uscc,
+                            signer=signer, origin=origin)
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The largest signed checkpoint, None before the first append."""
+        return await latest_checkpoint(self.conn)
+
+    async def checkpoint_at(self, tree_size: int) -> StoredCheckpoint | None:
+        """The checkpoint signed at `tree_size`, if any."""
+        return await checkpoint_at(self.conn, tree_size)
+
+    async def entry(self, seq: int) -> bytes | None:
+        """Canonical bytes of the entry at `seq`."""
+        return await entry(self.conn, seq)
+
+    async def inclusion(self, index: int, tree_size: int) -> list[bytes]:
+        """Audit path of entry `index` in the tree of the first `tree_size` entries."""
+        return await inclusion(self.conn, index, tree_size)
+
+    async def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """Consistency proof from the tree of `old_size` entries to that of `new_size`."""
+        return await consistency(self.conn, old_size, new_size)
+
+    async def entries(self, *, uscc: str | None, after: int, limit: int) -> list[LogRow]:
+        """Entries in log order after position `after` (optionally one enterprise's)."""
+        return await list_entries(self.conn, uscc=uscc, after=after, limit=limit)

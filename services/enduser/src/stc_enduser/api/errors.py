@@ -1,9 +1,9 @@
-"""The one place where the end-user domain's exceptions become platform errors.
+"""Field paths of the end-user domain's violations, renamed to the request's.
 
-InvalidReport -> ValidationFailed (INVALID_ARGUMENT, field paths renamed from the domain's
-names to the request's), IllegalTransition -> FailedPrecondition, NotPermitted ->
-PermissionDenied (officers of another authority; tenant isolation is NOT_FOUND and is
-decided in the service layer before the rules run).
+The domain errors are stc_common errors already (domain/errors.py: IllegalTransition is a
+FailedPrecondition, NotPermitted a PermissionDenied) and pass through unchanged; only an
+InvalidReport's field paths name the domain's fields, which `domain_errors` renames to the
+request's (and de-duplicates) before the interceptor answers INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import contextlib
 import re
 from collections.abc import Iterator
 
-from stc_common.errors import FailedPrecondition, FieldViolation, PermissionDenied, ValidationFailed
+from stc_common.errors import FieldViolation, ValidationFailed
 
-from stc_enduser.domain.errors import IllegalTransition, InvalidReport, NotPermitted
+from stc_enduser.domain.errors import InvalidReport
 
 # (pattern on the domain path, replacement giving the request path), applied in order.
 REPORT_FIELDS = (
@@ -39,7 +39,7 @@ def _rename(path: str, renames: tuple[tuple[str, str], ...]) -> str:
 
 @contextlib.contextmanager
 def domain_errors(renames: tuple[tuple[str, str], ...] = ()) -> Iterator[None]:
-    """Re-raise the domain's exceptions as stc_common errors the interceptor maps."""
+    """Re-raise an InvalidReport with the request's field paths."""
     try:
         yield
     except InvalidReport as exc:
@@ -51,7 +51,3 @@ def domain_errors(renames: tuple[tuple[str, str], ...] = ()) -> Iterator[None]:
                 seen.add(item)
                 violations.append(FieldViolation(*item))
         raise ValidationFailed(violations) from exc
-    except IllegalTransition as exc:
-        raise FailedPrecondition(exc.reason, reason="ILLEGAL_TRANSITION") from exc
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.reason, reason="WRONG_AUTHORITY") from exc

@@ -15,7 +15,6 @@ from stc.enduser.v1 import (
 )
 from stc_common.errors import FieldViolation, ValidationFailed
 
-from stc_enduser import publishing
 from stc_enduser.convert import document_from_pb, from_ts, party_from_pb, party_pb, to_dict, ts
 from stc_enduser.domain import rules
 from stc_enduser.domain.model import (
@@ -26,6 +25,7 @@ from stc_enduser.domain.model import (
     Resolution,
     ResolutionKind,
 )
+from stc_enduser.events import outgoing
 from stc_enduser.storage.checks import StoredCheck
 from stc_enduser.storage.reports import StoredReport
 
@@ -148,9 +148,9 @@ def report_pb(stored: StoredReport) -> change_report_pb2.ChangeReport:
     msg = change_report_pb2.ChangeReport(
         name=f"changeReports/{r.report_id}", report_id=r.report_id, reference=r.reference,
         licence_id=r.licence_id, exporter_uscc=r.exporter_uscc, authority=r.authority.value,
-        reporter_role=publishing.reporter_role(r.reporter_role), reporter_id=r.reporter_id,
-        kind=publishing.change_kind(r.kind), details=r.details, new_end_use=r.new_end_use or "",
-        documents=publishing.documents_pb(stored.documents_pb),
+        reporter_role=outgoing.reporter_role(r.reporter_role), reporter_id=r.reporter_id,
+        kind=outgoing.change_kind(r.kind), details=r.details, new_end_use=r.new_end_use or "",
+        documents=outgoing.documents_pb(stored.documents_pb),
         subject_party_id=r.subject_party_id or "",
         status=change_report_pb2.ReportStatus.Value(f"REPORT_STATUS_{r.status.value}"),
         reported_at=ts(r.reported_at), elements=list(stored.elements),
@@ -158,7 +158,7 @@ def report_pb(stored: StoredReport) -> change_report_pb2.ChangeReport:
     if stored.new_end_user_pb:
         msg.new_end_user.CopyFrom(party_pb(stored.new_end_user_pb))
     if r.resolution is not None and r.resolved_by is not None:
-        msg.resolution = publishing.resolution_kind(r.resolution.kind)
+        msg.resolution = outgoing.resolution_kind(r.resolution.kind)
         msg.resolution_reasons.extend(r.resolution.reasons)
         msg.resolved_by = r.resolved_by.officer_id
         msg.resolved_at.CopyFrom(ts(r.resolved_at))
@@ -170,7 +170,7 @@ def report_change_response(stored: StoredReport) -> enduser_service_pb2.ReportCh
     return enduser_service_pb2.ReportChangeResponse(
         report=report_pb(stored), hold_licence=True,
         screen_new_end_user=stored.screen_new_end_user,
-        recommended=publishing.resolution_kind(stored.recommended), basis=list(stored.basis))
+        recommended=outgoing.resolution_kind(stored.recommended), basis=list(stored.basis))
 
 
 def check_pb(stored: StoredCheck, now: dt.datetime) -> end_use_check_pb2.EndUseCheck:

@@ -22,9 +22,7 @@ from stc.enduser.v1 import enduser_service_pb2 as pb
 from stc.enduser.v1 import enduser_service_pb2_grpc as pb_grpc
 from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
-from stc_common.db.uow import unit_of_work
 
-from stc_enduser import service
 from stc_enduser.api import mapping
 from stc_enduser.api.access import ACCESS
 from stc_enduser.api.errors import (
@@ -34,8 +32,9 @@ from stc_enduser.api.errors import (
     SCHEDULE_FIELDS,
     domain_errors,
 )
+from stc_enduser.service import checks, common, reports
+from stc_enduser.storage.uow import enduser_unit_of_work
 
-SOURCE = "enduser"
 REPORTS, CHECKS = "changeReports", "endUseChecks"
 
 
@@ -48,31 +47,31 @@ class EndUserServicer(pb_grpc.EndUserServiceServicer):
     async def ReportChange(self, request, context):  # noqa: N802
         p = require(Role.EXPORTER, Role.IMPORTER)
         importer = p.role is Role.IMPORTER
-        cmd = service.ReportChange(
-            caller_uscc=p.uscc or "", now=service.utcnow(),
+        cmd = reports.ReportChange(
+            caller_uscc=p.uscc or "", now=common.utcnow(),
             importer_licence_id=p.licence_id if importer else None,
             importer_party_id=p.party_id if importer else None,
             **mapping.report_change_fields(request))
         with domain_errors(REPORT_FIELDS):
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                result = await service.report_change(uow=uow, cmd=cmd)
+            async with enduser_unit_of_work(self.pool) as uow:
+                result = await reports.report_change(uow=uow, cmd=cmd)
         return mapping.report_change_response(result.stored)
 
     async def GetChangeReport(self, request, context):  # noqa: N802
         p = require(Role.EXPORTER, Role.IMPORTER, Role.OFFICER, Role.AUDITOR)
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            stored = await service.get_change_report(
+        async with enduser_unit_of_work(self.pool) as uow:
+            stored = await reports.get_change_report(
                 uow=uow, principal=p, report_id=mapping.resource_id(request.name, REPORTS))
         return mapping.report_pb(stored)
 
     async def ListChangeReports(self, request, context):  # noqa: N802
         p = require(Role.EXPORTER, Role.IMPORTER, Role.OFFICER, Role.AUDITOR)
         limit = mapping.page_size(request.page_size)
-        cmd = service.ListReports(principal=p, licence_id=request.licence_id or None,
+        cmd = reports.ListReports(principal=p, licence_id=request.licence_id or None,
                                   open_only=request.open_only,
                                   after=mapping.decode_token(request.page_token), limit=limit + 1)
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            rows = await service.list_change_reports(uow=uow, cmd=cmd)
+        async with enduser_unit_of_work(self.pool) as uow:
+            rows = await reports.list_change_reports(uow=uow, cmd=cmd)
         page, more = rows[:limit], len(rows) > limit
         token = (mapping.encode_token(page[-1].report.reported_at, page[-1].report.report_id)
                  if more else "")
@@ -81,64 +80,64 @@ class EndUserServicer(pb_grpc.EndUserServiceServicer):
 
     async def ResolveChange(self, request, context):  # noqa: N802
         p = require(Role.OFFICER)
-        cmd = service.ResolveChange(
-            officer=service.officer_of(p), report_id=mapping.resource_id(request.name, REPORTS),
-            resolution=mapping.resolution(request), now=service.utcnow())
+        cmd = reports.ResolveChange(
+            officer=common.officer_of(p), report_id=mapping.resource_id(request.name, REPORTS),
+            resolution=mapping.resolution(request), now=common.utcnow())
         with domain_errors(RESOLUTION_FIELDS):
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                stored = await service.resolve_change(uow=uow, cmd=cmd)
+            async with enduser_unit_of_work(self.pool) as uow:
+                stored = await reports.resolve_change(uow=uow, cmd=cmd)
         return mapping.report_pb(stored)
 
     async def ScheduleEndUseCheck(self, request, context):  # noqa: N802
         p = require(Role.OFFICER)
-        now = service.utcnow()
-        cmd = service.ScheduleCheck(
-            officer=service.officer_of(p), licence_id=request.licence_id.strip(),
+        now = common.utcnow()
+        cmd = checks.ScheduleCheck(
+            officer=common.officer_of(p), licence_id=request.licence_id.strip(),
             party_id=request.party_id.strip(), deadline=mapping.deadline(request), now=now)
         with domain_errors(SCHEDULE_FIELDS):
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                stored = await service.schedule_end_use_check(uow=uow, cmd=cmd)
+            async with enduser_unit_of_work(self.pool) as uow:
+                stored = await checks.schedule_end_use_check(uow=uow, cmd=cmd)
         return mapping.check_pb(stored, now)
 
     async def RecordEndUseCheckOutcome(self, request, context):  # noqa: N802
         p = require(Role.OFFICER)
-        now = service.utcnow()
-        cmd = service.RecordOutcome(
-            officer=service.officer_of(p), check_id=mapping.resource_id(request.name, CHECKS),
+        now = common.utcnow()
+        cmd = checks.RecordOutcome(
+            officer=common.officer_of(p), check_id=mapping.resource_id(request.name, CHECKS),
             outcome=mapping.outcome(request), now=now)
         with domain_errors(OUTCOME_FIELDS):
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                stored = await service.record_end_use_check_outcome(uow=uow, cmd=cmd)
+            async with enduser_unit_of_work(self.pool) as uow:
+                stored = await checks.record_end_use_check_outcome(uow=uow, cmd=cmd)
         return mapping.check_pb(stored, now)
 
     async def ConfirmOverdueCheck(self, request, context):  # noqa: N802
         p = require(Role.OFFICER)
-        now = service.utcnow()
-        cmd = service.ConfirmOverdue(
-            officer=service.officer_of(p), check_id=mapping.resource_id(request.name, CHECKS),
+        now = common.utcnow()
+        cmd = checks.ConfirmOverdue(
+            officer=common.officer_of(p), check_id=mapping.resource_id(request.name, CHECKS),
             details=request.details, now=now)
         with domain_errors():
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                stored = await service.confirm_overdue_check(uow=uow, cmd=cmd)
+            async with enduser_unit_of_work(self.pool) as uow:
+                stored = await checks.confirm_overdue_check(uow=uow, cmd=cmd)
         return mapping.check_pb(stored, now)
 
     async def GetEndUseCheck(self, request, context):  # noqa: N802
         p = require(Role.OFFICER, Role.AUDITOR)
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            stored = await service.get_end_use_check(
+        async with enduser_unit_of_work(self.pool) as uow:
+            stored = await checks.get_end_use_check(
                 uow=uow, principal=p, check_id=mapping.resource_id(request.name, CHECKS))
-        return mapping.check_pb(stored, service.utcnow())
+        return mapping.check_pb(stored, common.utcnow())
 
     async def ListEndUseChecks(self, request, context):  # noqa: N802
         p = require(Role.OFFICER, Role.AUDITOR)
         limit = mapping.page_size(request.page_size)
-        now = service.utcnow()
-        cmd = service.ListChecks(
+        now = common.utcnow()
+        cmd = checks.ListChecks(
             principal=p, licence_id=request.licence_id or None, open_only=request.open_only,
             overdue_only=request.overdue_only, after=mapping.decode_token(request.page_token),
             limit=limit + 1, now=now)
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            rows = await service.list_end_use_checks(uow=uow, cmd=cmd)
+        async with enduser_unit_of_work(self.pool) as uow:
+            rows = await checks.list_end_use_checks(uow=uow, cmd=cmd)
         page, more = rows[:limit], len(rows) > limit
         token = (mapping.encode_token(page[-1].check.deadline, page[-1].check.check_id)
                  if more else "")

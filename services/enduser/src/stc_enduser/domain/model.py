@@ -11,7 +11,7 @@ Law (ECL = Export Control Law 2020; Reg. = Regulations on Export Control of Dual
 - ECL Art. 18: the control list of importers and end users (a diversion may lead there).
 - Reg. 26: the watch list of parties that did not cooperate with an end-use check.
 - Key elements of a licence (end user, destination, item): a change means re-applying
-  (DESIGN.md; the Dual-use Regulations' licence provisions).
+  (the Dual-use Regulations' licence provisions; docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -22,12 +22,25 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-# China has no daylight saving; a fixed offset avoids depending on tzdata.
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+from stc_common.prc_time import prc_date
 
 REFERENCE_PREFIX = "CR"
 REFERENCE_RE = re.compile(r"^CR-(\d{4})-(\d{6})$")
 MAX_SEQUENCE = 999_999
+
+
+class LicenceStatus(StrEnum):
+    """Status of a licence as the licensing service announced it (the local projection)."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def closed(self) -> bool:
+        """Revoked and expired are final: nothing is left to report on."""
+        return self in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED)
 
 
 class Authority(StrEnum):
@@ -478,4 +491,4 @@ def reference_year(at: dt.datetime) -> int:
     """The year a reference is numbered in: the calendar year in China (UTC+8)."""
     if at.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
-    return at.astimezone(CHINA_TZ).year
+    return prc_date(at).year

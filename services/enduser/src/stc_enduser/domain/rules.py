@@ -5,7 +5,8 @@ snapshot (`LicenceView`) and the earlier reports. Each decision returns the new 
 `Consequence` whose effects the wiring step turns into events (ChangeReported,
 ChangeResolved, EndUseCheckCompleted on stc.enduser.change.v1).
 
-Errors: `InvalidReport` (field violations), `IllegalTransition`, `NotPermitted`.
+Errors: `InvalidReport` (field violations), `IllegalTransition`, `LicenceClosed`,
+`NotPermitted`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 
 from stc_common.uscc import UsccError, validate_uscc
 
-from .errors import FieldViolation, IllegalTransition, InvalidReport, NotPermitted
+from .errors import FieldViolation, IllegalTransition, InvalidReport, LicenceClosed, NotPermitted
 from .model import (
     CERTIFICATE_KINDS,
     END_USE_KINDS,
@@ -37,6 +38,7 @@ from .model import (
     EndUseCheck,
     HoldLicence,
     LicenceElement,
+    LicenceStatus,
     LicenceView,
     Officer,
     OpenViolationCase,
@@ -138,6 +140,14 @@ def validate_documents(
             out.append(FieldViolation(f"{path}[{i}].sha256", "duplicate document"))
         seen.add(digest)
     return out
+
+
+def check_licence_open(licence_id: str, status: LicenceStatus) -> None:
+    """Refuse a report on a revoked or expired licence (LicenceClosed): the end user and end
+    use of a licence no longer in force can no longer change under it (ECL Art. 16,
+    Reg. 25). A suspended licence still takes reports: they may be why it was suspended."""
+    if status.closed:
+        raise LicenceClosed(licence_id, status)
 
 
 def validate_report(draft: ChangeReportDraft, licence: LicenceView) -> list[FieldViolation]:

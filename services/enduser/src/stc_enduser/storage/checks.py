@@ -10,6 +10,7 @@ import asyncpg
 
 from stc_enduser.convert import party_from_pb, party_pb
 from stc_enduser.domain.model import Authority, CheckStatus, EndUseCheck, Officer
+from stc_enduser.storage import parse_uuid
 
 
 @dataclass(frozen=True)
@@ -43,98 +44,93 @@ def _stored(row: asyncpg.Record) -> StoredCheck:
     return StoredCheck(check, row["party"], row["overdue_detected_at"])
 
 
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError):
-        return None
+class CheckRepository:
+    """End-use checks (SQL over one connection)."""
 
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
-async def insert(conn: asyncpg.Connection, check: EndUseCheck, party_json: dict) -> None:
-    """Store a newly scheduled check."""
-    await conn.execute(
-        """INSERT INTO end_use_checks (check_id, licence_id, exporter_uscc, authority, party,
-               deadline, scheduled_by, scheduled_at, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        uuid.UUID(check.check_id), check.licence_id, check.exporter_uscc, check.authority.value,
-        party_json, check.deadline, check.scheduled_by.officer_id, check.scheduled_at,
-        check.status.value,
-    )
+    async def insert(self, check: EndUseCheck, party_json: dict) -> None:
+        """Store a newly scheduled check."""
+        await self.conn.execute(
+            """INSERT INTO end_use_checks (check_id, licence_id, exporter_uscc, authority, party,
+                   deadline, scheduled_by, scheduled_at, status)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            uuid.UUID(check.check_id), check.licence_id, check.exporter_uscc, check.authority.value,
+            party_json, check.deadline, check.scheduled_by.officer_id, check.scheduled_at,
+            check.status.value,
+        )
 
+    async def save_outcome(self, check: EndUseCheck) -> None:
+        """Store the outcome of a closed check."""
+        assert check.recorded_by is not None
+        await self.conn.execute(
+            """UPDATE end_use_checks
+                  SET status = $2, outcome_details = $3, recorded_by = $4, recorded_by_authority = $5,
+                      recorded_at = $6, overdue_confirmed = $7, failure_to_report = $8
+                WHERE check_id = $1""",
+            uuid.UUID(check.check_id), check.status.value, check.outcome_details,
+            check.recorded_by.officer_id, check.recorded_by.authority.value, check.recorded_at,
+            check.overdue_confirmed, check.failure_to_report,
+        )
 
-async def save_outcome(conn: asyncpg.Connection, check: EndUseCheck) -> None:
-    """Store the outcome of a closed check."""
-    assert check.recorded_by is not None
-    await conn.execute(
-        """UPDATE end_use_checks
-              SET status = $2, outcome_details = $3, recorded_by = $4, recorded_by_authority = $5,
-                  recorded_at = $6, overdue_confirmed = $7, failure_to_report = $8
-            WHERE check_id = $1""",
-        uuid.UUID(check.check_id), check.status.value, check.outcome_details,
-        check.recorded_by.officer_id, check.recorded_by.authority.value, check.recorded_at,
-        check.overdue_confirmed, check.failure_to_report,
-    )
+    async def get(self, check_id: str, *, for_update: bool = False
+                  ) -> StoredCheck | None:
+        """One check by id (None for an unknown or malformed id)."""
+        cid = parse_uuid(check_id)
+        if cid is None:
+            return None
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(f"SELECT * FROM end_use_checks WHERE check_id = $1{lock}", cid)
+        return _stored(row) if row else None
 
+    async def due_unflagged(self, now: dt.datetime, limit: int = 100
+                            ) -> list[StoredCheck]:
+        """Scheduled checks past their deadline that the scan has not flagged yet (locked)."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM end_use_checks
+                WHERE status = 'SCHEDULED' AND deadline < $1 AND overdue_detected_at IS NULL
+                ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now, limit,
+        )
+        return [_stored(r) for r in rows]
 
-async def get(conn: asyncpg.Connection, check_id: str, *, for_update: bool = False
-              ) -> StoredCheck | None:
-    """One check by id (None for an unknown or malformed id)."""
-    cid = _uuid(check_id)
-    if cid is None:
-        return None
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(f"SELECT * FROM end_use_checks WHERE check_id = $1{lock}", cid)
-    return _stored(row) if row else None
+    async def flag_overdue(self, check_id: str, at: dt.datetime) -> None:
+        """Note when a check was found overdue (its status does not change)."""
+        await self.conn.execute(
+            "UPDATE end_use_checks SET overdue_detected_at = $2 WHERE check_id = $1",
+            uuid.UUID(check_id), at,
+        )
 
-
-async def due_unflagged(conn: asyncpg.Connection, now: dt.datetime, limit: int = 100
-                        ) -> list[StoredCheck]:
-    """Scheduled checks past their deadline that the scan has not flagged yet (locked)."""
-    rows = await conn.fetch(
-        """SELECT * FROM end_use_checks
-            WHERE status = 'SCHEDULED' AND deadline < $1 AND overdue_detected_at IS NULL
-            ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED""",
-        now, limit,
-    )
-    return [_stored(r) for r in rows]
-
-
-async def flag_overdue(conn: asyncpg.Connection, check_id: str, at: dt.datetime) -> None:
-    """Note when a check was found overdue (its status does not change)."""
-    await conn.execute(
-        "UPDATE end_use_checks SET overdue_detected_at = $2 WHERE check_id = $1",
-        uuid.UUID(check_id), at,
-    )
-
-
-async def page(
-    conn: asyncpg.Connection,
-    *,
-    authority: str | None,
-    licence_id: str | None,
-    open_only: bool,
-    overdue_at: dt.datetime | None,
-    after: tuple[dt.datetime, str] | None,
-    limit: int,
-) -> list[StoredCheck]:
-    """Checks by deadline, soonest first, filtered; keyset pagination after (deadline, id)."""
-    where, args = ["true"], []
-    for column, value in (("authority", authority), ("licence_id", licence_id)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    if open_only or overdue_at is not None:
-        where.append("status = 'SCHEDULED'")
-    if overdue_at is not None:
-        args.append(overdue_at)
-        where.append(f"deadline < ${len(args)}")
-    if after is not None:
-        args += [after[0], uuid.UUID(after[1])]
-        where.append(f"(deadline, check_id) > (${len(args) - 1}, ${len(args)})")
-    args.append(limit)
-    rows = await conn.fetch(
-        f"""SELECT * FROM end_use_checks WHERE {' AND '.join(where)}
-            ORDER BY deadline, check_id LIMIT ${len(args)}""",
-        *args,
-    )
-    return [_stored(r) for r in rows]
+    async def page(
+        self,
+        *,
+        authority: str | None,
+        licence_id: str | None,
+        open_only: bool,
+        overdue_at: dt.datetime | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[StoredCheck]:
+        """Checks by deadline, soonest first, filtered; keyset pagination after (deadline, id)."""
+        where: list[str] = ["true"]
+        args: list[object] = []
+        for column, value in (("authority", authority), ("licence_id", licence_id)):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} = ${len(args)}")
+        if open_only or overdue_at is not None:
+            where.append("status = 'SCHEDULED'")
+        if overdue_at is not None:
+            args.append(overdue_at)
+            where.append(f"deadline < ${len(args)}")
+        if after is not None:
+            args += [after[0], uuid.UUID(after[1])]
+            where.append(f"(deadline, check_id) > (${len(args) - 1}, ${len(args)})")
+        args.append(limit)
+        rows = await self.conn.fetch(
+            f"""SELECT * FROM end_use_checks WHERE {' AND '.join(where)}
+                ORDER BY deadline, check_id LIMIT ${len(args)}""",
+            *args,
+        )
+        return [_stored(r) for r in rows]

@@ -21,6 +21,7 @@ from stc_enduser.domain.model import (
     Resolution,
     ResolutionKind,
 )
+from stc_enduser.storage import parse_uuid
 
 
 @dataclass(frozen=True)
@@ -84,137 +85,131 @@ def _stored(row: asyncpg.Record) -> StoredReport:
     )
 
 
-async def next_sequence(conn: asyncpg.Connection, year: int) -> int:
-    """The next reference number of `year` (gapless: the row stays locked until commit)."""
-    return await conn.fetchval(
-        """INSERT INTO report_sequences (year, last) VALUES ($1, 1)
-           ON CONFLICT (year) DO UPDATE SET last = report_sequences.last + 1
-           RETURNING last""",
-        year,
-    )
+class ReportRepository:
+    """Change reports, their reference numbers and request ids (SQL over one connection)."""
 
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
-async def claim_request(
-    conn: asyncpg.Connection, caller: str, request_id: str, request_hash: str, report_id: str
-) -> tuple[str, str] | None:
-    """Claim `request_id` for a new report; if taken, return (report_id, hash) of the first.
+    async def next_sequence(self, year: int) -> int:
+        """The next reference number of `year` (gapless: the row stays locked until commit)."""
+        return await self.conn.fetchval(
+            """INSERT INTO report_sequences (year, last) VALUES ($1, 1)
+               ON CONFLICT (year) DO UPDATE SET last = report_sequences.last + 1
+               RETURNING last""",
+            year,
+        )
 
-    A concurrent claim of the same id waits on the primary key until the first transaction
-    ends, then sees its row (or claims the id when the first rolled back).
-    """
-    claimed = await conn.fetchval(
-        """INSERT INTO report_requests (caller, request_id, request_hash, report_id)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
-        caller, request_id, request_hash, uuid.UUID(report_id),
-    )
-    if claimed:
-        return None
-    row = await conn.fetchrow(
-        "SELECT report_id, request_hash FROM report_requests WHERE caller = $1 AND request_id = $2",
-        caller, request_id,
-    )
-    return str(row["report_id"]), row["request_hash"]
+    async def claim_request(
+        self, caller: str, request_id: str, request_hash: str, report_id: str
+    ) -> tuple[str, str] | None:
+        """Claim `request_id` for a new report; if taken, return (report_id, hash) of the first.
 
+        A concurrent claim of the same id waits on the primary key until the first transaction
+        ends, then sees its row (or claims the id when the first rolled back).
+        """
+        claimed = await self.conn.fetchval(
+            """INSERT INTO report_requests (caller, request_id, request_hash, report_id)
+               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
+            caller, request_id, request_hash, uuid.UUID(report_id),
+        )
+        if claimed:
+            return None
+        row = await self.conn.fetchrow(
+            "SELECT report_id, request_hash FROM report_requests WHERE caller = $1 AND request_id = $2",
+            caller, request_id,
+        )
+        return str(row["report_id"]), row["request_hash"]
 
-async def insert(
-    conn: asyncpg.Connection,
-    report: ChangeReport,
-    *,
-    new_end_user_pb: dict | None,
-    documents_pb: list[dict],
-    recommended: ResolutionKind,
-    basis: tuple[str, ...],
-    screen_new_end_user: bool,
-) -> None:
-    """Store a newly accepted report."""
-    await conn.execute(
-        """INSERT INTO change_reports (report_id, reference, licence_id, exporter_uscc, authority,
-               reporter_role, reporter_id, kind, details, new_end_user, new_end_use, documents,
-               subject_party_id, status, reported_at, recommended, basis, screen_new_end_user)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   $18)""",
-        uuid.UUID(report.report_id), report.reference, report.licence_id, report.exporter_uscc,
-        report.authority.value, report.reporter_role.value, report.reporter_id, report.kind.value,
-        report.details, new_end_user_pb, report.new_end_use, documents_pb,
-        report.subject_party_id, report.status.value, report.reported_at, recommended.value,
-        list(basis), screen_new_end_user,
-    )
+    async def insert(
+        self,
+        report: ChangeReport,
+        *,
+        new_end_user_pb: dict | None,
+        documents_pb: list[dict],
+        recommended: ResolutionKind,
+        basis: tuple[str, ...],
+        screen_new_end_user: bool,
+    ) -> None:
+        """Store a newly accepted report."""
+        await self.conn.execute(
+            """INSERT INTO change_reports (report_id, reference, licence_id, exporter_uscc, authority,
+                   reporter_role, reporter_id, kind, details, new_end_user, new_end_use, documents,
+                   subject_party_id, status, reported_at, recommended, basis, screen_new_end_user)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                       $18)""",
+            uuid.UUID(report.report_id), report.reference, report.licence_id, report.exporter_uscc,
+            report.authority.value, report.reporter_role.value, report.reporter_id, report.kind.value,
+            report.details, new_end_user_pb, report.new_end_use, documents_pb,
+            report.subject_party_id, report.status.value, report.reported_at, recommended.value,
+            list(basis), screen_new_end_user,
+        )
 
+    async def save_resolution(
+        self, report: ChangeReport, elements: list[str]
+    ) -> None:
+        """Store the resolution of a report (status, decision, reasons, elements, officer)."""
+        assert report.resolution is not None and report.resolved_by is not None
+        await self.conn.execute(
+            """UPDATE change_reports
+                  SET status = $2, resolution = $3, resolution_reasons = $4, elements = $5,
+                      resolved_by = $6, resolved_by_authority = $7, resolved_at = $8
+                WHERE report_id = $1""",
+            uuid.UUID(report.report_id), report.status.value, report.resolution.kind.value,
+            list(report.resolution.reasons), elements, report.resolved_by.officer_id,
+            report.resolved_by.authority.value, report.resolved_at,
+        )
 
-async def save_resolution(
-    conn: asyncpg.Connection, report: ChangeReport, elements: list[str]
-) -> None:
-    """Store the resolution of a report (status, decision, reasons, elements, officer)."""
-    assert report.resolution is not None and report.resolved_by is not None
-    await conn.execute(
-        """UPDATE change_reports
-              SET status = $2, resolution = $3, resolution_reasons = $4, elements = $5,
-                  resolved_by = $6, resolved_by_authority = $7, resolved_at = $8
-            WHERE report_id = $1""",
-        uuid.UUID(report.report_id), report.status.value, report.resolution.kind.value,
-        list(report.resolution.reasons), elements, report.resolved_by.officer_id,
-        report.resolved_by.authority.value, report.resolved_at,
-    )
+    async def get(self, report_id: str, *, for_update: bool = False
+                  ) -> StoredReport | None:
+        """One report by id (None for an unknown or malformed id)."""
+        rid = parse_uuid(report_id)
+        if rid is None:
+            return None
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(f"SELECT * FROM change_reports WHERE report_id = $1{lock}", rid)
+        return _stored(row) if row else None
 
+    async def of_licence(self, licence_id: str) -> list[ChangeReport]:
+        """Every report on a licence, oldest first."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM change_reports WHERE licence_id = $1 ORDER BY reported_at, report_id",
+            licence_id,
+        )
+        return [_stored(r).report for r in rows]
 
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError):
-        return None
+    async def page(
+        self,
+        *,
+        exporter_uscc: str | None,
+        authority: str | None,
+        licence_id: str | None,
+        open_only: bool,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+        reporter: tuple[str, str] | None = None,
+    ) -> list[StoredReport]:
+        """Reports oldest first, filtered; keyset pagination after (reported_at, report_id).
 
-
-async def get(conn: asyncpg.Connection, report_id: str, *, for_update: bool = False
-              ) -> StoredReport | None:
-    """One report by id (None for an unknown or malformed id)."""
-    rid = _uuid(report_id)
-    if rid is None:
-        return None
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(f"SELECT * FROM change_reports WHERE report_id = $1{lock}", rid)
-    return _stored(row) if row else None
-
-
-async def of_licence(conn: asyncpg.Connection, licence_id: str) -> list[ChangeReport]:
-    """Every report on a licence, oldest first."""
-    rows = await conn.fetch(
-        "SELECT * FROM change_reports WHERE licence_id = $1 ORDER BY reported_at, report_id",
-        licence_id,
-    )
-    return [_stored(r).report for r in rows]
-
-
-async def page(
-    conn: asyncpg.Connection,
-    *,
-    exporter_uscc: str | None,
-    authority: str | None,
-    licence_id: str | None,
-    open_only: bool,
-    after: tuple[dt.datetime, str] | None,
-    limit: int,
-    reporter: tuple[str, str] | None = None,
-) -> list[StoredReport]:
-    """Reports oldest first, filtered; keyset pagination after (reported_at, report_id).
-
-    `reporter` = (role, id) keeps only the reports made by that reporter."""
-    where, args = ["true"], []
-    role, rid = reporter if reporter is not None else (None, None)
-    for column, value in (("exporter_uscc", exporter_uscc), ("authority", authority),
-                          ("licence_id", licence_id), ("reporter_role", role),
-                          ("reporter_id", rid)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    if open_only:
-        where.append("status = 'OPEN'")
-    if after is not None:
-        args += [after[0], uuid.UUID(after[1])]
-        where.append(f"(reported_at, report_id) > (${len(args) - 1}, ${len(args)})")
-    args.append(limit)
-    rows = await conn.fetch(
-        f"""SELECT * FROM change_reports WHERE {' AND '.join(where)}
-            ORDER BY reported_at, report_id LIMIT ${len(args)}""",
-        *args,
-    )
-    return [_stored(r) for r in rows]
+        `reporter` = (role, id) keeps only the reports made by that reporter."""
+        where: list[str] = ["true"]
+        args: list[object] = []
+        role, rid = reporter if reporter is not None else (None, None)
+        for column, value in (("exporter_uscc", exporter_uscc), ("authority", authority),
+                              ("licence_id", licence_id), ("reporter_role", role),
+                              ("reporter_id", rid)):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} = ${len(args)}")
+        if open_only:
+            where.append("status = 'OPEN'")
+        if after is not None:
+            args += [after[0], uuid.UUID(after[1])]
+            where.append(f"(reported_at, report_id) > (${len(args) - 1}, ${len(args)})")
+        args.append(limit)
+        rows = await self.conn.fetch(
+            f"""SELECT * FROM change_reports WHERE {' AND '.join(where)}
+                ORDER BY reported_at, report_id LIMIT ${len(args)}""",
+            *args,
+        )
+        return [_stored(r) for r in rows]

@@ -1,425 +1,265 @@
-"""Protobuf <-> domain mapping for the licensing service (the only place that knows both).
-
-Inbound mapping collects field violations for what the domain cannot even represent
-(unspecified enums, a quantity that is not a decimal, a party playing the exporter) and
-raises them together as `ValidationFailed`; the domain's `validate_submission` then checks
-the rules of the law.
-
-Screening's events map onto the domain's `ScreeningOutcome`:
-- a `PartyHit` refers to a party by `party_id` (ids are assigned at submission, "p0", "p1"
-  ... when the exporter left them empty); a hit on the exporter (role EXPORTER or an unknown
-  id) has `party_index=None`; hits decided CLEAR are dropped.
-- a `TransactionFinding` of category "destination" becomes a `DestinationFinding` (first
-  evidence item as the measure reference); "red_flag", "end_use" and "item" findings become
-  `RedFlag`s (the domain has no separate item-finding input; they weigh under factor 6).
-- severities INFO/LOW -> LOW, MEDIUM -> MEDIUM, HIGH/PROHIBITIVE -> HIGH.
-"""
+"""gRPC requests to commands and the use cases' answers to responses: the only module that
+knows stc.licensing.v1's request and response types. Shapes the use cases cannot represent
+(unspecified enums, a quantity that is not a decimal, a malformed USCC at registration) are
+INVALID_ARGUMENT here, all violations of a request together; the rules of the law are the
+use cases' and the domain's."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections import OrderedDict
-from decimal import Decimal, InvalidOperation
-
-from google.protobuf import json_format, timestamp_pb2
-from google.type import date_pb2
-from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import assessment_pb2, events_pb2, licence_pb2, operator_pb2
-from stc.screening.v1 import events_pb2 as spb
+from stc.licensing.v1 import licensing_service_pb2 as service_pb2
+from stc_common.auth.jwt import Principal
 from stc_common.errors import ViolationCollector
+from stc_common.idempotency import check_request_id
 
-from stc_licensing.domain import assessment as da
-from stc_licensing.domain import inputs as di
-from stc_licensing.domain import licence as dl
-from stc_licensing.domain import model as dm
-from stc_licensing.domain import special_cases as dsc
+from stc_licensing import wire
+from stc_licensing.domain import discretion as discretion_rules
+from stc_licensing.domain import procedures as procedure_rules
+from stc_licensing.domain.states import Action
+from stc_licensing.events import outgoing
+from stc_licensing.service import commands
+from stc_licensing.service.views import (
+    ApplicationView,
+    Decision,
+    LicenceView,
+    OperatorView,
+    Page,
+)
 
-# --------------------------------------------------------------------------- scalars
+_DECISION = {events_pb2.DECISION_APPROVE: Action.APPROVE,
+             events_pb2.DECISION_APPROVE_WITH_CONDITIONS: Action.APPROVE_WITH_CONDITIONS,
+             events_pb2.DECISION_DENY: Action.DENY}
 
-
-def date_to_pb(day: dt.date | None) -> date_pb2.Date | None:
-    """google.type.Date of a date (None stays None)."""
-    if day is None:
-        return None
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
-def date_from_pb(d: date_pb2.Date) -> dt.date | None:
-    """A date from google.type.Date; None when unset (year 0)."""
-    if d is None or d.year == 0:
-        return None
-    return dt.date(d.year, d.month, d.day)
-
-
-def ts(when: dt.datetime) -> timestamp_pb2.Timestamp:
-    """Timestamp of an aware datetime."""
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
+# --------------------------------------------------------------------------- requests
 
 
-def content_to_json(content: apb.ApplicationContent) -> dict:
-    """The jsonb form of an ApplicationContent (proto JSON, field names as in the proto)."""
-    return json_format.MessageToDict(content, preserving_proto_field_name=True)
-
-
-# The parsed form of recently read contents, as bytes: json_format.ParseDict costs hundreds of
-# microseconds for an application's content (it was several per cent of the service's CPU
-# under load, parsed several times per application); serialising the dict to a key costs a tenth of
-# that and the protobuf from bytes about a microsecond. Each caller gets its own message.
-_PARSED: OrderedDict[str, bytes] = OrderedDict()
-_PARSED_MAX = 4096
-
-
-def content_from_json(data: dict) -> apb.ApplicationContent:
-    """An ApplicationContent from its jsonb form."""
-    # an exact serialisation of `data`: a different key order is only a miss, never wrong
-    key = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    raw = _PARSED.get(key)
-    if raw is not None:
-        _PARSED.move_to_end(key)
-        return apb.ApplicationContent.FromString(raw)
-    msg = json_format.ParseDict(data, apb.ApplicationContent(), ignore_unknown_fields=True)
-    _PARSED[key] = msg.SerializeToString(deterministic=True)
-    if len(_PARSED) > _PARSED_MAX:
-        _PARSED.popitem(last=False)
-    return msg
-
-
-def assign_party_ids(content: apb.ApplicationContent) -> None:
-    """Give every party without an id a stable one ("p<index>") so screening can refer to it."""
-    used = {p.party_id for p in content.parties if p.party_id}
-    for i, p in enumerate(content.parties):
-        if not p.party_id:
-            pid = f"p{i}"
-            while pid in used:
-                pid += "x"
-            p.party_id = pid
-            used.add(pid)
-
-
-# --------------------------------------------------------------------------- enums
-
-_LICENCE_TYPE = {apb.LICENCE_TYPE_SINGLE: dm.LicenceType.SINGLE,
-                 apb.LICENCE_TYPE_GENERAL: dm.LicenceType.GENERAL}
-_REGIME = {apb.ITEM_REGIME_DUAL_USE: dm.ItemRegime.DUAL_USE,
-           apb.ITEM_REGIME_MILITARY: dm.ItemRegime.MILITARY,
-           apb.ITEM_REGIME_NUCLEAR: dm.ItemRegime.NUCLEAR,
-           apb.ITEM_REGIME_CONTROLLED_CHEMICAL: dm.ItemRegime.CONTROLLED_CHEMICAL,
-           apb.ITEM_REGIME_TEMPORARY_CONTROL: dm.ItemRegime.TEMPORARY_CONTROL,
-           apb.ITEM_REGIME_CATCH_ALL: dm.ItemRegime.CATCH_ALL}
-_EXPORT_TYPE = {getattr(apb, f"EXPORT_TYPE_{e.value}"): e for e in dm.ExportType}
-_ROLE = {common_pb2.PARTY_ROLE_IMPORTER: dm.PartyRole.IMPORTER,
-         common_pb2.PARTY_ROLE_CONSIGNEE: dm.PartyRole.CONSIGNEE,
-         common_pb2.PARTY_ROLE_END_USER: dm.PartyRole.END_USER,
-         common_pb2.PARTY_ROLE_INTERMEDIARY: dm.PartyRole.INTERMEDIARY,
-         common_pb2.PARTY_ROLE_FREIGHT_FORWARDER: dm.PartyRole.FREIGHT_FORWARDER,
-         common_pb2.PARTY_ROLE_BANK: dm.PartyRole.BANK}
-_END_USE = {getattr(apb, f"END_USE_CATEGORY_{e.value}"): e for e in dm.EndUseCategory}
-_ISSUER = {getattr(apb, f"CERTIFICATE_ISSUER_{e.value}"): e for e in dm.CertificateIssuer}
-_CONCERN = {getattr(apb, f"CATCH_ALL_CONCERN_{e.value}"): e for e in dm.CatchAllConcern}
-STATE_TO_PB = {e: getattr(apb, f"APPLICATION_STATE_{e.value}") for e in dm.ApplicationState}
-STATE_FROM_PB = {v: k for k, v in STATE_TO_PB.items()}
-LICENCE_TYPE_TO_PB = {v: k for k, v in _LICENCE_TYPE.items()}
-LICENCE_STATUS_TO_PB = {e: getattr(licence_pb2, f"LICENCE_STATUS_{e.value}")
-                        for e in dl.LicenceStatus}
-LICENCE_STATUS_FROM_PB = {v: k for k, v in LICENCE_STATUS_TO_PB.items()}
-ICP_ELEMENT = {getattr(operator_pb2, f"ICP_ELEMENT_{e.value}"): e for e in dm.IcpElement}
-ICP_STATUS = {getattr(operator_pb2, f"ICP_STATUS_{e.value}"): e for e in dm.IcpStatus}
-ICP_OUTCOME = {getattr(operator_pb2, f"ICP_AUDIT_OUTCOME_{e.value}"): e
-               for e in dm.IcpAuditOutcome}
-RECOMMENDATION_TO_PB = {e: getattr(events_pb2, f"RECOMMENDATION_{e.value}")
-                        for e in da.Recommendation}
-LEVEL_TO_PB = {e: getattr(events_pb2, f"FACTOR_LEVEL_{e.value}") for e in da.Level}
-
-
-def _enum(value: int, table: dict, field: str, vc: ViolationCollector):
-    out = table.get(value)
-    if out is None:
-        vc.add(field, "must be set to one of the defined values")
-    return out
-
-
-# --------------------------------------------------------------------------- content
-
-
-def content_to_domain(c: apb.ApplicationContent) -> dm.ApplicationContent:
-    """The domain content of a proto; raises ValidationFailed for what cannot be mapped."""
+def _icp(items: object, prefix: str = "icp") -> tuple:
     vc = ViolationCollector()
-    licence_type = _enum(c.licence_type, _LICENCE_TYPE, "licence_type", vc)
-    regime = _enum(c.regime, _REGIME, "regime", vc)
-    export_type = _enum(c.export_type, _EXPORT_TYPE, "export_type", vc)
-    items = []
-    for i, it in enumerate(c.items):
-        try:
-            qty = Decimal(it.quantity.strip())
-            if not qty.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            vc.add(f"items[{i}].quantity", f"'{it.quantity}' is not a decimal number")
-            qty = Decimal(0)
-        items.append(dm.Item(control_code=it.control_code.strip(), description=it.description,
-                             hs_code=it.hs_code.strip(), quantity=qty, unit=it.unit,
-                             value=dm.Money(it.value.amount_minor,
-                                            it.value.currency_code.strip().upper())))
-    parties = []
-    for i, p in enumerate(c.parties):
-        role = _ROLE.get(p.role)
-        if role is None:
-            vc.add(f"parties[{i}].role", "must be importer, consignee, end user, intermediary, "
-                   "freight forwarder or bank (the exporter is the applicant itself)")
-            continue
-        parties.append(dm.Party(
-            role=role, name=p.name, country=p.country.strip().upper(),
-            identifiers=tuple(dm.PartyIdentifier(x.type, x.value) for x in p.identifiers),
-            address=p.address, name_latin=next(iter(p.aliases), "")))
-    end_use_cat = _enum(c.end_use.category, _END_USE, "end_use.category", vc)
-    cert = None
-    if c.HasField("end_user_certificate"):
-        pc = c.end_user_certificate
-        kind = _enum(pc.issuer_kind, _ISSUER, "end_user_certificate.issuer_kind", vc)
-        issued = date_from_pb(pc.issued_on)
-        if issued is None:
-            vc.add("end_user_certificate.issued_on", "the issue date is required")
-        try:
-            expires = date_from_pb(pc.expires_on) if pc.HasField("expires_on") else None
-        except ValueError:
-            vc.add("end_user_certificate.expires_on", "not a valid date")
-            expires = None
-        if kind is not None and issued is not None:
-            cert = dm.EndUserCertificate(kind, pc.issuer_name, pc.document_sha256.strip(),
-                                         issued, expires)
-    decls = []
-    for i, d in enumerate(c.catch_all_declarations):
-        concern = _enum(d.concern, _CONCERN, f"catch_all_declarations[{i}].concern", vc)
-        if concern is not None:
-            decls.append(dm.CatchAllDeclaration(concern, d.knows_or_informed, d.statement))
-    special_case, watch_materials = _special_case_fields(c, vc)
+    icp = wire.icp_from_pb(items, vc, prefix)
     vc.raise_if_any()
-    return dm.ApplicationContent(
-        exporter_uscc=c.exporter_uscc.strip().upper(), licence_type=licence_type, regime=regime,
-        export_type=export_type, items=tuple(items),
-        destination=c.destination.strip().upper(), parties=tuple(parties),
-        end_use=dm.EndUse(end_use_cat, c.end_use.statement),
-        end_user_certificate=cert, contract_reference=c.contract_reference,
-        catch_all_declarations=tuple(decls), special_case=special_case,
-        watch_list_materials=watch_materials)
+    return icp
 
 
-def _special_case_fields(c: apb.ApplicationContent, vc: ViolationCollector):
-    """Art. 18 special case and Reg. 26 watch-list documents (domain/special_cases.py)."""
-    sc = wm = None
-    if c.HasField("special_case"):
-        sc = dsc.SpecialCaseRequest(tuple(e.strip() for e in c.special_case.list_entry_ids),
-                                    c.special_case.justification.strip())
-    if c.HasField("watch_list_materials"):
-        w = c.watch_list_materials
-        wm = dsc.WatchListMaterials(w.risk_assessment_sha256.strip().lower(),
-                                    w.undertaking_sha256.strip().lower())
-    for field, reason in dsc.validate_special_case(sc) + dsc.validate_watch_list_materials(wm):
-        vc.add(field, reason)
-    return sc, wm
+def register_operator(req: service_pb2.RegisterOperatorRequest) -> commands.RegisterOperator:
+    """RegisterOperatorRequest -> RegisterOperator."""
+    return commands.RegisterOperator(uscc=req.uscc, name_zh=req.name_zh, name_en=req.name_en,
+                                     address=req.address, icp=_icp(req.icp))
 
 
-# --------------------------------------------------------------------------- screening
-
-_LIST_KIND = {spb.LIST_KIND_CONTROL_LIST: di.ListKind.PRC_CONTROL_LIST,
-              spb.LIST_KIND_WATCH_LIST: di.ListKind.PRC_WATCH_LIST,
-              spb.LIST_KIND_UNRELIABLE_ENTITY_LIST: di.ListKind.UNRELIABLE_ENTITY_LIST,
-              spb.LIST_KIND_OFAC_SDN: di.ListKind.OFAC_SDN,
-              spb.LIST_KIND_UN_CONSOLIDATED: di.ListKind.UN_CONSOLIDATED,
-              spb.LIST_KIND_BIS_DPL: di.ListKind.BIS_DPL,
-              spb.LIST_KIND_OTHER_FOREIGN: di.ListKind.OTHER}
-_SEVERITY = {spb.SEVERITY_INFO: di.Severity.LOW, spb.SEVERITY_LOW: di.Severity.LOW,
-             spb.SEVERITY_MEDIUM: di.Severity.MEDIUM, spb.SEVERITY_HIGH: di.Severity.HIGH,
-             spb.SEVERITY_PROHIBITIVE: di.Severity.HIGH}
+def get_operator(req: service_pb2.GetOperatorRequest) -> commands.GetOperator:
+    """GetOperatorRequest -> GetOperator."""
+    return commands.GetOperator(req.uscc)
 
 
-def party_index(content: apb.ApplicationContent, hit: spb.PartyHit) -> int | None:
-    """Index of the hit party in the domain's party tuple (exporter parties are skipped)."""
-    if hit.party_role == common_pb2.PARTY_ROLE_EXPORTER:
-        return None
-    idx = 0
-    for p in content.parties:
-        if p.role not in _ROLE:
-            continue
-        if p.party_id == hit.party_id:
-            return idx
-        idx += 1
-    return None
+def update_icp_self_assessment(req: service_pb2.UpdateIcpSelfAssessmentRequest
+                               ) -> commands.UpdateIcpSelfAssessment:
+    """UpdateIcpSelfAssessmentRequest -> UpdateIcpSelfAssessment."""
+    return commands.UpdateIcpSelfAssessment(req.uscc, _icp(req.icp))
 
 
-_MEASURE = {spb.CONTROL_MEASURE_PROHIBIT: dsc.ControlMeasure.PROHIBIT,
-            spb.CONTROL_MEASURE_RESTRICT: dsc.ControlMeasure.RESTRICT,
-            spb.CONTROL_MEASURE_SUSPEND: dsc.ControlMeasure.SUSPEND}
+def record_icp_audit(req: service_pb2.RecordIcpAuditRequest) -> commands.RecordIcpAudit:
+    """RecordIcpAuditRequest -> RecordIcpAudit (outcome None when unset)."""
+    return commands.RecordIcpAudit(req.uscc, wire.ICP_OUTCOME.get(req.outcome),
+                                   wire.date_from_pb(req.audited_on), req.report_ref)
 
 
-def screening_to_domain(msg: spb.ScreeningCompleted,
-                        content: apb.ApplicationContent) -> di.ScreeningOutcome:
-    """Screening's ScreeningCompleted as the domain's ScreeningOutcome (see module doc)."""
-    hits = []
-    for h in msg.party_hits:
-        if h.decision == spb.HIT_DECISION_MATCH:
-            decision = di.HitDecision.MATCH
-        elif h.decision == spb.HIT_DECISION_POTENTIAL_MATCH:
-            decision = di.HitDecision.POTENTIAL_MATCH
-        else:
-            continue
-        hits.append(di.PartyHit(party_index=party_index(content, h),
-                                list_kind=_LIST_KIND.get(h.list_kind, di.ListKind.OTHER),
-                                entry_id=h.entry_id, score=h.score, decision=decision,
-                                entry_name=h.entry_name,
-                                measure=_MEASURE.get(h.control_measure)))
-    dests, flags = [], []
-    for f in msg.findings:
-        sev = _SEVERITY.get(f.severity, di.Severity.MEDIUM)
-        if f.category == "destination":
-            dests.append(di.DestinationFinding(code=f.code, description=f.text_en, severity=sev,
-                                               measure_ref=next(iter(f.evidence), "")))
-        else:
-            flags.append(di.RedFlag(code=f.code, severity=sev, description=f.text_en))
-    return di.ScreeningOutcome(screening_id=msg.screening_id, party_hits=tuple(hits),
-                               destination_findings=tuple(dests), red_flags=tuple(flags))
+def set_military_qualification(req: service_pb2.SetMilitaryQualificationRequest
+                               ) -> commands.SetMilitaryQualification:
+    """SetMilitaryQualificationRequest -> SetMilitaryQualification (None clears)."""
+    qual = None
+    if req.HasField("qualification"):
+        q = req.qualification
+        qual = commands.QualificationInput(q.certificate_no, tuple(q.scope),
+                                           wire.date_from_pb(q.valid_from),
+                                           wire.date_from_pb(q.valid_to))
+    return commands.SetMilitaryQualification(req.uscc, qual)
 
 
-# --------------------------------------------------------------------------- assessment
-
-
-def _finding(code: str, en: str, zh: str, evidence=()) -> common_pb2.Finding:
-    return common_pb2.Finding(code=code, text_en=en, text_zh=zh, evidence=list(evidence))
-
-
-def factors_to_pb(a: da.Assessment) -> list[events_pb2.FactorAssessment]:
-    """The eight factors as protos; a finding's evidence as "KIND:ref" strings."""
-    out = []
-    for fa in a.factors:
-        out.append(events_pb2.FactorAssessment(
-            factor=fa.factor.number, title_en=fa.factor.title_en, title_zh=fa.factor.title_zh,
-            level=LEVEL_TO_PB[fa.level],
-            findings=[_finding(f.code, f.text_en, f.text_zh,
-                               [f"{e.kind.value}:{e.ref}" for e in f.evidence])
-                      for f in fa.findings]))
+def _content(content: apb.ApplicationContent, applicant: str) -> apb.ApplicationContent:
+    """The content as stored: the exporter defaults to the caller's USCC, upper case, and
+    every party has an id screening can refer to."""
+    out = apb.ApplicationContent()
+    out.CopyFrom(content)
+    out.exporter_uscc = (out.exporter_uscc or applicant).strip().upper()
+    wire.assign_party_ids(out)
     return out
 
 
-def assessment_to_pb(a: da.Assessment, assessment_id: str,
-                     assessed_at: dt.datetime) -> assessment_pb2.Assessment:
-    """The stored/served Assessment resource."""
-    return assessment_pb2.Assessment(
-        name=f"applications/{a.application_id}/assessments/{assessment_id}",
-        assessment_id=assessment_id, application_id=a.application_id,
-        recommendation=RECOMMENDATION_TO_PB[a.recommendation], factors=factors_to_pb(a),
-        conditions=[_finding(c.code, c.text_en, c.text_zh) for c in a.conditions],
-        general_licence_eligible=a.general_licence.eligible,
-        general_licence_reasons=[_finding(r.code, r.text_en, r.text_zh)
-                                 for r in a.general_licence.reasons],
-        policy_version=a.policy_version, policy_hash=a.policy_hash,
-        inputs_hash=a.inputs_hash, screening_id=a.screening_id,
-        assessed_on=date_to_pb(a.assessed_on), assessed_at=ts(assessed_at))
+def submit_application(caller: Principal, req: service_pb2.SubmitApplicationRequest
+                       ) -> commands.SubmitApplication:
+    """SubmitApplicationRequest -> SubmitApplication."""
+    request_id = check_request_id(req.request_id)
+    content = _content(req.content, caller.uscc or "")
+    return commands.SubmitApplication(request_id, wire.content_to_domain(content),
+                                      wire.content_to_json(content))
 
 
-def assessed_event(a: assessment_pb2.Assessment, uscc: str) -> events_pb2.ApplicationAssessed:
-    """ApplicationAssessed from a stored Assessment."""
-    return events_pb2.ApplicationAssessed(
-        application_id=a.application_id, exporter_uscc=uscc, recommendation=a.recommendation,
-        factors=a.factors, conditions=a.conditions,
-        general_licence_eligible=a.general_licence_eligible,
-        general_licence_reasons=a.general_licence_reasons, policy_version=a.policy_version,
-        policy_hash=a.policy_hash, inputs_hash=a.inputs_hash, screening_id=a.screening_id,
-        assessed_at=a.assessed_at)
+def amend_application(caller: Principal, req: service_pb2.AmendApplicationRequest
+                      ) -> commands.AmendApplication:
+    """AmendApplicationRequest -> AmendApplication (content None when absent). Only the
+    applicant amends, so the caller's USCC is the application's."""
+    if not req.HasField("content"):
+        return commands.AmendApplication(req.application_id, req.answer)
+    content = _content(req.content, caller.uscc or "")
+    return commands.AmendApplication(req.application_id, req.answer,
+                                     wire.content_to_domain(content),
+                                     wire.content_to_json(content))
 
 
-# --------------------------------------------------------------------------- operators
+def list_applications(req: service_pb2.ListApplicationsRequest) -> commands.ListApplications:
+    """ListApplicationsRequest -> ListApplications."""
+    vc = ViolationCollector()
+    state = None
+    if req.state:
+        state = wire.STATE_FROM_PB.get(req.state)
+        vc.require(state is not None, "state", "unknown state")
+    vc.raise_if_any()
+    return commands.ListApplications(req.page_token, req.page_size, req.exporter_uscc,
+                                     req.authority, state)
 
 
-def icp_from_pb(items, vc: ViolationCollector, prefix: str = "icp"
-                ) -> tuple[dm.IcpElementAssessment, ...]:
-    """ICP self-assessment elements from protos (each element at most once)."""
-    out, seen = [], set()
-    for i, e in enumerate(items):
-        el = _enum(e.element, ICP_ELEMENT, f"{prefix}[{i}].element", vc)
-        st = _enum(e.status, ICP_STATUS, f"{prefix}[{i}].status", vc)
-        if el is not None and el in seen:
-            vc.add(f"{prefix}[{i}].element", f"{el.value} is given twice")
-        if el is not None and st is not None:
-            seen.add(el)
-            out.append(dm.IcpElementAssessment(el, st, tuple(e.evidence_refs)))
-    return tuple(out)
+def list_review_queue(req: service_pb2.ListReviewQueueRequest) -> commands.ListReviewQueue:
+    """ListReviewQueueRequest -> ListReviewQueue (an unknown state stays None: refused)."""
+    return commands.ListReviewQueue(req.page_token, req.page_size,
+                                    tuple(wire.STATE_FROM_PB.get(s) for s in req.states))
 
 
-def operator_to_pb(op: dm.ExportOperator, registered_at: dt.datetime) -> operator_pb2.Operator:
+def decide_application(req: service_pb2.DecideApplicationRequest
+                       ) -> commands.DecideApplication:
+    """DecideApplicationRequest -> DecideApplication (action None when unset)."""
+    return commands.DecideApplication(
+        req.application_id, _DECISION.get(req.decision), tuple(req.conditions),
+        tuple(req.reasons), wire.date_from_pb(req.valid_until),
+        tuple(discretion_rules.Judgement(j.code.strip(), _VERDICT.get(j.verdict), j.reason)
+              for j in req.finding_judgements))
+
+
+_VERDICT = {events_pb2.FINDING_VERDICT_ACCEPTED: discretion_rules.Verdict.ACCEPTED,
+            events_pb2.FINDING_VERDICT_OVERRIDDEN: discretion_rules.Verdict.OVERRIDDEN}
+_BODY = {apb.REFERRAL_BODY_STATE_COUNCIL: procedure_rules.ReferralBody.STATE_COUNCIL,
+         apb.REFERRAL_BODY_STATE_COUNCIL_AND_CMC:
+             procedure_rules.ReferralBody.STATE_COUNCIL_AND_CMC}
+_APPROVAL = {
+    apb.MILITARY_APPROVAL_KIND_EXPORT_PROGRAMME: procedure_rules.MilitaryApprovalKind.EXPORT_PROGRAMME,
+    apb.MILITARY_APPROVAL_KIND_CONTRACT: procedure_rules.MilitaryApprovalKind.CONTRACT}
+
+
+def refer_application(req: service_pb2.ReferApplicationRequest) -> commands.ReferApplication:
+    """ReferApplicationRequest -> ReferApplication (body None when unset)."""
+    return commands.ReferApplication(req.application_id, _BODY.get(req.body), req.reason)
+
+
+def end_referral(req: service_pb2.EndReferralRequest) -> commands.EndReferral:
+    """EndReferralRequest -> EndReferral."""
+    return commands.EndReferral(req.application_id, req.outcome)
+
+
+def record_military_approval(req: service_pb2.RecordMilitaryApprovalRequest
+                             ) -> commands.RecordMilitaryApproval:
+    """RecordMilitaryApprovalRequest -> RecordMilitaryApproval (kind None when unset)."""
+    return commands.RecordMilitaryApproval(req.application_id, _APPROVAL.get(req.kind),
+                                           req.document_ref)
+
+
+def return_application(req: service_pb2.ReturnApplicationRequest
+                       ) -> commands.ReturnApplication:
+    """ReturnApplicationRequest -> ReturnApplication."""
+    return commands.ReturnApplication(req.application_id, tuple(req.missing_materials))
+
+
+def resubmit_application(caller: Principal, req: service_pb2.ResubmitApplicationRequest
+                         ) -> commands.ResubmitApplication:
+    """ResubmitApplicationRequest -> ResubmitApplication (content None when absent; only
+    the applicant resubmits, so the caller's USCC is the application's)."""
+    if not req.HasField("content"):
+        return commands.ResubmitApplication(req.application_id, req.note)
+    content = _content(req.content, caller.uscc or "")
+    return commands.ResubmitApplication(req.application_id, req.note,
+                                        wire.content_to_domain(content),
+                                        wire.content_to_json(content))
+
+
+def list_licences(req: service_pb2.ListLicencesRequest) -> commands.ListLicences:
+    """ListLicencesRequest -> ListLicences."""
+    return commands.ListLicences(req.page_token, req.page_size, req.holder_uscc,
+                                 wire.LICENCE_STATUS_FROM_PB.get(req.status))
+
+
+def record_export(req: service_pb2.RecordExportRequest) -> commands.RecordExport:
+    """RecordExportRequest -> RecordExport (INVALID_ARGUMENT for a malformed record)."""
+    return commands.RecordExport(req.licence_id, wire.export_record_from_pb(req.export))
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def operator(view: OperatorView) -> operator_pb2.Operator:
     """The Operator resource."""
-    inv_el = {v: k for k, v in ICP_ELEMENT.items()}
-    inv_st = {v: k for k, v in ICP_STATUS.items()}
-    inv_out = {v: k for k, v in ICP_OUTCOME.items()}
-    q = op.military_qualification
-    return operator_pb2.Operator(
-        name=f"operators/{op.uscc}", uscc=op.uscc, name_zh=op.name_zh, name_en=op.name_en,
-        address=op.address,
-        military_qualification=operator_pb2.MilitaryQualification(
-            certificate_no=q.certificate_no, scope=list(q.scope),
-            valid_from=date_to_pb(q.valid_from), valid_to=date_to_pb(q.valid_to)) if q else None,
-        icp=[operator_pb2.IcpElementAssessment(element=inv_el[e.element],
-                                               status=inv_st[e.status],
-                                               evidence_refs=list(e.evidence_refs))
-             for e in op.icp],
-        icp_audits=[operator_pb2.IcpAudit(audited_on=date_to_pb(a.audited_on),
-                                          outcome=inv_out[a.outcome], officer=a.officer_id,
-                                          report_ref=a.report_ref) for a in op.icp_audits],
-        registered_at=ts(registered_at), licensed_exports=op.licensed_exports)
+    return wire.operator_to_pb(view.operator, view.registered_at)
 
 
-# --------------------------------------------------------------------------- licences
+def application(view: ApplicationView) -> apb.Application:
+    """The Application resource."""
+    return wire.application_to_pb(view)
 
 
-def licence_to_pb(lic: dl.Licence, content: apb.ApplicationContent, reference: str,
-                  authority: str, updated_at: dt.datetime) -> licence_pb2.Licence:
-    """The Licence resource, with the application's parties and end use."""
-    items = []
-    for i, it in enumerate(lic.items):
-        items.append(licence_pb2.LicensedItem(
-            control_code=it.control_code, description=it.description,
-            quantity=format(it.quantity, "f"), unit=it.unit,
-            value=common_pb2.Money(currency_code=it.value.currency,
-                                   amount_minor=it.value.amount_minor),
-            used_quantity=format(lic.used_quantity(i), "f"), used_value_minor=lic.used_value(i)))
-    return licence_pb2.Licence(
-        name=f"licences/{lic.id}", licence_id=lic.id, application_id=lic.application_id,
-        reference=reference, holder_uscc=lic.holder_uscc, authority=authority,
-        licence_type=LICENCE_TYPE_TO_PB[lic.licence_type], destination=lic.destination,
-        parties=content.parties, items=items, end_use=content.end_use,
-        conditions=list(lic.conditions), issued_on=date_to_pb(lic.issued_on),
-        valid_from=date_to_pb(lic.valid_from), valid_until=date_to_pb(lic.valid_until),
-        status=LICENCE_STATUS_TO_PB[lic.status], status_reason=lic.state_reason,
-        holds=sorted(lic.holds),
-        exports=[licence_pb2.ExportRecord(
-            export_id=r.export_id, exported_on=date_to_pb(r.exported_on),
-            customs_declaration=r.customs_declaration,
-            lines=[licence_pb2.ExportLine(item_index=ln.item_index,
-                                          quantity=format(ln.quantity, "f"),
-                                          value_minor=ln.value_minor) for ln in r.lines])
-                 for r in lic.exports],
-        updated_at=ts(updated_at))
+def applications(page: Page[ApplicationView]) -> service_pb2.ListApplicationsResponse:
+    """A page of applications."""
+    return service_pb2.ListApplicationsResponse(
+        applications=[application(v) for v in page.items],
+        next_page_token=page.next_page_token)
 
 
-def export_record_from_pb(r: licence_pb2.ExportRecord) -> dl.ExportRecord:
-    """A domain ExportRecord; raises ValidationFailed on malformed fields."""
-    vc = ViolationCollector()
-    vc.require(bool(r.export_id.strip()), "export.export_id", "an export id is required")
-    day = date_from_pb(r.exported_on)
-    vc.require(day is not None, "export.exported_on", "the export date is required")
-    lines = []
-    for i, ln in enumerate(r.lines):
-        try:
-            q = Decimal(ln.quantity)
-            if not q.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            vc.add(f"export.lines[{i}].quantity", f"'{ln.quantity}' is not a decimal number")
-            continue
-        lines.append(dl.ExportLine(ln.item_index, q, ln.value_minor))
-    vc.require(bool(r.lines), "export.lines", "at least one line is required")
-    vc.raise_if_any()
-    return dl.ExportRecord(r.export_id.strip(), day, tuple(lines), r.customs_declaration)
+def licence(view: LicenceView) -> licence_pb2.Licence:
+    """The Licence resource."""
+    return wire.licence_to_pb(view.licence, wire.content_from_json(view.content_json),
+                              view.reference, view.authority, view.shown_at)
+
+
+def licences(page: Page[LicenceView]) -> service_pb2.ListLicencesResponse:
+    """A page of licences."""
+    return service_pb2.ListLicencesResponse(licences=[licence(v) for v in page.items],
+                                            next_page_token=page.next_page_token)
+
+
+def decision(d: Decision) -> service_pb2.DecideApplicationResponse:
+    """The decided application and the licence an approval issued."""
+    return service_pb2.DecideApplicationResponse(
+        application=application(d.application),
+        licence=licence(d.licence) if d.licence is not None else None,
+        judgements=outgoing.judgements_to_pb(d.judgements))
+
+
+def assessment(body: bytes) -> assessment_pb2.Assessment:
+    """The stored Assessment document."""
+    return assessment_pb2.Assessment.FromString(body)
+
+
+_KIND = {"STATE_CHANGED": service_pb2.UPDATE_KIND_STATE_CHANGED,
+         "ASSESSED": service_pb2.UPDATE_KIND_ASSESSED,
+         "FLAGGED": service_pb2.UPDATE_KIND_FLAGGED,
+         "DEADLINE_BREACHED": service_pb2.UPDATE_KIND_DEADLINE_BREACHED,
+         "EXPERT_REVIEW_STARTED": service_pb2.UPDATE_KIND_EXPERT_REVIEW_STARTED,
+         "EXPERT_REVIEW_ENDED": service_pb2.UPDATE_KIND_EXPERT_REVIEW_ENDED,
+         "DEADLINE_APPROACHING": service_pb2.UPDATE_KIND_DEADLINE_APPROACHING,
+         "INFORMATION_PROVIDED": service_pb2.UPDATE_KIND_INFORMATION_PROVIDED,
+         "RECONSIDERATION_OVERDUE": service_pb2.UPDATE_KIND_RECONSIDERATION_OVERDUE,
+         # issue 11 items 2 and 4
+         "REFERRED": service_pb2.UPDATE_KIND_REFERRED,
+         "REFERRAL_ENDED": service_pb2.UPDATE_KIND_REFERRAL_ENDED,
+         "MILITARY_APPROVAL": service_pb2.UPDATE_KIND_MILITARY_APPROVAL,
+         "ACCEPTED": service_pb2.UPDATE_KIND_ACCEPTED,
+         "RETURNED": service_pb2.UPDATE_KIND_RETURNED,
+         "RESUBMITTED": service_pb2.UPDATE_KIND_RESUBMITTED}
+_STATE = {state.value: number for number, state in wire.STATE_FROM_PB.items()}
+
+
+def application_update(step: dict) -> service_pb2.ApplicationUpdate:
+    """One history step of WatchApplication (the application as it was after the step)."""
+    return service_pb2.ApplicationUpdate(
+        sequence=step["sequence"], kind=_KIND.get(step["kind"], service_pb2.UPDATE_KIND_UNSPECIFIED),
+        state=_STATE[step["state"]], note=step["note"],
+        application=apb.Application.FromString(step["snapshot"]),
+        assessment=assessment_pb2.Assessment.FromString(step["assessment_body"])
+        if step["assessment_body"] else None)

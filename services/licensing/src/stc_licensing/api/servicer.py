@@ -1,104 +1,116 @@
-"""grpc.aio servicer of stc.licensing.v1.LicensingService: authorise, call one use case in
-one unit of work, map the answer. No SQL and no business rules here."""
+"""grpc.aio servicer of stc.licensing.v1.LicensingService: the caller's role checked, the
+request mapped to a command (api/mapping.py), one use case inside one unit of work, the
+answer mapped to the response. No SQL and no business rules here."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
-from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc.licensing.v1 import licensing_service_pb2 as service_pb2
 from stc.licensing.v1 import licensing_service_pb2_grpc as grpc_pb
-from stc.licensing.v1.application_pb2 import Application
-from stc.licensing.v1.assessment_pb2 import Assessment
 from stc_common.auth.access import guard
 from stc_common.auth.jwt import Role, require
-from stc_common.db.uow import unit_of_work
 
-from stc_licensing import procedures as proc
-from stc_licensing import service as svc
+from stc_licensing import service
+from stc_licensing.api import mapping
 from stc_licensing.api.access import ACCESS
-from stc_licensing.api.errors import mapped
-from stc_licensing.api.mapping import STATE_FROM_PB
 from stc_licensing.api.watch import HistoryNotifier
-from stc_licensing.storage import repo
+from stc_licensing.config import SOURCE
+from stc_licensing.service import commands, procedures
+from stc_licensing.storage.sql import SqlApplications, unit_of_work
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
-SOURCE = "stc-licensing"
-EXP, OFF, AUD = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
-_KIND = {"STATE_CHANGED": spb.UPDATE_KIND_STATE_CHANGED, "ASSESSED": spb.UPDATE_KIND_ASSESSED,
-         "FLAGGED": spb.UPDATE_KIND_FLAGGED,
-         "DEADLINE_BREACHED": spb.UPDATE_KIND_DEADLINE_BREACHED,
-         "EXPERT_REVIEW_STARTED": spb.UPDATE_KIND_EXPERT_REVIEW_STARTED,
-         "EXPERT_REVIEW_ENDED": spb.UPDATE_KIND_EXPERT_REVIEW_ENDED,
-         "DEADLINE_APPROACHING": spb.UPDATE_KIND_DEADLINE_APPROACHING,
-         "INFORMATION_PROVIDED": spb.UPDATE_KIND_INFORMATION_PROVIDED,
-         "RECONSIDERATION_OVERDUE": spb.UPDATE_KIND_RECONSIDERATION_OVERDUE,
-         "REFERRED": spb.UPDATE_KIND_REFERRED, "REFERRAL_ENDED": spb.UPDATE_KIND_REFERRAL_ENDED,
-         "MILITARY_APPROVAL": spb.UPDATE_KIND_MILITARY_APPROVAL,
-         "ACCEPTED": spb.UPDATE_KIND_ACCEPTED, "RETURNED": spb.UPDATE_KIND_RETURNED,
-         "RESUBMITTED": spb.UPDATE_KIND_RESUBMITTED}
-_STATE = {state.value: number for number, state in STATE_FROM_PB.items()}
+EXPORTER, OFFICER, AUDITOR = Role.EXPORTER, Role.OFFICER, Role.AUDITOR
+ANYONE = (EXPORTER, OFFICER, AUDITOR)
 
 
 class LicensingServicer(grpc_pb.LicensingServiceServicer):
-    """Each RPC: roles allowed, then one use case inside one transaction."""
+    """Each RPC: roles allowed, the command, one use case inside one transaction, the
+    response."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, fallback_s: float = 2.0) -> None:
         self.pool = pool
         self.notifier = HistoryNotifier(dsn)
         self.fallback_s = fallback_s
 
-    async def _run(self, roles, use_case, **kw):
-        p = require(*roles)
-        with mapped():
-            async with unit_of_work(self.pool, SOURCE) as uow:
-                return await use_case(uow=uow, p=p, **kw)
+    async def _run(self, roles: tuple[Role, ...], use_case: Callable[..., Awaitable[Any]],
+                   to_command: Callable[[Any], Any], to_response: Callable[[Any], Any]) -> Any:
+        # the role first: a caller who may not call the RPC learns nothing about its input
+        caller = require(*roles)
+        cmd = to_command(caller)
+        async with unit_of_work(self.pool, SOURCE) as uow:
+            result = await use_case(uow=uow, caller=caller, cmd=cmd)
+        return to_response(result)
 
     # operators
     async def RegisterOperator(self, request, context):
-        return await self._run((EXP, OFF), svc.register_operator, req=request)
+        return await self._run((EXPORTER, OFFICER), service.register_operator,
+                               lambda c: mapping.register_operator(request), mapping.operator)
 
     async def GetOperator(self, request, context):
-        return await self._run((EXP, OFF, AUD), svc.get_operator, uscc=request.uscc)
+        return await self._run(ANYONE, service.get_operator,
+                               lambda c: mapping.get_operator(request), mapping.operator)
 
     async def UpdateIcpSelfAssessment(self, request, context):
-        return await self._run((EXP,), svc.update_icp_self_assessment, req=request)
+        return await self._run((EXPORTER,), service.update_icp_self_assessment,
+                               lambda c: mapping.update_icp_self_assessment(request),
+                               mapping.operator)
 
     async def RecordIcpAudit(self, request, context):
-        return await self._run((OFF,), svc.record_icp_audit, req=request)
+        return await self._run((OFFICER,), service.record_icp_audit,
+                               lambda c: mapping.record_icp_audit(request), mapping.operator)
 
     async def SetMilitaryQualification(self, request, context):
-        return await self._run((OFF,), svc.set_military_qualification, req=request)
+        return await self._run((OFFICER,), service.set_military_qualification,
+                               lambda c: mapping.set_military_qualification(request),
+                               mapping.operator)
 
     # applications
     async def SubmitApplication(self, request, context):
-        return await self._run((EXP,), svc.submit_application, req=request)
+        return await self._run((EXPORTER,), service.submit_application,
+                               lambda c: mapping.submit_application(c, request),
+                               mapping.application)
 
     async def GetApplication(self, request, context):
-        return await self._run((EXP, OFF, AUD), proc.get_application,
-                               application_id=request.application_id)
+        return await self._run(ANYONE, procedures.get_application,
+                               lambda c: commands.GetApplication(request.application_id),
+                               mapping.application)
 
     async def ListApplications(self, request, context):
-        return await self._run((EXP, OFF, AUD), svc.list_applications, req=request)
+        return await self._run(ANYONE, service.list_applications,
+                               lambda c: mapping.list_applications(request),
+                               mapping.applications)
 
     async def WithdrawApplication(self, request, context):
-        return await self._run((EXP,), svc.withdraw_application, req=request)
+        return await self._run((EXPORTER,), service.withdraw_application,
+                               lambda c: commands.WithdrawApplication(request.application_id,
+                                                                      request.reason),
+                               mapping.application)
 
     async def AmendApplication(self, request, context):
-        return await self._run((EXP,), svc.amend_application, req=request)
+        return await self._run((EXPORTER,), service.amend_application,
+                               lambda c: mapping.amend_application(c, request),
+                               mapping.application)
 
     async def GetAssessment(self, request, context):
-        return await self._run((EXP, OFF, AUD), svc.get_assessment,
-                               application_id=request.application_id)
+        return await self._run(ANYONE, service.get_assessment,
+                               lambda c: commands.GetAssessment(request.application_id),
+                               mapping.assessment)
 
     async def RequestReconsideration(self, request, context):
-        return await self._run((EXP,), svc.request_reconsideration, req=request)
+        return await self._run((EXPORTER,), service.request_reconsideration,
+                               lambda c: commands.RequestReconsideration(
+                                   request.application_id, request.grounds),
+                               mapping.application)
 
     async def WatchApplication(self, request, context):
         """Every step after `after_sequence`, then live ones (LISTEN/NOTIFY wake-ups, the
         history table read after each; see api/watch.py)."""
-        await self._run((EXP, OFF, AUD), svc.get_application, application_id=request.application_id)
+        await self.GetApplication(request, context)  # visible to the caller, or NOT_FOUND
         app_id = request.application_id
         last = max(request.after_sequence, 0)
         woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips
@@ -106,16 +118,11 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
             while True:
                 woken.clear()
                 async with self.pool.acquire() as conn:
-                    rows = await repo.history_after(conn, app_id, last)
-                for r in rows:
-                    last = r["sequence"]
-                    yield spb.ApplicationUpdate(
-                        sequence=r["sequence"], kind=_KIND.get(r["kind"], 0),
-                        state=_STATE[r["state"]], note=r["note"],
-                        application=Application.FromString(r["snapshot"]),
-                        assessment=Assessment.FromString(r["assessment_body"])
-                        if r["assessment_body"] else None)
-                if not rows:
+                    steps = await SqlApplications(conn).history_after(app_id, last)
+                for step in steps:
+                    last = step["sequence"]
+                    yield mapping.application_update(step)
+                if not steps:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
         finally:
@@ -123,61 +130,96 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     # officers
     async def ListReviewQueue(self, request, context):
-        return await self._run((OFF, AUD), svc.list_review_queue, req=request)
+        return await self._run((OFFICER, AUDITOR), service.list_review_queue,
+                               lambda c: mapping.list_review_queue(request),
+                               mapping.applications)
 
     async def RequestInformation(self, request, context):
-        return await self._run((OFF,), svc.request_information, req=request)
+        return await self._run((OFFICER,), service.request_information,
+                               lambda c: commands.RequestInformation(
+                                   request.application_id, tuple(request.questions)),
+                               mapping.application)
 
     async def DecideApplication(self, request, context):
-        return await self._run((OFF,), svc.decide_application, req=request)
+        return await self._run((OFFICER,), service.decide_application,
+                               lambda c: mapping.decide_application(request), mapping.decision)
 
     async def StartExpertReview(self, request, context):
-        return await self._run((OFF,), svc.start_expert_review, req=request)
+        return await self._run((OFFICER,), service.start_expert_review,
+                               lambda c: commands.StartExpertReview(request.application_id,
+                                                                    request.reason),
+                               mapping.application)
 
     async def EndExpertReview(self, request, context):
-        return await self._run((OFF,), svc.end_expert_review, req=request)
+        return await self._run((OFFICER,), service.end_expert_review,
+                               lambda c: commands.EndExpertReview(request.application_id,
+                                                                  request.outcome),
+                               mapping.application)
 
-    # issue 11: referrals (Reg. 17, Art. 24) and Art. 24 approvals (procedures.py)
+    # issue 11: referrals (Reg. 17, Art. 24), Art. 24 approvals, the acceptance step
     async def ReferApplication(self, request, context):
-        return await self._run((OFF,), proc.refer_application, req=request)
+        return await self._run((OFFICER,), service.refer_application,
+                               lambda c: mapping.refer_application(request), mapping.application)
 
     async def EndReferral(self, request, context):
-        return await self._run((OFF,), proc.end_referral, req=request)
+        return await self._run((OFFICER,), service.end_referral,
+                               lambda c: mapping.end_referral(request), mapping.application)
 
     async def AcceptApplication(self, request, context):
-        return await self._run((OFF,), proc.accept_application, req=request)
+        return await self._run((OFFICER,), service.accept_application,
+                               lambda c: commands.AcceptApplication(request.application_id),
+                               mapping.application)
 
     async def ReturnApplication(self, request, context):
-        return await self._run((OFF,), proc.return_application, req=request)
+        return await self._run((OFFICER,), service.return_application,
+                               lambda c: mapping.return_application(request),
+                               mapping.application)
 
     async def ResubmitApplication(self, request, context):
-        return await self._run((EXP,), proc.resubmit_application, req=request)
+        return await self._run((EXPORTER,), service.resubmit_application,
+                               lambda c: mapping.resubmit_application(c, request),
+                               mapping.application)
 
     async def RecordMilitaryApproval(self, request, context):
-        return await self._run((OFF,), proc.record_military_approval, req=request)
+        return await self._run((OFFICER,), service.record_military_approval,
+                               lambda c: mapping.record_military_approval(request),
+                               mapping.application)
 
     # licences
     async def GetLicence(self, request, context):
-        return await self._run((EXP, OFF, AUD), svc.get_licence, licence_id=request.licence_id)
+        return await self._run(ANYONE, service.get_licence,
+                               lambda c: commands.GetLicence(request.licence_id),
+                               mapping.licence)
 
     async def ListLicences(self, request, context):
-        return await self._run((EXP, OFF, AUD), svc.list_licences, req=request)
+        return await self._run(ANYONE, service.list_licences,
+                               lambda c: mapping.list_licences(request), mapping.licences)
 
     async def RecordExport(self, request, context):
-        return await self._run((EXP, OFF), svc.record_export, req=request)
+        return await self._run((EXPORTER, OFFICER), service.record_export,
+                               lambda c: mapping.record_export(request), mapping.licence)
 
     async def SuspendLicence(self, request, context):
-        return await self._run((OFF,), svc.suspend_licence, req=request)
+        return await self._run((OFFICER,), service.suspend_licence,
+                               lambda c: commands.SuspendLicence(request.licence_id,
+                                                                 request.reason),
+                               mapping.licence)
 
     async def ReinstateLicence(self, request, context):
-        return await self._run((OFF,), svc.reinstate_licence, req=request)
+        return await self._run((OFFICER,), service.reinstate_licence,
+                               lambda c: commands.ReinstateLicence(request.licence_id,
+                                                                   request.reason),
+                               mapping.licence)
 
     async def RevokeLicence(self, request, context):
-        return await self._run((OFF,), svc.revoke_licence, req=request)
+        return await self._run((OFFICER,), service.revoke_licence,
+                               lambda c: commands.RevokeLicence(request.licence_id,
+                                                                request.reason),
+                               mapping.licence)
 
 
 def register(server, pool: asyncpg.Pool, *, dsn: str) -> None:
     """Add the servicer to a grpc.aio server."""
     servicer = guard(LicensingServicer(pool, dsn),
-                     spb.DESCRIPTOR.services_by_name["LicensingService"], ACCESS)
+                     service_pb2.DESCRIPTOR.services_by_name["LicensingService"], ACCESS)
     grpc_pb.add_LicensingServiceServicer_to_server(servicer, server)

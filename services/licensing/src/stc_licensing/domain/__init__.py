@@ -1,6 +1,6 @@
 """The pure domain layer of the licensing service: frozen dataclasses, state enums and pure
-functions. No database, Kafka, gRPC or protobuf; the only I/O is reading policy files from
-paths handed in (policy.py).
+functions. No database, Kafka, gRPC or protobuf, and no file I/O (policy files are read by
+stc_licensing.policy_files).
 
 Modules and their entry points:
 
@@ -15,11 +15,12 @@ Modules and their entry points:
   `check_amendment(old, new)` (AmendmentRefused "re-apply"), `key_element_changes`.
 - clock: `clock_status(accepted_on, as_of, pauses=(), limit=45) -> ClockStatus`,
   `initial_deadline(accepted_on)`, Pause.
-- policy: Policy, `load_policy`, `load_bundled_policies`, `load_unsc_arms_embargoes`,
-  `policy_in_force(policies, on_date)`.
+- policy: Policy, `policy_from_dict`, `with_embargoes`, `policy_in_force(policies, on_date)`
+  (the files are read by stc_licensing.policy_files).
 - assessment: `assess(application, operator, screening, standing, policy, on_date)
   -> Assessment` (Art. 13 factors, recommendation, Art. 14 general-licence eligibility).
 - licence: `issue_licence`, `record_export`, `suspend`, `reinstate`, `revoke`, `expire`,
   `is_due_to_expire`, `place_on_hold`, `release_hold`.
-- errors: DomainError and its subclasses, for the wiring step to map to gRPC statuses.
+- errors: IllegalTransition, AmendmentRefused, LicenceRefused, PolicyError, NoPolicyInForce
+  — stc_common ServiceErrors that carry their gRPC status (no separate mapping step).
 """

@@ -81,7 +81,7 @@ def from_plain(tp: Any, data: Any) -> Any:
         return {from_plain(args[0], k): from_plain(args[1], v) for k, v in data.items()}
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        return tp(**{f.name: from_plain(hints[f.name], data[f.name])
+        return typing.cast(Any, tp)(**{f.name: from_plain(hints[f.name], data[f.name])
                      for f in dataclasses.fields(tp) if f.init and f.name in data})
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp(data)

@@ -1,16 +1,17 @@
-"""Domain errors of the licensing service.
+"""Domain errors of the licensing service, as subclasses of stc_common.errors (one
+ServiceError family for every service), so a rule's refusal carries its gRPC status itself
+and no layer maps it again:
 
-They subclass `DomainError` (a plain Exception) so the domain stays independent of
-`stc_common.errors`; the wiring step maps them:
+| error             | base (status)                        | reason              |
+|-------------------|--------------------------------------|---------------------|
+| IllegalTransition | FailedPrecondition                   | ILLEGAL_TRANSITION  |
+| AmendmentRefused  | ValidationFailed (INVALID_ARGUMENT)  | RE_APPLY            |
+| LicenceRefused    | FailedPrecondition                   | LICENCE_REFUSED     |
+| NoPolicyInForce   | FailedPrecondition                   | NO_POLICY_IN_FORCE  |
+| PolicyError       | FailedPrecondition                   | POLICY_ERROR        |
 
-| error                 | attribute            | gRPC / stc_common mapping           |
-|-----------------------|----------------------|-------------------------------------|
-| SubmissionInvalid     | .violations          | ValidationFailed (INVALID_ARGUMENT) |
-| IllegalTransition     | .reason, .state      | FailedPrecondition                  |
-| AmendmentRefused      | .reason, .fields     | FailedPrecondition (reason: re-apply)|
-| LicenceRefused        | .reason              | FailedPrecondition                  |
-| PolicyError           | .reason              | internal configuration error        |
-| NoPolicyInForce       | .reason              | FailedPrecondition                  |
+`.message` is the sentence for people (citing the law), `.reason` the machine code. Field
+violations of a submission or an amendment are stc_common's ValidationFailed.
 """
 
 from __future__ import annotations
@@ -18,48 +19,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-
-class DomainError(Exception):
-    """Base class of the licensing domain's errors; `.reason` is a human-readable sentence."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+from stc_common.errors import FailedPrecondition, FieldViolation, ValidationFailed
 
 
-class SubmissionInvalid(DomainError):
-    """A submission with field violations (`.violations`: list of FieldViolation)."""
-
-    def __init__(self, violations: Sequence[Any]) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.reason}" for v in violations))
-        self.violations = list(violations)
-
-
-class IllegalTransition(DomainError):
+class IllegalTransition(FailedPrecondition):
     """An application or licence state change the state machine does not allow."""
 
-    def __init__(self, state: Any, action: Any, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, state: Any, action: Any, message: str) -> None:
+        super().__init__(message, reason="ILLEGAL_TRANSITION")
         self.state = state
         self.action = action
 
 
-class AmendmentRefused(DomainError):
+class AmendmentRefused(ValidationFailed):
     """An amendment that changes a key element: the applicant must re-apply (the Dual-use
     Regulations' licence provisions)."""
 
-    def __init__(self, reason: str, fields: Sequence[str]) -> None:
-        super().__init__(reason)
+    def __init__(self, message: str, fields: Sequence[str]) -> None:
+        super().__init__([FieldViolation(f, message) for f in fields], message,
+                         reason="RE_APPLY")
         self.fields = tuple(fields)
 
 
-class LicenceRefused(DomainError):
+class LicenceRefused(FailedPrecondition):
     """An operation on a licence that its state, validity or remaining quantity refuses."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="LICENCE_REFUSED")
 
-class PolicyError(DomainError):
+
+class PolicyError(FailedPrecondition):
     """A policy file that cannot be read or is inconsistent."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="POLICY_ERROR")
 
-class NoPolicyInForce(DomainError):
+
+class NoPolicyInForce(FailedPrecondition):
     """No policy version is in force on the requested date."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="NO_POLICY_IN_FORCE")

@@ -6,26 +6,20 @@ obligations), country measures with effective and suspension dates (e.g. MOFCOM
 announcements banning dual-use exports to a country's military end users), item
 sensitivity by control-code prefix and regime (Art. 13(4)), and the general-licence
 thresholds (Art. 14). Policies live in YAML files shipped in `stc_licensing/policy/`
-(`policy-<version>.yaml`); the UNSC embargo table is loaded from its CSV (the shared data
-set) by path with `load_unsc_arms_embargoes`. Each policy has a version id and a SHA-256
-content hash over its canonical JSON, recorded in every assessment.
-
-Only this module reads files, and only paths it is handed (or the package's own data).
+(`policy-<version>.yaml`) and the UNSC embargo table in its CSV (the shared data set), read
+by stc_licensing.policy_files; this module builds a Policy from their data and reads no
+files. Each policy has a version id and a SHA-256 content hash over its canonical JSON,
+recorded in every assessment.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .canonical import sha256_hex
 from .errors import NoPolicyInForce, PolicyError
@@ -203,35 +197,7 @@ def policy_in_force(policies: Iterable[Policy], on_date: dt.date) -> Policy:
     return max(candidates, key=lambda p: (p.effective_from, p.version))
 
 
-# --------------------------------------------------------------------------- loading
-
-
-def load_unsc_arms_embargoes(path: str | Path) -> tuple[ArmsEmbargo, ...]:
-    """Read the UNSC arms-embargo CSV (columns country, name, scope, resolution, since;
-    extra columns are ignored so newer versions of the file load)."""
-    out = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"country", "scope"} - set(reader.fieldnames or ())
-        if missing:
-            raise PolicyError(f"{path}: missing columns {sorted(missing)}")
-        for n, row in enumerate(reader, start=2):
-            country = (row.get("country") or "").strip().upper()
-            if len(country) != 2:
-                raise PolicyError(f"{path}:{n}: bad country code {country!r}")
-            since = (row.get("since") or "").strip()
-            try:
-                since_date = dt.date.fromisoformat(since) if since else None
-            except ValueError as exc:
-                raise PolicyError(f"{path}:{n}: bad date {since!r}") from exc
-            out.append(ArmsEmbargo(
-                country=country,
-                name=(row.get("name") or "").strip(),
-                scope=(row.get("scope") or "").strip(),
-                resolution=(row.get("resolution") or "").strip(),
-                since=since_date,
-            ))
-    return tuple(out)
+# --------------------------------------------------------------------------- from data
 
 
 def _date(value: Any, where: str) -> dt.date | None:
@@ -243,6 +209,13 @@ def _date(value: Any, where: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
         raise PolicyError(f"{where}: bad date {value!r}") from exc
+
+
+def _required_date(value: Any, where: str) -> dt.date:
+    found = _date(value, where)
+    if found is None:
+        raise PolicyError(f"{where}: effective_from is required")
+    return found
 
 
 def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
@@ -258,7 +231,7 @@ def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
                 country=str(m["country"]).upper(),
                 kind=MeasureKind(m["kind"]),
                 regimes=tuple(ItemRegime(r) for r in m.get("regimes") or ()),
-                effective_from=_date(m["effective_from"], f"{source}: {m['id']}"),
+                effective_from=_required_date(m["effective_from"], f"{source}: {m['id']}"),
                 announcement=str(m.get("announcement", "")),
                 description_en=str(m.get("description_en", "")),
                 description_zh=str(m.get("description_zh", "")),
@@ -294,7 +267,7 @@ def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
         )
         return Policy(
             version=str(data["version"]),
-            effective_from=_date(data["effective_from"], source),
+            effective_from=_required_date(data["effective_from"], source),
             effective_to=_date(data.get("effective_to"), source),
             description=str(data.get("description", "")),
             destination_tiers=tiers,
@@ -311,36 +284,3 @@ def policy_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Policy:
 def with_embargoes(policy: Policy, embargoes: Iterable[ArmsEmbargo]) -> Policy:
     """The policy with `embargoes` replacing those it had (a new content hash results)."""
     return replace(policy, arms_embargoes=tuple(embargoes))
-
-
-def load_policy(path: str | Path, embargoes_path: str | Path | None = None) -> Policy:
-    """Load one policy YAML (or JSON) file; with `embargoes_path`, its UNSC embargoes come
-    from that CSV instead of any listed inline."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path}: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise PolicyError(f"{path}: not a mapping")
-    policy = policy_from_dict(data, str(path))
-    if embargoes_path is not None:
-        policy = with_embargoes(policy, load_unsc_arms_embargoes(embargoes_path))
-    return policy
-
-
-def bundled_policy_paths() -> tuple[Path, ...]:
-    """The policy files shipped in the `stc_licensing.policy` package, sorted."""
-    root = resources.files("stc_licensing.policy")
-    return tuple(sorted(Path(str(p)) for p in root.iterdir()
-                        if p.name.startswith("policy-") and p.name.endswith(".yaml")))
-
-
-def bundled_embargoes_path() -> Path:
-    """The UNSC arms-embargo CSV shipped with the package (the default of the running
-    service; `STC_ARMS_EMBARGOES_PATH` replaces it)."""
-    return Path(str(resources.files("stc_licensing.policy") / "unsc_arms_embargoes.csv"))
-
-
-def load_bundled_policies(embargoes_path: str | Path | None = None) -> tuple[Policy, ...]:
-    """Every policy shipped with the package (embargoes from `embargoes_path` when given)."""
-    return tuple(load_policy(p, embargoes_path) for p in bundled_policy_paths())

@@ -84,6 +84,9 @@ TERMINAL_STATES = frozenset({S.APPROVED, S.APPROVED_WITH_CONDITIONS, S.WITHDRAWN
 # States in which the statutory clock may run (see clock.py) and officers see the case.
 PENDING_STATES = frozenset({S.SUBMITTED, S.SCREENING, S.UNDER_REVIEW, S.INFORMATION_REQUESTED,
                             S.RECONSIDERATION})
+# States in which the Reg. 17 clock runs: pending, but not a reconsideration (Art. 41), whose
+# time limits are the Administrative Reconsideration Law's (reconsideration.py).
+CLOCK_STATES = PENDING_STATES - {S.RECONSIDERATION}
 
 
 def transition(

@@ -21,8 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
 
+from stc_common.errors import FieldViolation
 from stc_common.uscc import UsccError, validate_uscc
 
 from .inputs import CreditStanding
@@ -61,14 +61,6 @@ REQUIRED_ROLES: dict[ExportType, tuple[PartyRole, ...]] = {
     ExportType.TECHNOLOGY_TRANSFER: (PartyRole.END_USER,),
     ExportType.PROVISION_TO_FOREIGN_PERSONS_IN_CHINA: (PartyRole.END_USER,),
 }
-
-
-@dataclass(frozen=True)
-class FieldViolation:
-    """One reason a submission is rejected: a field path and an English reason."""
-
-    field: str
-    reason: str
 
 
 def certificate_required(content: ApplicationContent) -> bool:
@@ -130,7 +122,7 @@ def _check_exporter(
     if standing is not None and standing.is_banned_on(today):
         v.append(FieldViolation(
             "exporter_uscc",
-            f"the exporter may not apply until {standing.ban_until.isoformat()} "
+            f"the exporter may not apply until {standing.ban_until!s} "
             "(Art. 39 five-year application ban)",
         ))
     if content.regime == ItemRegime.MILITARY and (

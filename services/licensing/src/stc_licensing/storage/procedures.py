@@ -1,37 +1,25 @@
-"""Storage of the procedures and decision records (migration 0010): `application_procedures`
-(time-limit exemption, referral, Art. 24 approvals, acceptance) and `decision_records` (officer
-discretion). `procedures_store(uow)` gives the SQL store over the unit of work's connection,
-or an in-memory one kept on the unit tests' fake unit of work (which carries `repo`)."""
+"""PostgreSQL storage of the law's procedures and decision records (issue 11, migration 0010):
+`application_procedures` (time-limit exemption, referral, Art. 24 approvals, acceptance) and
+`decision_records` (officer discretion). The unit of work carries it as `uow.procedures`
+(storage.ports.ProceduresRepository; the in-memory twin is testing.fakes.FakeProcedures)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
-from typing import Any
+
+import asyncpg
 
 from stc_licensing.domain.canonical import from_plain, to_plain
 from stc_licensing.domain.discretion import Judgement
 from stc_licensing.domain.procedures import Acceptance, MilitaryApproval, Procedures, Referral
+from stc_licensing.storage.ports import DecisionRecord, ProceduresRepository
 
 
-@dataclass(frozen=True)
-class DecisionRecord:
-    """One decision with the recommendation the officer had and every finding's judgement."""
-
-    application_id: str
-    decided_at: dt.datetime
-    officer: str
-    decision: str
-    recommendation: str
-    assessment_id: str
-    judgements: tuple[Judgement, ...]
-
-
-class SqlProcedures:
+class SqlProcedures(ProceduresRepository):
     """Over an asyncpg connection inside the unit of work's transaction."""
 
-    def __init__(self, conn) -> None:
+    def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def get(self, application_id: str, *, for_update: bool = False) -> Procedures:
@@ -85,37 +73,3 @@ class SqlProcedures:
                                r["recommendation"], r["assessment_id"] or "",
                                from_plain(tuple[Judgement, ...], json.loads(r["judgements"])))
                 for r in rows]
-
-
-@dataclass
-class MemoryProcedures:
-    """The in-memory twin for unit tests."""
-
-    rows: dict[str, Procedures] = field(default_factory=dict)
-    decision_rows: list[DecisionRecord] = field(default_factory=list)
-
-    async def get(self, application_id: str, *, for_update: bool = False) -> Procedures:
-        return self.rows.get(application_id, Procedures(application_id))
-
-    async def save(self, p: Procedures) -> None:
-        self.rows[p.application_id] = p
-
-    async def add_decision(self, d: DecisionRecord) -> None:
-        self.decision_rows.append(d)
-
-    async def set_accepted_on(self, application_id: str, day: dt.date) -> None:
-        """Nothing to do: the in-memory repository keeps the whole row."""
-
-    async def decisions(self, application_id: str) -> list[DecisionRecord]:
-        return [d for d in self.decision_rows if d.application_id == application_id]
-
-
-def procedures_store(uow: Any) -> SqlProcedures | MemoryProcedures:
-    """The unit of work's procedures store (see module doc)."""
-    if getattr(uow, "repo", None) is not None:
-        store = getattr(uow, "procedures", None)
-        if store is None:
-            store = MemoryProcedures()
-            uow.procedures = store
-        return store
-    return SqlProcedures(uow.conn)

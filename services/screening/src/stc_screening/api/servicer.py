@@ -6,15 +6,15 @@ list changes and country measures are for MOFCOM officers and only on the PRC li
 screening and classification for exporters, officers and auditors; consultations as their
 docstrings say.
 
-Every request's matching work is bounded by the limits below (INVALID_ARGUMENT naming the
-field beyond them) and runs on the matcher thread, never on the event loop (see
+Every request's matching work is bounded by the limits of ``api/validation.py``
+(INVALID_ARGUMENT naming the field beyond them) and runs on the matcher thread, never on the event loop (see
 ``stc_screening.matcher``); the service README lists the limits.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import grpc
@@ -23,349 +23,185 @@ from stc.screening.v1 import events_pb2 as ev
 from stc.screening.v1 import screening_service_pb2 as pb
 from stc_common.auth.access import guard
 from stc_common.auth.jwt import Authority, Role, require
-from stc_common.db.uow import unit_of_work
 from stc_common.errors import NotFound, ViolationCollector
-from stc_common.paging import is_offset_token, offset_from_token
 
-from stc_screening import service
 from stc_screening.api import mapping as m
+from stc_screening.api import validation as v
 from stc_screening.api.access import ACCESS
+from stc_screening.config import SOURCE
 from stc_screening.domain.items import is_valid_control_code
-from stc_screening.domain.lists import ListKind
-from stc_screening.domain.search import MatchKind, matches_well
-from stc_screening.service import ListChange, ScreeningState
+from stc_screening.domain.policy import measure_date_violations, suspension_violations
+from stc_screening.service import (
+    classification,
+    commands,
+    consultations,
+    lists,
+    measures,
+    screening,
+    search,
+)
+from stc_screening.service.state import ScreeningState
+from stc_screening.storage.uow import uow_factory
 
-SOURCE = "screening"
-MAX_PAGE = 100
-# Per-request limits of screening's own work: each name costs up to ~5 ms of matching. They
-# agree with the edge's limits table (issue 10) where both bound the same field.
-MAX_NAME = 300  # characters of a name, alias or search query
-MAX_ADDRESS = 500
-MAX_PARTY_ID = 64
-MAX_ALIASES = 10  # per party
-MAX_IDENTIFIERS = 10  # per party
-MAX_IDENTIFIER = 100  # characters of an identifier's type or value
-MAX_PARTIES = 10  # per ScreenTransaction
-MAX_TRANSACTION_NAMES = 110  # names and aliases over the parties of one ScreenTransaction
-MAX_ITEMS = 20  # per ScreenTransaction
-MAX_FLAGS = 20  # per ScreenTransaction
-MAX_BATCH = 1000  # parties per ScreenParties
-MAX_BATCH_NAMES = 2000  # names and aliases over the parties of one ScreenParties
-MAX_DESCRIPTION = 2000  # characters of an item description (ClassifyItem, items)
-MAX_PARAMETERS = 10  # per ClassifyItem
-MAX_LIST_KINDS = 10
-MAX_ENTRY_ALIASES = 50  # per list entry (AddListEntry, UpdateListEntry)
-MAX_ENTRY_IDENTIFIERS = 20
-MAX_ENTRY_ID = 200
-MAX_VIOLATIONS = 20  # field violations reported per request (and a count of the rest)
-SEARCH_THRESHOLD = 0.75
+__all__ = ["SOURCE", "ScreeningServicer", "register"]
 _AUTHORITIES = {a.value for a in Authority}
-_MATCH_KIND = {MatchKind.IDENTIFIER: pb.SEARCH_MATCH_KIND_IDENTIFIER,
-               MatchKind.EXACT_NAME: pb.SEARCH_MATCH_KIND_EXACT_NAME,
-               MatchKind.TOKEN: pb.SEARCH_MATCH_KIND_TOKEN,
-               MatchKind.FUZZY: pb.SEARCH_MATCH_KIND_FUZZY}
 
 # Who may screen: exporters, officers and auditors. An importer token (bound to one licence
 # for change reports) may not use the screening tools.
 _SCREENERS = (Role.EXPORTER, Role.OFFICER, Role.AUDITOR)
 
 
-def _page(c: ViolationCollector, size: int, token: str, default: int = 20) -> tuple[int, int]:
-    c.require(0 <= size <= MAX_PAGE, "page_size", f"must be between 0 and {MAX_PAGE}")
-    offset = 0
-    if token:
-        if c.require(is_offset_token(token), "page_token", "not a token this service issued"):
-            offset = offset_from_token(token)
-    return (size or default), offset
-
-
-def _clean(value: str) -> bool:
-    """No NUL or other control characters (PostgreSQL text refuses NUL)."""
-    return value.isprintable() or not any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
-
-
-def _text(c: ViolationCollector, value: str, field: str, limit: int) -> bool:
-    """A string within ``limit`` characters and without control characters."""
-    if len(value) > limit:
-        c.add(field, f"at most {limit} characters")
-        return False
-    return c.require(_clean(value), field, "no NUL or control characters")
-
-
-def _entry_id(c: ViolationCollector, value: str, field: str) -> str:
-    """A list entry id as the service issues them: required, short, no control characters."""
-    entry_id = value.strip()
-    if c.require(bool(entry_id), field, "required"):
-        _text(c, entry_id, field, MAX_ENTRY_ID)
-    return entry_id
-
-
-def _full(c: ViolationCollector) -> bool:
-    """Enough violations to answer: the rest are counted, not listed."""
-    return len(c.violations) >= MAX_VIOLATIONS
-
-
-def _count(c: ViolationCollector, n: int, limit: int, field: str, what: str) -> bool:
-    return c.require(n <= limit, field, f"at most {limit} {what} (got {n})")
-
-
-def _kinds(c: ViolationCollector, kinds, field: str) -> list[ListKind] | None:
-    out = []
-    if not _count(c, len(kinds), MAX_LIST_KINDS, field, "list kinds"):
-        return None
-    for i, k in enumerate(kinds):
-        if k not in m.LIST_KIND_FROM_PB:
-            c.add(f"{field}[{i}]", "unknown list kind")
-        else:
-            out.append(m.LIST_KIND_FROM_PB[k])
-    return out or None
-
-
-def _date(c: ViolationCollector, d, field: str) -> dt.date | None:
-    """A google.type.Date as a date (None when unset); a violation when it is no date."""
-    if not (d.year or d.month or d.day):
-        return None
-    try:
-        return dt.date(d.year, d.month, d.day)
-    except ValueError:
-        c.add(field, "a valid date")
-        return None
-
-
-def _country(code: str) -> bool:
-    code = code.strip()
-    return len(code) == 2 and code.isascii() and code.isalpha()
-
-
-def _validate_party(c: ViolationCollector, p, field: str, *, name_required: bool = True
-                    ) -> None:
-    """A party within the per-party limits (name, aliases, identifiers, address)."""
-    if name_required:
-        c.require(bool(p.name.strip()), f"{field}.name", "a name is required")
-    _text(c, p.name, f"{field}.name", MAX_NAME)
-    _text(c, p.party_id, f"{field}.party_id", MAX_PARTY_ID)
-    _text(c, p.address, f"{field}.address", MAX_ADDRESS)
-    if p.country:
-        c.require(len(p.country.strip()) == 2 and p.country.strip().isalpha(),
-                  f"{field}.country", "an ISO 3166-1 alpha-2 code")
-    if _count(c, len(p.aliases), MAX_ALIASES, f"{field}.aliases", "aliases"):
-        for i, a in enumerate(p.aliases):
-            if _full(c):
-                return
-            _text(c, a, f"{field}.aliases[{i}]", MAX_NAME)
-    if _count(c, len(p.identifiers), MAX_IDENTIFIERS, f"{field}.identifiers", "identifiers"):
-        for i, ident in enumerate(p.identifiers):
-            if _full(c):
-                return
-            _text(c, ident.type, f"{field}.identifiers[{i}].type", MAX_IDENTIFIER)
-            _text(c, ident.value, f"{field}.identifiers[{i}].value", MAX_IDENTIFIER)
-
-
-def _validate_parties(c: ViolationCollector, parties, field: str, max_parties: int,
-                      max_names: int, *, name_required: bool = True) -> None:
-    """Many parties: their count, each party, and the names and aliases they add up to."""
-    if not _count(c, len(parties), max_parties, field, "parties"):
-        return
-    names = sum(1 + len(p.aliases) for p in parties)
-    if not _count(c, names, max_names, field, "names and aliases in all"):
-        return
-    for i, p in enumerate(parties):
-        if _full(c):
-            return
-        _validate_party(c, p, f"{field}[{i}]", name_required=name_required)
-
-
-def _validate_names(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
-    _text(c, e.primary_name, f"{field}.primary_name", MAX_NAME)
-    if _count(c, len(e.aliases), MAX_ENTRY_ALIASES, f"{field}.aliases", "aliases"):
-        for i, a in enumerate(e.aliases):
-            if not _full(c):
-                _text(c, a, f"{field}.aliases[{i}]", MAX_NAME)
-    if _count(c, len(e.identifiers), MAX_ENTRY_IDENTIFIERS, f"{field}.identifiers",
-              "identifiers"):
-        for i, ident in enumerate(e.identifiers):
-            if not _full(c):
-                _text(c, ident.value, f"{field}.identifiers[{i}].value", MAX_IDENTIFIER)
-
-
-def _validate_entry(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
-    c.require(bool(e.primary_name.strip()), f"{field}.primary_name", "a name is required")
-    _validate_names(c, e, field)
-    if e.list_kind not in m.LIST_KIND_FROM_PB:
-        c.add(f"{field}.list_kind", "a list kind is required")
-    for i, cc in enumerate(e.countries):
-        c.require(len(cc.strip()) == 2 and cc.strip().isalpha(), f"{field}.countries[{i}]",
-                  "an ISO 3166-1 alpha-2 code")
-    if e.party_type:
-        c.require(e.party_type.strip().lower() in m.PARTY_TYPE_FROM_PB, f"{field}.party_type",
-                  "entity, individual, vessel or aircraft")
-    if e.control_measure:  # Art. 18: a measure belongs to a control-list designation
-        c.require(e.list_kind == ev.LIST_KIND_CONTROL_LIST, f"{field}.control_measure",
-                  "only a control-list entry carries a measure (Art. 18)")
-        c.require(e.control_measure in ev.ControlMeasure.values(), f"{field}.control_measure",
-                  "PROHIBIT, RESTRICT or SUSPEND")
+def _officer_authority(p: Any) -> str | None:
+    """The authority an officer's token names; None for auditors (they read every one)."""
+    return p.authority.value if p.role is Role.OFFICER and p.authority else None
 
 
 class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
-    """The ScreeningService RPCs."""
+    """The ScreeningService RPCs: validate, build a command, call one use case (inside a
+    unit of work where it writes), map the answer."""
 
     def __init__(self, pool: asyncpg.Pool, state: ScreeningState) -> None:
-        self.pool, self.state = pool, state
+        self.uows = uow_factory(pool, SOURCE)
+        self.state = state
 
     # ------------------------------------------------------------------ public list reads
 
-    async def SearchListEntries(self, request: pb.SearchListEntriesRequest, context
+    async def SearchListEntries(self, request: pb.SearchListEntriesRequest, context: Any
                                 ) -> pb.SearchListEntriesResponse:
         """Public: entries whose names match the query (the screening matcher), or all."""
         c = ViolationCollector()
-        size, offset = _page(c, request.page_size, request.page_token)
-        kinds = _kinds(c, request.list_kinds, "list_kinds")
-        _text(c, request.query, "query", MAX_NAME)
+        size, offset = v.page(c, request.page_size, request.page_token)
+        kinds = v.kinds(c, request.list_kinds, "list_kinds")
+        v.text(c, request.query, "query", v.MAX_NAME)
         c.raise_if_any()
-        q = request.query.strip()
-        idx = self.state.index
-        if q:
-            found = await service.search_entries(self.state, q, kinds, SEARCH_THRESHOLD)
-            rows = [(idx.get(r.entry_id), r.score, r.matched, _MATCH_KIND[r.kind],
-                     int(r.strength)) for r in found]
-            well = matches_well(r.strength for r in found)
-        else:
-            entries = await service.list_entries(self.state, kinds)
-            rows = [(e, 0.0, "", pb.SEARCH_MATCH_KIND_UNSPECIFIED,
-                     pb.SEARCH_MATCH_STRENGTH_UNSPECIFIED) for e in entries]
-            well = True
-        page = rows[offset:offset + size]
-        nxt = str(offset + size) if len(rows) > offset + size else ""
-        return pb.SearchListEntriesResponse(
-            results=[pb.SearchListEntry(entry=m.entry_to_pb(e), score=round(s, 4),
-                                        matched_name=n, match_kind=k, strength=st)
-                     for e, s, n, k, st in page if e is not None],
-            next_page_token=nxt, total_size=len(rows), matches_well=well)
+        found = await search.search_list_entries(
+            state=self.state, cmd=commands.SearchListEntries(query=request.query, kinds=kinds))
+        return m.search_results(found, offset, size)
 
-    async def GetListEntry(self, request: pb.GetListEntryRequest, context) -> ev.ListEntry:
+    async def GetListEntry(self, request: pb.GetListEntryRequest, context: Any) -> ev.ListEntry:
         """Public: one entry."""
         c = ViolationCollector()
-        entry_id = _entry_id(c, request.entry_id, "entry_id")
+        entry_id = v.entry_id(c, request.entry_id, "entry_id")
         c.raise_if_any()
-        entry = self.state.index.get(entry_id)
+        entry = search.get_list_entry(state=self.state, entry_id=entry_id)
         if entry is None:
             raise NotFound(f"list entry {request.entry_id} not found", reason="ENTRY_NOT_FOUND")
         return m.entry_to_pb(entry)
 
     # ------------------------------------------------------------------ officer list changes
 
-    async def AddListEntry(self, request: pb.AddListEntryRequest, context) -> ev.ListEntry:
+    async def AddListEntry(self, request: pb.AddListEntryRequest, context: Any) -> ev.ListEntry:
         """Officers: put a party on the control list, watch list or UEL."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
-        _validate_entry(c, request.entry, "entry")
+        v.validate_entry(c, request.entry, "entry")
         c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
+        rid = v.request_id(c, request.request_id)
         c.raise_if_any()
-        change = ListChange()
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            entry = await service.add_list_entry(
-                uow=uow, state=self.state, change=change,
-                cmd=service.AddEntry(entry=request.entry, reason=request.reason.strip(),
-                                     officer=p.subject, request_id=request.request_id.strip()))
-        await self.state.apply_committed(change)  # only after the commit
+        cmd = commands.AddListEntry(
+            list_kind=m.LIST_KIND_FROM_PB[request.entry.list_kind],
+            content=m.content_from_pb(request.entry), reason=request.reason.strip(),
+            officer=p.subject, request_id=rid)
+        async with self.uows() as uow:
+            entry = await lists.add_list_entry(uow=uow, state=self.state, cmd=cmd)
+        await self.state.apply_committed(uow.index_change)  # only after the commit
         return m.entry_to_pb(entry)
 
-    async def UpdateListEntry(self, request: pb.UpdateListEntryRequest, context
+    async def UpdateListEntry(self, request: pb.UpdateListEntryRequest, context: Any
                               ) -> ev.ListEntry:
         """Officers: change a PRC list entry."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
-        _entry_id(c, request.entry.entry_id, "entry.entry_id")
+        entry_id = v.entry_id(c, request.entry.entry_id, "entry.entry_id")
         c.require(bool(request.entry.primary_name.strip()), "entry.primary_name",
                   "a name is required")
-        _validate_names(c, request.entry, "entry")
+        v.validate_names(c, request.entry, "entry")
         c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
         c.raise_if_any()
-        change = ListChange()
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            entry = await service.update_list_entry(
-                uow=uow, state=self.state, entry=request.entry, reason=request.reason.strip(),
-                officer=p.subject, change=change)
-        await self.state.apply_committed(change)
+        cmd = commands.UpdateListEntry(
+            entry_id=entry_id, list_kind=m.LIST_KIND_FROM_PB.get(request.entry.list_kind),
+            content=m.content_from_pb(request.entry), reason=request.reason.strip(),
+            officer=p.subject)
+        async with self.uows() as uow:
+            entry = await lists.update_list_entry(uow=uow, state=self.state, cmd=cmd)
+        await self.state.apply_committed(uow.index_change)
         return m.entry_to_pb(entry)
 
-    async def RemoveListEntry(self, request: pb.RemoveListEntryRequest, context
+    async def RemoveListEntry(self, request: pb.RemoveListEntryRequest, context: Any
                               ) -> pb.RemoveListEntryResponse:
         """Officers: delisting (Reg. 29)."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
-        _entry_id(c, request.entry_id, "entry_id")
+        entry_id = v.entry_id(c, request.entry_id, "entry_id")
         c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
         c.raise_if_any()
-        change = ListChange()
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            removed = await service.remove_list_entry(
-                uow=uow, entry_id=request.entry_id.strip(), reason=request.reason.strip(),
-                officer=p.subject, change=change)
-        await self.state.apply_committed(change)
-        return pb.RemoveListEntryResponse(entry_id=request.entry_id.strip(), removed=removed)
+        async with self.uows() as uow:
+            removed = await lists.remove_list_entry(uow=uow, cmd=commands.RemoveListEntry(
+                entry_id=entry_id, reason=request.reason.strip(), officer=p.subject))
+        await self.state.apply_committed(uow.index_change)
+        return pb.RemoveListEntryResponse(entry_id=entry_id, removed=removed)
 
     # ------------------------------------------------------------------ screening
 
-    async def ScreenParty(self, request: pb.ScreenPartyRequest, context
+    async def ScreenParty(self, request: pb.ScreenPartyRequest, context: Any
                           ) -> pb.ScreenPartyResponse:
         """Exporters, officers and auditors: one party against all lists or a chosen few."""
         require(*_SCREENERS)
         c = ViolationCollector()
-        _validate_party(c, request.party, "party")
-        kinds = _kinds(c, request.list_kinds, "list_kinds")
+        v.validate_party(c, request.party, "party")
+        kinds = v.kinds(c, request.list_kinds, "list_kinds")
         c.require(0 <= request.threshold <= 1, "threshold", "between 0 and 1")
-        c.require(0 <= request.limit <= MAX_PAGE, "limit", f"between 0 and {MAX_PAGE}")
+        c.require(0 <= request.limit <= v.MAX_PAGE, "limit", f"between 0 and {v.MAX_PAGE}")
         c.raise_if_any()
-        hits = await service.screen_party(self.state, m.party_to_domain(request.party), kinds,
-                                          request.threshold or None, request.limit or 20)
+        got = await screening.screen_party(state=self.state, cmd=commands.ScreenParty(
+            party=m.party_to_domain(request.party), kinds=kinds,
+            threshold=request.threshold or None, limit=request.limit or 20))
         return pb.ScreenPartyResponse(
-            hits=[m.hit_to_pb(h, entry=self.state.index.get(h.entry_id), party=request.party)
-                  for h in hits], lists_version=self.state.lists_version)
+            hits=[m.hit_to_pb(h, entry=got.entries.get(h.entry_id), party=request.party)
+                  for h in got.hits[0]], lists_version=got.lists_version)
 
-    async def ScreenParties(self, request: pb.ScreenPartiesRequest, context
+    async def ScreenParties(self, request: pb.ScreenPartiesRequest, context: Any
                             ) -> pb.ScreenPartiesResponse:
         """Exporters, officers and auditors: batch screening, up to MAX_BATCH parties (and
         MAX_BATCH_NAMES names and aliases) per call, one result per party in order."""
         require(*_SCREENERS)
         c = ViolationCollector()
         c.require(len(request.parties) > 0, "parties", "at least one party")
-        _validate_parties(c, request.parties, "parties", MAX_BATCH, MAX_BATCH_NAMES,
+        v.validate_parties(c, request.parties, "parties", v.MAX_BATCH, v.MAX_BATCH_NAMES,
                           name_required=False)
         for i, p in enumerate(request.parties):
-            if _full(c):
+            if v.full(c):
                 break
             c.require(bool(p.name.strip() or p.identifiers), f"parties[{i}].name",
                       "a name or an identifier is required")
-        kinds = _kinds(c, request.list_kinds, "list_kinds")
+        kinds = v.kinds(c, request.list_kinds, "list_kinds")
         c.require(0 <= request.threshold <= 1, "threshold", "between 0 and 1")
-        c.require(0 <= request.limit <= MAX_PAGE, "limit", f"between 0 and {MAX_PAGE}")
+        c.require(0 <= request.limit <= v.MAX_PAGE, "limit", f"between 0 and {v.MAX_PAGE}")
         c.raise_if_any()
         parties = list(request.parties)
-        found = await service.screen_parties(
-            self.state, [m.party_to_domain(p) for p in parties], kinds,
-            request.threshold or None, request.limit or 20)
-        get = self.state.index.get
+        got = await screening.screen_parties(state=self.state, cmd=commands.ScreenParties(
+            parties=tuple(m.party_to_domain(p) for p in parties), kinds=kinds,
+            threshold=request.threshold or None, limit=request.limit or 20))
         return pb.ScreenPartiesResponse(
             results=[pb.PartyScreening(
                 party_id=p.party_id,
-                hits=[m.hit_to_pb(h, entry=get(h.entry_id), party=p) for h in hits])
-                for p, hits in zip(parties, found, strict=True)],
-            lists_version=self.state.lists_version)
+                hits=[m.hit_to_pb(h, entry=got.entries.get(h.entry_id), party=p) for h in hits])
+                for p, hits in zip(parties, got.hits, strict=True)],
+            lists_version=got.lists_version)
 
-    async def ScreenTransaction(self, request: pb.ScreenTransactionRequest, context
+    async def ScreenTransaction(self, request: pb.ScreenTransactionRequest, context: Any
                                 ) -> pb.ScreenTransactionResponse:
         """Any authenticated role: parties, destination, items, end use and red flags."""
         require(*_SCREENERS)
         c = ViolationCollector()
         c.require(len(request.parties) > 0, "parties", "at least one party")
-        _validate_parties(c, request.parties, "parties", MAX_PARTIES, MAX_TRANSACTION_NAMES)
-        if _count(c, len(request.items), MAX_ITEMS, "items", "items"):
+        v.validate_parties(c, request.parties, "parties", v.MAX_PARTIES, v.MAX_TRANSACTION_NAMES)
+        if v.count(c, len(request.items), v.MAX_ITEMS, "items", "items"):
             for i, it in enumerate(request.items):
-                if not _full(c):
-                    _text(c, it.description, f"items[{i}].description", MAX_DESCRIPTION)
-        _count(c, len(request.flags), MAX_FLAGS, "flags", "flags")
-        _text(c, request.end_use.statement, "end_use.statement", MAX_DESCRIPTION)
+                if not v.full(c):
+                    v.text(c, it.description, f"items[{i}].description", v.MAX_DESCRIPTION)
+        v.count(c, len(request.flags), v.MAX_FLAGS, "flags", "flags")
+        v.text(c, request.end_use.statement, "end_use.statement", v.MAX_DESCRIPTION)
         dest = request.destination.strip()
         c.require(len(dest) == 2 and dest.isalpha(), "destination",
                   "an ISO 3166-1 alpha-2 code")
@@ -375,22 +211,23 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
                 qty = float(request.end_use_quantity)
             except ValueError:
                 c.add("end_use_quantity", "a decimal number")
-        on = _date(c, request.on_date, "on_date") if request.HasField("on_date") else None
+        on = v.date(c, request.on_date, "on_date") if request.HasField("on_date") else None
         c.raise_if_any()
-        ts = await service.screen_transaction_input(self.state, service.TransactionInput(
-            parties=list(request.parties), destination=dest, items=list(request.items),
-            end_use=request.end_use,
-            certificate=request.end_user_certificate
-            if request.HasField("end_user_certificate") else None,
-            facts=request.transaction if request.HasField("transaction") else None,
-            flags=frozenset(f.strip().upper() for f in request.flags), end_use_quantity=qty,
-            on=on))
+        ts = await screening.screen_transaction_input(
+            state=self.state, cmd=commands.ScreenTransaction(
+                parties=tuple(request.parties), destination=dest, items=tuple(request.items),
+                end_use=request.end_use,
+                certificate=request.end_user_certificate
+                if request.HasField("end_user_certificate") else None,
+                facts=request.transaction if request.HasField("transaction") else None,
+                flags=frozenset(f.strip().upper() for f in request.flags),
+                end_use_quantity=qty, on=on))
         return pb.ScreenTransactionResponse(
             party_hits=ts.party_hits, findings=[m.finding_to_pb(f) for f in ts.result.findings],
             highest=m.SEVERITY_TO_PB[ts.result.highest], blocked=ts.result.blocked,
-            lists_version=self.state.lists_version)
+            lists_version=ts.lists_version)
 
-    async def ClassifyItem(self, request: pb.ClassifyItemRequest, context
+    async def ClassifyItem(self, request: pb.ClassifyItemRequest, context: Any
                            ) -> pb.ClassifyItemResponse:
         """Any authenticated role: ranked control-list candidates with reasons."""
         require(*_SCREENERS)
@@ -398,12 +235,12 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         c.require(bool(request.description.strip() or request.parameters
                        or request.hs_code.strip()), "description",
                   "give a description, parameters or an HS code")
-        _text(c, request.description, "description", MAX_DESCRIPTION)
-        _count(c, len(request.parameters), MAX_PARAMETERS, "parameters", "parameters")
+        v.text(c, request.description, "description", v.MAX_DESCRIPTION)
+        v.count(c, len(request.parameters), v.MAX_PARAMETERS, "parameters", "parameters")
         params: dict[str, float] = {}
-        for k, v in list(request.parameters.items())[:MAX_PARAMETERS]:
+        for k, value in list(request.parameters.items())[:v.MAX_PARAMETERS]:
             try:
-                params[k] = float(v)
+                params[k] = float(value)
             except ValueError:
                 c.add(f"parameters[{k}]", "a number")
         hs = request.hs_code.strip()
@@ -411,13 +248,14 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
             c.require(hs.isdigit() and 4 <= len(hs) <= 13, "hs_code", "4 to 13 digits")
         c.require(0 <= request.limit <= 50, "limit", "between 0 and 50")
         c.raise_if_any()
-        got = await service.classify(self.state, request.description, params, hs,
-                               request.limit or 5)
+        got = await classification.classify(state=self.state, cmd=commands.ClassifyItem(
+            description=request.description, parameters=params, hs_code=hs,
+            limit=request.limit or 5))
         return pb.ClassifyItemResponse(candidates=[m.candidate_to_pb(x) for x in got])
 
     # ------------------------------------------------------------------ consultations
 
-    async def SubmitConsultation(self, request: pb.SubmitConsultationRequest, context
+    async def SubmitConsultation(self, request: pb.SubmitConsultationRequest, context: Any
                                  ) -> consultation_pb2.Consultation:
         """Exporters: ask whether an item is controlled (Art. 12(4))."""
         p = require(Role.EXPORTER)
@@ -426,48 +264,50 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
         c.require(authority in _AUTHORITIES, "authority", "MOFCOM, SASTIND, CAEA or CWC")
         c.require(bool(request.question.strip()), "question", "required")
         c.require(len(request.question) <= 10000, "question", "at most 10000 characters")
+        rid = v.request_id(c, request.request_id)
         c.raise_if_any()
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            row = await service.submit_consultation(uow=uow, cmd=service.SubmitConsultation(
-                exporter_uscc=p.uscc or "", authority=authority,
-                question=request.question.strip(),
-                item_description=request.item_description.strip(),
-                hs_code=request.hs_code.strip(), parameters=dict(request.parameters),
-                request_id=request.request_id.strip()))
-        return m.consultation_to_pb(row)
+        async with self.uows() as uow:
+            got = await consultations.submit_consultation(
+                uow=uow, cmd=commands.SubmitConsultation(
+                    exporter_uscc=p.uscc or "", authority=authority,
+                    question=request.question.strip(),
+                    item_description=request.item_description.strip(),
+                    hs_code=request.hs_code.strip(), parameters=dict(request.parameters),
+                    request_id=rid))
+        return m.consultation_to_pb(got)
 
-    async def GetConsultation(self, request: pb.GetConsultationRequest, context
+    async def GetConsultation(self, request: pb.GetConsultationRequest, context: Any
                               ) -> consultation_pb2.Consultation:
         """Exporters: their own; officers: their authority's; auditors: any."""
         p = require(Role.EXPORTER, Role.OFFICER, Role.AUDITOR)
-        async with self.pool.acquire() as conn:
-            row = await service.get_consultation(
-                conn=conn, consultation_id=request.consultation_id.strip(),
+        async with self.uows() as uow:
+            got = await consultations.get_consultation(uow=uow, cmd=commands.GetConsultation(
+                consultation_id=request.consultation_id.strip(),
                 exporter_uscc=p.uscc if p.role is Role.EXPORTER else None,
-                authority=p.authority.value if p.role is Role.OFFICER and p.authority else None)
-        return m.consultation_to_pb(row)
+                authority=_officer_authority(p)))
+        return m.consultation_to_pb(got)
 
-    async def ListConsultations(self, request: pb.ListConsultationsRequest, context
+    async def ListConsultations(self, request: pb.ListConsultationsRequest, context: Any
                                 ) -> pb.ListConsultationsResponse:
         """Officers: the consultations routed to their authority; auditors: all."""
         p = require(Role.OFFICER, Role.AUDITOR)
         c = ViolationCollector()
-        size, offset = _page(c, request.page_size, request.page_token)
+        size, offset = v.page(c, request.page_size, request.page_token)
         c.raise_if_any()
         state = None
         if request.state:
             state = consultation_pb2.ConsultationState.Name(request.state).removeprefix(
                 "CONSULTATION_STATE_")
-        async with self.pool.acquire() as conn:
-            rows = await service.list_consultations(
-                conn=conn, authority=p.authority.value if p.role is Role.OFFICER and p.authority
-                else None, state=state,
-                offset=offset, limit=size + 1)
+        async with self.uows() as uow:
+            got = await consultations.list_consultations(
+                uow=uow, cmd=commands.ListConsultations(
+                    authority=_officer_authority(p), state=state, offset=offset,
+                    limit=size + 1))
         return pb.ListConsultationsResponse(
-            consultations=[m.consultation_to_pb(r) for r in rows[:size]],
-            next_page_token=str(offset + size) if len(rows) > size else "")
+            consultations=[m.consultation_to_pb(x) for x in got[:size]],
+            next_page_token=str(offset + size) if len(got) > size else "")
 
-    async def AnswerConsultation(self, request: pb.AnswerConsultationRequest, context
+    async def AnswerConsultation(self, request: pb.AnswerConsultationRequest, context: Any
                                  ) -> consultation_pb2.Consultation:
         """Officers of the consultation's authority answer (ConsultationAnswered)."""
         p = require(Role.OFFICER)
@@ -478,98 +318,98 @@ class ScreeningServicer(screening_service_pb2_grpc.ScreeningServiceServicer):
             c.require(is_valid_control_code(request.control_code.strip()), "control_code",
                       "a control-list code such as 1C902.a")
         c.raise_if_any()
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            row = await service.answer_consultation(
-                uow=uow, consultation_id=request.consultation_id.strip(),
-                authority=p.authority.value if p.authority else "", officer=p.subject,
-                controlled=request.controlled, control_code=request.control_code.strip(),
-                answer=request.answer.strip())
-        return m.consultation_to_pb(row)
+        async with self.uows() as uow:
+            got = await consultations.answer_consultation(
+                uow=uow, cmd=commands.AnswerConsultation(
+                    consultation_id=request.consultation_id.strip(),
+                    authority=p.authority.value if p.authority else "", officer=p.subject,
+                    controlled=request.controlled, control_code=request.control_code.strip(),
+                    answer=request.answer.strip()))
+        return m.consultation_to_pb(got)
 
     # ------------------------------------------------------------------ country measures
 
-    async def AddCountryMeasure(self, request: pb.AddCountryMeasureRequest, context
+    async def AddCountryMeasure(self, request: pb.AddCountryMeasureRequest, context: Any
                                 ) -> ev.CountryMeasure:
         """Officers: enter a dated measure the authority announced (CountryMeasureAdded)."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
         msg = request.measure
-        c.require(_country(msg.country), "measure.country", "an ISO 3166-1 alpha-2 code")
+        c.require(v.country(msg.country), "measure.country", "an ISO 3166-1 alpha-2 code")
         c.require(bool(msg.title_en.strip() or msg.title_zh.strip()), "measure.title_en",
                   "a title (English or Chinese) is required")
         c.require(bool(msg.announcement.strip()), "measure.announcement",
                   "the announcement reference is required")
         c.require(msg.scope in m.SCOPE_FROM_PB, "measure.scope", "a scope is required")
         c.require(len(msg.measure_id) <= 100, "measure.measure_id", "at most 100 characters")
-        effective = _date(c, msg.effective_from, "measure.effective_from")
+        effective = v.date(c, msg.effective_from, "measure.effective_from")
         c.require(msg.HasField("effective_from") and bool(msg.effective_from.year),
                   "measure.effective_from", "the effective date is required")
-        s_from = _date(c, msg.suspended_from, "measure.suspended_from")
-        s_until = _date(c, msg.suspended_until, "measure.suspended_until")
-        expires = _date(c, msg.expires_on, "measure.expires_on")
-        if effective and expires:
-            c.require(expires > effective, "measure.expires_on", "after the effective date")
-        if s_until:
-            c.require(s_from is not None and s_until > s_from, "measure.suspended_until",
-                      "after suspended_from")
-        if effective and s_from:
-            c.require(s_from >= effective, "measure.suspended_from",
-                      "on or after the effective date")
+        s_from = v.date(c, msg.suspended_from, "measure.suspended_from")
+        s_until = v.date(c, msg.suspended_until, "measure.suspended_until")
+        expires = v.date(c, msg.expires_on, "measure.expires_on")
+        v.add_all(c, measure_date_violations(effective_from=effective, expires_on=expires,
+                                            suspended_from=s_from, suspended_until=s_until),
+                 "measure.")
         for i, code in enumerate(msg.item_codes):
             c.require(bool(code.strip()) and len(code) <= 20, f"measure.item_codes[{i}]",
                       "a control-code prefix")
         c.require(bool(request.reason.strip()), "reason", "the legal reason is required")
+        rid = v.request_id(c, request.request_id)
         c.raise_if_any()
-        measure = m.measure_from_pb(msg, msg.measure_id.strip() or f"measure-{uuid.uuid4()}")
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            row = await service.add_country_measure(uow=uow, cmd=service.AddMeasure(
+        # no id given: the use case assigns one (so a retry is the same request)
+        measure = m.measure_from_pb(msg, msg.measure_id.strip())
+        async with self.uows() as uow:
+            got = await measures.add_country_measure(uow=uow, cmd=commands.AddCountryMeasure(
                 measure=measure, officer=p.subject, reason=request.reason.strip(),
-                request_id=request.request_id.strip()))
-        self.state.put_measure(service.mrepo.to_domain(row))  # only after the commit
-        return m.measure_to_pb(row)
+                request_id=rid))
+        self.state.put_measure(got.measure)  # only after the commit
+        return m.measure_to_pb(got)
 
-    async def ListCountryMeasures(self, request: pb.ListCountryMeasuresRequest, context
+    async def ListCountryMeasures(self, request: pb.ListCountryMeasuresRequest, context: Any
                                   ) -> pb.ListCountryMeasuresResponse:
         """Public: the measures officers entered (of a destination; in force on a date)."""
         c = ViolationCollector()
-        size, offset = _page(c, request.page_size, request.page_token)
+        size, offset = v.page(c, request.page_size, request.page_token)
         country = request.country.strip().upper()
         if country:
-            c.require(_country(country), "country", "an ISO 3166-1 alpha-2 code")
-        on = _date(c, request.in_force_on, "in_force_on") \
+            c.require(v.country(country), "country", "an ISO 3166-1 alpha-2 code")
+        on = v.date(c, request.in_force_on, "in_force_on") \
             if request.HasField("in_force_on") else None
         c.raise_if_any()
-        async with self.pool.acquire() as conn:
-            rows = await service.list_country_measures(conn=conn, country=country, on=on)
+        async with self.uows() as uow:
+            got = await measures.list_country_measures(
+                uow=uow, cmd=commands.ListCountryMeasures(country=country, on=on))
         return pb.ListCountryMeasuresResponse(
-            measures=[m.measure_to_pb(r) for r in rows[offset:offset + size]],
-            next_page_token=str(offset + size) if len(rows) > offset + size else "")
+            measures=[m.measure_to_pb(r) for r in got[offset:offset + size]],
+            next_page_token=str(offset + size) if len(got) > offset + size else "")
 
-    async def SuspendCountryMeasure(self, request: pb.SuspendCountryMeasureRequest, context
-                                    ) -> ev.CountryMeasure:
+    async def SuspendCountryMeasure(self, request: pb.SuspendCountryMeasureRequest,
+                                    context: Any) -> ev.CountryMeasure:
         """Officers: suspend a measure (CountryMeasureChanged)."""
         p = require(Role.OFFICER)
         c = ViolationCollector()
         c.require(bool(request.measure_id.strip()), "measure_id", "required")
-        s_from = _date(c, request.suspended_from, "suspended_from")
+        s_from = v.date(c, request.suspended_from, "suspended_from")
         c.require(s_from is not None or not request.suspended_from.year, "suspended_from",
                   "a valid date")
         c.require(bool(request.suspended_from.year), "suspended_from", "required")
-        s_until = _date(c, request.suspended_until, "suspended_until")
-        if s_from and s_until:
-            c.require(s_until > s_from, "suspended_until", "after suspended_from")
+        s_until = v.date(c, request.suspended_until, "suspended_until")
+        v.add_all(c, suspension_violations(s_from, s_until))
         c.require(bool(request.reason.strip()), "reason", "the announcement or reason")
         c.raise_if_any()
         assert s_from is not None
-        async with unit_of_work(self.pool, SOURCE) as uow:
-            row = await service.suspend_country_measure(
-                uow=uow, measure_id=request.measure_id.strip(), suspended_from=s_from,
-                suspended_until=s_until, officer=p.subject, reason=request.reason.strip())
-        self.state.put_measure(service.mrepo.to_domain(row))
-        return m.measure_to_pb(row)
+        async with self.uows() as uow:
+            got = await measures.suspend_country_measure(
+                uow=uow, cmd=commands.SuspendCountryMeasure(
+                    measure_id=request.measure_id.strip(), suspended_from=s_from,
+                    suspended_until=s_until, officer=p.subject,
+                    reason=request.reason.strip()))
+        self.state.put_measure(got.measure)
+        return m.measure_to_pb(got)
 
 
-def register(state: ScreeningState):
+def register(state: ScreeningState) -> Callable[[grpc.aio.Server, asyncpg.Pool], None]:
     """The ServiceSpec register callback, bound to the process's index."""
 
     def _register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:

@@ -263,10 +263,10 @@ class ScreeningIndex:
         self._live_names -= len(ids)
         self._search.remove(entry_id)
         for ident in entry.identifiers:
-            holders = self._identifiers.get(ident.key)
-            if holders is not None:
-                holders.discard(entry_id)
-                if not holders:
+            id_holders = self._identifiers.get(ident.key)
+            if id_holders is not None:
+                id_holders.discard(entry_id)
+                if not id_holders:
                     del self._identifiers[ident.key]
         return True
 

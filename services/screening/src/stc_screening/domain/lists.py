@@ -203,3 +203,38 @@ def _by_id(entries: Iterable[ListEntry]) -> dict[str, ListEntry]:
             raise ValueError(f"duplicate entry id {e.entry_id!r}")
         out[e.entry_id] = e
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class EntryContent:
+    """What an officer (or the end-use check flow) says about a party to list: the entry's
+    content before the service gives it an id, a list and a source."""
+
+    names: tuple[str, ...]
+    party_type: PartyType = PartyType.ENTITY
+    countries: tuple[str, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    identifiers: tuple[Identifier, ...] = ()
+    programs: tuple[str, ...] = ()
+    announcement: str = ""
+    listed_on: dt.date | None = None
+    remarks: str = ""
+
+    def entry(self, *, entry_id: str, list_kind: ListKind, source: str) -> ListEntry:
+        """The list entry with this content (its hash computed)."""
+        return ListEntry(entry_id=entry_id, list_kind=list_kind, names=self.names,
+                         party_type=self.party_type, source=source, countries=self.countries,
+                         addresses=self.addresses, identifiers=self.identifiers,
+                         programs=self.programs, announcement=self.announcement,
+                         listed_on=self.listed_on, remarks=self.remarks)
+
+
+@dataclass
+class ListChange:
+    """What a committed list change does to the in-memory index (applied after the commit),
+    and what it published."""
+
+    put: list[ListEntry] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    events: int = 0
+    rescreening_matches: int = 0

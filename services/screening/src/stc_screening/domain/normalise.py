@@ -355,7 +355,8 @@ def segment_syllables(token: str) -> tuple[str, ...] | None:
                 old = best[j]
                 if old is None or cand[:2] < old[:2]:
                     best[j] = cand
-    result = best[n][2] if best[n] is not None else None
+    last = best[n]
+    result = last[2] if last is not None else None
     if result is None or not 2 <= len(result) <= 4:
         return None
     return result

@@ -59,12 +59,50 @@ class CountryMeasure:
         return not self.item_codes or any(code.startswith(p) for p in self.item_codes)
 
 
-def embargo_for(embargoes: dict[str, ArmsEmbargo] | list[ArmsEmbargo],
-                country: str, day: dt.date | None = None) -> ArmsEmbargo | None:
-    """The arms embargo on ``country`` in force on ``day`` (any date when None)."""
-    items = embargoes.values() if isinstance(embargoes, dict) else embargoes
-    for e in items:
-        if e.country.upper() == country.upper() and (day is None or e.since is None
-                                                      or e.since <= day):
-            return e
-    return None
+# The scopes a country measure may have (what ``CountryMeasure.applies_to`` holds).
+MEASURE_SCOPES = ("all", "military_end_user", "military_end_use")
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureRecord:
+    """A country measure as an officer entered it: the measure plus who and when."""
+
+    measure: CountryMeasure
+    officer: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    request_id: str = ""
+    request_fingerprint: str | None = None
+
+    @property
+    def measure_id(self) -> str:
+        """The measure's id."""
+        return self.measure.measure_id
+
+
+def measure_date_violations(*, effective_from: dt.date | None, expires_on: dt.date | None,
+                            suspended_from: dt.date | None, suspended_until: dt.date | None
+                            ) -> list[tuple[str, str]]:
+    """(field, reason) for each date of a new measure that contradicts another (ECL Art. 8:
+    a measure applies from its effective date; a suspension is a window after it)."""
+    out: list[tuple[str, str]] = []
+    if effective_from and expires_on and expires_on <= effective_from:
+        out.append(("expires_on", "after the effective date"))
+    if suspended_until and (suspended_from is None or suspended_until <= suspended_from):
+        out.append(("suspended_until", "after suspended_from"))
+    if effective_from and suspended_from and suspended_from < effective_from:
+        out.append(("suspended_from", "on or after the effective date"))
+    return out
+
+
+def suspension_violations(suspended_from: dt.date | None, suspended_until: dt.date | None
+                          ) -> list[tuple[str, str]]:
+    """(field, reason) when a suspension window ends before it starts."""
+    if suspended_from and suspended_until and suspended_until <= suspended_from:
+        return [("suspended_until", "after suspended_from")]
+    return []
+
+
+def suspension_starts_in_force(measure: CountryMeasure, suspended_from: dt.date) -> bool:
+    """A suspension starts on or after the measure's effective date."""
+    return suspended_from >= measure.effective_from

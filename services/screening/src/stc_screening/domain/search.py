@@ -64,6 +64,9 @@ class MatchStrength(IntEnum):
     STRONG = 3
 
 
+# The public list search (ECL Art. 18: the lists are public) shows fuzzy results from this
+# score on; a lower threshold than screening's, since a reader browses rather than decides.
+PUBLIC_SEARCH_THRESHOLD = 0.75
 # A fuzzy result at or above this score is GOOD, below it WEAK.
 GOOD_FUZZY = 0.9
 # A weak result's score is scaled by this, so that it ranks under the good ones of its kind.

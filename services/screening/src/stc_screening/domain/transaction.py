@@ -3,19 +3,17 @@ application's flags, plus the list hits, the arms embargo table and the dated co
 measures, produce findings with a code, severity, English and Chinese text and evidence.
 
 Finding texts and the red flags of diversion are data (``stc_screening/data/findings.csv``
-and ``red_flags.csv``), not strings in code; callers may pass their own tables.
+and ``red_flags.csv``, read by ``stc_screening.policy_files.finding_texts``), not strings in
+code; callers pass the table.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
-from importlib import resources
 
 from stc_screening.domain.countries import country_code
 from stc_screening.domain.items import ControlItem, is_valid_control_code
@@ -175,41 +173,23 @@ class TransactionResult:
         return [f.code for f in self.findings]
 
 
-def _read_table(name: str, code_field: str = "code") -> dict[str, FindingText]:
-    text = resources.files("stc_screening.data").joinpath(name).read_text(encoding="utf-8")
-    out = {}
-    for row in csv.DictReader(text.splitlines()):
-        out[row[code_field]] = FindingText(row[code_field], Severity[row["severity"]],
-                                           row["text_en"], row["text_zh"], row.get("article", ""))
-    return out
-
-
-@lru_cache(maxsize=1)
-def default_texts() -> dict[str, FindingText]:
-    """The shipped findings and red-flag tables, by code."""
-    texts = _read_table("findings.csv")
-    texts.update({k: FindingText(v.code, v.severity, v.text_en, v.text_zh,
-                                 f"red flag {int(k[2:])}")
-                  for k, v in _read_table("red_flags.csv").items()})
-    return texts
-
-
 def screen_transaction(
     tx: Transaction,
     hits: Mapping[str, Sequence[Hit]],
     embargoes: Iterable[ArmsEmbargo],
     measures: Iterable[CountryMeasure],
     control_items: Mapping[str, ControlItem] | None = None,
-    texts: Mapping[str, FindingText] | None = None,
+    *,
+    texts: Mapping[str, FindingText],
     hubs: frozenset[str] = TRANSSHIPMENT_HUBS,
 ) -> TransactionResult:
-    """Screen a transaction; ``hits`` maps each ``party_id`` to its list hits."""
-    texts = texts or default_texts()
+    """Screen a transaction; ``hits`` maps each ``party_id`` to its list hits, ``texts`` each
+    finding code to its severity and texts (``policy_files.finding_texts``: data rows)."""
     out: list[Finding] = []
 
-    def add(code: str, /, severity: Severity | None = None, **evidence: str) -> None:
+    def add(code: str, /, **evidence: str) -> None:
         t = texts[code]
-        out.append(Finding(code, severity or t.severity, t.text_en, t.text_zh, t.article,
+        out.append(Finding(code, t.severity, t.text_en, t.text_zh, t.article,
                            dict(evidence)))
 
     dest = country_code(tx.destination_country)

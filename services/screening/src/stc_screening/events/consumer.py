@@ -14,7 +14,8 @@ from contextvars import ContextVar
 
 from stc_common.consumer import EventConsumer
 
-from stc_screening.service import ListChange, ScreeningState
+from stc_screening.domain.lists import ListChange
+from stc_screening.service.state import ScreeningState
 
 _PENDING: ContextVar[ListChange | None] = ContextVar("screening_pending_change", default=None)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,8 +30,10 @@ from stc_common import envelope
 from stc_common.kafka.topics import SCREENING_LIST
 from stc_common.logging import get_logger
 
-from stc_screening.service import ListChange, ScreeningState
-from stc_screening.storage import lists as lrepo
+from stc_screening.config import SOURCE
+from stc_screening.service import index
+from stc_screening.service.state import ScreeningState
+from stc_screening.storage.uow import UowFactory, uow_factory
 
 log = get_logger("stc_screening.index_sync")
 _TYPES = {c.DESCRIPTOR.full_name: c
@@ -47,23 +51,7 @@ def valid_entry_id(entry_id: str) -> bool:
                                                          for ch in entry_id)
 
 
-async def reconcile(pool: asyncpg.Pool, state: ScreeningState) -> int:
-    """Make the index equal to the table; returns how many entries changed."""
-    change = ListChange()
-    async with pool.acquire() as conn:
-        stored = await lrepo.content_hashes(conn)
-        stale = [i for i, h in stored.items()
-                 if (e := state.index.get(i)) is None or e.content_hash != h]
-        for entry_id in stale:
-            entry = await lrepo.get(conn, entry_id)
-            if entry is not None:
-                change.put.append(entry)
-    change.removed = [e.entry_id for e in state.index.entries() if e.entry_id not in stored]
-    await state.apply_committed(change)
-    return len(stale) + len(change.removed)
-
-
-async def apply_event(pool: asyncpg.Pool, state: ScreeningState, entry_id: str,
+async def apply_event(uows: UowFactory, state: ScreeningState, entry_id: str,
                       content_hash: str) -> bool:
     """Bring one entry of the index in line with the table; False when the id is not one
     the service issues (skipped, logged)."""
@@ -71,25 +59,18 @@ async def apply_event(pool: asyncpg.Pool, state: ScreeningState, entry_id: str,
         log.warning("index.sync_skipped", entry_id=repr(entry_id)[:100],
                     reason="not an entry id this service issues")
         return False
-    current = state.index.get(entry_id)
-    if content_hash and current is not None and current.content_hash == content_hash:
-        return True
-    async with pool.acquire() as conn:
-        entry = await lrepo.get(conn, entry_id)
-    if entry is not None:
-        await state.put_committed(entry)
-    else:
-        await state.drop_committed(entry_id)
+    await index.sync_entry(uows=uows, state=state, entry_id=entry_id,
+                           content_hash=content_hash)
     return True
 
 
-async def handle_record(pool: asyncpg.Pool, state: ScreeningState, rec) -> None:
+async def handle_record(uows: UowFactory, state: ScreeningState, rec: Any) -> None:
     """One record of the list topic (raises only when the database fails)."""
     try:
         env = envelope.decode(rec.headers, rec.value, rec.key)
         if env.type in _MEASURE_TYPES:
             # another replica's measure change: re-read the measures
-            await state.load_measures(pool)
+            await index.load_measures(uows=uows, state=state)
             return
         cls = _TYPES.get(env.type)
         if cls is None:
@@ -98,12 +79,12 @@ async def handle_record(pool: asyncpg.Pool, state: ScreeningState, rec) -> None:
     except envelope.EnvelopeError:
         return
     if isinstance(msg, ev.ListEntryRemoved):
-        await apply_event(pool, state, msg.entry_id, "")
+        await apply_event(uows, state, msg.entry_id, "")
     else:
-        await apply_event(pool, state, msg.entry.entry_id, msg.entry.content_hash)
+        await apply_event(uows, state, msg.entry.entry_id, msg.entry.content_hash)
 
 
-async def follow(pool: asyncpg.Pool, state: ScreeningState, bootstrap: str,
+async def follow(uows: UowFactory, state: ScreeningState, bootstrap: str,
                  stop: asyncio.Event, reconcile_every: float) -> None:
     """Follow the list topic from its end until ``stop``; reconcile on start, periodically
     and after a failed record."""
@@ -120,8 +101,8 @@ async def follow(pool: asyncpg.Pool, state: ScreeningState, bootstrap: str,
         await consumer.seek_to_end(*tps)
         for tp in tps:
             await consumer.position(tp)
-        fixed = await reconcile(pool, state)
-        await state.load_measures(pool)
+        fixed = await index.reconcile(uows=uows, state=state)
+        await index.load_measures(uows=uows, state=state)
         last = time.monotonic()
         log.info("index.sync_started", partitions=len(tps), reconciled=fixed)
         dirty = False
@@ -130,7 +111,7 @@ async def follow(pool: asyncpg.Pool, state: ScreeningState, bootstrap: str,
             for records in batch.values():
                 for rec in records:
                     try:
-                        await handle_record(pool, state, rec)
+                        await handle_record(uows, state, rec)
                     except (asyncpg.PostgresError, ValueError, KeyError, TypeError) as exc:
                         # e.g. a value PostgreSQL refuses: this record is skipped, the next
                         # reconciliation brings the index in line with the table
@@ -139,7 +120,7 @@ async def follow(pool: asyncpg.Pool, state: ScreeningState, bootstrap: str,
                                   partition=rec.partition, offset=rec.offset,
                                   error=repr(exc)[:300])
             if dirty or time.monotonic() - last >= reconcile_every:
-                fixed = await reconcile(pool, state)
+                fixed = await index.reconcile(uows=uows, state=state)
                 dirty, last = False, time.monotonic()
                 if fixed:
                     log.info("index.reconciled", changed=fixed)
@@ -148,7 +129,8 @@ async def follow(pool: asyncpg.Pool, state: ScreeningState, bootstrap: str,
             await consumer.stop()
 
 
-def index_sync(state: ScreeningState, bootstrap: str, reconcile_every: float = 30.0):
+def index_sync(state: ScreeningState, bootstrap: str, reconcile_every: float = 30.0
+               ) -> Callable[[asyncpg.Pool, asyncio.Event], Awaitable[None]]:
     """The background task (pool, stop) that follows the list topic; it never ends the
     service: a broken connection is replaced after a backoff (1 s doubling to 30 s)."""
 
@@ -157,7 +139,7 @@ def index_sync(state: ScreeningState, bootstrap: str, reconcile_every: float = 3
         while not stop.is_set():
             started = time.monotonic()
             try:
-                await follow(pool, state, bootstrap, stop, reconcile_every)
+                await follow(uow_factory(pool, SOURCE), state, bootstrap, stop, reconcile_every)
                 return
             except asyncio.CancelledError:
                 raise

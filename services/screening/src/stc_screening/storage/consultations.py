@@ -1,62 +1,83 @@
-"""Art. 12(4) consultations."""
+"""Art. 12(4) consultations: the ``ConsultationRepository`` (plain SQL)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 import asyncpg
 
-SUBMITTED = "SUBMITTED"
-ANSWERED = "ANSWERED"
+from stc_screening.domain.consultations import Consultation, ConsultationState
 
 
-async def insert(conn: asyncpg.Connection, *, request_id: str | None, exporter_uscc: str,
-                 authority: str, question: str, item_description: str, hs_code: str,
-                 parameters: dict[str, str]) -> tuple[dict[str, Any], bool]:
-    """Store a new consultation; (row, created) — an earlier row for a repeated request id."""
-    if request_id:
-        row = await conn.fetchrow(
+def _consultation(row: Any) -> Consultation:
+    return Consultation(
+        consultation_id=str(row["consultation_id"]), exporter_uscc=row["exporter_uscc"],
+        authority=row["authority"], question=row["question"],
+        submitted_at=row["submitted_at"], state=ConsultationState(row["state"]),
+        item_description=row["item_description"], hs_code=row["hs_code"],
+        parameters=dict(row["parameters"] or {}), controlled=bool(row["controlled"]),
+        control_code=row["control_code"], answer=row["answer"], officer=row["officer"],
+        answered_at=row["answered_at"], request_id=row["request_id"] or "",
+        request_fingerprint=row["request_fingerprint"])
+
+
+def _uuid(consultation_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(consultation_id)
+    except ValueError:
+        return None
+
+
+class ConsultationRepository:
+    """The consultations table."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def by_request(self, exporter_uscc: str, request_id: str) -> Consultation | None:
+        """The consultation an exporter's earlier request with this id created, or None."""
+        row = await self.conn.fetchrow(
             "SELECT * FROM consultations WHERE exporter_uscc = $1 AND request_id = $2",
             exporter_uscc, request_id)
-        if row:
-            return dict(row), False
-    row = await conn.fetchrow(
-        """INSERT INTO consultations (consultation_id, request_id, exporter_uscc, authority,
-                                      state, question, item_description, hs_code, parameters)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *""",
-        uuid.uuid4(), request_id or None, exporter_uscc, authority, SUBMITTED, question,
-        item_description, hs_code, parameters)
-    return dict(row), True
+        return _consultation(row) if row else None
 
+    async def add(self, c: Consultation) -> None:
+        """Store a new consultation."""
+        await self.conn.execute(
+            """INSERT INTO consultations (consultation_id, request_id, exporter_uscc, authority,
+                   state, question, item_description, hs_code, parameters, submitted_at,
+                   request_fingerprint)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            uuid.UUID(c.consultation_id), c.request_id or None, c.exporter_uscc, c.authority,
+            c.state.value, c.question, c.item_description, c.hs_code, dict(c.parameters),
+            c.submitted_at, c.request_fingerprint)
 
-async def get(conn: asyncpg.Connection, consultation_id: uuid.UUID, *, for_update: bool = False
-              ) -> dict[str, Any] | None:
-    """One consultation or None."""
-    sql = "SELECT * FROM consultations WHERE consultation_id = $1"
-    row = await conn.fetchrow(sql + (" FOR UPDATE" if for_update else ""), consultation_id)
-    return dict(row) if row else None
+    async def get(self, consultation_id: str, *, for_update: bool = False
+                  ) -> Consultation | None:
+        """One consultation or None (also for an id that is no UUID)."""
+        cid = _uuid(consultation_id)
+        if cid is None:
+            return None
+        sql = "SELECT * FROM consultations WHERE consultation_id = $1"
+        row = await self.conn.fetchrow(sql + (" FOR UPDATE" if for_update else ""), cid)
+        return _consultation(row) if row else None
 
+    async def save_answer(self, c: Consultation) -> None:
+        """Record the authority's answer."""
+        await self.conn.execute(
+            """UPDATE consultations SET state = $2, controlled = $3, control_code = $4,
+                      answer = $5, officer = $6, answered_at = $7
+               WHERE consultation_id = $1""",
+            uuid.UUID(c.consultation_id), c.state.value, c.controlled, c.control_code,
+            c.answer, c.officer, c.answered_at)
 
-async def answer(conn: asyncpg.Connection, consultation_id: uuid.UUID, *, controlled: bool,
-                 control_code: str, answer_text: str, officer: str, at: dt.datetime
-                 ) -> dict[str, Any]:
-    """Record the authority's answer."""
-    row = await conn.fetchrow(
-        """UPDATE consultations SET state = $2, controlled = $3, control_code = $4,
-                  answer = $5, officer = $6, answered_at = $7
-           WHERE consultation_id = $1 RETURNING *""",
-        consultation_id, ANSWERED, controlled, control_code, answer_text, officer, at)
-    return dict(row)
-
-
-async def list_for_authority(conn: asyncpg.Connection, authority: str | None,
-                             state: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
-    """Consultations routed to an authority (None: any), oldest first."""
-    rows = await conn.fetch(
-        """SELECT * FROM consultations WHERE ($1::text IS NULL OR authority = $1)
-             AND ($2::text IS NULL OR state = $2)
-           ORDER BY submitted_at, consultation_id OFFSET $3 LIMIT $4""",
-        authority, state, offset, limit)
-    return [dict(r) for r in rows]
+    async def list_for_authority(self, authority: str | None, state: str | None, offset: int,
+                                 limit: int) -> list[Consultation]:
+        """Consultations routed to an authority (None: any), oldest first."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM consultations WHERE ($1::text IS NULL OR authority = $1)
+                 AND ($2::text IS NULL OR state = $2)
+               ORDER BY submitted_at, consultation_id OFFSET $3 LIMIT $4""",
+            authority, state, offset, limit)
+        return [_consultation(r) for r in rows]

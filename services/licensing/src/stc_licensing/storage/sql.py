@@ -1,0 +1,424 @@
+"""The PostgreSQL side of storage.ports: one repository class per table group (operators,
+the credit-standing projection, applications and their history, assessments, licences and
+usage) over the unit of work's connection, and `SqlUnitOfWork` that carries them. Plain SQL;
+rows become domain objects (or the small row records of storage.ports) here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import asyncpg
+from stc_common.db.uow import UnitOfWork
+
+from stc_licensing.domain import inputs as domain_inputs
+from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import model
+from stc_licensing.domain.clock import Pause, PauseKind
+from stc_licensing.domain.states import CLOCK_STATES
+from stc_licensing.storage import ports
+from stc_licensing.storage.ports import AppRow, LicenceRow
+from stc_licensing.storage.procedures import SqlProcedures
+
+# The pool's codec (stc_common.db.pool) encodes and decodes json/jsonb as Python objects.
+
+
+def _load(value):
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def _operator(row: asyncpg.Record, licensed_exports: int = 0,
+              end_users: frozenset[str] = frozenset()) -> model.ExportOperator:
+    q = _load(row["qualification"]) if row["qualification"] else None
+    return model.ExportOperator(
+        uscc=row["uscc"], name_zh=row["name_zh"], name_en=row["name_en"], address=row["address"],
+        military_qualification=model.MilitaryQualification(
+            q["certificate_no"], tuple(q["scope"]), dt.date.fromisoformat(q["valid_from"]),
+            dt.date.fromisoformat(q["valid_to"])) if q else None,
+        icp=tuple(model.IcpElementAssessment(model.IcpElement(e["element"]), model.IcpStatus(e["status"]),
+                                          tuple(e.get("evidence_refs", ())))
+                  for e in _load(row["icp"])),
+        icp_audits=tuple(model.IcpAudit(dt.date.fromisoformat(a["audited_on"]),
+                                     model.IcpAuditOutcome(a["outcome"]), a.get("officer_id", ""),
+                                     a.get("report_ref", ""))
+                         for a in _load(row["icp_audits"])),
+        licensed_exports=licensed_exports, established_end_users=end_users)
+
+
+def _icp_json(icp: tuple[model.IcpElementAssessment, ...]) -> list:
+    return ([{"element": e.element.value, "status": e.status.value,
+                        "evidence_refs": list(e.evidence_refs)} for e in icp])
+
+
+class SqlOperators(ports.OperatorRepository):
+    """Operators over the connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, op: model.ExportOperator) -> bool:
+        """Insert a new operator; False when the USCC is registered already."""
+        done = await self.conn.fetchval(
+            """INSERT INTO operators (uscc, name_zh, name_en, address, icp)
+               VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING RETURNING true""",
+            op.uscc, op.name_zh, op.name_en, op.address, _icp_json(op.icp))
+        return bool(done)
+
+    async def get(self, uscc: str, *, for_update: bool = False
+                           ) -> tuple[model.ExportOperator, dt.datetime] | None:
+        """The operator with its export history (Art. 14) and registration time."""
+        row = await self.conn.fetchrow("SELECT * FROM operators WHERE uscc = $1"
+                                  + (" FOR UPDATE" if for_update else ""), uscc)
+        if row is None:
+            return None
+        exports = await self.conn.fetchval(
+            """SELECT count(*) FROM licence_usage u JOIN licences l ON l.id = u.licence_id
+               WHERE l.holder_uscc = $1""", uscc)
+        keys = await self.conn.fetch(
+            """SELECT DISTINCT unnest(l.end_user_keys) AS k FROM licences l
+               JOIN licence_usage u ON u.licence_id = l.id WHERE l.holder_uscc = $1""", uscc)
+        return _operator(row, int(exports), frozenset(r["k"] for r in keys)), row["registered_at"]
+
+    async def save(self, op: model.ExportOperator) -> None:
+        """Write the mutable parts of an operator (qualification, ICP, audits)."""
+        q = op.military_qualification
+        await self.conn.execute(
+            """UPDATE operators SET qualification = $2::jsonb, icp = $3::jsonb,
+               icp_audits = $4::jsonb, updated_at = now() WHERE uscc = $1""",
+            op.uscc,
+            ({"certificate_no": q.certificate_no, "scope": list(q.scope),
+                        "valid_from": q.valid_from.isoformat(),
+                        "valid_to": q.valid_to.isoformat()}) if q else None,
+            _icp_json(op.icp),
+            ([{"audited_on": a.audited_on.isoformat(), "outcome": a.outcome.value,
+                         "officer_id": a.officer_id, "report_ref": a.report_ref}
+                        for a in op.icp_audits]))
+
+
+# --------------------------------------------------------------------------- credit standing
+
+
+class SqlStandings(ports.StandingRepository):
+    """The credit-standing projection over the connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(self, uscc: str) -> domain_inputs.CreditStanding:
+        """The projected credit standing; GOOD when credit never reported one."""
+        row = await self.conn.fetchrow("SELECT * FROM credit_standing WHERE uscc = $1", uscc)
+        if row is None:
+            return domain_inputs.CreditStanding(uscc=uscc)
+        return domain_inputs.CreditStanding(uscc=uscc, level=domain_inputs.CreditLevel(row["level"]),
+                                 active_record_count=row["active_records"],
+                                 ban_until=row["ban_until"], record_refs=tuple(row["record_ids"]))
+
+    async def upsert(self, s: domain_inputs.CreditStanding, as_of: dt.date | None) -> None:
+        """Replace the projection row of one USCC (older as_of never overwrites newer)."""
+        await self.conn.execute(
+            """INSERT INTO credit_standing (uscc, level, active_records, ban_until, record_ids, as_of)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (uscc) DO UPDATE SET level = EXCLUDED.level,
+                 active_records = EXCLUDED.active_records, ban_until = EXCLUDED.ban_until,
+                 record_ids = EXCLUDED.record_ids, as_of = EXCLUDED.as_of, updated_at = now()
+               WHERE credit_standing.as_of IS NULL OR EXCLUDED.as_of IS NULL
+                  OR EXCLUDED.as_of >= credit_standing.as_of""",
+            s.uscc, s.level.value, s.active_record_count, s.ban_until, list(s.record_refs), as_of)
+
+
+# --------------------------------------------------------------------------- applications
+
+
+def _pauses_json(pauses: tuple[Pause, ...]) -> list:
+    return ([{"start": p.start.isoformat(),
+                        "end": p.end.isoformat() if p.end else None, "kind": p.kind.value}
+                       for p in pauses])
+
+
+def _app(row: asyncpg.Record) -> AppRow:
+    return AppRow(
+        id=row["id"], reference=row["reference"], exporter_uscc=row["exporter_uscc"],
+        request_id=row["request_id"], authority=row["authority"],
+        state=model.ApplicationState(row["state"]), content=_load(row["content"]),
+        submitted_at=row["submitted_at"], accepted_on=row["accepted_on"],
+        pauses=tuple(Pause(dt.date.fromisoformat(p["start"]),
+                           dt.date.fromisoformat(p["end"]) if p["end"] else None,
+                           PauseKind(p["kind"])) for p in _load(row["pauses"])),
+        deadline=row["deadline"], deadline_exact=row["deadline_exact"], flags=list(row["flags"]),
+        licence_id=row["licence_id"], reconsideration_used=row["reconsideration_used"],
+        breach_reported=row["breach_reported"], updated_at=row["updated_at"],
+        decided_on=row["decided_on"],
+        reconsideration_requested_on=row["reconsideration_requested_on"],
+        reconsideration_due=row["reconsideration_due"],
+        reconsideration_overdue_reported=row["reconsideration_overdue_reported"],
+        warning_reported=row["warning_reported"],
+        request_fingerprint=row["request_fingerprint"])
+
+
+class SqlApplications(ports.ApplicationRepository):
+    """Applications and their history over the connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def next_reference(self, authority: str, year: int) -> str:
+        """The next reference number, e.g. MOFCOM-2026-000123 (gaps are possible, never repeats)."""
+        n = await self.conn.fetchval(
+            """INSERT INTO reference_counters (authority, year, last_value) VALUES ($1, $2, 1)
+               ON CONFLICT (authority, year)
+               DO UPDATE SET last_value = reference_counters.last_value + 1
+               RETURNING last_value""", authority, year)
+        return f"{authority}-{year}-{n:06d}"
+
+    async def add(self, a: AppRow) -> bool:
+        """Insert; False when (exporter, request_id) exists (the idempotent retry)."""
+        done = await self.conn.fetchval(
+            """INSERT INTO applications (id, reference, exporter_uscc, request_id, authority, state,
+                 content, submitted_at, accepted_on, pauses, deadline, deadline_exact, updated_at,
+                 request_fingerprint)
+               VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10::jsonb,$11,$12,$13,$14)
+               ON CONFLICT (exporter_uscc, request_id) DO NOTHING RETURNING true""",
+            a.id, a.reference, a.exporter_uscc, a.request_id, a.authority, a.state.value,
+            a.content, a.submitted_at, a.accepted_on, _pauses_json(a.pauses),
+            a.deadline, a.deadline_exact, a.updated_at, a.request_fingerprint)
+        return bool(done)
+
+    async def get(self, app_id: str, *, for_update: bool = False) -> AppRow | None:
+        """One application (locked for update when asked)."""
+        row = await self.conn.fetchrow("SELECT * FROM applications WHERE id = $1"
+                                  + (" FOR UPDATE" if for_update else ""), app_id)
+        return _app(row) if row else None
+
+    async def get_by_request_id(self, uscc: str, request_id: str) -> AppRow | None:
+        """The application an exporter submitted with `request_id`."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM applications WHERE exporter_uscc = $1 AND request_id = $2",
+            uscc, request_id)
+        return _app(row) if row else None
+
+    async def save(self, a: AppRow) -> None:
+        """Write the mutable parts of an application."""
+        await self.conn.execute(
+            """UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
+                 deadline = $5, deadline_exact = $6, flags = $7, licence_id = $8,
+                 reconsideration_used = $9, breach_reported = $10, updated_at = $11,
+                 warning_reported = $12, decided_on = $13, reconsideration_requested_on = $14,
+                 reconsideration_due = $15, reconsideration_overdue_reported = $16
+               WHERE id = $1""",
+            a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
+            a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
+            a.updated_at, a.warning_reported, a.decided_on, a.reconsideration_requested_on,
+            a.reconsideration_due, a.reconsideration_overdue_reported)
+
+    async def find(self, *, uscc: str | None, authority: str | None,
+                   states: list[str] | None, offset: int, limit: int,
+                   by_deadline: bool = False) -> list[AppRow]:
+        """Applications matching the filters (None: any), paged by offset; by submission, or
+        (the review queue) oldest deadline first."""
+        order = "deadline NULLS LAST, submitted_at, id" if by_deadline else "submitted_at, id"
+        rows = await self.conn.fetch(
+            f"""SELECT * FROM applications
+                WHERE ($1::text IS NULL OR exporter_uscc = $1)
+                  AND ($2::text IS NULL OR authority = $2)
+                  AND ($3::text[] IS NULL OR state = ANY($3))
+                ORDER BY {order} OFFSET $4 LIMIT $5""",
+            uscc, authority, states, offset, limit)
+        return [_app(r) for r in rows]
+
+    async def pending_ids(self) -> list[str]:
+        """Ids of applications whose statutory clock may be running and not reported breached
+        (Reg. 17), and reconsiderations not yet reported overdue (their own time limit)."""
+        rows = await self.conn.fetch(
+            """SELECT id FROM applications WHERE (NOT breach_reported
+               AND state = ANY($1::text[])) OR (state = 'RECONSIDERATION'
+               AND NOT reconsideration_overdue_reported)""",
+            sorted(s.value for s in CLOCK_STATES))
+        return [r["id"] for r in rows]
+
+    async def append_history(self, app_id: str, kind: str, state: str, note: str,
+                             snapshot: bytes, assessment_id: str | None = None) -> int:
+        """Append one step to the application's history; the caller holds the row lock."""
+        seq = await self.conn.fetchval(
+            """INSERT INTO application_history
+                 (application_id, sequence, kind, state, note, assessment_id, snapshot)
+               SELECT $1, coalesce(max(sequence), 0) + 1, $2, $3, $4, $5, $6
+               FROM application_history WHERE application_id = $1
+               RETURNING sequence""", app_id, kind, state, note, assessment_id, snapshot)
+        await self.conn.execute("SELECT pg_notify('licensing_application', $1)", app_id)
+        return seq
+
+    async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
+        """History rows with a sequence above `after`, in order."""
+        return await self.conn.fetch(
+            """SELECT h.*, a.body AS assessment_body FROM application_history h
+               LEFT JOIN assessments a ON a.id = h.assessment_id
+               WHERE h.application_id = $1 AND h.sequence > $2 ORDER BY h.sequence LIMIT $3""",
+            app_id, after, limit)
+
+
+# --------------------------------------------------------------------------- assessments
+
+
+class SqlAssessments(ports.AssessmentRepository):
+    """Assessments and policy versions over the connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, *, assessment_id: str, application_id: str, screening_id: str,
+                                recommendation: str, policy_version: str, policy_hash: str,
+                                inputs_hash: str, assessed_on: dt.date, assessed_at: dt.datetime,
+                                body: bytes, inputs: str | None = None,
+                                policy_content: str | None = None) -> None:
+        """Store one assessment with its reproducibility data: the snapshot of its inputs
+        (`inputs`, canonical JSON) and the policy version it used, kept by its content hash."""
+        if policy_content is not None:
+            await self.conn.execute(
+                """INSERT INTO policy_versions (hash, version, content) VALUES ($1, $2, $3::text::jsonb)
+                   ON CONFLICT (hash) DO NOTHING""", policy_hash, policy_version, policy_content)
+        await self.conn.execute(
+            """INSERT INTO assessments (id, application_id, screening_id, recommendation,
+                 policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::text::jsonb)""",
+            assessment_id, application_id, screening_id, recommendation, policy_version,
+            policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+
+    async def record(self, assessment_id: str) -> dict | None:
+        """One stored assessment's reproducibility data: recommendation, policy version and
+        hash, inputs hash, its inputs snapshot and the policy content (JSON text, or None)."""
+        row = await self.conn.fetchrow(
+            """SELECT a.application_id, a.recommendation, a.policy_version, a.policy_hash,
+                      a.inputs_hash, a.inputs::text AS inputs, p.content::text AS policy_content
+               FROM assessments a LEFT JOIN policy_versions p ON p.hash = a.policy_hash
+               WHERE a.id = $1""", assessment_id)
+        return dict(row) if row else None
+
+    async def latest(self, application_id: str) -> bytes | None:
+        """The body of the newest assessment of an application."""
+        return await self.conn.fetchval(
+            """SELECT body FROM assessments WHERE application_id = $1
+               ORDER BY assessed_at DESC, id DESC LIMIT 1""", application_id)
+
+
+# --------------------------------------------------------------------------- licences
+
+
+def _items_json(items: tuple[licence_rules.LicensedItem, ...]) -> list:
+    return ([{"control_code": i.control_code, "description": i.description,
+                        "quantity": format(i.quantity, "f"), "unit": i.unit,
+                        "amount_minor": i.value.amount_minor, "currency": i.value.currency}
+                       for i in items])
+
+
+async def _licence(conn, row: asyncpg.Record) -> LicenceRow:
+    usage = await conn.fetch(
+        "SELECT * FROM licence_usage WHERE licence_id = $1 ORDER BY recorded_at, export_id",
+        row["id"])
+    lic = licence_rules.Licence(
+        id=row["id"], application_id=row["application_id"],
+        licence_type=model.LicenceType(row["licence_type"]), holder_uscc=row["holder_uscc"],
+        destination=row["destination"], end_user_keys=tuple(row["end_user_keys"]),
+        items=tuple(licence_rules.LicensedItem(i["control_code"], i["description"], Decimal(i["quantity"]),
+                                    i["unit"], model.Money(i["amount_minor"], i["currency"]))
+                    for i in _load(row["items"])),
+        issued_on=row["issued_on"], valid_from=row["valid_from"],
+        valid_until=row["valid_until"], conditions=tuple(row["conditions"]),
+        state=licence_rules.LicenceState(row["state"]), state_reason=row["state_reason"],
+        holds=frozenset(row["holds"]),
+        exports=tuple(licence_rules.ExportRecord(
+            u["export_id"], u["exported_on"],
+            tuple(licence_rules.ExportLine(ln["item_index"], Decimal(ln["quantity"]), ln["value_minor"])
+                  for ln in _load(u["lines"])), u["customs_declaration"])
+            for u in usage))
+    return LicenceRow(lic, row["authority"], row["updated_at"])
+
+
+class SqlLicences(ports.LicenceRepository):
+    """Licences and their usage over the connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, lic: licence_rules.Licence, authority: str) -> None:
+        """Store a newly issued licence."""
+        await self.conn.execute(
+            """INSERT INTO licences (id, application_id, holder_uscc, authority, licence_type,
+                 destination, end_user_keys, items, issued_on, valid_from, valid_until, conditions,
+                 state, state_reason, holds)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb,$9,$10,$11,$12,$13,$14,$15)""",
+            lic.id, lic.application_id, lic.holder_uscc, authority, lic.licence_type.value,
+            lic.destination, list(lic.end_user_keys), _items_json(lic.items), lic.issued_on,
+            lic.valid_from, lic.valid_until, list(lic.conditions), lic.state.value,
+            lic.state_reason, sorted(lic.holds))
+
+    async def get(self, licence_id: str, *, for_update: bool = False) -> LicenceRow | None:
+        """One licence with its usage."""
+        row = await self.conn.fetchrow("SELECT * FROM licences WHERE id = $1"
+                                  + (" FOR UPDATE" if for_update else ""), licence_id)
+        return await _licence(self.conn, row) if row else None
+
+    async def save(self, lic: licence_rules.Licence) -> None:
+        """Write state, reason and holds; add export records not stored yet."""
+        await self.conn.execute(
+            """UPDATE licences SET state = $2, state_reason = $3, holds = $4, updated_at = now()
+               WHERE id = $1""", lic.id, lic.state.value, lic.state_reason, sorted(lic.holds))
+        for r in lic.exports:
+            await self.conn.execute(
+                """INSERT INTO licence_usage (licence_id, export_id, exported_on, lines,
+                     customs_declaration) VALUES ($1, $2, $3, $4::jsonb, $5)
+                   ON CONFLICT DO NOTHING""",
+                lic.id, r.export_id, r.exported_on,
+                ([{"item_index": ln.item_index, "quantity": format(ln.quantity, "f"),
+                             "value_minor": ln.value_minor} for ln in r.lines]),
+                r.customs_declaration)
+
+    async def find(self, *, uscc: str | None, authority: str | None,
+                            states: list[str] | None, offset: int, limit: int) -> list[LicenceRow]:
+        """Licences matching the filters, paged by offset."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM licences WHERE ($1::text IS NULL OR holder_uscc = $1)
+                 AND ($2::text IS NULL OR authority = $2)
+                 AND ($3::text[] IS NULL OR state = ANY($3))
+               ORDER BY issued_on, id OFFSET $4 LIMIT $5""", uscc, authority, states, offset, limit)
+        return [await _licence(self.conn, r) for r in rows]
+
+    async def due_to_expire(self, today: dt.date) -> list[str]:
+        """Ids of ACTIVE or SUSPENDED licences whose validity ended before `today`."""
+        rows = await self.conn.fetch(
+            """SELECT id FROM licences WHERE state IN ('ACTIVE', 'SUSPENDED')
+               AND valid_until < $1""", today)
+        return [r["id"] for r in rows]
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """stc_common's unit of work (one transaction, the outbox) with the licensing
+    repositories over its connection (storage.ports.LicensingUnitOfWork)."""
+
+    def __init__(self, conn: asyncpg.Connection, source: str) -> None:
+        super().__init__(conn, source)
+        self.operators = SqlOperators(conn)
+        self.standings = SqlStandings(conn)
+        self.applications = SqlApplications(conn)
+        self.assessments = SqlAssessments(conn)
+        self.licences = SqlLicences(conn)
+        self.procedures = SqlProcedures(conn)
+
+    @classmethod
+    def over(cls, uow: UnitOfWork) -> SqlUnitOfWork:
+        """The licensing unit of work inside a transaction someone else opened (the
+        consumer's inbox transaction)."""
+        return uow if isinstance(uow, SqlUnitOfWork) else cls(uow.conn, uow.source)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool, source: str) -> AsyncIterator[SqlUnitOfWork]:
+    """Acquire a connection and open a transaction; commit on success, roll back on error."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield SqlUnitOfWork(conn, source)
