@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import structlog
@@ -206,7 +207,7 @@ class EventConsumer:
         """Handle the decoded records in one transaction, a savepoint each; stop at the first
         handler failure, or after the record during which `stop` was set. Return (records
         committed, index of the failed record or None)."""
-        outcomes: list[tuple[Envelope | None, str, object]] = []
+        outcomes: list[tuple[Envelope | None, str, Any]] = []
         failed = None
         async with self.pool.acquire() as conn, conn.transaction():
             for i, (rec, decoded) in enumerate(pending):

@@ -8,6 +8,7 @@ between attributes and `ce_` headers; protobuf does the payload.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import os
 import uuid
@@ -54,7 +55,7 @@ class Envelope:
     data: bytes
     key: bytes | None = None
 
-    def parse(self, message_cls: type[Message]) -> Message:
+    def parse(self, message_cls: builtins.type[Message]) -> Message:  # `type` is a field
         """Decode the payload as `message_cls`; raise EnvelopeError when it does not fit."""
         if message_cls.DESCRIPTOR.full_name != self.type:
             raise EnvelopeError(f"ce_type {self.type} is not {message_cls.DESCRIPTOR.full_name}")
@@ -118,6 +119,6 @@ def decode(
         traceparent=event.get_extension("traceparent")
         or hmap.get("traceparent", b"").decode()
         or None,
-        data=bytes(event.get_data() or b""),
+        data=bytes(event.get_data() or b""),  # type: ignore[arg-type]  # binary mode: bytes
         key=key,
     )
