@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ from stc_licensing.domain import assessment as assessment_rules
 from stc_licensing.domain import inputs as domain_inputs
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
+from stc_licensing.domain import procedures as procedure_rules
+from stc_licensing.domain import special_cases as special_case_rules
 
 if TYPE_CHECKING:
     from stc_licensing.service.views import ApplicationView
@@ -207,6 +210,7 @@ def content_to_domain(c: apb.ApplicationContent) -> model.ApplicationContent:
         concern = _enum(d.concern, _CONCERN, f"catch_all_declarations[{i}].concern", vc)
         if concern is not None:
             decls.append(model.CatchAllDeclaration(concern, d.knows_or_informed, d.statement))
+    special_case, watch_materials = _special_case_fields(c, vc)
     vc.raise_if_any()
     return model.ApplicationContent(
         exporter_uscc=c.exporter_uscc.strip().upper(), licence_type=licence_type, regime=regime,
@@ -214,7 +218,27 @@ def content_to_domain(c: apb.ApplicationContent) -> model.ApplicationContent:
         destination=c.destination.strip().upper(), parties=tuple(parties),
         end_use=model.EndUse(end_use_cat, c.end_use.statement),
         end_user_certificate=cert, contract_reference=c.contract_reference,
-        catch_all_declarations=tuple(decls))
+        catch_all_declarations=tuple(decls), special_case=special_case,
+        watch_list_materials=watch_materials)
+
+
+def _special_case_fields(c: apb.ApplicationContent, vc: ViolationCollector
+                         ) -> tuple[special_case_rules.SpecialCaseRequest | None,
+                                    special_case_rules.WatchListMaterials | None]:
+    """Art. 18 special case and Reg. 26 watch-list documents (domain/special_cases.py)."""
+    sc = wm = None
+    if c.HasField("special_case"):
+        sc = special_case_rules.SpecialCaseRequest(
+            tuple(e.strip() for e in c.special_case.list_entry_ids),
+            c.special_case.justification.strip())
+    if c.HasField("watch_list_materials"):
+        w = c.watch_list_materials
+        wm = special_case_rules.WatchListMaterials(w.risk_assessment_sha256.strip().lower(),
+                                                   w.undertaking_sha256.strip().lower())
+    for field, reason in (special_case_rules.validate_special_case(sc)
+                          + special_case_rules.validate_watch_list_materials(wm)):
+        vc.add(field, reason)
+    return sc, wm
 
 
 # --------------------------------------------------------------------------- screening
@@ -247,6 +271,11 @@ def party_index(content: apb.ApplicationContent, hit: screening_events.PartyHit)
     return None
 
 
+_MEASURE = {screening_events.CONTROL_MEASURE_PROHIBIT: special_case_rules.ControlMeasure.PROHIBIT,
+            screening_events.CONTROL_MEASURE_RESTRICT: special_case_rules.ControlMeasure.RESTRICT,
+            screening_events.CONTROL_MEASURE_SUSPEND: special_case_rules.ControlMeasure.SUSPEND}
+
+
 def screening_to_domain(msg: screening_events.ScreeningCompleted,
                         content: apb.ApplicationContent) -> domain_inputs.ScreeningOutcome:
     """Screening's ScreeningCompleted as the domain's ScreeningOutcome (see module doc)."""
@@ -261,7 +290,8 @@ def screening_to_domain(msg: screening_events.ScreeningCompleted,
         hits.append(domain_inputs.PartyHit(party_index=party_index(content, h),
                                 list_kind=_LIST_KIND.get(h.list_kind, domain_inputs.ListKind.OTHER),
                                 entry_id=h.entry_id, score=h.score, decision=decision,
-                                entry_name=h.entry_name))
+                                entry_name=h.entry_name,
+                                measure=_MEASURE.get(h.control_measure)))
     dests, flags = [], []
     for f in msg.findings:
         sev = _SEVERITY.get(f.severity, domain_inputs.Severity.MEDIUM)
@@ -323,6 +353,26 @@ def general_licence_verdict(body: bytes) -> tuple[bool, list[str]]:
     return a.general_licence_eligible, [r.code for r in a.general_licence_reasons]
 
 
+@dataclass(frozen=True)
+class AssessmentSummary:
+    """What a decision needs of a stored Assessment (issue 11 item 2): its id, the
+    recommendation (the events_pb2.Recommendation name) and each finding's code with whether
+    its factor was prohibitive."""
+
+    assessment_id: str
+    recommendation: str
+    findings: list[tuple[str, bool]]
+
+
+def assessment_summary(body: bytes) -> AssessmentSummary:
+    """The summary of a stored Assessment."""
+    a = assessment_pb2.Assessment.FromString(body)
+    return AssessmentSummary(
+        a.assessment_id, events_pb2.Recommendation.Name(a.recommendation),
+        [(f.code, fa.level == events_pb2.FACTOR_LEVEL_PROHIBITIVE)
+         for fa in a.factors for f in fa.findings])
+
+
 def assessed_event(a: assessment_pb2.Assessment, uscc: str) -> events_pb2.ApplicationAssessed:
     """ApplicationAssessed from a stored Assessment."""
     return events_pb2.ApplicationAssessed(
@@ -380,7 +430,7 @@ def operator_to_pb(op: model.ExportOperator, registered_at: dt.datetime) -> oper
 def application_to_pb(view: ApplicationView) -> apb.Application:
     """The Application resource with its Reg. 17 clock (a history snapshot, a response)."""
     row, cs = view.application, view.clock
-    return apb.Application(
+    pb = apb.Application(
         name=f"applications/{row.id}", application_id=row.id, reference=row.reference,
         content=content_from_json(row.content), state=STATE_TO_PB[row.state],
         authority=row.authority, submitted_at=ts(row.submitted_at),
@@ -391,6 +441,56 @@ def application_to_pb(view: ApplicationView) -> apb.Application:
         reconsideration_requested_on=date_to_pb(row.reconsideration_requested_on),
         reconsideration_due=date_to_pb(row.reconsideration_due),
         under_expert_review=view.under_expert_review)
+    if view.procedures is not None:
+        apply_procedures(pb, view.procedures)
+    return pb
+
+
+_BODY_TO_PB = {procedure_rules.ReferralBody.STATE_COUNCIL: apb.REFERRAL_BODY_STATE_COUNCIL,
+               procedure_rules.ReferralBody.STATE_COUNCIL_AND_CMC:
+                   apb.REFERRAL_BODY_STATE_COUNCIL_AND_CMC}
+_APPROVAL_TO_PB = {
+    procedure_rules.MilitaryApprovalKind.EXPORT_PROGRAMME: apb.MILITARY_APPROVAL_KIND_EXPORT_PROGRAMME,
+    procedure_rules.MilitaryApprovalKind.CONTRACT: apb.MILITARY_APPROVAL_KIND_CONTRACT}
+
+
+def referral_to_pb(r: procedure_rules.Referral) -> apb.Referral:
+    """The Referral message of a domain referral (Reg. 17, Art. 24)."""
+    return apb.Referral(body=_BODY_TO_PB[r.body], reason=r.reason,
+                        referred_on=date_to_pb(r.referred_on),
+                        ended_on=date_to_pb(r.ended_on), outcome=r.outcome, officer=r.officer)
+
+
+def approval_to_pb(a: procedure_rules.MilitaryApproval) -> apb.MilitaryApproval:
+    """The MilitaryApproval message of a domain approval (Art. 24)."""
+    return apb.MilitaryApproval(kind=_APPROVAL_TO_PB[a.kind], document_ref=a.document_ref,
+                                approved_on=date_to_pb(a.approved_on), officer=a.officer)
+
+
+def acceptance_to_pb(a: procedure_rules.Acceptance) -> apb.Acceptance:
+    """The Acceptance message of the acceptance step (Reg. 17)."""
+    return apb.Acceptance(accepted_by=a.accepted_by, accepted_on=date_to_pb(a.accepted_on),
+                          missing_materials=list(a.missing_materials),
+                          returned_by=a.returned_by, returned_on=date_to_pb(a.returned_on))
+
+
+def apply_procedures(pb: apb.Application, procs: procedure_rules.Procedures) -> apb.Application:
+    """Set the procedures' fields on an Application (issue 11): no deadline while the case is
+    exempt from the time limit (Reg. 26) or returned before acceptance (Reg. 17)."""
+    if procs.time_limit_exemption:
+        pb.time_limit_exemption = procs.time_limit_exemption
+        pb.ClearField("deadline")
+        pb.deadline_exact = False
+        pb.working_days_remaining = 0
+    if procs.referral is not None:
+        pb.referral.CopyFrom(referral_to_pb(procs.referral))
+    pb.military_approvals.extend(approval_to_pb(a) for a in procs.military_approvals)
+    if procs.acceptance != procedure_rules.Acceptance():
+        pb.acceptance.CopyFrom(acceptance_to_pb(procs.acceptance))
+    if pb.state == apb.APPLICATION_STATE_RETURNED:  # the clock has not started (Reg. 17)
+        pb.ClearField("deadline")
+        pb.working_days_used = pb.working_days_remaining = 0
+    return pb
 
 
 # --------------------------------------------------------------------------- licences

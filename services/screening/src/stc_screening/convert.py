@@ -14,6 +14,7 @@ from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2
 from stc.screening.v1 import events_pb2 as ev
 
+from stc_screening.domain.control_measures import control_measure, with_measure
 from stc_screening.domain.lists import (
     Address,
     EntryContent,
@@ -85,7 +86,20 @@ def entry_to_pb(e: ListEntry) -> ev.ListEntry:
         identifiers=[common_pb2.PartyIdentifier(type=i.type, value=i.value, country=i.country)
                      for i in e.identifiers],
         programs=list(e.programs), announcement=e.announcement,
-        listed_on=date_to_pb(e.listed_on), remarks=e.remarks, content_hash=e.content_hash)
+        listed_on=date_to_pb(e.listed_on), remarks=e.remarks, content_hash=e.content_hash,
+        control_measure=control_measure_to_pb(e))
+
+
+# Art. 18: the control-list measure (domain/control_measures.py)
+_MEASURE_FROM_PB = {ev.CONTROL_MEASURE_PROHIBIT: "PROHIBIT",
+                    ev.CONTROL_MEASURE_RESTRICT: "RESTRICT",
+                    ev.CONTROL_MEASURE_SUSPEND: "SUSPEND"}
+
+
+def control_measure_to_pb(e: ListEntry) -> str:
+    """The ControlMeasure of an entry (UNSPECIFIED off the control list)."""
+    measure = control_measure(e)
+    return f"CONTROL_MEASURE_{measure}" if measure else "CONTROL_MEASURE_UNSPECIFIED"
 
 
 def content_from_pb(m: ev.ListEntry) -> EntryContent:
@@ -98,7 +112,8 @@ def content_from_pb(m: ev.ListEntry) -> EntryContent:
         addresses=tuple(Address(street=a.strip()) for a in m.addresses if a.strip()),
         identifiers=tuple(Identifier(i.type.strip().upper(), i.value.strip(), i.country)
                           for i in m.identifiers if i.value.strip()),
-        programs=tuple(m.programs), announcement=m.announcement.strip(),
+        programs=with_measure(tuple(m.programs), _MEASURE_FROM_PB.get(m.control_measure)),
+        announcement=m.announcement.strip(),
         listed_on=date_from_pb(m.listed_on) if m.HasField("listed_on") else None,
         remarks=m.remarks.strip())
 
@@ -174,7 +189,8 @@ def hit_to_pb(h: Hit, *, entry: ListEntry | None, party: common_pb2.Party | None
         score=round(float(h.score), 4), decision=DECISION_TO_PB[h.decision],
         matched_name=nm.query_name if nm else h.matched_identifier,
         matched_entry_name=nm.entry_name if nm else h.matched_identifier,
-        features=features, explanation=h.explanation)
+        features=features, explanation=h.explanation,
+        control_measure=control_measure_to_pb(entry) if entry else "CONTROL_MEASURE_UNSPECIFIED")
 
 
 def finding_category(code: str) -> str:

@@ -21,6 +21,11 @@ _FREE = (
     "EndExpertReviewRequest.outcome",
     "RequestInformationRequest.questions",
     "RegisterOperatorRequest.address",
+    # issue 11: special case (Art. 18), referral (Reg. 17, Art. 24), officer's reasons
+    "SpecialCaseRequest.justification",
+    "ReferApplicationRequest.reason",
+    "EndReferralRequest.outcome",
+    "ResubmitApplicationRequest.note",
 )
 _SHORT = {  # identifiers and codes
     "SubmitApplicationRequest.request_id": 128,
@@ -54,6 +59,7 @@ LIMITS = service_limits(
         # conditions and reasons of a decision: each a paragraph (ECL Art. 13 factors)
         "DecideApplicationRequest.conditions": 2000,
         "DecideApplicationRequest.reasons": 2000,
+        "FindingJudgement.reason": 1000,  # the officer's reason for one override
         "RegisterOperatorRequest.name_zh": 300,
         "RegisterOperatorRequest.name_en": 300,
         "IcpElementAssessment.evidence_refs": 200,
@@ -70,6 +76,8 @@ LIMITS = service_limits(
         "HolidaySchedule.working_days": 20,
         "TemporaryControl.items": 50,
         "EvaluateReExportRequest.content": 50,
+        "DecideApplicationRequest.finding_judgements": 60,  # one per finding at most
     },
-    free_text=(*_FREE, "DecideApplicationRequest.conditions", "DecideApplicationRequest.reasons"),
+    free_text=(*_FREE, "DecideApplicationRequest.conditions", "DecideApplicationRequest.reasons",
+               "FindingJudgement.reason"),
 )

@@ -19,10 +19,13 @@ from stc_common.errors import FieldViolation, ValidationFailed, ViolationCollect
 from stc_common.idempotency import check_request_id
 
 from stc_licensing import wire
+from stc_licensing.domain import discretion as discretion_rules
 from stc_licensing.domain import extraterritorial as et
 from stc_licensing.domain import holiday_calendar as hc
+from stc_licensing.domain import procedures as procedure_rules
 from stc_licensing.domain import temporary_controls as tc
 from stc_licensing.domain.states import Action
+from stc_licensing.events import outgoing
 from stc_licensing.service import commands
 from stc_licensing.service.views import (
     ApplicationView,
@@ -137,9 +140,56 @@ def list_review_queue(req: service_pb2.ListReviewQueueRequest) -> commands.ListR
 def decide_application(req: service_pb2.DecideApplicationRequest
                        ) -> commands.DecideApplication:
     """DecideApplicationRequest -> DecideApplication (action None when unset)."""
-    return commands.DecideApplication(req.application_id, _DECISION.get(req.decision),
-                                      tuple(req.conditions), tuple(req.reasons),
-                                      wire.date_from_pb(req.valid_until))
+    return commands.DecideApplication(
+        req.application_id, _DECISION.get(req.decision), tuple(req.conditions),
+        tuple(req.reasons), wire.date_from_pb(req.valid_until),
+        tuple(discretion_rules.Judgement(j.code.strip(), _VERDICT.get(j.verdict), j.reason)
+              for j in req.finding_judgements))
+
+
+_VERDICT = {events_pb2.FINDING_VERDICT_ACCEPTED: discretion_rules.Verdict.ACCEPTED,
+            events_pb2.FINDING_VERDICT_OVERRIDDEN: discretion_rules.Verdict.OVERRIDDEN}
+_BODY = {apb.REFERRAL_BODY_STATE_COUNCIL: procedure_rules.ReferralBody.STATE_COUNCIL,
+         apb.REFERRAL_BODY_STATE_COUNCIL_AND_CMC:
+             procedure_rules.ReferralBody.STATE_COUNCIL_AND_CMC}
+_APPROVAL = {
+    apb.MILITARY_APPROVAL_KIND_EXPORT_PROGRAMME: procedure_rules.MilitaryApprovalKind.EXPORT_PROGRAMME,
+    apb.MILITARY_APPROVAL_KIND_CONTRACT: procedure_rules.MilitaryApprovalKind.CONTRACT}
+
+
+def refer_application(req: service_pb2.ReferApplicationRequest) -> commands.ReferApplication:
+    """ReferApplicationRequest -> ReferApplication (body None when unset)."""
+    return commands.ReferApplication(req.application_id, _BODY.get(req.body), req.reason)
+
+
+def end_referral(req: service_pb2.EndReferralRequest) -> commands.EndReferral:
+    """EndReferralRequest -> EndReferral."""
+    return commands.EndReferral(req.application_id, req.outcome)
+
+
+def record_military_approval(req: service_pb2.RecordMilitaryApprovalRequest
+                             ) -> commands.RecordMilitaryApproval:
+    """RecordMilitaryApprovalRequest -> RecordMilitaryApproval (kind None when unset)."""
+    return commands.RecordMilitaryApproval(req.application_id, _APPROVAL.get(req.kind),
+                                           req.document_ref)
+
+
+def return_application(req: service_pb2.ReturnApplicationRequest
+                       ) -> commands.ReturnApplication:
+    """ReturnApplicationRequest -> ReturnApplication."""
+    return commands.ReturnApplication(req.application_id, tuple(req.missing_materials))
+
+
+def resubmit_application(caller: Principal, req: service_pb2.ResubmitApplicationRequest
+                         ) -> commands.ResubmitApplication:
+    """ResubmitApplicationRequest -> ResubmitApplication (content None when absent; only
+    the applicant resubmits, so the caller's USCC is the application's)."""
+    if not req.HasField("content"):
+        return commands.ResubmitApplication(req.application_id, req.note)
+    content = _content(req.content, caller.uscc or "")
+    return commands.ResubmitApplication(req.application_id, req.note,
+                                        wire.content_to_domain(content),
+                                        wire.content_to_json(content))
 
 
 def list_licences(req: service_pb2.ListLicencesRequest) -> commands.ListLicences:
@@ -189,7 +239,8 @@ def decision(d: Decision) -> service_pb2.DecideApplicationResponse:
     """The decided application and the licence an approval issued."""
     return service_pb2.DecideApplicationResponse(
         application=application(d.application),
-        licence=licence(d.licence) if d.licence is not None else None)
+        licence=licence(d.licence) if d.licence is not None else None,
+        judgements=outgoing.judgements_to_pb(d.judgements))
 
 
 def assessment(body: bytes) -> assessment_pb2.Assessment:
@@ -206,7 +257,14 @@ _KIND = {"STATE_CHANGED": service_pb2.UPDATE_KIND_STATE_CHANGED,
          "DEADLINE_APPROACHING": service_pb2.UPDATE_KIND_DEADLINE_APPROACHING,
          "INFORMATION_PROVIDED": service_pb2.UPDATE_KIND_INFORMATION_PROVIDED,
          "RECONSIDERATION_OVERDUE": service_pb2.UPDATE_KIND_RECONSIDERATION_OVERDUE,
-         "DEADLINE_RECOMPUTED": service_pb2.UPDATE_KIND_DEADLINE_RECOMPUTED}
+         "DEADLINE_RECOMPUTED": service_pb2.UPDATE_KIND_DEADLINE_RECOMPUTED,
+         # issue 11 items 2 and 4
+         "REFERRED": service_pb2.UPDATE_KIND_REFERRED,
+         "REFERRAL_ENDED": service_pb2.UPDATE_KIND_REFERRAL_ENDED,
+         "MILITARY_APPROVAL": service_pb2.UPDATE_KIND_MILITARY_APPROVAL,
+         "ACCEPTED": service_pb2.UPDATE_KIND_ACCEPTED,
+         "RETURNED": service_pb2.UPDATE_KIND_RETURNED,
+         "RESUBMITTED": service_pb2.UPDATE_KIND_RESUBMITTED}
 _STATE = {state.value: number for number, state in wire.STATE_FROM_PB.items()}
 
 

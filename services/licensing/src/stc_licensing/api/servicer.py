@@ -20,7 +20,7 @@ from stc_licensing.api import mapping
 from stc_licensing.api.access import ACCESS
 from stc_licensing.api.watch import HistoryNotifier
 from stc_licensing.config import SOURCE
-from stc_licensing.service import commands
+from stc_licensing.service import commands, procedures
 from stc_licensing.storage.sql import SqlApplications, unit_of_work
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
@@ -76,7 +76,7 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
                                mapping.application)
 
     async def GetApplication(self, request, context):
-        return await self._run(ANYONE, service.get_application,
+        return await self._run(ANYONE, procedures.get_application,
                                lambda c: commands.GetApplication(request.application_id),
                                mapping.application)
 
@@ -154,6 +154,35 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
         return await self._run((OFFICER,), service.end_expert_review,
                                lambda c: commands.EndExpertReview(request.application_id,
                                                                   request.outcome),
+                               mapping.application)
+
+    # issue 11: referrals (Reg. 17, Art. 24), Art. 24 approvals, the acceptance step
+    async def ReferApplication(self, request, context):
+        return await self._run((OFFICER,), service.refer_application,
+                               lambda c: mapping.refer_application(request), mapping.application)
+
+    async def EndReferral(self, request, context):
+        return await self._run((OFFICER,), service.end_referral,
+                               lambda c: mapping.end_referral(request), mapping.application)
+
+    async def AcceptApplication(self, request, context):
+        return await self._run((OFFICER,), service.accept_application,
+                               lambda c: commands.AcceptApplication(request.application_id),
+                               mapping.application)
+
+    async def ReturnApplication(self, request, context):
+        return await self._run((OFFICER,), service.return_application,
+                               lambda c: mapping.return_application(request),
+                               mapping.application)
+
+    async def ResubmitApplication(self, request, context):
+        return await self._run((EXPORTER,), service.resubmit_application,
+                               lambda c: mapping.resubmit_application(c, request),
+                               mapping.application)
+
+    async def RecordMilitaryApproval(self, request, context):
+        return await self._run((OFFICER,), service.record_military_approval,
+                               lambda c: mapping.record_military_approval(request),
                                mapping.application)
 
     # licences

@@ -28,8 +28,11 @@ The rules, by factor of Art. 13 (codes are stable and appear in findings):
     force - BAN PROHIBITIVE, BAN_MILITARY_END_USE PROHIBITIVE for a military end use or
     red flag RF15, else CAUTION with a no-military-use condition, ENHANCED_REVIEW CONCERN;
     screening's destination findings (HIGH CONCERN, else CAUTION); a UN embargo CONCERN.
-(6) end user and end use: PRC control list (Art. 18) MATCH PROHIBITIVE, potential CONCERN;
-    watch list (Reg. 26) CONCERN; Unreliable Entity List CONCERN; foreign lists (OFAC, BIS)
+(6) end user and end use: PRC control list (Art. 18) MATCH by the listing's measure -
+    PROHIBIT and SUSPEND PROHIBITIVE, RESTRICT PROHIBITIVE unless the exporter made a
+    special-case application naming the entry (then CONCERN: the officer decides;
+    special_cases.py), potential CONCERN; watch list (Reg. 26) CONCERN, saying which of the
+    risk assessment report and the undertaking is missing; Unreliable Entity List CONCERN; foreign lists (OFAC, BIS)
     MATCH CAUTION; red flags by severity (HIGH CONCERN, else CAUTION); the end-user
     certificate (Art. 15) missing or not from the end user or its government CONCERN,
     expired CAUTION; an end user outside the destination CAUTION; a military end use of
@@ -71,6 +74,7 @@ from .model import (
     party_key,
 )
 from .policy import MeasureKind, Policy, Sensitivity, SensitivityRule
+from .special_cases import control_list_finding, watch_list_findings
 from .validation import certificate_required
 
 # --------------------------------------------------------------------------- result types
@@ -636,20 +640,16 @@ def _end_user_and_end_use(f: _Findings, application: Application,
         ev = (_hit_evidence(application, hit),)
         match = hit.decision == HitDecision.MATCH
         if hit.list_kind == ListKind.PRC_CONTROL_LIST:
-            if match:
-                f.add(fac, Level.PROHIBITIVE, "F6-CONTROL-LIST-MATCH",
-                      "A party is on the PRC control list: transactions are prohibited or "
-                      "restricted (Art. 18)",
-                      "当事方列入管控名单，禁止或限制与其交易（第十八条）", ev)
+            if match:  # the listing's measure decides (Art. 18; special_cases.py)
+                o = control_list_finding(hit.measure, hit.entry_id, content.special_case)
+                f.add(fac, Level(o.level), o.code, o.en, o.zh, ev)
             else:
                 f.add(fac, Level.CONCERN, "F6-CONTROL-LIST-POTENTIAL",
                       "A party may be on the PRC control list (Art. 18)",
                       "当事方疑似列入管控名单（第十八条）", ev)
         elif hit.list_kind == ListKind.PRC_WATCH_LIST:
-            f.add(fac, Level.CONCERN, "F6-WATCH-LIST",
-                  "A party is (or may be) on the watch list: a risk assessment and the "
-                  "exporter's commitments are required (Reg. 26)",
-                  "当事方列入（或疑似列入）关注名单，须提交风险评估报告和承诺（条例第二十六条）", ev)
+            for o in watch_list_findings(content.watch_list_materials):  # Reg. 26
+                f.add(fac, Level(o.level), o.code, o.en, o.zh, ev)
         elif hit.list_kind == ListKind.UNRELIABLE_ENTITY_LIST:
             f.add(fac, Level.CONCERN, "F6-UNRELIABLE-ENTITY-LIST",
                   "A party is (or may be) on the Unreliable Entity List: check the measures "

@@ -20,11 +20,16 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+OMIT_DEFAULT = "canonical_omit_default"
+
 
 def to_plain(obj: Any) -> Any:
     """A JSON-compatible structure for `obj` (see module doc)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        # a field added later with OMIT_DEFAULT is left out while it holds its default, so
+        # the inputs hash of a snapshot saved before the field existed still reproduces
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not (f.metadata.get(OMIT_DEFAULT) and getattr(obj, f.name) == f.default)}
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, (dt.date, dt.datetime)):

@@ -31,10 +31,11 @@ _ONE_DAY = dt.timedelta(days=1)
 
 
 class PauseKind(str, Enum):
-    """Why the clock stopped (Reg. 17 excludes both)."""
+    """Why the clock stopped (Reg. 17 excludes these; a referral: Reg. 17, Art. 24)."""
 
     INFORMATION_REQUEST = "INFORMATION_REQUEST"
     EXPERT_REVIEW = "EXPERT_REVIEW"
+    REFERRAL = "REFERRAL"
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ the protobuf messages onto them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+
+from .canonical import OMIT_DEFAULT
+from .special_cases import ControlMeasure
 
 
 class ListKind(str, Enum):
@@ -51,6 +54,8 @@ class PartyHit:
     score: float
     decision: HitDecision
     entry_name: str = ""
+    # control-list hits: the listing's measure (Art. 18); None = not stated (PROHIBIT)
+    measure: ControlMeasure | None = field(default=None, metadata={OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+
+from .canonical import OMIT_DEFAULT
+from .special_cases import SpecialCaseRequest, WatchListMaterials
+
+_OMIT = {OMIT_DEFAULT: True}
 
 # --------------------------------------------------------------------------- operators
 
@@ -198,6 +203,7 @@ class ApplicationState(str, Enum):
     DENIED = "DENIED"
     WITHDRAWN = "WITHDRAWN"
     RECONSIDERATION = "RECONSIDERATION"  # Art. 41
+    RETURNED = "RETURNED"  # Reg. 17: returned for missing materials before acceptance
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,10 @@ class ApplicationContent:
     end_user_certificate: EndUserCertificate | None = None
     contract_reference: str = ""
     catch_all_declarations: tuple[CatchAllDeclaration, ...] = ()
+    # issue 11 (special_cases.py): Art. 18 special case, Reg. 26 documents; left out of the
+    # canonical inputs while unset (older snapshots replay with the same hash)
+    special_case: SpecialCaseRequest | None = field(default=None, metadata=_OMIT)
+    watch_list_materials: WatchListMaterials | None = field(default=None, metadata=_OMIT)
 
     def parties_with_role(self, role: PartyRole) -> tuple[Party, ...]:
         """The parties of one role, in submission order."""

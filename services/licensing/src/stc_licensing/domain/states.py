@@ -15,6 +15,11 @@ Transitions (action: from -> to):
   -> WITHDRAWN
 - REQUEST_RECONSIDERATION: DENIED -> RECONSIDERATION, once (Art. 41: the reconsideration
   decision is final)
+- RETURN: UNDER_REVIEW -> RETURNED (Reg. 17 acceptance step: returned for missing materials
+  before the application is formally accepted, procedures.py checks that; not while screening
+  runs, so that no result of the old content arrives after a resubmission)
+- RESUBMIT: RETURNED -> SCREENING (the materials arrived; the clock starts that day)
+- WITHDRAW also from RETURNED
 
 APPROVED, APPROVED_WITH_CONDITIONS and WITHDRAWN are terminal; DENIED is terminal once a
 reconsideration has been decided.
@@ -50,6 +55,8 @@ class Action(str, Enum):
     DENY = "DENY"
     WITHDRAW = "WITHDRAW"
     REQUEST_RECONSIDERATION = "REQUEST_RECONSIDERATION"
+    RETURN = "RETURN"
+    RESUBMIT = "RESUBMIT"
 
 
 _DECIDABLE = frozenset({S.UNDER_REVIEW, S.RECONSIDERATION})
@@ -65,10 +72,12 @@ TRANSITIONS: dict[Action, tuple[frozenset[ApplicationState], ApplicationState]] 
     Action.DENY: (_DECIDABLE, S.DENIED),
     Action.WITHDRAW: (
         frozenset({S.SUBMITTED, S.SCREENING, S.UNDER_REVIEW, S.INFORMATION_REQUESTED,
-                   S.RECONSIDERATION}),
+                   S.RECONSIDERATION, S.RETURNED}),
         S.WITHDRAWN,
     ),
     Action.REQUEST_RECONSIDERATION: (frozenset({S.DENIED}), S.RECONSIDERATION),
+    Action.RETURN: (frozenset({S.UNDER_REVIEW}), S.RETURNED),
+    Action.RESUBMIT: (frozenset({S.RETURNED}), S.SCREENING),
 }
 
 TERMINAL_STATES = frozenset({S.APPROVED, S.APPROVED_WITH_CONDITIONS, S.WITHDRAWN})

@@ -14,8 +14,10 @@ from stc.licensing.v1 import assessment_pb2, events_pb2
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
 
 from stc_licensing import wire
+from stc_licensing.domain import discretion as discretion_rules
 from stc_licensing.domain import holiday_calendar, model, temporary_controls
 from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import procedures as procedure_rules
 from stc_licensing.domain.states import Action
 from stc_licensing.storage.ports import AppRow, LicensingUnitOfWork
 
@@ -24,6 +26,11 @@ Outgoing = tuple[str, str, Message]
 _DECISION = {Action.APPROVE: events_pb2.DECISION_APPROVE,
              Action.APPROVE_WITH_CONDITIONS: events_pb2.DECISION_APPROVE_WITH_CONDITIONS,
              Action.DENY: events_pb2.DECISION_DENY}
+
+
+def decision_name(action: Action) -> str:
+    """The Decision enum name of a decision (as kept in decision_records)."""
+    return events_pb2.Decision.Name(_DECISION[action])
 
 
 async def publish(uow: LicensingUnitOfWork, event: Outgoing) -> str:
@@ -131,12 +138,80 @@ def expert_review_ended(row: AppRow, officer: str, outcome: str, paused_working_
 
 
 def application_decided(row: AppRow, action: Action, conditions: list[str],
-                        reasons: list[str], officer: str, at: dt.datetime) -> Outgoing:
-    """ApplicationDecided."""
+                        reasons: list[str], officer: str, at: dt.datetime,
+                        recommendation: str = "RECOMMENDATION_UNSPECIFIED",
+                        judgements: tuple[discretion_rules.Judgement, ...] = ()) -> Outgoing:
+    """ApplicationDecided, with the recommendation the officer had and the officer's
+    judgement of every finding (issue 11 item 2)."""
     return APPLICATION.name, row.id, events_pb2.ApplicationDecided(
         application_id=row.id, exporter_uscc=row.exporter_uscc, decision=_DECISION[action],
         conditions=conditions, reasons=reasons, officer=officer, authority=row.authority,
-        licence_id=row.licence_id or "", decided_at=wire.ts(at))
+        licence_id=row.licence_id or "", decided_at=wire.ts(at),
+        recommendation=recommendation, judgements=judgements_to_pb(judgements))
+
+
+_VERDICT_TO_PB = {discretion_rules.Verdict.ACCEPTED: "FINDING_VERDICT_ACCEPTED",
+                  discretion_rules.Verdict.OVERRIDDEN: "FINDING_VERDICT_OVERRIDDEN"}
+
+
+def judgements_to_pb(judgements: tuple[discretion_rules.Judgement, ...]
+                     ) -> list[events_pb2.FindingJudgement]:
+    """The officer's judgements as FindingJudgement messages."""
+    return [events_pb2.FindingJudgement(code=j.code, reason=j.reason,
+                                        verdict=_VERDICT_TO_PB[j.verdict]
+                                        if j.verdict is not None
+                                        else "FINDING_VERDICT_UNSPECIFIED")
+            for j in judgements]
+
+
+# --------------------------------------------------------------------------- procedures
+# issue 11 items 2 and 4 (service/procedures.py)
+
+
+def application_referred(row: AppRow, referral: procedure_rules.Referral) -> Outgoing:
+    """ApplicationReferred: to the State Council (Reg. 17) or with the CMC (Art. 24)."""
+    return APPLICATION.name, row.id, events_pb2.ApplicationReferred(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        referral=wire.referral_to_pb(referral))
+
+
+def referral_ended(row: AppRow, referral: procedure_rules.Referral) -> Outgoing:
+    """ReferralEnded, with the outcome."""
+    return APPLICATION.name, row.id, events_pb2.ReferralEnded(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        referral=wire.referral_to_pb(referral))
+
+
+def military_approval_recorded(row: AppRow,
+                               approval: procedure_rules.MilitaryApproval) -> Outgoing:
+    """MilitaryApprovalRecorded (Art. 24)."""
+    return APPLICATION.name, row.id, events_pb2.MilitaryApprovalRecorded(
+        application_id=row.id, exporter_uscc=row.exporter_uscc,
+        approval=wire.approval_to_pb(approval))
+
+
+def application_accepted(row: AppRow, acceptance: procedure_rules.Acceptance,
+                         deadline: dt.date | None) -> Outgoing:
+    """ApplicationAccepted: formal acceptance, the Reg. 17 clock's deadline."""
+    return APPLICATION.name, row.id, events_pb2.ApplicationAccepted(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        acceptance=wire.acceptance_to_pb(acceptance), deadline=wire.date_to_pb(deadline))
+
+
+def application_returned(row: AppRow, acceptance: procedure_rules.Acceptance) -> Outgoing:
+    """ApplicationReturned: missing materials, before acceptance (no clock)."""
+    return APPLICATION.name, row.id, events_pb2.ApplicationReturned(
+        application_id=row.id, exporter_uscc=row.exporter_uscc, authority=row.authority,
+        acceptance=wire.acceptance_to_pb(acceptance))
+
+
+def application_resubmitted(row: AppRow, accepted_on: dt.date,
+                            deadline: dt.date | None) -> Outgoing:
+    """ApplicationResubmitted: the completed content, accepted that day (Reg. 17)."""
+    return APPLICATION.name, row.id, events_pb2.ApplicationResubmitted(
+        application_id=row.id, exporter_uscc=row.exporter_uscc,
+        content=wire.content_from_json(row.content), accepted_on=wire.date_to_pb(accepted_on),
+        deadline=wire.date_to_pb(deadline))
 
 
 def deadline_approaching(row: AppRow, deadline: dt.date | None, remaining: int) -> Outgoing:

@@ -13,6 +13,9 @@ storage/ports.py), publish their events into the outbox of that transaction
 - holidays: the State Council's holiday schedules as data, deadlines recomputed (issue 11/3)
 - temporary_controls: the Art. 9(2) register, its expiry job, its hooks (issue 11/5)
 - extraterritorial: the de minimis rules of Arts. 45, 44 (EvaluateReExport, issue 11/6)
+- procedures (issue 11): Reg. 26 time-limit exemption, officer discretion and the decision
+  guards (Arts. 18, 23, 24, 39), referrals (Reg. 17, Art. 24), Art. 24 approvals, the
+  acceptance step (Reg. 17)
 
 Errors are stc_common ServiceErrors (the domain's own among them) and carry their status.
 """
@@ -57,6 +60,14 @@ from stc_licensing.service.operators import (
     set_military_qualification,
     update_icp_self_assessment,
 )
+from stc_licensing.service.procedures import (
+    accept_application,
+    end_referral,
+    record_military_approval,
+    refer_application,
+    resubmit_application,
+    return_application,
+)
 from stc_licensing.service.reactions import (
     apply_change_resolution,
     handle_rescreening_match,
@@ -78,6 +89,8 @@ from stc_licensing.service.temporary_controls import (
 )
 
 __all__ = [
+    "accept_application", "end_referral", "record_military_approval", "refer_application",
+    "resubmit_application", "return_application",
     "DEADLINE_WARNING_WORKING_DAYS", "Replay", "amend_application", "apply_change_resolution",
     "assess_application", "common", "configure_policies", "configure_rules",
     "create_temporary_control", "decide_application", "decide_temporary_control",

@@ -22,7 +22,7 @@ from stc_licensing.domain.states import Action, transition
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
 from stc_licensing.policy_files import bundled_embargoes_path, load_bundled_policies
-from stc_licensing.service import commands, common, temporary_controls
+from stc_licensing.service import commands, common, procedures, temporary_controls
 from stc_licensing.service.review import domain_application
 from stc_licensing.storage.ports import LicensingUnitOfWork
 
@@ -128,6 +128,7 @@ async def assess_application(*, uow: LicensingUnitOfWork, cmd: commands.AssessAp
         inputs_hash=result.inputs_hash, assessed_on=day, assessed_at=at,
         body=body.SerializeToString(), inputs=canonical_json(snapshot).decode(),
         policy_content=_policy_json(policy))
+    await procedures.after_assessment(uow, row.id, screening)  # issue 11: Reg. 26 time limit
     row.state = transition(row.state, Action.COMPLETE_ASSESSMENT)
     await common.record_step(uow, row, "STATE_CHANGED", "screening completed; under review")
     await common.record_step(uow, row, "ASSESSED", result.recommendation.value, assessment_id)

@@ -22,6 +22,8 @@ from stc_licensing.domain import (
     temporary_controls,
 )
 from stc_licensing.domain import licence as licence_rules
+from stc_licensing.domain import procedures as procedure_rules
+from stc_licensing.domain.discretion import Judgement
 from stc_licensing.domain.states import Action
 
 # --------------------------------------------------------------------------- operators
@@ -189,6 +191,64 @@ class DecideApplication:
     conditions: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     valid_until: dt.date | None = None
+    # issue 11 item 2: the officer's judgement of findings (verdict None when unset)
+    judgements: tuple[Judgement, ...] = ()
+
+
+# --------------------------------------------------------------------------- procedures
+# issue 11 items 2 and 4 (service/procedures.py)
+
+
+@dataclass(frozen=True)
+class ReferApplication:
+    """Refer a case to the State Council (Reg. 17) or with the CMC (Art. 24); `body` None
+    when the request named none."""
+
+    application_id: str
+    body: procedure_rules.ReferralBody | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EndReferral:
+    """The referral answered, with its outcome."""
+
+    application_id: str
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class RecordMilitaryApproval:
+    """Art. 24: the export programme or the contract approved; `kind` None when unset."""
+
+    application_id: str
+    kind: procedure_rules.MilitaryApprovalKind | None
+    document_ref: str = ""
+
+
+@dataclass(frozen=True)
+class AcceptApplication:
+    """The officer formally accepts an application (Reg. 17)."""
+
+    application_id: str
+
+
+@dataclass(frozen=True)
+class ReturnApplication:
+    """The officer returns an application for missing materials before accepting it."""
+
+    application_id: str
+    missing_materials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResubmitApplication:
+    """The exporter resubmits a returned application (content None when absent)."""
+
+    application_id: str
+    note: str = ""
+    content: model.ApplicationContent | None = None
+    content_json: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- assessment

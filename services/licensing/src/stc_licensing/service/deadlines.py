@@ -15,7 +15,7 @@ from stc_licensing.domain.model import ApplicationState
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
-from stc_licensing.service import common
+from stc_licensing.service import common, procedures
 from stc_licensing.storage.ports import LicensingUnitOfWork
 
 log = get_logger("stc_licensing.service.deadlines")
@@ -27,6 +27,8 @@ async def warn_deadline(*, uow: LicensingUnitOfWork, application_id: str, as_of:
     """DeadlineApproaching once when at most `within` working days of the Reg. 17 clock are
     left on a pending application whose clock is running (for the officer's queue)."""
     row = await uow.applications.get(application_id, for_update=True)
+    if row is not None and await procedures.time_limit_exempt(uow, row.id):
+        return False  # Reg. 26 / Reg. 17 referral: not bound by the time limit (issue 11)
     if row is None or row.warning_reported or row.breach_reported or \
             row.state not in CLOCK_STATES or any(p.end is None for p in row.pauses):
         return False
@@ -61,7 +63,8 @@ async def mark_breach(*, uow: LicensingUnitOfWork, application_id: str, as_of: d
             "(Art. 41; Administrative Reconsideration Law Art. 62)")
         log.warning("application.reconsideration_overdue", application_id=row.id)
         return False
-    if row is None or row.breach_reported or row.state not in CLOCK_STATES:
+    if row is None or row.breach_reported or row.state not in CLOCK_STATES or \
+            await procedures.time_limit_exempt(uow, row.id):  # issue 11: Reg. 26, Reg. 17
         return False
     cs = clock_status(row.accepted_on, as_of, row.pauses)
     if not cs.breached:

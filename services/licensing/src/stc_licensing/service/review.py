@@ -31,7 +31,7 @@ from stc_licensing.domain.model import Application, ApplicationState, LicenceTyp
 from stc_licensing.domain.states import PENDING_STATES, Action, transition
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
-from stc_licensing.service import commands, common, temporary_controls
+from stc_licensing.service import commands, common, procedures, temporary_controls
 from stc_licensing.service.applications import close_open_pauses
 from stc_licensing.service.views import ApplicationView, Decision, LicenceView, Page
 from stc_licensing.storage.ports import AppRow, LicensingUnitOfWork
@@ -182,6 +182,8 @@ async def decide_application(*, uow: LicensingUnitOfWork, caller: Principal,
     approve = action in (Action.APPROVE, Action.APPROVE_WITH_CONDITIONS)
     if approve:
         await _check_general_licence(uow, row)
+    # issue 11: Arts. 18, 23, 24, 39 guards and the officer's judgement of every finding
+    ctx = await procedures.check_decision(uow, row, approve, cmd.judgements)
     was = row.state
     row.state = transition(row.state, action, reconsideration_used=row.reconsideration_used)
     if was == ApplicationState.RECONSIDERATION:
@@ -202,11 +204,14 @@ async def decide_application(*, uow: LicensingUnitOfWork, caller: Principal,
     view = await common.record_step(uow, row, "STATE_CHANGED",
                                     "; ".join(conditions or reasons) or "approved")
     await publish(uow, outgoing.application_decided(row, action, conditions, reasons,
-                                                    caller.subject, at))
+                                                    caller.subject, at, ctx.recommendation,
+                                                    ctx.judgements))
+    await procedures.record_decision(uow, row, caller.subject, outgoing.decision_name(action),
+                                     ctx, at)
     licence_view = None
     if issued is not None:
         await publish(uow, outgoing.licence_issued(issued, row, at))
         licence_view = LicenceView(issued, row.authority, row.reference, row.content, at)
         log.info("licence.issued", licence_id=issued.id, application_id=row.id)
     log.info("application.decided", application_id=row.id, state=row.state.value)
-    return Decision(view, licence_view)
+    return Decision(await procedures.with_procedures(uow, view), licence_view, ctx.judgements)

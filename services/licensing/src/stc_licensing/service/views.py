@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 from stc_licensing.domain import extraterritorial, model
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain.clock import ClockStatus
+from stc_licensing.domain.discretion import Judgement
+from stc_licensing.domain.procedures import Procedures
 from stc_licensing.storage.ports import AppRow, StoredSchedule
 
 T = TypeVar("T")
@@ -33,6 +35,9 @@ class ApplicationView:
     clock: ClockStatus
     clock_paused: bool
     under_expert_review: bool
+    # issue 11: the law's procedures (exemption, referral, Art. 24 approvals, acceptance);
+    # None where the use case did not read them
+    procedures: Procedures | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class Decision:
 
     application: ApplicationView
     licence: LicenceView | None = None
+    # issue 11 item 2: the officer's judgement of every finding (domain/discretion.py)
+    judgements: tuple[Judgement, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What the licensing use cases read and write: one repository interface per table group and
 the unit of work that carries them (`uow.operators`, `uow.standings`, `uow.applications`,
 `uow.assessments`, `uow.licences`, `uow.holiday_schedules`,
-`uow.temporary_controls`, plus `publish` into the outbox of the same transaction).
+`uow.temporary_controls`, `uow.procedures`, plus `publish` into the outbox of the same
+transaction).
 
 Two implementations of the same interface: `storage.sql` (PostgreSQL, plain SQL, the one the
 service runs) and `stc_licensing.testing.fakes` (in memory, the use cases' unit tests).
@@ -22,6 +23,8 @@ from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
 from stc_licensing.domain import temporary_controls as tc
 from stc_licensing.domain.clock import Pause
+from stc_licensing.domain.discretion import Judgement
+from stc_licensing.domain.procedures import Procedures
 
 
 @dataclass
@@ -261,6 +264,46 @@ class TemporaryControlRepository(abc.ABC):
         """Record the measures a licence rests on."""
 
 
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One decision with the recommendation the officer had and every finding's judgement
+    (issue 11 item 2, officer discretion)."""
+
+    application_id: str
+    decided_at: dt.datetime
+    officer: str
+    decision: str
+    recommendation: str
+    assessment_id: str
+    judgements: tuple[Judgement, ...]
+
+
+class ProceduresRepository(abc.ABC):
+    """The law's procedures on an application (issue 11 items 1, 2, 4; migration 0010):
+    the time-limit exemption (Reg. 26), the referral (Reg. 17, Art. 24), the Art. 24
+    approvals, the acceptance step (Reg. 17), and the decision records."""
+
+    @abc.abstractmethod
+    async def get(self, application_id: str, *, for_update: bool = False) -> Procedures:
+        """The application's procedures (empty ones when none were stored)."""
+
+    @abc.abstractmethod
+    async def save(self, p: Procedures) -> None:
+        """Insert or replace the application's procedures."""
+
+    @abc.abstractmethod
+    async def set_accepted_on(self, application_id: str, day: dt.date) -> None:
+        """The acceptance day after a resubmission (Reg. 17: the clock's start)."""
+
+    @abc.abstractmethod
+    async def add_decision(self, d: DecisionRecord) -> None:
+        """Keep one decision record."""
+
+    @abc.abstractmethod
+    async def decisions(self, application_id: str) -> list[DecisionRecord]:
+        """The application's decision records, oldest first."""
+
+
 class LicensingUnitOfWork(Protocol):
     """One transaction: the repositories and the outbox (`publish`)."""
 
@@ -297,6 +340,11 @@ class LicensingUnitOfWork(Protocol):
     @property
     def temporary_controls(self) -> TemporaryControlRepository:
         """The temporary controls register."""
+        ...
+
+    @property
+    def procedures(self) -> ProceduresRepository:
+        """The law's procedures and decision records (issue 11)."""
         ...
 
     async def publish(self, topic: str, key: str, message: Message, *,

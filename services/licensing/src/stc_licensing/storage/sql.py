@@ -24,6 +24,7 @@ from stc_licensing.domain.clock import Pause, PauseKind
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
 from stc_licensing.storage.ports import AppRow, LicenceRow, StoredMeasure, StoredSchedule
+from stc_licensing.storage.procedures import SqlProcedures
 
 # The pool's codec (stc_common.db.pool) encodes and decodes json/jsonb as Python objects.
 
@@ -524,6 +525,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.licences = SqlLicences(conn)
         self.holiday_schedules = SqlHolidaySchedules(conn)
         self.temporary_controls = SqlTemporaryControls(conn)
+        self.procedures = SqlProcedures(conn)
 
     @classmethod
     def over(cls, uow: UnitOfWork) -> SqlUnitOfWork:

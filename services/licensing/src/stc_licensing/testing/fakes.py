@@ -23,6 +23,7 @@ from stc_licensing.domain import inputs as domain_inputs
 from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
 from stc_licensing.domain import temporary_controls as tc
+from stc_licensing.domain.procedures import Procedures
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
 from stc_licensing.storage.ports import AppRow, LicenceRow, StoredMeasure, StoredSchedule
@@ -45,13 +46,16 @@ class InMemoryStore:
     # measure id -> (stored measure, request id); licence id -> the measures it rests on
     temporary_controls: dict[str, tuple[StoredMeasure, str | None]] = field(default_factory=dict)
     licence_measures: dict[str, set[str]] = field(default_factory=dict)
+    # issue 11 (migration 0010): application_procedures and decision_records
+    procedures: dict[str, Procedures] = field(default_factory=dict)
+    decisions: list[ports.DecisionRecord] = field(default_factory=list)
 
     def snapshot(self) -> tuple:
         """Everything stored, for asserting that a refused use case wrote nothing."""
         return copy.deepcopy((self.operators, self.standings, self.counters, self.applications,
                               self.history, self.assessments, self.licences,
                               self.holiday_schedules, self.temporary_controls,
-                              self.licence_measures))
+                              self.licence_measures, self.procedures, self.decisions))
 
 
 class FakeOperators(ports.OperatorRepository):
@@ -284,6 +288,30 @@ class FakeTemporaryControls(ports.TemporaryControlRepository):
         self.store.licence_measures.setdefault(licence_id, set()).update(measure_ids)
 
 
+class FakeProcedures(ports.ProceduresRepository):
+    """application_procedures and decision_records in memory."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    async def get(self, application_id: str, *, for_update: bool = False) -> Procedures:
+        return self.store.procedures.get(application_id, Procedures(application_id))
+
+    async def save(self, p: Procedures) -> None:
+        self.store.procedures[p.application_id] = p
+
+    async def set_accepted_on(self, application_id: str, day: dt.date) -> None:
+        row = self.store.applications.get(application_id)
+        if row is not None:
+            row.accepted_on = day
+
+    async def add_decision(self, d: ports.DecisionRecord) -> None:
+        self.store.decisions.append(d)
+
+    async def decisions(self, application_id: str) -> list[ports.DecisionRecord]:
+        return [d for d in self.store.decisions if d.application_id == application_id]
+
+
 class FakeUnitOfWork:
     """storage.ports.LicensingUnitOfWork in memory: the fake repositories over one store and
     a publisher that records the events (topic, key, message) in order."""
@@ -297,6 +325,7 @@ class FakeUnitOfWork:
         self.licences = FakeLicences(self.store)
         self.holiday_schedules = FakeHolidaySchedules(self.store)
         self.temporary_controls = FakeTemporaryControls(self.store)
+        self.procedures = FakeProcedures(self.store)
         self.source = "stc-licensing-test"
         self.events: list[tuple[str, str, Any]] = []
 

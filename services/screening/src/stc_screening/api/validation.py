@@ -172,6 +172,11 @@ def validate_entry(c: ViolationCollector, e: ev.ListEntry, field: str) -> None:
     if e.party_type:
         c.require(e.party_type.strip().lower() in PARTY_TYPE_FROM_PB, f"{field}.party_type",
                   "entity, individual, vessel or aircraft")
+    if e.control_measure:  # Art. 18: a measure belongs to a control-list designation
+        c.require(e.list_kind == ev.LIST_KIND_CONTROL_LIST, f"{field}.control_measure",
+                  "only a control-list entry carries a measure (Art. 18)")
+        c.require(e.control_measure in ev.ControlMeasure.values(), f"{field}.control_measure",
+                  "PROHIBIT, RESTRICT or SUSPEND")
 
 
 def request_id(c: ViolationCollector, value: str) -> str:
