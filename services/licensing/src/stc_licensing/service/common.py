@@ -114,9 +114,8 @@ async def record_step(uow: LicensingUnitOfWork, row: AppRow, kind: str, note: st
     if row.state == ApplicationState.RECONSIDERATION and row.reconsideration_due:
         # the review queue orders by this: the reconsideration's own due day (calendar days)
         row.deadline, row.deadline_exact = row.reconsideration_due, True
-    await uow.applications.save(row)
     view = application_view(row)
-    await uow.applications.append_history(row.id, kind, row.state.value, note,
-                                          wire.application_to_pb(view).SerializeToString(),
-                                          assessment_id)
+    await uow.applications.save_step(row, kind, note,
+                                     wire.application_to_pb(view).SerializeToString(),
+                                     assessment_id)
     return view

@@ -129,6 +129,14 @@ class ApplicationRepository(abc.ABC):
                              snapshot: bytes, assessment_id: str | None = None) -> int:
         """Append one step to the application's history; return its sequence."""
 
+    async def save_step(self, a: AppRow, kind: str, note: str, snapshot: bytes,
+                        assessment_id: str | None = None) -> int:
+        """Save the application and append one step to its history (the caller holds the
+        row lock); return the step's sequence. An adapter may do both in one round trip."""
+        await self.save(a)
+        return await self.append_history(a.id, kind, a.state.value, note, snapshot,
+                                         assessment_id)
+
     @abc.abstractmethod
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[Any]:
         """History steps with a sequence above `after`, in order."""
