@@ -5,7 +5,9 @@ One listening connection per process, opened while at least one stream watches a
 `linger_s` seconds after the last one leaves, unless another stream came meanwhile: under
 load, watches come and go all the time, and opening a connection per watch (a PostgreSQL
 backend started, authenticated and LISTENing) cost more CPU than the watch itself (issue 14).
-The stream re-reads the history table after every wake-up and at least every `fallback_s` seconds, so a lost notification (or a listener that could not connect) only delays an update, never loses it: the table is the source of truth.
+The stream re-reads the history table after every wake-up and at least every `fallback_s`
+seconds, so a lost notification (or a listener that could not connect) only delays an
+update, never loses it: the table is the source of truth.
 """
 
 from __future__ import annotations
