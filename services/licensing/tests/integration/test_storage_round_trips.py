@@ -1,5 +1,5 @@
 """The storage statements merged for speed (issue 14) against real PostgreSQL: a history step
-(application saved, step appended, watchers notified) in one round trip, an operator read with
+(application saved, steps appended, watchers notified) in one round trip, an operator read with
 its export history (Art. 14) in one, an assessment with its policy version in one; and the
 watch listener kept open between watches instead of reconnecting per stream."""
 
@@ -14,7 +14,7 @@ import pytest
 from stc_common.db.pool import create_pool
 from stc_licensing.api.watch import CHANNEL, HistoryNotifier
 from stc_licensing.domain import model
-from stc_licensing.storage.ports import AppRow
+from stc_licensing.storage.ports import AppRow, HistoryStep
 from stc_licensing.storage.sql import SqlApplications, SqlAssessments, SqlOperators
 
 pytestmark = pytest.mark.integration
@@ -79,13 +79,20 @@ async def test_a_history_step_is_one_round_trip_and_notifies_watchers(env, pool,
             row.state = model.ApplicationState.UNDER_REVIEW
             assert await apps.save_step(row, "ASSESSED", "two", b"snap-2", None) == 2
             assert counting.calls == 2  # was six: save, append, notify per step
+            row.state = model.ApplicationState.APPROVED
+            assert await apps.save_steps(row, [
+                HistoryStep("STATE_CHANGED", "UNDER_REVIEW", "three", b"snap-3", None),
+                HistoryStep("STATE_CHANGED", "APPROVED", "four", b"snap-4", None)]) == 4
+            assert counting.calls == 3  # two steps, one round trip
         stored = await SqlApplications(conn).get(row.id)
-        assert stored is not None and stored.state == model.ApplicationState.UNDER_REVIEW
+        assert stored is not None and stored.state == model.ApplicationState.APPROVED
         assert stored.flags == ["F1"]
         steps = await SqlApplications(conn).history_after(row.id, 0)
         assert [(s["sequence"], s["kind"], s["state"], s["note"], bytes(s["snapshot"]))
                 for s in steps] == [(1, "STATE_CHANGED", "SCREENING", "one", b"snap-1"),
-                                    (2, "ASSESSED", "UNDER_REVIEW", "two", b"snap-2")]
+                                    (2, "ASSESSED", "UNDER_REVIEW", "two", b"snap-2"),
+                                    (3, "STATE_CHANGED", "UNDER_REVIEW", "three", b"snap-3"),
+                                    (4, "STATE_CHANGED", "APPROVED", "four", b"snap-4")]
         assert await asyncio.wait_for(woken.get(), 10) == row.id  # delivered at commit
     finally:
         await pool.release(conn)

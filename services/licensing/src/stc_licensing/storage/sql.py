@@ -258,8 +258,14 @@ class SqlApplications(ports.ApplicationRepository):
 
     async def save_step(self, a: AppRow, kind: str, note: str, snapshot: bytes,
                         assessment_id: str | None = None) -> int:
-        """`save` + `append_history` + the watch notification in one statement (one round
-        trip instead of three: the hot path of every use case that moves an application)."""
+        """`save_steps` of one step."""
+        return await self.save_steps(a, [ports.HistoryStep(kind, a.state.value, note, snapshot,
+                                                           assessment_id)])
+
+    async def save_steps(self, a: AppRow, steps: list[ports.HistoryStep]) -> int:
+        """`save` + `append_history` of every step + the watch notification in one statement
+        (one round trip instead of three per step: the hot path of every use case that moves
+        an application, issue 14); the last step's sequence."""
         return await self.conn.fetchval(
             """WITH saved AS (
                  UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
@@ -268,19 +274,25 @@ class SqlApplications(ports.ApplicationRepository):
                    warning_reported = $12, decided_on = $13, reconsideration_requested_on = $14,
                    reconsideration_due = $15, reconsideration_overdue_reported = $16
                  WHERE id = $1 RETURNING id),
+               base AS (
+                 SELECT coalesce(max(sequence), 0) AS last FROM application_history
+                 WHERE application_id = $1),
                step AS (
                  INSERT INTO application_history
                    (application_id, sequence, kind, state, note, assessment_id, snapshot)
-                 SELECT $1, coalesce(max(sequence), 0) + 1, $17, $2, $18, $19, $20
-                 FROM application_history WHERE application_id = $1
+                 SELECT $1, base.last + t.n, t.kind, t.state, t.note, t.assessment_id, t.snapshot
+                 FROM base, unnest($17::text[], $18::text[], $19::text[], $20::text[],
+                                   $21::bytea[])
+                   WITH ORDINALITY AS t(kind, state, note, assessment_id, snapshot, n)
                  RETURNING sequence)
-               SELECT step.sequence FROM step, saved,
+               SELECT max(step.sequence) FROM step, saved,
                  LATERAL pg_notify('licensing_application', $1)""",
             a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
             a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
             a.updated_at, a.warning_reported, a.decided_on, a.reconsideration_requested_on,
             a.reconsideration_due, a.reconsideration_overdue_reported,
-            kind, note, assessment_id, snapshot)
+            [st.kind for st in steps], [st.state for st in steps], [st.note for st in steps],
+            [st.assessment_id for st in steps], [st.snapshot for st in steps])
 
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
         """History rows with a sequence above `after`, in order."""
