@@ -1,6 +1,7 @@
 """Token verification rules, without a server (the server path is an integration test)."""
 
 import datetime as dt
+import time
 
 import jwt
 import pytest
@@ -108,3 +109,32 @@ def test_mint_cli_importer(capsys):
     with pytest.raises(SystemExit) as exit_:
         mint.main(["--role", "importer", "--licence", "LIC-9"])
     assert exit_.value.code == 2
+
+
+def test_verified_token_is_cached_until_its_expiry(monkeypatch):
+    """A token verified once is not checked again (issue 14: the Ed25519 check per call),
+    but only until its `exp`: after that it is refused as expired, never served from the
+    cache."""
+    verifier = TokenVerifier()
+    now = dt.datetime.now(dt.UTC)
+    token = mint_token(role="exporter", uscc=USCC, ttl=dt.timedelta(seconds=600),
+                       now=now - dt.timedelta(seconds=599))  # exp in one or two seconds
+    first = verifier.verify(token)
+    calls = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: calls.append(1) or real_decode(*a, **k))
+    assert verifier.verify(token) is first and calls == []
+    time.sleep(max(0.0, first.expires_at - time.time()) + 0.05)  # the token's exp passes
+    with pytest.raises(Unauthenticated) as err:
+        verifier.verify(token)
+    assert err.value.reason == "TOKEN_EXPIRED" and calls == [1]
+
+
+def test_a_refused_token_is_not_cached():
+    verifier = TokenVerifier()
+    token = mint_token(role="exporter", uscc=USCC)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(forged)
+    assert verifier.verify(token).uscc == USCC

@@ -93,9 +93,10 @@ async def submit_application(*, uow: LicensingUnitOfWork, caller: Principal,
         if existing is None:
             raise AssertionError("the insert was refused without a stored request id")
         return _replay(existing, request_fp)
-    await common.record_step(uow, row, "STATE_CHANGED", "submitted")
-    row.state = transition(row.state, Action.START_SCREENING)
-    view = await common.record_step(uow, row, "STATE_CHANGED", "screening requested")
+    view = await common.record_steps(uow, row, [
+        (row.state, "STATE_CHANGED", "submitted", None),
+        (transition(row.state, Action.START_SCREENING), "STATE_CHANGED", "screening requested",
+         None)])
     await publish(uow, outgoing.application_submitted(row))
     log.info("application.submitted", application_id=row.id, reference=row.reference,
              authority=authority)

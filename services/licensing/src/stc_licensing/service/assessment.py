@@ -129,9 +129,10 @@ async def assess_application(*, uow: LicensingUnitOfWork, cmd: commands.AssessAp
         body=body.SerializeToString(), inputs=canonical_json(snapshot).decode(),
         policy_content=_policy_json(policy))
     await procedures.after_assessment(uow, row.id, screening)  # issue 11: Reg. 26 time limit
-    row.state = transition(row.state, Action.COMPLETE_ASSESSMENT)
-    await common.record_step(uow, row, "STATE_CHANGED", "screening completed; under review")
-    await common.record_step(uow, row, "ASSESSED", result.recommendation.value, assessment_id)
+    review = transition(row.state, Action.COMPLETE_ASSESSMENT)
+    await common.record_steps(uow, row, [
+        (review, "STATE_CHANGED", "screening completed; under review", None),
+        (review, "ASSESSED", result.recommendation.value, assessment_id)])
     await publish(uow, outgoing.application_assessed(body, row.exporter_uscc))
     log.info("application.assessed", application_id=row.id,
              recommendation=result.recommendation.value, policy=result.policy_version)

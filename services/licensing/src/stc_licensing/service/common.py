@@ -25,7 +25,7 @@ from stc_licensing.domain.model import ApplicationState
 from stc_licensing.domain.routing import Authority as RoutingAuthority
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.service.views import ApplicationView
-from stc_licensing.storage.ports import AppRow, LicenceRow, LicensingUnitOfWork
+from stc_licensing.storage.ports import AppRow, HistoryStep, LicenceRow, LicensingUnitOfWork
 
 # routing.Authority -> the authority names of tokens and reference numbers
 AUTHORITY_NAME = {RoutingAuthority.MOFCOM: "MOFCOM", RoutingAuthority.SASTIND: "SASTIND",
@@ -104,19 +104,40 @@ def application_view(row: AppRow, as_of: dt.date | None = None) -> ApplicationVi
         under_expert_review=open_pause(row.pauses, PauseKind.EXPERT_REVIEW) is not None)
 
 
-async def record_step(uow: LicensingUnitOfWork, row: AppRow, kind: str, note: str = "",
-                      assessment_id: str | None = None) -> ApplicationView:
-    """Save the application and append a step to its history (WatchApplication streams it,
-    with the application as it was after the step)."""
+def _step(row: AppRow, kind: str, note: str, assessment_id: str | None
+          ) -> tuple[ApplicationView, HistoryStep]:
+    """The row's clock fields brought up to date, its view and its history step."""
     row.updated_at = now()
     clock = application_view(row, today()).clock
     row.deadline, row.deadline_exact = clock.deadline, clock.exact
     if row.state == ApplicationState.RECONSIDERATION and row.reconsideration_due:
         # the review queue orders by this: the reconsideration's own due day (calendar days)
         row.deadline, row.deadline_exact = row.reconsideration_due, True
-    await uow.applications.save(row)
     view = application_view(row)
-    await uow.applications.append_history(row.id, kind, row.state.value, note,
-                                          wire.application_to_pb(view).SerializeToString(),
-                                          assessment_id)
+    return view, HistoryStep(kind, row.state.value, note,
+                             wire.application_to_pb(view).SerializeToString(), assessment_id)
+
+
+async def record_step(uow: LicensingUnitOfWork, row: AppRow, kind: str, note: str = "",
+                      assessment_id: str | None = None) -> ApplicationView:
+    """Save the application and append a step to its history (WatchApplication streams it,
+    with the application as it was after the step)."""
+    view, step = _step(row, kind, note, assessment_id)
+    await uow.applications.save_steps(row, [step])
+    return view
+
+
+async def record_steps(uow: LicensingUnitOfWork, row: AppRow,
+                       steps: list[tuple[ApplicationState, str, str, str | None]]
+                       ) -> ApplicationView:
+    """`record_step` of several steps in a row, (state, kind, note, assessment id) each: the
+    row takes each state before its step's snapshot; saved with one round trip."""
+    view, history = None, []
+    for state, kind, note, assessment_id in steps:
+        row.state = state
+        view, step = _step(row, kind, note, assessment_id)
+        history.append(step)
+    if view is None:
+        raise ValueError("record_steps needs at least one step")
+    await uow.applications.save_steps(row, history)
     return view

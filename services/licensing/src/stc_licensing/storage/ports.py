@@ -59,6 +59,17 @@ class AppRow:
     request_fingerprint: str | None = None
 
 
+@dataclass(frozen=True)
+class HistoryStep:
+    """One step of an application's history as stored (WatchApplication streams it)."""
+
+    kind: str
+    state: str
+    note: str
+    snapshot: bytes  # the serialized stc.licensing.v1.Application after the step
+    assessment_id: str | None = None
+
+
 @dataclass
 class LicenceRow:
     """A licence with the row data the domain does not carry."""
@@ -155,6 +166,23 @@ class ApplicationRepository(abc.ABC):
     async def append_history(self, app_id: str, kind: str, state: str, note: str,
                              snapshot: bytes, assessment_id: str | None = None) -> int:
         """Append one step to the application's history; return its sequence."""
+
+    async def save_step(self, a: AppRow, kind: str, note: str, snapshot: bytes,
+                        assessment_id: str | None = None) -> int:
+        """Save the application and append one step to its history (the caller holds the
+        row lock); return the step's sequence. An adapter may do both in one round trip."""
+        return await self.save_steps(a, [HistoryStep(kind, a.state.value, note, snapshot,
+                                                     assessment_id)])
+
+    async def save_steps(self, a: AppRow, steps: list[HistoryStep]) -> int:
+        """Save the application and append `steps` in order (the caller holds the row lock);
+        return the last step's sequence. An adapter may do it all in one round trip."""
+        await self.save(a)
+        seq = 0
+        for st in steps:
+            seq = await self.append_history(a.id, st.kind, st.state, st.note, st.snapshot,
+                                            st.assessment_id)
+        return seq
 
     @abc.abstractmethod
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[Any]:

@@ -76,17 +76,20 @@ class SqlOperators(ports.OperatorRepository):
     async def get(self, uscc: str, *, for_update: bool = False
                            ) -> tuple[model.ExportOperator, dt.datetime] | None:
         """The operator with its export history (Art. 14) and registration time."""
-        row = await self.conn.fetchrow("SELECT * FROM operators WHERE uscc = $1"
-                                  + (" FOR UPDATE" if for_update else ""), uscc)
+        # one round trip: the row with its export count and established end users
+        row = await self.conn.fetchrow(
+            """SELECT o.*,
+                 (SELECT count(*) FROM licence_usage u JOIN licences l ON l.id = u.licence_id
+                  WHERE l.holder_uscc = o.uscc) AS _exports,
+                 (SELECT coalesce(array_agg(DISTINCT k), '{}') FROM licences l
+                  JOIN licence_usage u ON u.licence_id = l.id,
+                  unnest(l.end_user_keys) AS k WHERE l.holder_uscc = o.uscc) AS _end_users
+               FROM operators o WHERE o.uscc = $1""" + (" FOR UPDATE OF o" if for_update else ""),
+            uscc)
         if row is None:
             return None
-        exports = await self.conn.fetchval(
-            """SELECT count(*) FROM licence_usage u JOIN licences l ON l.id = u.licence_id
-               WHERE l.holder_uscc = $1""", uscc)
-        keys = await self.conn.fetch(
-            """SELECT DISTINCT unnest(l.end_user_keys) AS k FROM licences l
-               JOIN licence_usage u ON u.licence_id = l.id WHERE l.holder_uscc = $1""", uscc)
-        return _operator(row, int(exports), frozenset(r["k"] for r in keys)), row["registered_at"]
+        return (_operator(row, int(row["_exports"]), frozenset(row["_end_users"])),
+                row["registered_at"])
 
     async def save(self, op: model.ExportOperator) -> None:
         """Write the mutable parts of an operator (qualification, ICP, audits)."""
@@ -256,6 +259,44 @@ class SqlApplications(ports.ApplicationRepository):
         await self.conn.execute("SELECT pg_notify('licensing_application', $1)", app_id)
         return seq
 
+    async def save_step(self, a: AppRow, kind: str, note: str, snapshot: bytes,
+                        assessment_id: str | None = None) -> int:
+        """`save_steps` of one step."""
+        return await self.save_steps(a, [ports.HistoryStep(kind, a.state.value, note, snapshot,
+                                                           assessment_id)])
+
+    async def save_steps(self, a: AppRow, steps: list[ports.HistoryStep]) -> int:
+        """`save` + `append_history` of every step + the watch notification in one statement
+        (one round trip instead of three per step: the hot path of every use case that moves
+        an application, issue 14); the last step's sequence."""
+        return await self.conn.fetchval(
+            """WITH saved AS (
+                 UPDATE applications SET state = $2, content = $3::jsonb, pauses = $4::jsonb,
+                   deadline = $5, deadline_exact = $6, flags = $7, licence_id = $8,
+                   reconsideration_used = $9, breach_reported = $10, updated_at = $11,
+                   warning_reported = $12, decided_on = $13, reconsideration_requested_on = $14,
+                   reconsideration_due = $15, reconsideration_overdue_reported = $16
+                 WHERE id = $1 RETURNING id),
+               base AS (
+                 SELECT coalesce(max(sequence), 0) AS last FROM application_history
+                 WHERE application_id = $1),
+               step AS (
+                 INSERT INTO application_history
+                   (application_id, sequence, kind, state, note, assessment_id, snapshot)
+                 SELECT $1, base.last + t.n, t.kind, t.state, t.note, t.assessment_id, t.snapshot
+                 FROM base, unnest($17::text[], $18::text[], $19::text[], $20::text[],
+                                   $21::bytea[])
+                   WITH ORDINALITY AS t(kind, state, note, assessment_id, snapshot, n)
+                 RETURNING sequence)
+               SELECT max(step.sequence) FROM step, saved,
+                 LATERAL pg_notify('licensing_application', $1)""",
+            a.id, a.state.value, a.content, _pauses_json(a.pauses), a.deadline,
+            a.deadline_exact, a.flags, a.licence_id, a.reconsideration_used, a.breach_reported,
+            a.updated_at, a.warning_reported, a.decided_on, a.reconsideration_requested_on,
+            a.reconsideration_due, a.reconsideration_overdue_reported,
+            [st.kind for st in steps], [st.state for st in steps], [st.note for st in steps],
+            [st.assessment_id for st in steps], [st.snapshot for st in steps])
+
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
         """History rows with a sequence above `after`, in order."""
         return await self.conn.fetch(
@@ -281,16 +322,17 @@ class SqlAssessments(ports.AssessmentRepository):
                                 policy_content: str | None = None) -> None:
         """Store one assessment with its reproducibility data: the snapshot of its inputs
         (`inputs`, canonical JSON) and the policy version it used, kept by its content hash."""
-        if policy_content is not None:
-            await self.conn.execute(
-                """INSERT INTO policy_versions (hash, version, content) VALUES ($1, $2, $3::text::jsonb)
-                   ON CONFLICT (hash) DO NOTHING""", policy_hash, policy_version, policy_content)
+        # one round trip: the policy version (when given and new) and the assessment
         await self.conn.execute(
-            """INSERT INTO assessments (id, application_id, screening_id, recommendation,
+            """WITH policy AS (
+                 INSERT INTO policy_versions (hash, version, content)
+                 SELECT $6, $5, $12::text::jsonb WHERE $12::text IS NOT NULL
+                 ON CONFLICT (hash) DO NOTHING)
+               INSERT INTO assessments (id, application_id, screening_id, recommendation,
                  policy_version, policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
                VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::text::jsonb)""",
             assessment_id, application_id, screening_id, recommendation, policy_version,
-            policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs)
+            policy_hash, inputs_hash, assessed_on, assessed_at, body, inputs, policy_content)
 
     async def record(self, assessment_id: str) -> dict | None:
         """One stored assessment's reproducibility data: recommendation, policy version and

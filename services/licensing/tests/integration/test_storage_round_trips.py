@@ -1,0 +1,188 @@
+"""The storage statements merged for speed (issue 14) against real PostgreSQL: a history step
+(application saved, steps appended, watchers notified) in one round trip, an operator read with
+its export history (Art. 14) in one, an assessment with its policy version in one; and the
+watch listener kept open between watches instead of reconnecting per stream."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import asyncpg
+import pytest
+from stc_common.db.pool import create_pool
+from stc_licensing.api.watch import CHANNEL, HistoryNotifier
+from stc_licensing.domain import model
+from stc_licensing.storage.ports import AppRow, HistoryStep
+from stc_licensing.storage.sql import SqlApplications, SqlAssessments, SqlOperators
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def pool(env):
+    """A pool with the service's codecs (jsonb as Python objects)."""
+    p = await create_pool(env.dsn, max_size=2)
+    yield p
+    await p.close()
+
+
+class Counting:
+    """The connection, counting the statements (round trips) sent through it."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn, self.calls = conn, 0
+
+    def __getattr__(self, name):
+        target = getattr(self.conn, name)
+        if name in ("execute", "fetch", "fetchrow", "fetchval", "executemany"):
+            async def counted(*args, **kwargs):
+                self.calls += 1
+                return await target(*args, **kwargs)
+            return counted
+        return target
+
+
+async def _applicant(conn, h) -> str:
+    """A registered operator's USCC (applications reference it)."""
+    uscc = h.new_uscc()
+    assert await SqlOperators(conn).add(model.ExportOperator(uscc, "某公司", "Some Co", "Beijing"))
+    return uscc
+
+
+def _row(uscc: str) -> AppRow:
+    now = dt.datetime.now(dt.UTC)
+    return AppRow(
+        id=str(uuid.uuid4()), reference=f"MOFCOM-2026-{uuid.uuid4().int % 10**6:06d}",
+        exporter_uscc=uscc, request_id=uuid.uuid4().hex, authority="MOFCOM",
+        state=model.ApplicationState.SUBMITTED, content={"exporter_uscc": uscc},
+        submitted_at=now, accepted_on=now.date(), pauses=(), deadline=None,
+        deadline_exact=True, flags=[], licence_id=None, reconsideration_used=False,
+        breach_reported=False, updated_at=now)
+
+
+async def test_a_history_step_is_one_round_trip_and_notifies_watchers(env, pool, h):
+    listener = await asyncpg.connect(env.dsn)
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener(CHANNEL, lambda c, pid, ch, payload: woken.put_nowait(payload))
+    conn = await pool.acquire()
+    try:
+        row = _row(await _applicant(conn, h))
+        async with conn.transaction():
+            apps = SqlApplications(conn)
+            assert await apps.add(row)
+            counting = Counting(conn)
+            apps.conn = counting
+            row.state, row.flags = model.ApplicationState.SCREENING, ["F1"]
+            assert await apps.save_step(row, "STATE_CHANGED", "one", b"snap-1") == 1
+            row.state = model.ApplicationState.UNDER_REVIEW
+            assert await apps.save_step(row, "ASSESSED", "two", b"snap-2", None) == 2
+            assert counting.calls == 2  # was six: save, append, notify per step
+            row.state = model.ApplicationState.APPROVED
+            assert await apps.save_steps(row, [
+                HistoryStep("STATE_CHANGED", "UNDER_REVIEW", "three", b"snap-3", None),
+                HistoryStep("STATE_CHANGED", "APPROVED", "four", b"snap-4", None)]) == 4
+            assert counting.calls == 3  # two steps, one round trip
+        stored = await SqlApplications(conn).get(row.id)
+        assert stored is not None and stored.state == model.ApplicationState.APPROVED
+        assert stored.flags == ["F1"]
+        steps = await SqlApplications(conn).history_after(row.id, 0)
+        assert [(s["sequence"], s["kind"], s["state"], s["note"], bytes(s["snapshot"]))
+                for s in steps] == [(1, "STATE_CHANGED", "SCREENING", "one", b"snap-1"),
+                                    (2, "ASSESSED", "UNDER_REVIEW", "two", b"snap-2"),
+                                    (3, "STATE_CHANGED", "UNDER_REVIEW", "three", b"snap-3"),
+                                    (4, "STATE_CHANGED", "APPROVED", "four", b"snap-4")]
+        assert await asyncio.wait_for(woken.get(), 10) == row.id  # delivered at commit
+    finally:
+        await pool.release(conn)
+        await listener.close()
+
+
+async def test_an_operator_read_carries_its_export_history_in_one_round_trip(env, pool, h):
+    conn = await pool.acquire()
+    try:
+        uscc, fresh = h.new_uscc(), h.new_uscc()
+        ops = SqlOperators(conn)
+        for u in (uscc, fresh):
+            assert await ops.add(model.ExportOperator(u, "某公司", "Some Co", "Beijing"))
+        day = dt.date.today()
+        for keys, exports in ((["eu-a", "eu-b"], 2), (["eu-b"], 1), (["eu-c"], 0)):
+            row = _row(uscc)
+            await SqlApplications(conn).add(row)
+            lic = str(uuid.uuid4())
+            await conn.execute(
+                """INSERT INTO licences (id, application_id, holder_uscc, authority,
+                     licence_type, destination, end_user_keys, items, issued_on, valid_from,
+                     valid_until, state)
+                   VALUES ($1, $2, $3, 'MOFCOM', 'SINGLE', 'DE', $4, '[]'::jsonb, $5, $5, $5,
+                     'ACTIVE')""", lic, row.id, uscc, keys, day)
+            for n in range(exports):
+                await conn.execute(
+                    """INSERT INTO licence_usage (licence_id, export_id, exported_on, lines)
+                       VALUES ($1, $2, $3, '[]'::jsonb)""", lic, f"x{n}", day)
+        counting = Counting(conn)
+        found = await SqlOperators(counting).get(uscc)
+        assert counting.calls == 1  # was three
+        assert found is not None
+        op, registered_at = found
+        # eu-c's licence was never used: not an established end user (Art. 14)
+        assert op.licensed_exports == 3 and op.established_end_users == {"eu-a", "eu-b"}
+        assert isinstance(registered_at, dt.datetime)
+        async with conn.transaction():
+            locked = await SqlOperators(conn).get(fresh, for_update=True)
+        assert locked is not None and locked[0].licensed_exports == 0
+        assert locked[0].established_end_users == frozenset()
+        assert await SqlOperators(conn).get(h.new_uscc()) is None
+    finally:
+        await pool.release(conn)
+
+
+async def test_an_assessment_and_its_policy_version_are_one_round_trip(env, pool, h):
+    conn = await pool.acquire()
+    try:
+        row = _row(await _applicant(conn, h))
+        await SqlApplications(conn).add(row)
+        policy_hash = uuid.uuid4().hex
+        counting = Counting(conn)
+        assessments = SqlAssessments(counting)
+        for n in range(2):  # the second assessment under the same policy version
+            await assessments.add(
+                assessment_id=f"{policy_hash}-{n}", application_id=row.id, screening_id="s",
+                recommendation="GRANT", policy_version="2026.1", policy_hash=policy_hash,
+                inputs_hash="i", assessed_on=dt.date.today(),
+                assessed_at=dt.datetime.now(dt.UTC), body=b"b", inputs='{"a": 1}',
+                policy_content='{"version": "2026.1"}')
+        await assessments.add(
+            assessment_id=f"{policy_hash}-old", application_id=row.id, screening_id="s",
+            recommendation="DENY", policy_version="2026.1", policy_hash=uuid.uuid4().hex,
+            inputs_hash="i", assessed_on=dt.date.today(), assessed_at=dt.datetime.now(dt.UTC),
+            body=b"b")  # no policy content given: none stored
+        assert counting.calls == 3  # was five
+        rec = await SqlAssessments(conn).record(f"{policy_hash}-1")
+        assert rec is not None and rec["policy_content"] == '{"version": "2026.1"}'
+        assert rec["inputs"] == '{"a": 1}' and rec["recommendation"] == "GRANT"
+        old = await SqlAssessments(conn).record(f"{policy_hash}-old")
+        assert old is not None and old["policy_content"] is None and old["inputs"] is None
+        assert await conn.fetchval("SELECT count(*) FROM policy_versions WHERE hash = $1",
+                                   policy_hash) == 1
+    finally:
+        await pool.release(conn)
+
+
+async def test_the_watch_listener_stays_open_between_watches_then_closes(env):
+    notifier = HistoryNotifier(env.dsn, linger_s=0.3)
+    first = await notifier.subscribe("a")
+    conn = notifier.conn
+    assert conn is not None and not conn.is_closed()
+    await notifier.unsubscribe("a", first)
+    again = await notifier.subscribe("b")  # the next watch: the same connection
+    assert notifier.conn is conn
+    await conn.execute("SELECT pg_notify($1, 'b')", CHANNEL)
+    await asyncio.wait_for(again.wait(), 10)
+    await notifier.unsubscribe("b", again)
+    for _ in range(100):  # the linger runs out: closed
+        if conn.is_closed():
+            break
+        await asyncio.sleep(0.05)
+    assert conn.is_closed() and notifier.conn is None
