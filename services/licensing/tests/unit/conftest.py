@@ -10,10 +10,9 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from google.type import date_pb2
-from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc_common.auth.jwt import Authority, Principal, Role
+from stc_common.testing.builders import CERTIFICATE_SHA256, dual_use_application
 from stc_common.uscc import make_uscc
 from stc_licensing import service
 from stc_licensing.api import mapping
@@ -59,7 +58,7 @@ from stc_licensing.wire import assign_party_ids, content_to_domain, content_to_j
 
 TODAY = dt.date(2026, 3, 2)
 USCC = make_uscc("91110000MA01ABCD1")
-SHA = "ab" * 32
+SHA = CERTIFICATE_SHA256
 
 
 def operator(**kw) -> ExportOperator:
@@ -283,40 +282,8 @@ def officer(authority: Authority = Authority.MOFCOM) -> Principal:
 def content_pb(uscc: str = USCC, **kw) -> apb.ApplicationContent:
     """A clean dual-use application to Germany (proto) that the assessment grants (its
     certificate is valid whatever day a test makes today)."""
-
-    def d(day: dt.date) -> date_pb2.Date:
-        return date_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-    c = apb.ApplicationContent(
-        exporter_uscc=uscc, licence_type=apb.LICENCE_TYPE_SINGLE,
-        regime=apb.ITEM_REGIME_DUAL_USE, export_type=apb.EXPORT_TYPE_PERMANENT,
-        items=[apb.Item(control_code="1C117.d", description="Ammonium paratungstate",
-                        hs_code="2841801000", quantity="500", unit="kg",
-                        value=common_pb2.Money(currency_code="CNY", amount_minor=12_500_000))],
-        destination="DE",
-        parties=[
-            common_pb2.Party(role=common_pb2.PARTY_ROLE_IMPORTER, name="Müller Präzision GmbH",
-                             country="DE", identifiers=[common_pb2.PartyIdentifier(
-                                 type="VAT", value="DE123456789")]),
-            common_pb2.Party(role=common_pb2.PARTY_ROLE_END_USER,
-                             name="Müller Präzision GmbH Werk Ulm", country="DE",
-                             identifiers=[common_pb2.PartyIdentifier(type="REG",
-                                                                     value="HRB 1234 Ulm")]),
-        ],
-        end_use=apb.EndUse(category=apb.END_USE_CATEGORY_CIVIL,
-                           statement="Sintering of cutting tools"),
-        end_user_certificate=apb.EndUserCertificate(
-            issuer_kind=apb.CERTIFICATE_ISSUER_END_USER, issuer_name="Müller Präzision GmbH",
-            document_sha256=SHA, issued_on=d(dt.date(2025, 6, 1)),
-            expires_on=d(dt.date(2030, 12, 31))),
-        contract_reference="C-2026-001")
-    for k, v in kw.items():
-        if isinstance(v, list):
-            c.ClearField(k)
-            getattr(c, k).extend(v)
-        else:
-            setattr(c, k, v)
-    return c
+    return dual_use_application(uscc, issued_on=dt.date(2025, 6, 1),
+                                expires_on=dt.date(2030, 12, 31), **kw)
 
 
 @pytest.fixture
