@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 from stc.licensing.v1 import application_pb2 as apb
+from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority, Principal, Role
 from stc_common.testing.builders import CERTIFICATE_SHA256, dual_use_application
 from stc_common.uscc import make_uscc
@@ -284,6 +286,36 @@ def content_pb(uscc: str = USCC, **kw) -> apb.ApplicationContent:
     certificate is valid whatever day a test makes today)."""
     return dual_use_application(uscc, issued_on=dt.date(2025, 6, 1),
                                 expires_on=dt.date(2030, 12, 31), **kw)
+
+
+async def assessed_application(uow, *, request_id: str = "r-1",
+                               content: apb.ApplicationContent | None = None, hits=()):
+    """The exporter USCC's operator registered (unless it is), `content` (the clean application)
+    submitted and assessed (Art. 13) on a screening result with the party `hits`: the
+    application as the exporter sees it."""
+    if USCC not in uow.store.operators:
+        await rpc.register_operator(uow=uow, p=exporter(), req=spb.RegisterOperatorRequest(
+            uscc=USCC, name_zh="北京某某科技有限公司"))
+    app = await rpc.submit_application(uow=uow, p=exporter(), req=spb.SubmitApplicationRequest(
+        request_id=request_id, content=content or content_pb()))
+    await rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
+        screening_id="s", subject_id=app.application_id, party_hits=list(hits),
+        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    return app
+
+
+MON = dt.date(2026, 3, 2)  # a Monday with no holiday in the weeks that follow
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the service's idea of today: `clock(day)` (a Monday, MON, until a test sets it)."""
+    state = {"day": MON}
+    monkeypatch.setattr(service.common, "today", lambda: state["day"])
+
+    def set_day(day: dt.date) -> None:
+        state["day"] = day
+    return set_day
 
 
 @pytest.fixture
