@@ -24,6 +24,7 @@ from stc.licensing.v1 import events_pb2 as epb
 from stc.licensing.v1 import licensing_service_pb2 as spb
 
 from stc_cli.core import (
+    TIMEOUT,
     AsOption,
     Client,
     CliInputError,
@@ -213,7 +214,7 @@ async def submit_many(
                 try:
                     a = await s.SubmitApplication(
                         spb.SubmitApplicationRequest(request_id=rid, content=content),
-                        metadata=md, timeout=30)
+                        metadata=md, timeout=TIMEOUT)
                     done.append((f, a))
                     if not json_:
                         console.print(f"[green]✓[/green] {f.name}: {a.reference} → "
@@ -357,9 +358,9 @@ async def amend(
     async with Client("licensing") as s:
         if file is None:  # an answer only: the content as it stands goes with it
             current = await s.GetApplication(spb.GetApplicationRequest(
-                application_id=application_id), metadata=identity(as_), timeout=30)
+                application_id=application_id), metadata=identity(as_), timeout=TIMEOUT)
             req.content.CopyFrom(current.content)
-        a = await s.AmendApplication(req, metadata=identity(as_), timeout=30)
+        a = await s.AmendApplication(req, metadata=identity(as_), timeout=TIMEOUT)
     if json_:
         return print_json(a)
     console.print(f"[green]amended[/green] {a.reference}: state {styled(state(a.state)).markup}, "
