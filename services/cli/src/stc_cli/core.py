@@ -1,5 +1,7 @@
 """What every command shares: consoles, the `--as` / `--json` options, the `run` decorator that
-turns failures into readable messages and exit codes, and the stubs of the four services.
+turns failures into readable messages and exit codes, the stubs of the four services, and the two
+ways a command talks to them: `call` (one request, one answer) and `collect` (follow the pages of
+a List RPC).
 
 Exit codes: 0 ok, 1 refused by the platform (or unreachable), 2 bad CLI input, 130 Ctrl-C.
 """
@@ -163,3 +165,44 @@ class Client:
     async def __aexit__(self, *exc) -> None:
         if self.channel is not None:
             await self.channel.close()
+
+
+TIMEOUT = 30
+"""Seconds a command waits for one answer."""
+PAGE_SIZE = 100
+"""The most items a command asks for in one page (the services' own upper bound)."""
+
+
+def _metadata(as_: str | None) -> tuple[tuple[str, str], ...] | None:
+    return None if as_ is None else identity(as_)
+
+
+async def call(service: str, method: str, request: Any, as_: str | None,
+               timeout: float | None = TIMEOUT) -> Any:
+    """The answer of one RPC `method` of `service`, asked as the `--as` identity `as_` (None: no
+    token at all, for the public endpoints)."""
+    metadata = _metadata(as_)
+    async with Client(service) as s:
+        return await getattr(s, method)(request, metadata=metadata, timeout=timeout)
+
+
+async def collect(service: str, method: str, request_type: Callable[..., Any], items: str, *,
+                  as_: str | None, limit: int, **fields: Any) -> list[Any]:
+    """Up to `limit` items of a List RPC, following `next_page_token` page after page.
+
+    The request is `request_type(**fields, page_size=…, page_token=…)`; `items` names the
+    repeated field of the answer that holds them.
+    """
+    metadata = _metadata(as_)
+    out: list[Any] = []
+    token = ""
+    async with Client(service) as s:
+        rpc = getattr(s, method)
+        while len(out) < limit:
+            r = await rpc(request_type(**fields, page_size=min(PAGE_SIZE, limit - len(out)),
+                                       page_token=token), metadata=metadata, timeout=TIMEOUT)
+            out += getattr(r, items)
+            token = r.next_page_token
+            if not token:
+                break
+    return out

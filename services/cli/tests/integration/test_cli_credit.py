@@ -12,9 +12,9 @@ import time
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from stc_cli import context, core
 from stc_cli.main import app
+from stc_common.testing.kafka import delete_topics_with_prefix
 from stc_common.testing.service import free_port, running_service
 from stc_common.uscc import make_uscc
 from stc_credit.config import CreditSettings
@@ -47,16 +47,7 @@ async def credit(fresh_database, kafka_bootstrap, tmp_path):
             yield verifier
     finally:
         context.ADDRESSES["credit"] = old
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:  # the test's Faust changelog/assignor topics
-            mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
-            if mine:
-                await admin.delete_topics(mine)
-        except Exception:  # cleanup only
-            pass
-        finally:
-            await admin.close()
+        await delete_topics_with_prefix(kafka_bootstrap, prefix)  # the test's Faust topics
 
 
 async def test_record_publish_and_verify_through_the_cli(credit, tmp_path):

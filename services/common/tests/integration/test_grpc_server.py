@@ -6,8 +6,6 @@ import asyncpg
 import grpc
 import pytest
 from aiokafka.errors import KafkaConnectionError
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -15,6 +13,7 @@ from stc_common.auth.jwt import Role, TokenVerifier, current_principal, mint_tok
 from stc_common.errors import FieldViolation, NotFound, ValidationFailed
 from stc_common.grpc.errors import error_reason, field_violations
 from stc_common.grpc.server import build_server, shutdown
+from stc_common.testing.keys import foreign_signing_key_pem
 
 pytestmark = pytest.mark.integration
 SERVICE = "stc.test.v1.EchoService"
@@ -132,15 +131,7 @@ async def test_missing_or_malformed_token_is_unauthenticated(channel, metadata, 
 
 
 async def test_forged_and_expired_tokens_are_unauthenticated(channel):
-    other = (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    other = foreign_signing_key_pem()
     forged = mint_token(role="officer", authority="MOFCOM", private_key_pem=other)
     expired = mint_token(
         role="officer",

@@ -5,10 +5,9 @@ import time
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from stc_common.auth.jwt import Authority, Role, TokenVerifier, mint_token
 from stc_common.errors import Unauthenticated
+from stc_common.testing.keys import foreign_signing_key_pem
 
 USCC = "91350100M000100Y43"
 
@@ -32,15 +31,7 @@ def test_expired_token():
 
 
 def test_token_signed_with_another_key():
-    other = (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    other = foreign_signing_key_pem()
     with pytest.raises(Unauthenticated, match="invalid token"):
         TokenVerifier().verify(mint_token(role="auditor", private_key_pem=other))
 

@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from stc_common.kafka.topics import CREDIT_RECORD, ENDUSER_CHANGE
-from stc_common.testing.kafka import TopicReader, start_group_at_end
+from stc_common.testing.kafka import TopicReader, delete_topics_with_prefix, start_group_at_end
 from stc_common.testing.service import free_port, running_service
 from stc_credit.config import CreditSettings, today
 from stc_credit.domain.checkpoint import generate_key
@@ -88,18 +87,4 @@ async def credit(fresh_database, kafka_bootstrap, tmp_path) -> AsyncIterator[Run
     async with running_service(settings, spec) as port:
         running.port = port
         yield running
-    await _drop_faust_topics(kafka_bootstrap, prefix)
-
-
-async def _drop_faust_topics(bootstrap: str, prefix: str) -> None:
-    """Delete the changelog/assignor topics the test's Faust app created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    except Exception:  # cleanup only
-        pass
-    finally:
-        await admin.close()
+    await delete_topics_with_prefix(kafka_bootstrap, prefix)  # the test's Faust topics

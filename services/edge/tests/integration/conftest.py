@@ -3,39 +3,16 @@ database (real PostgreSQL and Kafka) and a real Envoy in front of it, on free po
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 
 import pytest
-from stc_common.runtime import run_service
 from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import start_group_at_end
-from stc_common.testing.service import free_port, wait_grpc_ready
+from stc_common.testing.service import free_port, running_service
 from stc_edge.config import EdgeSettings
 from stc_edge.testing import running_edge
 
 ALLOWED_ORIGIN = "https://portal.example.gov.cn"
-
-
-@contextlib.asynccontextmanager
-async def slow_start_service(settings, spec, ready_timeout: float = 180):
-    """Like stc_common's running_service, with a start-up allowance for a loaded machine (the
-    screening service imports 10,000 list entries into its fresh database first)."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_service(settings, spec, stop=stop))
-    try:
-        ready = asyncio.create_task(wait_grpc_ready(settings.grpc_port, ready_timeout))
-        done, _ = await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            ready.cancel()
-            task.result()
-            raise RuntimeError("service stopped during start-up")
-        ready.result()
-        yield settings.grpc_port
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +31,10 @@ async def screening_port(pg_admin_dsn, kafka_bootstrap):
     await start_group_at_end(kafka_bootstrap, prefix + ".screening.subjects",
                              [APPLICATION.name, LICENCE.name, ENDUSER_CHANGE.name])
     try:
-        async with slow_start_service(settings, build_spec(settings)) as port:
+        # a start-up allowance for a loaded machine: screening imports 10,000 list entries into
+        # its fresh database first
+        async with running_service(settings, build_spec(settings), development=False,
+                                   ready_timeout=180) as port:
             yield port
     finally:
         await drop_database(pg_admin_dsn, dsn)

@@ -10,7 +10,6 @@ import asyncio
 import time
 import uuid
 
-import asyncpg
 import grpc
 import pytest
 from google.type import date_pb2
@@ -21,34 +20,22 @@ from stc.licensing.v1 import events_pb2 as lic
 from stc_common.kafka.clients import make_producer
 from stc_common.kafka.topics import ENDUSER_CHANGE, LICENCE
 from stc_common.testing.fixtures import create_database, drop_database
-from stc_common.testing.kafka import TopicReader, produce_event
-from stc_common.testing.service import bearer, free_port, running_service
+from stc_common.testing.kafka import TopicReader
+from stc_common.testing.service import free_port, running_service
+from stc_common.testing.stack import EXPORTER, ServiceStack
 from stc_common.uscc import make_uscc
 from stc_enduser.config import EndUserSettings
 from stc_enduser.main import build_spec
 
-EXPORTER = make_uscc("91310000MA1FL0000")
 OTHER_EXPORTER = make_uscc("91110000MA2AB1234")
 
 
-class Stack:
+class Stack(ServiceStack):
     """What a test needs: the stub, tokens, the database, the licence producer, the reader."""
-
-    def __init__(self, stub, dsn: str, producer, reader: TopicReader) -> None:
-        self.stub, self.dsn, self.producer, self.reader = stub, dsn, producer, reader
-
-    @staticmethod
-    def exporter(uscc: str = EXPORTER):
-        return bearer("exporter", uscc=uscc)
-
-    @staticmethod
-    def officer(authority: str = "MOFCOM", subject: str = "officer-1"):
-        return bearer("officer", authority=authority, subject=subject)
 
     async def publish_licence_event(self, licence_id: str, message, event_id: str | None = None
                                     ) -> str:
-        return await produce_event(self.producer, LICENCE.name, licence_id, message,
-                                   source="licensing", event_id=event_id)
+        return await self.produce(LICENCE.name, licence_id, message, event_id=event_id)
 
     async def issue_licence(self, *, exporter: str = EXPORTER, authority: str = "MOFCOM",
                             destination: str = "DE") -> str:
@@ -58,13 +45,6 @@ class Stack:
             licence_id, exporter=exporter, authority=authority, destination=destination))
         await self.wait_licence(licence_id)
         return licence_id
-
-    async def fetchval(self, sql: str, *args):
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
 
     async def wait_licence(self, licence_id: str, status: str = "ACTIVE",
                            timeout: float = 20.0) -> None:

@@ -12,8 +12,6 @@ import uuid
 import asyncpg
 import grpc
 import pytest
-from google.type import date_pb2
-from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import licensing_service_pb2 as spb
 from stc.licensing.v1 import licensing_service_pb2_grpc as spb_grpc
@@ -28,6 +26,7 @@ from stc_common.kafka.topics import (
     SCREENING_RESULT,
     TOPICS,
 )
+from stc_common.testing.builders import CERTIFICATE_SHA256, date_pb, dual_use_application
 from stc_common.testing.fixtures import create_database, drop_database
 from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
 from stc_common.testing.service import bearer, free_port, running_service
@@ -36,7 +35,7 @@ from stc_licensing.config import LicensingSettings
 from stc_licensing.main import build_spec
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-SHA = "ab" * 32
+SHA = CERTIFICATE_SHA256
 
 
 def new_uscc() -> str:
@@ -45,45 +44,15 @@ def new_uscc() -> str:
     return make_uscc("91110000" + body)
 
 
-def d(day: dt.date) -> date_pb2.Date:
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+d = date_pb  # the test modules call h.d(day)
 
 
 def content(uscc: str, **kw) -> apb.ApplicationContent:
-    """A clean dual-use application to Germany the assessment grants."""
+    """A clean dual-use application to Germany the assessment grants (its certificate issued 30
+    days ago, valid for 300 days more)."""
     today = dt.date.today()
-    c = apb.ApplicationContent(
-        exporter_uscc=uscc, licence_type=apb.LICENCE_TYPE_SINGLE,
-        regime=apb.ITEM_REGIME_DUAL_USE, export_type=apb.EXPORT_TYPE_PERMANENT,
-        items=[apb.Item(control_code="1C117.d", description="Ammonium paratungstate",
-                        hs_code="2841801000", quantity="500", unit="kg",
-                        value=common_pb2.Money(currency_code="CNY", amount_minor=12_500_000))],
-        destination="DE",
-        parties=[
-            common_pb2.Party(role=common_pb2.PARTY_ROLE_IMPORTER, name="Müller Präzision GmbH",
-                             country="DE", identifiers=[common_pb2.PartyIdentifier(
-                                 type="VAT", value="DE123456789")]),
-            common_pb2.Party(role=common_pb2.PARTY_ROLE_END_USER,
-                             name="Müller Präzision GmbH Werk Ulm", country="DE",
-                             identifiers=[common_pb2.PartyIdentifier(type="REG",
-                                                                     value="HRB 1234 Ulm")]),
-        ],
-        end_use=apb.EndUse(category=apb.END_USE_CATEGORY_CIVIL,
-                           statement="Sintering of cutting tools"),
-        end_user_certificate=apb.EndUserCertificate(
-            issuer_kind=apb.CERTIFICATE_ISSUER_END_USER, issuer_name="Müller Präzision GmbH",
-            document_sha256=SHA, issued_on=d(today - dt.timedelta(days=30)),
-            expires_on=d(today + dt.timedelta(days=300))),
-        contract_reference="C-2026-001")
-    for k, v in kw.items():
-        if isinstance(v, list):
-            c.ClearField(k)
-            getattr(c, k).extend(v)
-        elif hasattr(v, "CopyFrom"):
-            getattr(c, k).CopyFrom(v)
-        else:
-            setattr(c, k, v)
-    return c
+    return dual_use_application(uscc, issued_on=today - dt.timedelta(days=30),
+                                expires_on=today + dt.timedelta(days=300), **kw)
 
 
 class Env:

@@ -10,10 +10,11 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from google.type import date_pb2
-from stc.common.v1 import common_pb2
 from stc.licensing.v1 import application_pb2 as apb
+from stc.licensing.v1 import licensing_service_pb2 as spb
+from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority, Principal, Role
+from stc_common.testing.builders import CERTIFICATE_SHA256, dual_use_application
 from stc_common.uscc import make_uscc
 from stc_licensing import service
 from stc_licensing.api import mapping
@@ -59,7 +60,7 @@ from stc_licensing.wire import assign_party_ids, content_to_domain, content_to_j
 
 TODAY = dt.date(2026, 3, 2)
 USCC = make_uscc("91110000MA01ABCD1")
-SHA = "ab" * 32
+SHA = CERTIFICATE_SHA256
 
 
 def operator(**kw) -> ExportOperator:
@@ -283,40 +284,38 @@ def officer(authority: Authority = Authority.MOFCOM) -> Principal:
 def content_pb(uscc: str = USCC, **kw) -> apb.ApplicationContent:
     """A clean dual-use application to Germany (proto) that the assessment grants (its
     certificate is valid whatever day a test makes today)."""
+    return dual_use_application(uscc, issued_on=dt.date(2025, 6, 1),
+                                expires_on=dt.date(2030, 12, 31), **kw)
 
-    def d(day: dt.date) -> date_pb2.Date:
-        return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
-    c = apb.ApplicationContent(
-        exporter_uscc=uscc, licence_type=apb.LICENCE_TYPE_SINGLE,
-        regime=apb.ITEM_REGIME_DUAL_USE, export_type=apb.EXPORT_TYPE_PERMANENT,
-        items=[apb.Item(control_code="1C117.d", description="Ammonium paratungstate",
-                        hs_code="2841801000", quantity="500", unit="kg",
-                        value=common_pb2.Money(currency_code="CNY", amount_minor=12_500_000))],
-        destination="DE",
-        parties=[
-            common_pb2.Party(role=common_pb2.PARTY_ROLE_IMPORTER, name="Müller Präzision GmbH",
-                             country="DE", identifiers=[common_pb2.PartyIdentifier(
-                                 type="VAT", value="DE123456789")]),
-            common_pb2.Party(role=common_pb2.PARTY_ROLE_END_USER,
-                             name="Müller Präzision GmbH Werk Ulm", country="DE",
-                             identifiers=[common_pb2.PartyIdentifier(type="REG",
-                                                                     value="HRB 1234 Ulm")]),
-        ],
-        end_use=apb.EndUse(category=apb.END_USE_CATEGORY_CIVIL,
-                           statement="Sintering of cutting tools"),
-        end_user_certificate=apb.EndUserCertificate(
-            issuer_kind=apb.CERTIFICATE_ISSUER_END_USER, issuer_name="Müller Präzision GmbH",
-            document_sha256=SHA, issued_on=d(dt.date(2025, 6, 1)),
-            expires_on=d(dt.date(2030, 12, 31))),
-        contract_reference="C-2026-001")
-    for k, v in kw.items():
-        if isinstance(v, list):
-            c.ClearField(k)
-            getattr(c, k).extend(v)
-        else:
-            setattr(c, k, v)
-    return c
+async def assessed_application(uow, *, request_id: str = "r-1",
+                               content: apb.ApplicationContent | None = None, hits=()):
+    """The exporter USCC's operator registered (unless it is), `content` (the clean application)
+    submitted and assessed (Art. 13) on a screening result with the party `hits`: the
+    application as the exporter sees it."""
+    if USCC not in uow.store.operators:
+        await rpc.register_operator(uow=uow, p=exporter(), req=spb.RegisterOperatorRequest(
+            uscc=USCC, name_zh="北京某某科技有限公司"))
+    app = await rpc.submit_application(uow=uow, p=exporter(), req=spb.SubmitApplicationRequest(
+        request_id=request_id, content=content or content_pb()))
+    await rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
+        screening_id="s", subject_id=app.application_id, party_hits=list(hits),
+        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    return app
+
+
+MON = dt.date(2026, 3, 2)  # a Monday with no holiday in the weeks that follow
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the service's idea of today: `clock(day)` (a Monday, MON, until a test sets it)."""
+    state = {"day": MON}
+    monkeypatch.setattr(service.common, "today", lambda: state["day"])
+
+    def set_day(day: dt.date) -> None:
+        state["day"] = day
+    return set_day
 
 
 @pytest.fixture

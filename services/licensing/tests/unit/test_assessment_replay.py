@@ -10,8 +10,6 @@ import json
 from dataclasses import replace
 
 import pytest
-from stc.licensing.v1 import licensing_service_pb2 as spb
-from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import NotFound
 from stc_licensing import service
 from stc_licensing.domain.assessment import AssessmentSnapshot
@@ -37,13 +35,7 @@ async def test_art13_7_old_assessment_replays_after_the_record_standing_and_poli
     (bundled,) = load_bundled_policies()
     monkeypatch.setattr(service.assessment, "_POLICIES", (bundled,))
     uow = b.FakeUnitOfWork()
-    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
-        uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
-        request_id="r-1", content=b.content_pb()))
-    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
-        screening_id="s", subject_id=app.application_id,
-        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    await b.assessed_application(uow)
     (assessment_id,) = list(uow.store.assessments)
     stored = uow.store.assessments[assessment_id]
     assert bundled.content_hash in uow.store.policy_versions

@@ -15,13 +15,9 @@ from stc_common.errors import FailedPrecondition
 
 
 async def _general(b, uow, hits=()):
-    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
-        uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
-        request_id="r-gl", content=b.content_pb(licence_type=apb.LICENCE_TYPE_GENERAL)))
-    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
-        screening_id="s", subject_id=app.application_id, party_hits=list(hits),
-        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    app = await b.assessed_application(
+        uow, request_id="r-gl", content=b.content_pb(licence_type=apb.LICENCE_TYPE_GENERAL),
+        hits=hits)
     uow.events.clear()
     return app.application_id
 

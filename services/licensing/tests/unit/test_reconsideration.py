@@ -10,7 +10,6 @@ import pytest
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
-from stc.screening.v1 import events_pb2 as scr
 from stc_common.errors import FailedPrecondition
 from stc_common.workdays import add_working_days
 from stc_licensing import service
@@ -33,24 +32,8 @@ def test_art41_time_limits_are_sixty_calendar_days_each():
         drc.open_reconsideration(refused, dt.date(2026, 8, 1))
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    state = {"day": MON}
-    monkeypatch.setattr(service.common, "today", lambda: state["day"])
-
-    def set_day(day: dt.date) -> None:
-        state["day"] = day
-    return set_day
-
-
 async def _denied(b, uow, clock, denied_on):
-    await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
-        uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
-        request_id="r-1", content=b.content_pb()))
-    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
-        screening_id="s", subject_id=app.application_id,
-        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    app = await b.assessed_application(uow)
     clock(denied_on)
     await b.rpc.decide_application(uow=uow, p=b.officer(), req=spb.DecideApplicationRequest(
         application_id=app.application_id, decision=events_pb2.DECISION_DENY,

@@ -10,7 +10,6 @@ import pytest
 from stc.licensing.v1 import application_pb2 as apb
 from stc.licensing.v1 import events_pb2
 from stc.licensing.v1 import licensing_service_pb2 as spb
-from stc.screening.v1 import events_pb2 as scr
 from stc_common.auth.jwt import Authority
 from stc_common.errors import FailedPrecondition, NotFound, PermissionDenied
 from stc_common.workdays import add_working_days, working_days_between
@@ -20,26 +19,8 @@ from stc_licensing.domain.clock import PauseKind
 MON = dt.date(2026, 3, 2)  # accepted on a Monday (no holiday in the weeks that follow)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Set the service's idea of today: `clock(day)`."""
-    state = {"day": MON}
-    monkeypatch.setattr(service.common, "today", lambda: state["day"])
-
-    def set_day(day: dt.date) -> None:
-        state["day"] = day
-    return set_day
-
-
 async def _under_review(b, uow, request_id="r-1"):
-    if b.USCC not in uow.store.operators:
-        await b.rpc.register_operator(uow=uow, p=b.exporter(), req=spb.RegisterOperatorRequest(
-            uscc=b.USCC, name_zh="北京某某科技有限公司"))
-    app = await b.rpc.submit_application(uow=uow, p=b.exporter(), req=spb.SubmitApplicationRequest(
-        request_id=request_id, content=b.content_pb()))
-    await b.rpc.assess_application(uow=uow, msg=scr.ScreeningCompleted(
-        screening_id="s", subject_id=app.application_id,
-        subject_kind=scr.SUBJECT_KIND_APPLICATION))
+    app = await b.assessed_application(uow, request_id=request_id)
     uow.events.clear()
     return app
 

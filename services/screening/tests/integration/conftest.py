@@ -7,12 +7,9 @@ the shared topics by them.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
 
-import asyncpg
 import grpc
 import pytest
 from stc.screening.v1 import screening_service_pb2_grpc
@@ -25,77 +22,30 @@ from stc_common.kafka.topics import (
     SCREENING_LIST,
     SCREENING_RESULT,
 )
-from stc_common.runtime import ServiceSpec, run_service
 from stc_common.testing.fixtures import create_database, drop_database
-from stc_common.testing.kafka import TopicReader, produce_event, start_group_at_end
-from stc_common.testing.service import bearer, free_port, wait_grpc_ready
+from stc_common.testing.kafka import TopicReader, start_group_at_end
+from stc_common.testing.service import free_port, running_service
+from stc_common.testing.stack import EXPORTER, ServiceStack
 from stc_common.uscc import make_uscc
 from stc_screening.config import ScreeningSettings
 from stc_screening.main import build_spec, new_state
 
-EXPORTER = make_uscc("91310000MA1FL0000")
 OTHER_EXPORTER = make_uscc("91110000MA2AB1234")
 
 
 # Start-up imports every shipped list and builds the ~276 MB index: ~10 s on a quiet 2-core
-# machine, 25-40 s when eight test suites share it, so the wait is longer than stc_common's.
+# machine, 25-40 s when eight test suites share it, so the wait is longer than stc_common's
+# default.
 START_TIMEOUT_S = 180
 
 
-@contextlib.asynccontextmanager
-async def running_service(settings: ScreeningSettings, spec: ServiceSpec):
-    """stc_common's running_service with a start-up wait sized for the index build."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_service(settings, spec, stop=stop))
-    try:
-        ready = asyncio.create_task(wait_grpc_ready(settings.grpc_port, START_TIMEOUT_S))
-        done, _ = await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            ready.cancel()
-            task.result()
-            raise RuntimeError("service stopped during start-up")
-        ready.result()
-        yield settings.grpc_port
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=60)
-
-
-class Stack:
-    """What a test needs: the stub, tokens, the database, a producer and a topic reader."""
+class Stack(ServiceStack):
+    """What a test needs: the stub, tokens, the database, a producer and a topic reader, and the
+    service's in-process state and settings."""
 
     def __init__(self, stub, dsn: str, producer, reader: TopicReader, state, settings) -> None:
-        self.stub, self.dsn, self.producer, self.reader = stub, dsn, producer, reader
+        super().__init__(stub, dsn, producer, reader)
         self.state, self.settings = state, settings
-
-    @staticmethod
-    def exporter(uscc: str = EXPORTER):
-        return bearer("exporter", uscc=uscc)
-
-    @staticmethod
-    def officer(authority: str = "MOFCOM", subject: str = "officer-1"):
-        return bearer("officer", authority=authority, subject=subject)
-
-    async def produce(self, topic: str, key: str, message, source: str = "licensing") -> str:
-        return await produce_event(self.producer, topic, key, message, source=source)
-
-    async def fetchval(self, sql: str, *args):
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
-
-    async def wait_until(self, sql: str, *args, timeout: float = 20.0):
-        """Poll until the query returns a truthy value; return it."""
-        deadline = time.perf_counter() + timeout
-        while True:
-            got = await self.fetchval(sql, *args)
-            if got:
-                return got
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"{sql} {args} stayed empty")
-            await asyncio.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +68,8 @@ async def stack(kafka_bootstrap: str, pg_admin_dsn: str):
     state = new_state(settings)
     try:
         t0 = time.perf_counter()
-        async with running_service(settings, build_spec(settings, state)) as port:
+        async with running_service(settings, build_spec(settings, state), development=False,
+                                   ready_timeout=START_TIMEOUT_S, stop_timeout=60) as port:
             print(f"\nscreening service up with {len(state.index)} entries / "
                   f"{state.index.name_count} names in {time.perf_counter() - t0:.1f}s "
                   f"(index build {state.build_seconds:.2f}s)")

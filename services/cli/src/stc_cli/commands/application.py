@@ -24,10 +24,13 @@ from stc.licensing.v1 import events_pb2 as epb
 from stc.licensing.v1 import licensing_service_pb2 as spb
 
 from stc_cli.core import (
+    TIMEOUT,
     AsOption,
     Client,
     CliInputError,
     JsonOption,
+    call,
+    collect,
     console,
     emit,
     err,
@@ -176,8 +179,7 @@ async def submit(
     """Submit an application from a file; prints reference, authority and deadline."""
     content = load_content(file, as_)
     req = spb.SubmitApplicationRequest(request_id=request_id or uuid.uuid4().hex, content=content)
-    async with Client("licensing") as s:
-        a = await s.SubmitApplication(req, metadata=identity(as_), timeout=30)
+    a = await call("licensing", "SubmitApplication", req, as_)
     if json_:
         return print_json(a)
     _print_submitted(a)
@@ -212,7 +214,7 @@ async def submit_many(
                 try:
                     a = await s.SubmitApplication(
                         spb.SubmitApplicationRequest(request_id=rid, content=content),
-                        metadata=md, timeout=30)
+                        metadata=md, timeout=TIMEOUT)
                     done.append((f, a))
                     if not json_:
                         console.print(f"[green]✓[/green] {f.name}: {a.reference} → "
@@ -236,9 +238,8 @@ async def submit_many(
 @run
 async def show(application_id: str, as_: AsOption = "public", json_: JsonOption = False) -> None:
     """Show one application."""
-    async with Client("licensing") as s:
-        a = await s.GetApplication(spb.GetApplicationRequest(application_id=application_id),
-                                   metadata=identity(as_), timeout=30)
+    a = await call("licensing", "GetApplication",
+                   spb.GetApplicationRequest(application_id=application_id), as_)
     emit(a, json_, show_application)
 
 
@@ -254,17 +255,9 @@ async def list_(
 ) -> None:
     """List applications visible to the identity (an exporter sees only its own)."""
     st = enum_value(apb.ApplicationState, "APPLICATION_STATE_", state_, "--state") if state_ else 0
-    apps, token = [], ""
-    async with Client("licensing") as s:
-        while len(apps) < limit:
-            r = await s.ListApplications(spb.ListApplicationsRequest(
-                state=st, authority=authority.upper(), exporter_uscc=exporter,
-                page_size=min(100, limit - len(apps)), page_token=token),
-                metadata=identity(as_), timeout=30)
-            apps += r.applications
-            token = r.next_page_token
-            if not token:
-                break
+    apps = await collect("licensing", "ListApplications", spb.ListApplicationsRequest,
+                         "applications", as_=as_, limit=limit, state=st,
+                         authority=authority.upper(), exporter_uscc=exporter)
     if json_:
         return print_json(list(apps))
     console.print(application_rows(apps, with_exporter=not exporter_uscc(as_)))
@@ -339,9 +332,9 @@ async def withdraw(
     json_: JsonOption = False,
 ) -> None:
     """Exporter: withdraw a pending application."""
-    async with Client("licensing") as s:
-        a = await s.WithdrawApplication(spb.WithdrawApplicationRequest(
-            application_id=application_id, reason=reason), metadata=identity(as_), timeout=30)
+    a = await call("licensing", "WithdrawApplication",
+                   spb.WithdrawApplicationRequest(application_id=application_id, reason=reason),
+                   as_)
     if json_:
         return print_json(a)
     console.print(f"{a.reference}: {styled(state(a.state)).markup}")
@@ -365,9 +358,9 @@ async def amend(
     async with Client("licensing") as s:
         if file is None:  # an answer only: the content as it stands goes with it
             current = await s.GetApplication(spb.GetApplicationRequest(
-                application_id=application_id), metadata=identity(as_), timeout=30)
+                application_id=application_id), metadata=identity(as_), timeout=TIMEOUT)
             req.content.CopyFrom(current.content)
-        a = await s.AmendApplication(req, metadata=identity(as_), timeout=30)
+        a = await s.AmendApplication(req, metadata=identity(as_), timeout=TIMEOUT)
     if json_:
         return print_json(a)
     console.print(f"[green]amended[/green] {a.reference}: state {styled(state(a.state)).markup}, "
@@ -379,9 +372,8 @@ async def amend(
 async def assessment(application_id: str, as_: AsOption = "public",
                      json_: JsonOption = False) -> None:
     """The Art. 13 assessment, factor by factor, with findings in English and Chinese."""
-    async with Client("licensing") as s:
-        asmt = await s.GetAssessment(spb.GetAssessmentRequest(application_id=application_id),
-                                     metadata=identity(as_), timeout=30)
+    asmt = await call("licensing", "GetAssessment",
+                      spb.GetAssessmentRequest(application_id=application_id), as_)
     emit(asmt, json_, show_assessment)
 
 
@@ -392,9 +384,8 @@ async def reconsider(
     as_: AsOption = "public", json_: JsonOption = False,
 ) -> None:
     """Exporter: ask for reconsideration of a refusal (Art. 41)."""
-    async with Client("licensing") as s:
-        a = await s.RequestReconsideration(spb.RequestReconsiderationRequest(
-            application_id=application_id, grounds=grounds), metadata=identity(as_), timeout=30)
+    a = await call("licensing", "RequestReconsideration", spb.RequestReconsiderationRequest(
+        application_id=application_id, grounds=grounds), as_)
     if json_:
         return print_json(a)
     console.print(f"{a.reference}: {styled(state(a.state)).markup}")

@@ -19,12 +19,12 @@ from stc.credit.v1 import events_pb2 as epb
 from stc_cli.context import ADDRESSES, grpc_target
 from stc_cli.core import (
     AsOption,
-    Client,
     CliInputError,
     JsonOption,
+    call,
+    collect,
     console,
     err,
-    identity,
     print_json,
     run,
     to_dict,
@@ -108,8 +108,7 @@ async def record_violation(
         decision_date=parse_date(decision_date, "--decision-date"),
         effective_date=parse_date(effective_date, "--effective-date"),
         publicity_months=publicity_months)
-    async with Client("credit") as s:
-        r = await s.RecordViolation(req, metadata=identity(as_), timeout=30)
+    r = await call("credit", "RecordViolation", req, as_)
     if json_:
         return print_json(r)
     show_record(r.record)
@@ -119,9 +118,7 @@ async def record_violation(
 @run
 async def standing(uscc: str, as_: AsOption = "public", json_: JsonOption = False) -> None:
     """The enterprise's credit standing (officer, auditor or the enterprise itself)."""
-    async with Client("credit") as s:
-        r = await s.GetCreditStanding(spb.GetCreditStandingRequest(uscc=uscc),
-                                      metadata=identity(as_), timeout=30)
+    r = await call("credit", "GetCreditStanding", spb.GetCreditStandingRequest(uscc=uscc), as_)
     if json_:
         return print_json(r)
     st = r.standing
@@ -139,16 +136,8 @@ async def standing(uscc: str, as_: AsOption = "public", json_: JsonOption = Fals
 async def records(uscc: str, as_: AsOption = "public", limit: int = 100,
                   json_: JsonOption = False) -> None:
     """The enterprise's credit records."""
-    out, token = [], ""
-    async with Client("credit") as s:
-        while len(out) < limit:
-            r = await s.ListCreditRecords(spb.ListCreditRecordsRequest(
-                uscc=uscc, page_size=min(100, limit - len(out)), page_token=token),
-                metadata=identity(as_), timeout=30)
-            out += r.records
-            token = r.next_page_token
-            if not token:
-                break
+    out = await collect("credit", "ListCreditRecords", spb.ListCreditRecordsRequest, "records",
+                        as_=as_, limit=limit, uscc=uscc)
     if json_:
         return print_json(list(out))
     t = grid("record", "article", "decision", "sanctions", "fine", "ban until", "published",
@@ -168,16 +157,9 @@ async def publications(
     include_ended: bool = False, limit: int = 100, json_: JsonOption = False,
 ) -> None:
     """Public: the credit publicity feed (no token needed)."""
-    out, token = [], ""
-    async with Client("credit") as s:
-        while len(out) < limit:
-            r = await s.ListPublications(spb.ListPublicationsRequest(
-                uscc=uscc, include_ended=include_ended, page_size=min(100, limit - len(out)),
-                page_token=token), timeout=30)
-            out += r.publications
-            token = r.next_page_token
-            if not token:
-                break
+    out = await collect("credit", "ListPublications", spb.ListPublicationsRequest,
+                        "publications", as_=None, limit=limit, uscc=uscc,
+                        include_ended=include_ended)
     if json_:
         rows = []
         for p in out:
@@ -209,8 +191,7 @@ async def checkpoint(json_: JsonOption = False,
                      save: Annotated[Path | None, typer.Option(help="write the note here")] = None,
                      ) -> None:
     """Public: the latest signed checkpoint of the publication log."""
-    async with Client("credit") as s:
-        r = await s.GetCheckpoint(spb.GetCheckpointRequest(), timeout=30)
+    r = await call("credit", "GetCheckpoint", spb.GetCheckpointRequest(), None)
     if save:
         save.write_text(r.note, "utf-8")
     if json_:

@@ -17,12 +17,12 @@ from stc.enduser.v1 import events_pb2 as epb
 
 from stc_cli.core import (
     AsOption,
-    Client,
     CliInputError,
     JsonOption,
+    call,
+    collect,
     console,
     emit,
-    identity,
     print_json,
     run,
 )
@@ -117,8 +117,7 @@ async def report(
         req.new_end_user.CopyFrom(common_pb2.Party(
             role=common_pb2.PARTY_ROLE_END_USER, name=new_end_user_name,
             country=new_end_user_country.upper(), aliases=new_end_user_alias or []))
-    async with Client("enduser") as s:
-        r = await s.ReportChange(req, metadata=identity(as_), timeout=30)
+    r = await call("enduser", "ReportChange", req, as_)
     if json_:
         return print_json(r)
     console.print(f"[green]reported[/green] {r.report.reference} (id {r.report.report_id}); "
@@ -135,16 +134,8 @@ async def list_changes(
     limit: int = 100, json_: JsonOption = False,
 ) -> None:
     """Change reports (exporters: their own; officers: their authority's, oldest first)."""
-    out, token = [], ""
-    async with Client("enduser") as s:
-        while len(out) < limit:
-            r = await s.ListChangeReports(spb.ListChangeReportsRequest(
-                page_size=min(100, limit - len(out)), page_token=token, open_only=open_,
-                licence_id=licence), metadata=identity(as_), timeout=30)
-            out += r.reports
-            token = r.next_page_token
-            if not token:
-                break
+    out = await collect("enduser", "ListChangeReports", spb.ListChangeReportsRequest, "reports",
+                        as_=as_, limit=limit, open_only=open_, licence_id=licence)
     if json_:
         return print_json(list(out))
     t = grid("reference", "id", "licence", "kind", "status", "reported", "resolution",
@@ -160,9 +151,7 @@ async def list_changes(
 @run
 async def show_change(report_id: str, as_: AsOption = "public", json_: JsonOption = False) -> None:
     """One change report."""
-    async with Client("enduser") as s:
-        r = await s.GetChangeReport(spb.GetChangeReportRequest(name=report_id),
-                                    metadata=identity(as_), timeout=30)
+    r = await call("enduser", "GetChangeReport", spb.GetChangeReportRequest(name=report_id), as_)
     emit(r, json_, show_report)
 
 
@@ -185,8 +174,7 @@ async def resolve(
         name=report_id, resolution=enum_value(epb.ResolutionKind, "RESOLUTION_KIND_",
                                               resolution_, "--resolution"),
         reasons=reason or [], amended_elements=[e.upper() for e in element or []])
-    async with Client("enduser") as s:
-        r = await s.ResolveChange(req, metadata=identity(as_), timeout=30)
+    r = await call("enduser", "ResolveChange", req, as_)
     emit(r, json_, show_report)
 
 
@@ -200,10 +188,8 @@ async def schedule(
     json_: JsonOption = False,
 ) -> None:
     """Officer: schedule an end-use check of a party on a licence (Art. 17)."""
-    async with Client("enduser") as s:
-        c = await s.ScheduleEndUseCheck(spb.ScheduleEndUseCheckRequest(
-            licence_id=licence, party_id=party, deadline=parse_deadline(deadline)),
-            metadata=identity(as_), timeout=30)
+    c = await call("enduser", "ScheduleEndUseCheck", spb.ScheduleEndUseCheckRequest(
+        licence_id=licence, party_id=party, deadline=parse_deadline(deadline)), as_)
     emit(c, json_, show_check)
 
 
@@ -216,11 +202,9 @@ async def outcome(
     as_: AsOption = "public", details: str = "", json_: JsonOption = False,
 ) -> None:
     """Officer: record the outcome of a check."""
-    async with Client("enduser") as s:
-        c = await s.RecordEndUseCheckOutcome(spb.RecordEndUseCheckOutcomeRequest(
-            name=check_id, outcome=enum_value(epb.CheckOutcome, "CHECK_OUTCOME_", outcome_,
-                                              "--outcome"), details=details),
-            metadata=identity(as_), timeout=30)
+    c = await call("enduser", "RecordEndUseCheckOutcome", spb.RecordEndUseCheckOutcomeRequest(
+        name=check_id, details=details,
+        outcome=enum_value(epb.CheckOutcome, "CHECK_OUTCOME_", outcome_, "--outcome")), as_)
     emit(c, json_, show_check)
 
 
@@ -229,9 +213,8 @@ async def outcome(
 async def confirm_overdue(check_id: str, as_: AsOption = "public", details: str = "",
                           json_: JsonOption = False) -> None:
     """Officer: an overdue check counts as not cooperating (Reg. 26 watch list)."""
-    async with Client("enduser") as s:
-        c = await s.ConfirmOverdueCheck(spb.ConfirmOverdueCheckRequest(
-            name=check_id, details=details), metadata=identity(as_), timeout=30)
+    c = await call("enduser", "ConfirmOverdueCheck",
+                   spb.ConfirmOverdueCheckRequest(name=check_id, details=details), as_)
     emit(c, json_, show_check)
 
 
@@ -240,9 +223,7 @@ async def confirm_overdue(check_id: str, as_: AsOption = "public", details: str 
 async def show_one_check(check_id: str, as_: AsOption = "public",
                          json_: JsonOption = False) -> None:
     """One end-use check."""
-    async with Client("enduser") as s:
-        c = await s.GetEndUseCheck(spb.GetEndUseCheckRequest(name=check_id),
-                                   metadata=identity(as_), timeout=30)
+    c = await call("enduser", "GetEndUseCheck", spb.GetEndUseCheckRequest(name=check_id), as_)
     emit(c, json_, show_check)
 
 
@@ -255,16 +236,9 @@ async def list_checks(
     limit: int = 100, json_: JsonOption = False,
 ) -> None:
     """End-use checks."""
-    out, token = [], ""
-    async with Client("enduser") as s:
-        while len(out) < limit:
-            r = await s.ListEndUseChecks(spb.ListEndUseChecksRequest(
-                page_size=min(100, limit - len(out)), page_token=token, licence_id=licence,
-                open_only=open_, overdue_only=overdue), metadata=identity(as_), timeout=30)
-            out += r.checks
-            token = r.next_page_token
-            if not token:
-                break
+    out = await collect("enduser", "ListEndUseChecks", spb.ListEndUseChecksRequest, "checks",
+                        as_=as_, limit=limit, licence_id=licence, open_only=open_,
+                        overdue_only=overdue)
     if json_:
         return print_json(list(out))
     t = grid("id", "licence", "party", "deadline", "status", "overdue", ids=("id", "licence"))

@@ -15,12 +15,12 @@ from stc.licensing.v1 import licensing_service_pb2 as spb
 
 from stc_cli.core import (
     AsOption,
-    Client,
     CliInputError,
     JsonOption,
+    call,
+    collect,
     console,
     emit,
-    identity,
     print_json,
     run,
 )
@@ -78,16 +78,8 @@ async def list_(
 ) -> None:
     """List licences visible to the identity."""
     st = enum_value(lpb.LicenceStatus, "LICENCE_STATUS_", status_, "--status") if status_ else 0
-    out, token = [], ""
-    async with Client("licensing") as s:
-        while len(out) < limit:
-            r = await s.ListLicences(spb.ListLicencesRequest(
-                status=st, holder_uscc=holder, page_size=min(100, limit - len(out)),
-                page_token=token), metadata=identity(as_), timeout=30)
-            out += r.licences
-            token = r.next_page_token
-            if not token:
-                break
+    out = await collect("licensing", "ListLicences", spb.ListLicencesRequest, "licences",
+                        as_=as_, limit=limit, status=st, holder_uscc=holder)
     if json_:
         return print_json(list(out))
     t = Table()
@@ -108,9 +100,7 @@ async def list_(
 @run
 async def show(licence_id: str, as_: AsOption = "public", json_: JsonOption = False) -> None:
     """Show one licence."""
-    async with Client("licensing") as s:
-        lic = await s.GetLicence(spb.GetLicenceRequest(licence_id=licence_id),
-                                 metadata=identity(as_), timeout=30)
+    lic = await call("licensing", "GetLicence", spb.GetLicenceRequest(licence_id=licence_id), as_)
     emit(lic, json_, show_licence)
 
 
@@ -141,8 +131,7 @@ async def export_(
         export_id=export_id or uuid.uuid4().hex,
         exported_on=parse_date(exported_on, "--exported-on"),
         lines=[_line(x) for x in line], customs_declaration=customs_declaration))
-    async with Client("licensing") as s:
-        lic = await s.RecordExport(req, metadata=identity(as_), timeout=30)
+    lic = await call("licensing", "RecordExport", req, as_)
     if json_:
         return print_json(lic)
     console.print(f"export recorded on {lic.reference}: status {styled(status(lic.status)).markup}")
@@ -150,9 +139,7 @@ async def export_(
 
 async def _status_change(rpc: str, req_cls, licence_id: str, reason: str, as_: str,
                          json_: bool) -> None:
-    async with Client("licensing") as s:
-        lic = await getattr(s, rpc)(req_cls(licence_id=licence_id, reason=reason),
-                                    metadata=identity(as_), timeout=30)
+    lic = await call("licensing", rpc, req_cls(licence_id=licence_id, reason=reason), as_)
     if json_:
         return print_json(lic)
     console.print(f"{lic.reference}: {styled(status(lic.status)).markup}"

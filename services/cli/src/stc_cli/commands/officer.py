@@ -12,11 +12,11 @@ from stc_cli.commands.application import application_rows, state
 from stc_cli.commands.licence import show_licence
 from stc_cli.core import (
     AsOption,
-    Client,
     CliInputError,
     JsonOption,
+    call,
+    collect,
     console,
-    identity,
     print_json,
     run,
 )
@@ -31,16 +31,8 @@ app = typer.Typer(help="Officers: review queue, request information, decide.",
 @run
 async def queue(as_: AsOption = "public", limit: int = 100, json_: JsonOption = False) -> None:
     """The authority's review queue (oldest deadline first)."""
-    apps, token = [], ""
-    async with Client("licensing") as s:
-        while len(apps) < limit:
-            r = await s.ListReviewQueue(spb.ListReviewQueueRequest(
-                page_size=min(100, limit - len(apps)), page_token=token),
-                metadata=identity(as_), timeout=30)
-            apps += r.applications
-            token = r.next_page_token
-            if not token:
-                break
+    apps = await collect("licensing", "ListReviewQueue", spb.ListReviewQueueRequest,
+                         "applications", as_=as_, limit=limit)
     if json_:
         return print_json(list(apps))
     console.print(application_rows(apps))
@@ -56,10 +48,8 @@ async def request_info(
     json_: JsonOption = False,
 ) -> None:
     """Ask the applicant for information (the Reg. 17 clock stops until it amends)."""
-    async with Client("licensing") as s:
-        a = await s.RequestInformation(spb.RequestInformationRequest(
-            application_id=application_id, questions=question), metadata=identity(as_),
-            timeout=30)
+    a = await call("licensing", "RequestInformation", spb.RequestInformationRequest(
+        application_id=application_id, questions=question), as_)
     if json_:
         return print_json(a)
     console.print(f"{a.reference}: {styled(state(a.state)).markup} (clock paused: "
@@ -95,8 +85,7 @@ async def decide(
                                        conditions=conditions or [], reasons=reason or [])
     if valid_until:
         req.valid_until.CopyFrom(parse_date(valid_until, "--valid-until"))
-    async with Client("licensing") as s:
-        r = await s.DecideApplication(req, metadata=identity(as_), timeout=30)
+    r = await call("licensing", "DecideApplication", req, as_)
     if json_:
         return print_json(r)
     a = r.application

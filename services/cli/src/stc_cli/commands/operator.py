@@ -12,13 +12,12 @@ from stc.licensing.v1 import operator_pb2 as opb
 
 from stc_cli.core import (
     AsOption,
-    Client,
     CliInputError,
     JsonOption,
+    call,
     console,
     emit,
     exporter_uscc,
-    identity,
     print_json,
     run,
 )
@@ -103,8 +102,7 @@ async def register(
     """Register an export operator (exporter itself, or an officer)."""
     req = spb.RegisterOperatorRequest(uscc=_uscc(uscc, as_), name_zh=name_zh, name_en=name_en,
                                       address=address, icp=load_icp(icp) if icp else [])
-    async with Client("licensing") as s:
-        op = await s.RegisterOperator(req, metadata=identity(as_), timeout=30)
+    op = await call("licensing", "RegisterOperator", req, as_)
     if json_:
         return print_json(op)
     console.print(f"[green]registered[/green] {op.uscc} {op.name_zh} / {op.name_en}")
@@ -118,9 +116,7 @@ async def show(
     json_: JsonOption = False,
 ) -> None:
     """Show an operator."""
-    async with Client("licensing") as s:
-        op = await s.GetOperator(spb.GetOperatorRequest(uscc=_uscc(uscc, as_)),
-                                 metadata=identity(as_), timeout=30)
+    op = await call("licensing", "GetOperator", spb.GetOperatorRequest(uscc=_uscc(uscc, as_)), as_)
     emit(op, json_, show_operator)
 
 
@@ -134,8 +130,7 @@ async def icp(
 ) -> None:
     """Update the ICP self-assessment (Art. 14; MOFCOM's nine elements) from a file."""
     req = spb.UpdateIcpSelfAssessmentRequest(uscc=_uscc(uscc, as_), icp=load_icp(file))
-    async with Client("licensing") as s:
-        op = await s.UpdateIcpSelfAssessment(req, metadata=identity(as_), timeout=30)
+    op = await call("licensing", "UpdateIcpSelfAssessment", req, as_)
     emit(op, json_, show_operator)
 
 
@@ -154,8 +149,7 @@ async def audit(
         uscc=uscc, outcome=enum_value(opb.IcpAuditOutcome, "ICP_AUDIT_OUTCOME_", outcome,
                                       "--outcome"),
         audited_on=parse_date(audited_on, "--audited-on"), report_ref=report_ref)
-    async with Client("licensing") as s:
-        op = await s.RecordIcpAudit(req, metadata=identity(as_), timeout=30)
+    op = await call("licensing", "RecordIcpAudit", req, as_)
     emit(op, json_, show_operator)
 
 
@@ -180,8 +174,7 @@ async def qualify(
             certificate_no=certificate_no, scope=scope or [],
             valid_from=parse_date(valid_from, "--valid-from"),
             valid_to=parse_date(valid_to, "--valid-to")))
-    async with Client("licensing") as s:
-        op = await s.SetMilitaryQualification(req, metadata=identity(as_), timeout=30)
+    op = await call("licensing", "SetMilitaryQualification", req, as_)
     if json_:
         return print_json(op)
     console.print(styled("qualification cleared" if clear else "qualified"))

@@ -18,12 +18,11 @@ from stc.screening.v1 import screening_service_pb2 as spb
 
 from stc_cli.core import (
     AsOption,
-    Client,
     CliInputError,
     JsonOption,
+    call,
     console,
     emit,
-    identity,
     print_json,
     run,
 )
@@ -132,8 +131,7 @@ async def screen_party(
         party=common_pb2.Party(name=name, aliases=alias or [], country=country.upper(),
                                identifiers=_identifiers(id_)),
         list_kinds=_kinds(list_), threshold=threshold, limit=limit)
-    async with Client("screening") as s:
-        r = await s.ScreenParty(req, metadata=identity(as_), timeout=30)
+    r = await call("screening", "ScreenParty", req, as_)
     if json_:
         return print_json(r)
     if not r.hits:
@@ -159,8 +157,7 @@ async def screen_transaction(
                                        items=c.items, end_use=c.end_use,
                                        end_user_certificate=c.end_user_certificate,
                                        transaction=c.transaction)
-    async with Client("screening") as s:
-        r = await s.ScreenTransaction(req, metadata=identity(as_), timeout=60)
+    r = await call("screening", "ScreenTransaction", req, as_, timeout=60)
     if json_:
         return print_json(r)
     highest = short(epb.Severity, r.highest, "SEVERITY_")
@@ -195,10 +192,8 @@ async def search(
     json_: JsonOption = False,
 ) -> None:
     """Public: search the lists by name (any script) or identifier — no token needed."""
-    async with Client("screening") as s:
-        r = await s.SearchListEntries(spb.SearchListEntriesRequest(
-            query=query, list_kinds=_kinds(list_), page_size=limit),
-            metadata=identity(as_), timeout=30)
+    r = await call("screening", "SearchListEntries", spb.SearchListEntriesRequest(
+        query=query, list_kinds=_kinds(list_), page_size=limit), as_)
     if json_:
         return print_json(r)
     if not r.results:
@@ -233,9 +228,7 @@ async def search(
 @run
 async def show_entry(entry_id: str, as_: AsOption = "public", json_: JsonOption = False) -> None:
     """Public: one list entry."""
-    async with Client("screening") as s:
-        e = await s.GetListEntry(spb.GetListEntryRequest(entry_id=entry_id),
-                                 metadata=identity(as_), timeout=30)
+    e = await call("screening", "GetListEntry", spb.GetListEntryRequest(entry_id=entry_id), as_)
     if json_:
         return print_json(e)
     console.print(kv_table(f"{list_kind(e.list_kind)} {e.entry_id}", [
@@ -274,10 +267,8 @@ async def add_entry(
         addresses=address or [], identifiers=_identifiers(id_), party_type=party_type,
         announcement=announcement, listed_on=parse_date(listed_on, "--listed-on"),
         remarks=remarks)
-    async with Client("screening") as s:
-        e = await s.AddListEntry(spb.AddListEntryRequest(
-            entry=entry, reason=reason, request_id=request_id or uuid.uuid4().hex),
-            metadata=identity(as_), timeout=30)
+    e = await call("screening", "AddListEntry", spb.AddListEntryRequest(
+        entry=entry, reason=reason, request_id=request_id or uuid.uuid4().hex), as_)
     if json_:
         return print_json(e)
     console.print(f"[green]added[/green] {e.entry_id} ({list_kind(e.list_kind)}): {e.primary_name}")
@@ -291,9 +282,8 @@ async def remove_entry(
     json_: JsonOption = False,
 ) -> None:
     """Officer: remove a party from a PRC list."""
-    async with Client("screening") as s:
-        r = await s.RemoveListEntry(spb.RemoveListEntryRequest(entry_id=entry_id, reason=reason),
-                                    metadata=identity(as_), timeout=30)
+    r = await call("screening", "RemoveListEntry",
+                   spb.RemoveListEntryRequest(entry_id=entry_id, reason=reason), as_)
     if json_:
         return print_json(r)
     console.print(f"{r.entry_id}: {'removed' if r.removed else 'was not listed'}")
@@ -319,10 +309,8 @@ async def classify(
     json_: JsonOption = False,
 ) -> None:
     """Candidate control-list codes for an item, with the reasons (classification help)."""
-    async with Client("screening") as s:
-        r = await s.ClassifyItem(spb.ClassifyItemRequest(
-            description=description, hs_code=hs, parameters=_params(param), limit=limit),
-            metadata=identity(as_), timeout=30)
+    r = await call("screening", "ClassifyItem", spb.ClassifyItemRequest(
+        description=description, hs_code=hs, parameters=_params(param), limit=limit), as_)
     if json_:
         return print_json(r)
     if not r.candidates:
@@ -360,11 +348,9 @@ async def consult_submit(
     json_: JsonOption = False,
 ) -> None:
     """Exporter: ask the authority whether an item is controlled (Art. 12(4))."""
-    async with Client("screening") as s:
-        c = await s.SubmitConsultation(spb.SubmitConsultationRequest(
-            authority=authority.upper(), question=question, item_description=item, hs_code=hs,
-            parameters=_params(param), request_id=request_id or uuid.uuid4().hex),
-            metadata=identity(as_), timeout=30)
+    c = await call("screening", "SubmitConsultation", spb.SubmitConsultationRequest(
+        authority=authority.upper(), question=question, item_description=item, hs_code=hs,
+        parameters=_params(param), request_id=request_id or uuid.uuid4().hex), as_)
     emit(c, json_, show_consultation)
 
 
@@ -379,10 +365,9 @@ async def consult_answer(
     json_: JsonOption = False,
 ) -> None:
     """Officer: answer a consultation."""
-    async with Client("screening") as s:
-        c = await s.AnswerConsultation(spb.AnswerConsultationRequest(
-            consultation_id=consultation_id, controlled=controlled, control_code=control_code,
-            answer=answer), metadata=identity(as_), timeout=30)
+    c = await call("screening", "AnswerConsultation", spb.AnswerConsultationRequest(
+        consultation_id=consultation_id, controlled=controlled, control_code=control_code,
+        answer=answer), as_)
     emit(c, json_, show_consultation)
 
 
@@ -391,9 +376,8 @@ async def consult_answer(
 async def consult_show(consultation_id: str, as_: AsOption = "public",
                        json_: JsonOption = False) -> None:
     """One consultation."""
-    async with Client("screening") as s:
-        c = await s.GetConsultation(spb.GetConsultationRequest(consultation_id=consultation_id),
-                                    metadata=identity(as_), timeout=30)
+    c = await call("screening", "GetConsultation",
+                   spb.GetConsultationRequest(consultation_id=consultation_id), as_)
     emit(c, json_, show_consultation)
 
 
@@ -406,9 +390,8 @@ async def consult_list(
 ) -> None:
     """Officer: consultations routed to the authority."""
     st = enum_value(cpb.ConsultationState, "CONSULTATION_STATE_", state, "--state") if state else 0
-    async with Client("screening") as s:
-        r = await s.ListConsultations(spb.ListConsultationsRequest(state=st, page_size=limit),
-                                      metadata=identity(as_), timeout=30)
+    r = await call("screening", "ListConsultations",
+                   spb.ListConsultationsRequest(state=st, page_size=limit), as_)
     if json_:
         return print_json(list(r.consultations))
     t = grid("id", "exporter", "state", "item", "submitted", ids=("id",))

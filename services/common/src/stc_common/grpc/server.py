@@ -381,9 +381,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
                     raise
                 await self._fail(context, method, exc)
             finally:
-                self._observe(method, code, start)
-                set_principal(None)
-                structlog.contextvars.unbind_contextvars(*_LOG_KEYS)
+                self._leave(method, code, start)
 
         return wrapper
 
@@ -401,17 +399,18 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
                     raise
                 await self._fail(context, method, exc)
             finally:
-                self._observe(method, code, start)
-                set_principal(None)
-                structlog.contextvars.unbind_contextvars(*_LOG_KEYS)
+                self._leave(method, code, start)
 
         return wrapper
 
-    def _observe(self, method: str, code: str, start: float) -> None:
+    def _leave(self, method: str, code: str, start: float) -> None:
+        """After every call: count and time it, log it, forget its principal and log context."""
         elapsed = time.perf_counter() - start
         GRPC_REQUESTS.labels(self.service, method, code).inc()
         GRPC_LATENCY.labels(self.service, method).observe(elapsed)
         log.info("grpc.call", code=code, ms=round(elapsed * 1000, 2))
+        set_principal(None)
+        structlog.contextvars.unbind_contextvars(*_LOG_KEYS)
 
 
 def _code_of(exc: BaseException) -> str:

@@ -9,6 +9,8 @@ filters what it sees by its own keys. Everything here uses the public aiokafka A
 - `TopicReader(bootstrap, topics)`: collects the decoded CloudEvents arriving from now on.
 - `produce_event(producer, topic, key, message, source=...)`: publish one event as a service
   would (CloudEvents binary mode, key = subject).
+- `delete_topics_with_prefix(bootstrap, prefix)`: remove what a test's own Faust app created
+  (its changelog and assignor topics are named after the test's consumer group prefix).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from stc_common import envelope
 __all__ = [
     "Received",
     "TopicReader",
+    "delete_topics_with_prefix",
     "produce_event",
     "start_group_at_end",
     "topic_partitions",
@@ -54,6 +57,20 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicP
         assert parts.get(topic), f"topic {topic} not found (make up creates it)"
         tps += [TopicPartition(topic, p) for p in parts[topic]]
     return tps
+
+
+async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (cleanup only: errors are ignored)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    except Exception:  # cleanup only
+        pass
+    finally:
+        await admin.close()
 
 
 async def start_group_at_end(bootstrap: str, group_id: str, topics: Iterable[str]) -> None:

@@ -48,17 +48,22 @@ async def running_service(
     with_relay: bool = True,
     *,
     development: bool = True,
+    ready_timeout: float = 90,
+    stop_timeout: float = 30,
 ) -> AsyncIterator[int]:
     """Start the service (settings' grpc_port should come from free_port()); yield the port.
 
-    In development mode (the committed keys accepted) unless `development=False`.
+    In development mode (the committed keys accepted) unless `development=False`. Start-up
+    fails after `ready_timeout` seconds without a SERVING health check (screening builds its
+    list index first and wants longer on a loaded machine); the service gets `stop_timeout`
+    seconds to stop.
     """
     if development:
         settings = settings.model_copy(update={"environment": "development"})
     stop = asyncio.Event()
     task = asyncio.create_task(run_service(settings, spec, with_relay=with_relay, stop=stop))
     try:
-        ready = asyncio.create_task(wait_grpc_ready(settings.grpc_port))
+        ready = asyncio.create_task(wait_grpc_ready(settings.grpc_port, ready_timeout))
         done, _ = await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             ready.cancel()
@@ -68,7 +73,7 @@ async def running_service(
         yield settings.grpc_port
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=30)
+        await asyncio.wait_for(task, timeout=stop_timeout)
 
 
 def bearer(role: str, **claims: Any) -> tuple[tuple[str, str], ...]:

@@ -72,6 +72,21 @@ def _builder(subject: str, issuer: x509.Name, key, days: int) -> x509.Certificat
     )
 
 
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """Digital signatures always; signing certificates and CRLs only for a CA."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def make_ca(cn: str = "STC development CA", days: int = 30) -> _Issued:
     """A self-signed CA that may sign leaf certificates only."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -79,17 +94,7 @@ def make_ca(cn: str = "STC development CA", days: int = 30) -> _Issued:
         _builder(cn, _name(cn), key, days)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage(ca=True),
             critical=True,
         )
         .sign(key, hashes.SHA256())
@@ -110,17 +115,7 @@ def make_leaf(
             critical=False,
         )
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=False,
-                crl_sign=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage(ca=False),
             critical=True,
         )
         .add_extension(

@@ -76,9 +76,11 @@ async def schedule_end_use_check(*, uow: EndUserUnitOfWork, cmd: ScheduleCheck) 
     return StoredCheck(check, party_json, None)
 
 
-async def _check_for_update(uow: EndUserUnitOfWork, check_id: str, officer: Officer) -> StoredCheck:
-    stored = await uow.checks.get(check_id, for_update=True)
-    if stored is None or other_authority(officer, stored.check.authority):
+async def _visible_check(uow: EndUserUnitOfWork, check_id: str, who: Officer | Principal, *,
+                         for_update: bool = False) -> StoredCheck:
+    """The check, if `who` may see it (officers of another authority may not: NOT_FOUND)."""
+    stored = await uow.checks.get(check_id, for_update=for_update)
+    if stored is None or other_authority(who, stored.check.authority):
         raise NotFound(f"end-use check {check_id!r} not found", reason="CHECK_NOT_FOUND")
     return stored
 
@@ -96,7 +98,7 @@ class RecordOutcome:
 async def record_end_use_check_outcome(*, uow: EndUserUnitOfWork, cmd: RecordOutcome) -> StoredCheck:
     """Record what a check found (EndUseCheckCompleted); a diversion with no earlier report
     on the licence is a failure to report (ECL Art. 16)."""
-    stored = await _check_for_update(uow, cmd.check_id, cmd.officer)
+    stored = await _visible_check(uow, cmd.check_id, cmd.officer, for_update=True)
     reports = await uow.reports.of_licence(stored.check.licence_id)
     recorded = rules.record_outcome(stored.check, cmd.outcome, officer=cmd.officer, now=cmd.now,
                                     reports=reports)
@@ -115,7 +117,7 @@ class ConfirmOverdue:
 
 async def confirm_overdue_check(*, uow: EndUserUnitOfWork, cmd: ConfirmOverdue) -> StoredCheck:
     """An officer confirms an overdue check: NOT_COOPERATING, watch list (Reg. 26)."""
-    stored = await _check_for_update(uow, cmd.check_id, cmd.officer)
+    stored = await _visible_check(uow, cmd.check_id, cmd.officer, for_update=True)
     recorded = rules.confirm_overdue(stored.check, officer=cmd.officer, now=cmd.now,
                                      details=cmd.details)
     return await _close(uow, stored, recorded)
@@ -135,10 +137,7 @@ async def _close(uow: EndUserUnitOfWork, stored: StoredCheck, recorded) -> Store
 async def get_end_use_check(*, uow: EndUserUnitOfWork, principal: Principal, check_id: str
                             ) -> StoredCheck:
     """One check: officers of the licence's authority, auditors any."""
-    stored = await uow.checks.get(check_id)
-    if stored is None or other_authority(principal, stored.check.authority):
-        raise NotFound(f"end-use check {check_id!r} not found", reason="CHECK_NOT_FOUND")
-    return stored
+    return await _visible_check(uow, check_id, principal)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import asyncpg
 
 from stc_enduser.convert import party_from_pb, party_pb
 from stc_enduser.domain.model import Authority, CheckStatus, EndUseCheck, Officer
-from stc_enduser.storage import parse_uuid
+from stc_enduser.storage import Where, fetch_page, parse_uuid
 
 
 @dataclass(frozen=True)
@@ -113,24 +113,13 @@ class CheckRepository:
         limit: int,
     ) -> list[StoredCheck]:
         """Checks by deadline, soonest first, filtered; keyset pagination after (deadline, id)."""
-        where: list[str] = ["true"]
-        args: list[object] = []
-        for column, value in (("authority", authority), ("licence_id", licence_id)):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
+        where = Where()
+        where.equals("authority", authority)
+        where.equals("licence_id", licence_id)
         if open_only or overdue_at is not None:
-            where.append("status = 'SCHEDULED'")
+            where.add("status = 'SCHEDULED'")
         if overdue_at is not None:
-            args.append(overdue_at)
-            where.append(f"deadline < ${len(args)}")
-        if after is not None:
-            args += [after[0], uuid.UUID(after[1])]
-            where.append(f"(deadline, check_id) > (${len(args) - 1}, ${len(args)})")
-        args.append(limit)
-        rows = await self.conn.fetch(
-            f"""SELECT * FROM end_use_checks WHERE {' AND '.join(where)}
-                ORDER BY deadline, check_id LIMIT ${len(args)}""",
-            *args,
-        )
+            where.add(f"deadline < {where.param(overdue_at)}")
+        rows = await fetch_page(self.conn, "end_use_checks", where, ("deadline", "check_id"),
+                                after, limit)
         return [_stored(r) for r in rows]

@@ -21,7 +21,7 @@ from stc_enduser.domain.model import (
     Resolution,
     ResolutionKind,
 )
-from stc_enduser.storage import parse_uuid
+from stc_enduser.storage import Where, fetch_page, parse_uuid
 
 
 @dataclass(frozen=True)
@@ -192,24 +192,14 @@ class ReportRepository:
         """Reports oldest first, filtered; keyset pagination after (reported_at, report_id).
 
         `reporter` = (role, id) keeps only the reports made by that reporter."""
-        where: list[str] = ["true"]
-        args: list[object] = []
+        where = Where()
         role, rid = reporter if reporter is not None else (None, None)
         for column, value in (("exporter_uscc", exporter_uscc), ("authority", authority),
                               ("licence_id", licence_id), ("reporter_role", role),
                               ("reporter_id", rid)):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
+            where.equals(column, value)
         if open_only:
-            where.append("status = 'OPEN'")
-        if after is not None:
-            args += [after[0], uuid.UUID(after[1])]
-            where.append(f"(reported_at, report_id) > (${len(args) - 1}, ${len(args)})")
-        args.append(limit)
-        rows = await self.conn.fetch(
-            f"""SELECT * FROM change_reports WHERE {' AND '.join(where)}
-                ORDER BY reported_at, report_id LIMIT ${len(args)}""",
-            *args,
-        )
+            where.add("status = 'OPEN'")
+        rows = await fetch_page(self.conn, "change_reports", where, ("reported_at", "report_id"),
+                                after, limit)
         return [_stored(r) for r in rows]
