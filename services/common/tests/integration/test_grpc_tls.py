@@ -165,7 +165,7 @@ async def test_tls_client_gets_health_reflection_and_an_authorised_call(certs, t
 
 
 @pytest.mark.parametrize("mode", ["plaintext", "tls", "mtls"])
-async def test_the_server_logs_its_transport_mode(certs, mode):
+async def test_the_server_logs_its_transport_mode(certs, mode, monkeypatch):
     tls = {
         "plaintext": None,
         "tls": ServerTls(certs.server_cert.read_bytes(), certs.server_key.read_bytes()),
@@ -176,6 +176,11 @@ async def test_the_server_logs_its_transport_mode(certs, mode):
     # a service started by an earlier test leaves structlog filtering below WARNING, and
     # capture_logs only swaps the processors: let info through for this test
     saved = structlog.get_config()
+    # loggers are cached on first use (stc_common.logging): the server module's logger was
+    # bound with an earlier configuration, so give it a fresh one for this test (restored after)
+    from stc_common.grpc import server as server_module
+    from stc_common.logging import get_logger
+    monkeypatch.setattr(server_module, "log", get_logger("stc_common.grpc"))
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     try:
         with structlog.testing.capture_logs() as logs:
