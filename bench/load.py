@@ -370,6 +370,9 @@ async def _one(story: Story, kind: str, uscc: str, i: int, t0: float, res: StepR
         st["submit_rpc"].append(t_sub - t0)
         assessed, _ = await _assessed(story, app.application_id, uscc, timeout, res)
         st["submit_to_assessed"].append(assessed - t0)
+        # from the answer that accepted it (after any RESOURCE_EXHAUSTED retries): the bound
+        # an accepted application keeps under overload (issue 14 item 3)
+        st["accepted_to_assessed"].append(assessed - t_sub)
         if kind == "info":
             t = time.perf_counter()
             await story.lic.RequestInformation(
@@ -534,9 +537,11 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
                 r = await run_step(story, exporters, procs, plumbing, rate, seconds, drain, rng)
                 report(r, seconds)
                 p99 = pct(r.stages.get("submit_to_assessed", []), 99)
+                p99_acc = pct(r.stages.get("accepted_to_assessed", []), 99)
                 print(f"   goodput {r.ok / seconds:.1f}/s = {r.ok / seconds / cap:.0%} of the "
-                      f"capacity ({cap:.0f}/s; target ≥ 90 %); accepted applications' p99 "
-                      f"submit→assessed {p99:.2f}s")
+                      f"capacity ({cap:.0f}/s; target ≥ 90 %); p99 from the accepting answer "
+                      f"to assessed {p99_acc:.2f}s (from the first attempt, retries of "
+                      f"refusals included: {p99:.2f}s)")
 
 
 if __name__ == "__main__":

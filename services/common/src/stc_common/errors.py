@@ -59,9 +59,16 @@ MAX_MESSAGE_VIOLATIONS = 5
 
 
 class ResourceExhausted(ServiceError):
-    """A server limit is reached (concurrent calls or streams): retry later (RESOURCE_EXHAUSTED)."""
+    """A server limit is reached (concurrent calls, streams, work in flight): retry later
+    (RESOURCE_EXHAUSTED); `retry_after_s`, when given, goes to the client as RetryInfo."""
 
     code = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, reason: str | None = None,
+                 metadata: dict[str, str] | None = None,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after_s = retry_after_s
 
 
 class NotFound(ServiceError):

@@ -59,3 +59,23 @@ def test_prc_dates_are_beijing_dates():
     assert prc_date(late_utc) == dt.date(2027, 3, 2)
     assert prc_date(late_utc.replace(tzinfo=None)) == dt.date(2027, 3, 2)
     assert PRC_TZ.key == "Asia/Shanghai"
+
+
+def test_a_resource_exhausted_with_retry_advice_carries_retry_info():
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+    from stc_common.errors import ResourceExhausted
+    from stc_common.grpc.errors import to_status
+
+    status = to_status(ResourceExhausted("full", reason="PIPELINE_FULL", retry_after_s=0.5))
+    trailers = dict(status.trailing_metadata)
+    details = rpc_status.status_pb2.Status.FromString(trailers["grpc-status-details-bin"]).details
+    infos = [d for d in details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
+    assert len(infos) == 1
+    info = error_details_pb2.RetryInfo()
+    infos[0].Unpack(info)
+    assert info.retry_delay.ToNanoseconds() == 500_000_000
+    plain = to_status(ResourceExhausted("full"))
+    plain_details = rpc_status.status_pb2.Status.FromString(
+        dict(plain.trailing_metadata)["grpc-status-details-bin"]).details
+    assert not any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in plain_details)

@@ -31,6 +31,12 @@ class LicensingSettings(ServiceSettings):
     holiday_schedules_path: str = ""
     # How often each replica looks for a schedule another replica entered.
     holiday_refresh_s: float = 10.0
+    # Issue 14: submissions are refused (RESOURCE_EXHAUSTED, PIPELINE_FULL, RetryInfo) while
+    # this many applications await assessment across the replicas, so the backlog cannot grow
+    # in Kafka where the gRPC limits do not see it. Size it as the latency bound times the
+    # measured throughput (bench/load.py: 30 on the 2-core machine keeps accepted applications
+    # near 1 s); the default is a backstop of a few seconds' work. 0: no limit.
+    max_applications_awaiting_assessment: int = 100
     # Issue 11 item 5: TemporaryControlExpiring this many days before a measure ends (Art. 9(2)).
     temporary_control_alert_days: int = 60
     # Issue 11 item 6: the de minimis rules (ECL Arts. 45, 44) as YAML; empty: the bundled

@@ -23,7 +23,7 @@ from stc_licensing.config import SOURCE, LicensingSettings
 from stc_licensing.domain.holiday_calendar import same_schedule
 from stc_licensing.domain.temporary_controls import ALERT_DAYS_BEFORE_END
 from stc_licensing.events.handlers import SUBSCRIPTIONS
-from stc_licensing.service import commands, common, holidays, temporary_controls
+from stc_licensing.service import applications, commands, common, holidays, temporary_controls
 from stc_licensing.storage.sql import SqlUnitOfWork, unit_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -131,6 +131,7 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
         service.configure_policies(settings.arms_embargoes_path or None)
+        applications.ADMISSION.limit = settings.max_applications_awaiting_assessment
         service.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
         # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
         # operator's file (a broken file stops the start-up rather than count wrong days)

@@ -19,6 +19,7 @@ from stc_common.errors import (
     AlreadyExists,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     ValidationFailed,
 )
 from stc_common.kafka.topics import APPLICATION, LICENCE, OPERATOR
@@ -404,3 +405,46 @@ async def test_a_request_id_stored_before_fingerprints_replays(b):
                                              cmd=b.submit("r-1", other))
     assert again.application.id == first.application.id
     assert uow.store.snapshot() == before and uow.events == []
+
+
+# --------------------------------------------------------------------------- admission
+
+
+async def test_submissions_beyond_the_work_in_flight_limit_are_refused_and_write_nothing(
+        b, monkeypatch):
+    from stc_licensing.service import applications
+
+    admission = applications.Admission(limit=2, ttl_s=0.0, retry_after_s=0.5)
+    monkeypatch.setattr(applications, "ADMISSION", admission)
+    uow = b.FakeUnitOfWork()
+    await _registered(b, uow)
+    first = await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit("r-1"))
+    await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit("r-2"))
+    uow.events.clear()
+    before = uow.store.snapshot()
+    with pytest.raises(ResourceExhausted) as err:  # two await assessment: the pipeline is full
+        await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit("r-3"))
+    assert err.value.reason == "PIPELINE_FULL" and err.value.retry_after_s == 0.5
+    assert err.value.metadata == {"awaiting_assessment": "2", "limit": "2"}
+    assert uow.store.snapshot() == before and uow.events == []
+    # a retry of a stored submission is answered even now (it adds no work)
+    again = await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit("r-1"))
+    assert again.application.id == first.application.id
+    # one assessed frees a place
+    msg = screening.ScreeningCompleted(screening_id="scr-1", subject_id=first.application.id,
+                                       subject_kind=screening.SUBJECT_KIND_APPLICATION)
+    cmd = handlers.assess_command(msg)
+    assert cmd is not None and await service.assess_application(uow=uow, cmd=cmd)
+    third = await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit("r-3"))
+    assert third.application.state == ApplicationState.SCREENING
+
+
+async def test_no_admission_limit_when_it_is_zero(b, monkeypatch):
+    from stc_licensing.service import applications
+
+    monkeypatch.setattr(applications, "ADMISSION", applications.Admission(limit=0))
+    uow = b.FakeUnitOfWork()
+    await _registered(b, uow)
+    for n in range(5):
+        await service.submit_application(uow=uow, caller=b.exporter(), cmd=b.submit(f"r-{n}"))
+    assert await uow.applications.count_awaiting_assessment() == 5

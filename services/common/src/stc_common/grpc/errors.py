@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from stc_common.errors import ServiceError, ValidationFailed
+from stc_common.errors import ResourceExhausted, ServiceError, ValidationFailed
 
 DOMAIN = "stc.gov.cn"
 # At most this many field violations go into the BadRequest detail (the rest are counted in
@@ -38,6 +38,12 @@ def to_status(err: ServiceError) -> grpc.Status:
         )
         packed = any_pb2.Any()
         packed.Pack(bad)
+        details.append(packed)
+    if isinstance(err, ResourceExhausted) and err.retry_after_s:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(err.retry_after_s * 1e9))
+        packed = any_pb2.Any()
+        packed.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
         details.append(packed)
     message = err.message if len(err.message) <= 300 else err.message[:300] + "…"
     return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=details))

@@ -133,6 +133,11 @@ class ApplicationRepository(abc.ABC):
     """Applications, their reference numbers and their history (WatchApplication)."""
 
     @abc.abstractmethod
+    async def count_awaiting_assessment(self) -> int:
+        """Applications submitted or amended and not yet assessed (SUBMITTED, SCREENING):
+        the work in flight between licensing and screening (issue 14's admission limit)."""
+
+    @abc.abstractmethod
     async def next_reference(self, authority: str, year: int) -> str:
         """The next reference number, e.g. MOFCOM-2026-000123."""
 

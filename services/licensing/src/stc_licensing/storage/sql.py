@@ -173,6 +173,11 @@ class SqlApplications(ports.ApplicationRepository):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
+    async def count_awaiting_assessment(self) -> int:
+        # the partial index applications_awaiting_assessment (migration 0022) holds just these
+        return int(await self.conn.fetchval(
+            "SELECT count(*) FROM applications WHERE state IN ('SUBMITTED', 'SCREENING')"))
+
     async def next_reference(self, authority: str, year: int) -> str:
         """The next reference number, e.g. MOFCOM-2026-000123 (gaps are possible, never repeats)."""
         n = await self.conn.fetchval(

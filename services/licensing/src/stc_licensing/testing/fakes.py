@@ -108,6 +108,10 @@ class FakeApplications(ports.ApplicationRepository):
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
 
+    async def count_awaiting_assessment(self) -> int:
+        return sum(1 for a in self.store.applications.values()
+                   if a.state in (model.ApplicationState.SUBMITTED, model.ApplicationState.SCREENING))
+
     async def next_reference(self, authority: str, year: int) -> str:
         n = self.store.counters.get((authority, year), 0) + 1
         self.store.counters[(authority, year)] = n
