@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 
 import pytest
 from stc.credit.v1 import events_pb2
@@ -522,3 +523,20 @@ async def test_decide_case_not_penalised_keeps_its_apl_ground(store, ctx, make_r
         violation=violation(reduced, case_id=second.case_id)))
     assert decided.case.penalty_law_ground == "32(1)"
     assert store.records["rec-1"].record.penalty_law_ground == "32(1)"
+
+
+async def test_art39_standing_event_carries_person_bans_as_hashes_only(store, ctx,
+                                                                       make_record):
+    """Art. 39: the bans of the responsible persons reach licensing as SHA-256 of the
+    normalised ID number (five years, or for life after a conviction), never the number."""
+    persons = (ResponsiblePerson("张三", " 11010119900101123x "),
+               ResponsiblePerson("李四", "110101198001011111", criminally_convicted=True))
+    rec = await record(store, ctx, violation(banned(make_record, responsible_persons=persons)))
+    event = store.outbox[-1].message
+    assert types(store.outbox)[-1] == "CreditStandingChanged"
+    got = {b.id_number_sha256: (b.ban_until.year if b.HasField("ban_until") else None)
+           for b in event.person_bans}
+    five_years = rec.stored.record.effective_date.year + 5
+    assert got == {hashlib.sha256(b"11010119900101123X").hexdigest(): five_years,
+                   hashlib.sha256(b"110101198001011111").hexdigest(): None}
+    assert b"110101" not in event.SerializeToString()

@@ -23,6 +23,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from stc_common.person_id import id_number_hash
+
 from stc_credit.domain.records import CreditRecord, Measure, add_months, ban_until
 
 #: How long a measure weighs on standing (a choice of this system, not of the law).
@@ -54,6 +56,9 @@ class CreditStanding:
     ban_until: dt.date | None
     record_ids: tuple[str, ...]
     measure_ids: tuple[str, ...] = ()
+    # Art. 39 personal bans in force: (SHA-256 of the normalised ID number, last day or None
+    # for life), sorted; not part of the stored standing (recomputed from the records).
+    person_bans: tuple[tuple[str, dt.date | None], ...] = ()
 
 
 def record_active(record: CreditRecord, today: dt.date) -> bool:
@@ -79,6 +84,7 @@ def compute_standing(
     today: dt.date,
 ) -> CreditStanding:
     """The credit standing of `uscc` on `today`; records of other enterprises are ignored."""
+    records = list(records)
     active = sorted(
         (r for r in records if r.uscc == uscc and record_active(r, today)),
         key=lambda r: (r.decision_date, r.record_id),
@@ -104,4 +110,23 @@ def compute_standing(
         ban_until=max(bans) if bans else None,
         record_ids=tuple(r.record_id for r in active),
         measure_ids=tuple(m.measure_id for m in live_measures),
+        person_bans=person_bans_in_force(uscc, records, today),
     )
+
+
+def person_bans_in_force(uscc: str, records: Iterable[CreditRecord], today: dt.date
+                         ) -> tuple[tuple[str, dt.date | None], ...]:
+    """Art. 39 bans of `uscc`'s responsible persons in force on `today`, one per person
+    (the longest; None = for life), as (SHA-256 of the normalised ID number, last day)."""
+    longest: dict[str, dt.date] = {}
+    for record in records:
+        if record.uscc != uscc or record.effective_date > today:
+            continue
+        for ban in record.person_bans():
+            if not ban.in_force(today):
+                continue
+            key = id_number_hash(ban.person.id_number)
+            last = dt.date.max if ban.until is None else ban.until
+            longest[key] = max(longest.get(key, last), last)
+    return tuple((key, None if last == dt.date.max else last)
+                 for key, last in sorted(longest.items()))

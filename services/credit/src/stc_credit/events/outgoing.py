@@ -130,6 +130,9 @@ def standing_changed(s: CreditStanding) -> events_pb2.CreditStandingChanged:
         record_ids=list(s.record_ids),
         as_of=pb_date(s.as_of),
         measure_ids=list(s.measure_ids),
+        person_bans=[events_pb2.PersonBanInForce(
+            id_number_sha256=digest, ban_until=pb_date(until))
+            for digest, until in s.person_bans],
     )
 
 
