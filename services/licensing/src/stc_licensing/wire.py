@@ -38,7 +38,7 @@ from stc_common.errors import ViolationCollector
 from stc_licensing.domain import assessment as assessment_rules
 from stc_licensing.domain import inputs as domain_inputs
 from stc_licensing.domain import licence as licence_rules
-from stc_licensing.domain import model
+from stc_licensing.domain import model, personal_bans
 from stc_licensing.domain import procedures as procedure_rules
 from stc_licensing.domain import special_cases as special_case_rules
 
@@ -211,6 +211,14 @@ def content_to_domain(c: apb.ApplicationContent) -> model.ApplicationContent:
         if concern is not None:
             decls.append(model.CatchAllDeclaration(concern, d.knows_or_informed, d.statement))
     special_case, watch_materials = _special_case_fields(c, vc)
+    persons = {}
+    for name in personal_bans.PERSON_FIELDS:  # Art. 39
+        if c.HasField(name):
+            pb = getattr(c, name)
+            for field, reason in personal_bans.validate_person(
+                    name, personal_bans.NaturalPerson(pb.name, pb.id_number)):
+                vc.add(field, reason)
+            persons[name] = personal_bans.NaturalPerson(pb.name.strip(), pb.id_number.strip())
     vc.raise_if_any()
     return model.ApplicationContent(
         exporter_uscc=c.exporter_uscc.strip().upper(), licence_type=licence_type, regime=regime,
@@ -219,7 +227,9 @@ def content_to_domain(c: apb.ApplicationContent) -> model.ApplicationContent:
         end_use=model.EndUse(end_use_cat, c.end_use.statement),
         end_user_certificate=cert, contract_reference=c.contract_reference,
         catch_all_declarations=tuple(decls), special_case=special_case,
-        watch_list_materials=watch_materials)
+        watch_list_materials=watch_materials,
+        legal_representative=persons.get("legal_representative"),
+        handling_person=persons.get("handling_person"))
 
 
 def _special_case_fields(c: apb.ApplicationContent, vc: ViolationCollector

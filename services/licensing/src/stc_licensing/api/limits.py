@@ -49,6 +49,9 @@ _SHORT = {  # identifiers and codes
     "DecideTemporaryControlRequest.announcement": 300,
     "EvaluateReExportRequest.made_in": 2,
     "PrcContent.control_code": 32,
+    # Art. 39: the legal representative and the person handling the application
+    "NaturalPerson.name": 128,
+    "NaturalPerson.id_number": 40,
 }
 
 LIMITS = service_limits(

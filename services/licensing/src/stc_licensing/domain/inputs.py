@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .canonical import OMIT_DEFAULT
+from .personal_bans import PersonBan
 from .special_cases import ControlMeasure
 
 
@@ -106,6 +107,9 @@ class CreditStanding:
     active_record_count: int = 0
     ban_until: dt.date | None = None
     record_refs: tuple[str, ...] = ()
+    # Art. 39 personal bans in force of the enterprise's responsible persons (hashed ID
+    # numbers); left out of the canonical inputs while empty
+    person_bans: tuple[PersonBan, ...] = field(default=(), metadata={OMIT_DEFAULT: True})
 
     def is_banned_on(self, day: dt.date) -> bool:
         """Art. 39: applications may be refused while `ban_until` is after `day`."""

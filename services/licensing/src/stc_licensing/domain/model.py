@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import Enum
 
 from .canonical import OMIT_DEFAULT
+from .personal_bans import NaturalPerson
 from .special_cases import SpecialCaseRequest, WatchListMaterials
 
 _OMIT = {OMIT_DEFAULT: True}
@@ -297,6 +298,9 @@ class ApplicationContent:
     # canonical inputs while unset (older snapshots replay with the same hash)
     special_case: SpecialCaseRequest | None = field(default=None, metadata=_OMIT)
     watch_list_materials: WatchListMaterials | None = field(default=None, metadata=_OMIT)
+    # Art. 39 (personal_bans.py): the legal representative and the person handling it
+    legal_representative: NaturalPerson | None = field(default=None, metadata=_OMIT)
+    handling_person: NaturalPerson | None = field(default=None, metadata=_OMIT)
 
     def parties_with_role(self, role: PartyRole) -> tuple[Party, ...]:
         """The parties of one role, in submission order."""

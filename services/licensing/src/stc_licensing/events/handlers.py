@@ -4,7 +4,8 @@ licensing unit of work of that transaction. And the subscription list.
 
 - stc.screening.v1.ScreeningCompleted (APPLICATION subjects) -> assessment (Art. 13)
 - stc.screening.v1.RescreeningMatch -> suspend a licence / flag a pending application
-- stc.credit.v1.CreditStandingChanged -> credit_standing projection (factor 7, Art. 39 ban)
+- stc.credit.v1.CreditStandingChanged -> credit_standing projection (factor 7, Art. 39 bans
+  of the enterprise and of its responsible persons)
 - stc.enduser.v1.ChangeReported -> licence on hold (Art. 16, Reg. 25)
 - stc.enduser.v1.ChangeResolved -> release the hold and apply the resolution
 - stc.enduser.v1.EndUseCheckCompleted -> suspend the licence when the goods were diverted
@@ -30,6 +31,7 @@ from stc_common.uscc import UsccError, validate_uscc
 
 from stc_licensing import service, wire
 from stc_licensing.domain.inputs import CreditLevel, CreditStanding
+from stc_licensing.domain.personal_bans import PersonBan
 from stc_licensing.service import commands
 from stc_licensing.service.commands import Resolution
 from stc_licensing.storage.sql import SqlUnitOfWork
@@ -90,7 +92,12 @@ def credit_standing_command(msg: credit.CreditStandingChanged
                               active_record_count=msg.active_records,
                               ban_until=wire.date_from_pb(msg.ban_until)
                               if msg.HasField("ban_until") else None,
-                              record_refs=tuple(msg.record_ids))
+                              record_refs=tuple(msg.record_ids),
+                              person_bans=tuple(
+                                  PersonBan(b.id_number_sha256.strip().lower(),
+                                            wire.date_from_pb(b.ban_until)
+                                            if b.HasField("ban_until") else None)
+                                  for b in msg.person_bans))
     return commands.RecordCreditStanding(standing, wire.date_from_pb(msg.as_of))
 
 

@@ -27,6 +27,7 @@ from stc_common.prc_time import prc_date
 from stc_licensing.domain import reconsideration
 from stc_licensing.domain.clock import Pause, PauseKind, end_pause, open_pause
 from stc_licensing.domain.model import ApplicationContent, ApplicationState
+from stc_licensing.domain.personal_bans import banned_person_fields
 from stc_licensing.domain.routing import route
 from stc_licensing.domain.states import Action, check_amendment, transition
 from stc_licensing.domain.validation import validate_submission
@@ -92,6 +93,14 @@ async def check_content(uow: LicensingUnitOfWork, content: ApplicationContent, a
                                          "an exporter applies only for its own USCC"))
     if violations:
         raise ValidationFailed(violations)
+    banned = banned_person_fields({"legal_representative": content.legal_representative,
+                                   "handling_person": content.handling_person},
+                                  standing.person_bans, day)
+    if banned:  # Art. 39; the field is named, never the ID number
+        raise FailedPrecondition(
+            f"{banned[0]} is barred from export control business (Export Control Law "
+            "Art. 39: a directly responsible person's ban is in force)",
+            reason="PERSON_BANNED", metadata={"field": ",".join(banned), "article": "ECL 39"})
 
 
 def _replay(existing: AppRow, request_fp: str) -> ApplicationView:

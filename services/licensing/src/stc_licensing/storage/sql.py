@@ -21,6 +21,7 @@ from stc_licensing.domain import licence as licence_rules
 from stc_licensing.domain import model
 from stc_licensing.domain import temporary_controls as tc
 from stc_licensing.domain.clock import Pause, PauseKind
+from stc_licensing.domain.personal_bans import PersonBan
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.storage import ports
 from stc_licensing.storage.ports import AppRow, LicenceRow, StoredMeasure, StoredSchedule
@@ -123,19 +124,27 @@ class SqlStandings(ports.StandingRepository):
             return domain_inputs.CreditStanding(uscc=uscc)
         return domain_inputs.CreditStanding(uscc=uscc, level=domain_inputs.CreditLevel(row["level"]),
                                  active_record_count=row["active_records"],
-                                 ban_until=row["ban_until"], record_refs=tuple(row["record_ids"]))
+                                 ban_until=row["ban_until"], record_refs=tuple(row["record_ids"]),
+                                 person_bans=tuple(
+                                     PersonBan(b["id_number_sha256"],
+                                               dt.date.fromisoformat(b["until"]) if b["until"] else None)
+                                     for b in _load(row["person_bans"])))
 
     async def upsert(self, s: domain_inputs.CreditStanding, as_of: dt.date | None) -> None:
         """Replace the projection row of one USCC (older as_of never overwrites newer)."""
         await self.conn.execute(
-            """INSERT INTO credit_standing (uscc, level, active_records, ban_until, record_ids, as_of)
-               VALUES ($1, $2, $3, $4, $5, $6)
+            """INSERT INTO credit_standing
+                 (uscc, level, active_records, ban_until, record_ids, as_of, person_bans)
+               VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
                ON CONFLICT (uscc) DO UPDATE SET level = EXCLUDED.level,
                  active_records = EXCLUDED.active_records, ban_until = EXCLUDED.ban_until,
-                 record_ids = EXCLUDED.record_ids, as_of = EXCLUDED.as_of, updated_at = now()
+                 record_ids = EXCLUDED.record_ids, as_of = EXCLUDED.as_of,
+                 person_bans = EXCLUDED.person_bans, updated_at = now()
                WHERE credit_standing.as_of IS NULL OR EXCLUDED.as_of IS NULL
                   OR EXCLUDED.as_of >= credit_standing.as_of""",
-            s.uscc, s.level.value, s.active_record_count, s.ban_until, list(s.record_refs), as_of)
+            s.uscc, s.level.value, s.active_record_count, s.ban_until, list(s.record_refs), as_of,
+            [{"id_number_sha256": b.id_number_sha256,
+              "until": b.until.isoformat() if b.until else None} for b in s.person_bans])
 
 
 # --------------------------------------------------------------------------- applications
