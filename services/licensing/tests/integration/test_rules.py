@@ -156,6 +156,41 @@ async def test_credit_ban_refuses_submission(env, h):
     assert any(f == "exporter_uscc" and "Art. 39" in r for f, r in refused)
 
 
+async def test_art39_personal_ban_from_credit_refuses_the_handling_person(env, h):
+    """Art. 39: credit's standing event carries a responsible person's ban as the SHA-256 of
+    the ID number; an application that person handles is refused (PERSON_BANNED), nothing
+    is stored or published, and one naming other persons goes through."""
+    import hashlib
+
+    uscc = await env.operator()
+    barred = "11010119800101123X"
+    await env.publish(CREDIT_STANDING.name, uscc, credit.CreditStandingChanged(
+        uscc=uscc, level=credit.STANDING_LEVEL_PENALISED, active_records=1,
+        record_ids=["rec-1"], as_of=h.d(dt.date.today()), person_bans=[
+            credit.PersonBanInForce(id_number_sha256=hashlib.sha256(barred.encode()).hexdigest())]))
+    for _ in range(200):
+        if await _count(env, "SELECT count(*) FROM credit_standing WHERE uscc = $1"
+                             " AND person_bans <> '[]'", uscc):
+            break
+        await asyncio.sleep(0.1)
+    c = h.content(uscc)
+    c.legal_representative.CopyFrom(apb.NaturalPerson(name="王五", id_number="110101197001010011"))
+    c.handling_person.CopyFrom(apb.NaturalPerson(name="赵六", id_number=barred.lower()))
+    before = await _count(env, "SELECT count(*) FROM applications")
+    outbox = await _count(env, "SELECT count(*) FROM outbox")
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await env.submit(uscc, c)
+    assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(exc.value) == "PERSON_BANNED"
+    assert "handling_person" in (exc.value.details() or "")
+    assert barred not in (exc.value.details() or "").upper()
+    assert await _count(env, "SELECT count(*) FROM applications") == before
+    assert await _count(env, "SELECT count(*) FROM outbox") == outbox
+    c.handling_person.id_number = "110101199202022222"
+    app = await env.submit(uscc, c)
+    assert app.application_id
+
+
 async def test_information_request_pauses_clock_and_key_change_means_reapply(env, h):
     uscc = await env.operator()
     app = await env.submit(uscc)
