@@ -97,6 +97,16 @@ def content_from_json(data: dict) -> apb.ApplicationContent:
     return msg
 
 
+def content_for_events(data: dict) -> apb.ApplicationContent:
+    """The content as the application events carry it: the named persons' ID numbers
+    (Art. 39) stay in licensing's database and its API, never on Kafka."""
+    msg = content_from_json(data)
+    for name in personal_bans.PERSON_FIELDS:
+        if msg.HasField(name):
+            getattr(msg, name).ClearField("id_number")
+    return msg
+
+
 def content_to_domain_from_json(data: dict[str, Any]) -> model.ApplicationContent:
     """The domain content of a stored (proto JSON) content."""
     return content_to_domain(content_from_json(data))

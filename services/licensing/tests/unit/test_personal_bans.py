@@ -107,3 +107,19 @@ def test_art39_standing_event_maps_person_bans(b):
     assert cmd is not None
     assert cmd.standing.person_bans == (PersonBan("ab" * 32, None),
                                         PersonBan("cd" * 32, dt.date(2030, 5, 1)))
+
+
+async def test_art39_id_numbers_stay_off_the_application_events(b):
+    """The ID numbers are kept with the application but never published on Kafka."""
+    uow = b.FakeUnitOfWork()
+    await _operator(b, uow)
+    app = await _submit(b, uow, _content(b))
+    submitted = [m for _t, _k, m in uow.events if type(m).__name__ == "ApplicationSubmitted"]
+    assert len(submitted) == 1
+    assert submitted[0].content.legal_representative.name == "王五"
+    assert submitted[0].content.handling_person.name == "赵六"
+    for _topic, _key, message in uow.events:
+        data = message.SerializeToString()
+        assert REP_ID.encode() not in data and HANDLER_ID.encode() not in data
+    stored = uow.store.applications[app.application_id].content
+    assert stored["legal_representative"]["id_number"] == REP_ID

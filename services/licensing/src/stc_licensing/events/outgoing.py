@@ -74,7 +74,7 @@ def application_submitted(row: AppRow) -> Outgoing:
     """ApplicationSubmitted with the full content: the request to screen it."""
     return APPLICATION.name, row.id, events_pb2.ApplicationSubmitted(
         application_id=row.id, reference=row.reference, exporter_uscc=row.exporter_uscc,
-        authority=row.authority, content=wire.content_from_json(row.content),
+        authority=row.authority, content=wire.content_for_events(row.content),
         submitted_at=wire.ts(row.submitted_at), deadline=wire.date_to_pb(row.deadline))
 
 
@@ -95,7 +95,7 @@ def application_amended(row: AppRow, answer: str, at: dt.datetime) -> Outgoing:
     """ApplicationAmended with the new content: the request to screen it again."""
     return APPLICATION.name, row.id, events_pb2.ApplicationAmended(
         application_id=row.id, exporter_uscc=row.exporter_uscc,
-        content=wire.content_from_json(row.content), answer=answer, amended_at=wire.ts(at))
+        content=wire.content_for_events(row.content), answer=answer, amended_at=wire.ts(at))
 
 
 def application_flagged(row: AppRow, reason: str, entry_id: str, at: dt.datetime) -> Outgoing:
@@ -210,7 +210,7 @@ def application_resubmitted(row: AppRow, accepted_on: dt.date,
     """ApplicationResubmitted: the completed content, accepted that day (Reg. 17)."""
     return APPLICATION.name, row.id, events_pb2.ApplicationResubmitted(
         application_id=row.id, exporter_uscc=row.exporter_uscc,
-        content=wire.content_from_json(row.content), accepted_on=wire.date_to_pb(accepted_on),
+        content=wire.content_for_events(row.content), accepted_on=wire.date_to_pb(accepted_on),
         deadline=wire.date_to_pb(deadline))
 
 
