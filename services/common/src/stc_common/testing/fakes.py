@@ -9,6 +9,7 @@ a refusal wrote and published nothing.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import copy
 from collections.abc import AsyncIterator
@@ -35,15 +36,15 @@ class Event:
 U = TypeVar("U", bound="FakeUnitOfWork")
 
 
-class FakeStore(Generic[U]):
+class FakeStore(abc.ABC, Generic[U]):
     """In-memory tables (the subclass's attributes) and the outbox."""
 
     def __init__(self) -> None:
         self.outbox: list[Event] = []
 
+    @abc.abstractmethod
     def unit_of_work(self) -> U:
-        """A unit of work over this store (the subclass builds its own)."""
-        raise NotImplementedError
+        """A unit of work over this store (each service's store builds its own)."""
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of every table and the outbox."""
