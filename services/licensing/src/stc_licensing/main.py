@@ -4,7 +4,6 @@ the deadline/expiry ticker) and `run_service`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -96,24 +95,22 @@ async def apply_holiday_file(pool: asyncpg.Pool, path: str | Path) -> int:
     return changed
 
 
-def holiday_refresher(interval_s: float):
-    """A background task for every replica (not a once-across-replicas job): reinstall the
-    stored holiday schedules when another replica has entered one (issue 11 item 3)."""
+def holiday_refresher(interval_s: float, max_failures: int):
+    """A periodic task on every replica (not once across replicas): reinstall the stored
+    holiday schedules when another replica has entered one (issue 11 item 3). Runs under
+    stc_common.periodic, so an engine away is retried with the one error policy."""
+    seen: list[object] = [None]
 
-    async def run(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-        seen = None
-        while not stop.is_set():
-            async with pool.acquire() as conn:
-                uow = SqlUnitOfWork(conn, SOURCE)
-                current = await uow.holiday_schedules.version()
-                if current != seen:
-                    await holidays.install_stored(uow)
-                    seen = current
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+    async def refresh(pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn:
+            uow = SqlUnitOfWork(conn, SOURCE)
+            current = await uow.holiday_schedules.version()
+            if current != seen[0]:
+                await holidays.install_stored(uow)
+                seen[0] = current
 
-    run.__name__ = "holiday_schedule_refresher"
-    return run
+    return periodic("holiday_schedule_refresher", refresh, interval_s=interval_s,
+                    max_failures=max_failures, once_across_replicas=False)
 
 
 def build_spec(settings: LicensingSettings) -> ServiceSpec:
@@ -156,7 +153,8 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
                       max_failures=settings.periodic_max_failures)
     return ServiceSpec(name="licensing", migrations=MIGRATIONS, service_names=[SERVICE_NAME],
                        register=register_servicer, consumers=consumers,
-                       background=[ticker, holiday_refresher(settings.holiday_refresh_s),
+                       background=[ticker, holiday_refresher(settings.holiday_refresh_s,
+                                                           settings.periodic_max_failures),
                                    tc_job],
                        on_start=warm, limits=LIMITS)
 
