@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from stc_licensing.domain import extraterritorial as et
 from stc_licensing.domain.errors import PolicyError
 from stc_licensing.domain.policy import ArmsEmbargo, Policy, policy_from_dict, with_embargoes
 
@@ -76,3 +77,11 @@ def bundled_embargoes_path() -> Path:
 def load_bundled_policies(embargoes_path: str | Path | None = None) -> tuple[Policy, ...]:
     """Every policy shipped with the package (embargoes from `embargoes_path` when given)."""
     return tuple(load_policy(p, embargoes_path) for p in bundled_policy_paths())
+
+
+def extraterritorial_rules(path: str | Path | None = None) -> tuple[et.DeMinimisRule, ...]:
+    """The de minimis rules (ECL Arts. 45, 44) of `path`, or the ones shipped with the package
+    (`stc_licensing/policy/extraterritorial.yaml`); ValueError on a broken file."""
+    text = Path(path).read_text("utf-8") if path else \
+        resources.files("stc_licensing").joinpath("policy/extraterritorial.yaml").read_text("utf-8")
+    return et.parse_rules(yaml.safe_load(text))

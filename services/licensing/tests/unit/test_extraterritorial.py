@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from stc_licensing import policy_files
 from stc_licensing.domain import extraterritorial as et
 
 D = dt.date
@@ -54,7 +55,7 @@ def test_art44_made_in_china_is_not_a_re_export():
 
 
 def test_art45_bundled_rules_parse_with_their_announcement_and_dates():
-    (rule,) = et.bundled_rules()
+    (rule,) = policy_files.extraterritorial_rules()
     assert rule.share == Decimal("0.001") and rule.basis.startswith("ECL Art. 45")
     assert rule.effective_from == D(2025, 12, 1) and rule.suspended
     with pytest.raises(ValueError, match="between 0 and 1"):

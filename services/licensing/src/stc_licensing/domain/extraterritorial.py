@@ -21,11 +21,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 
 @dataclass(frozen=True)
@@ -154,11 +150,3 @@ def parse_rules(doc: Mapping[str, Any]) -> tuple[DeMinimisRule, ...]:
                                        _date(s["to"]) if s.get("to") else None, str(s["by"]))
                             for s in row.get("suspended") or ())))
     return tuple(rules)
-
-
-@cache
-def bundled_rules() -> tuple[DeMinimisRule, ...]:
-    """The rules shipped with the package (`stc_licensing/policy/extraterritorial.yaml`)."""
-    text = resources.files("stc_licensing").joinpath("policy/extraterritorial.yaml") \
-        .read_text("utf-8")
-    return parse_rules(yaml.safe_load(text))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from stc_common.auth.jwt import Principal
 from stc_common.errors import FieldViolation, ValidationFailed
 
+from stc_licensing import policy_files
 from stc_licensing.domain import extraterritorial as et
 from stc_licensing.service import commands, common
 from stc_licensing.service.views import ReExportEvaluation
@@ -23,8 +23,7 @@ _RULES: tuple[et.DeMinimisRule, ...] | None = None
 def configure_rules(path: str | Path | None) -> tuple[et.DeMinimisRule, ...]:
     """Use the rules of `path` (the bundled ones when empty); ValueError on a broken file."""
     global _RULES
-    _RULES = et.parse_rules(yaml.safe_load(Path(path).read_text("utf-8"))) if path \
-        else et.bundled_rules()
+    _RULES = policy_files.extraterritorial_rules(path)
     return _RULES
 
 
