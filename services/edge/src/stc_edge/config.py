@@ -61,6 +61,9 @@ class EdgeSettings(BaseSettings):
     # Service gets calls at most this long (plus the DNS TTL) after it is ready; one that leaves
     # the name is dropped at that refresh even while it still passes health checks.
     dns_refresh_seconds: float = Field(5.0, gt=0, le=300)
+    # DNS servers (ip:port, comma-separated) to resolve those names with instead of the
+    # system's (/etc/resolv.conf); empty: the system's.
+    dns_resolvers: str = ""
     descriptor_file: Path = ROOT / "services/common/src/stc/stc.binpb"
     portal_dir: Path = ROOT / "portal/dist"
     config_dir: Path = ROOT / ".state/edge"
@@ -78,6 +81,19 @@ class EdgeSettings(BaseSettings):
         # refused at start-up, naming the variable, rather than by Envoy later
         split_addresses(v, info.field_name)
         return v
+
+    @field_validator("dns_resolvers")
+    @classmethod
+    def _resolvers(cls, v: str) -> str:
+        if v.strip():
+            for host, _ in split_addresses(v, "dns_resolvers"):
+                if not is_ip(host):
+                    raise ValueError(f"dns_resolvers: {host!r} is not an IP address")
+        return v
+
+    def resolvers(self) -> list[tuple[str, int]]:
+        """The DNS servers to resolve service names with (none: the system's)."""
+        return split_addresses(self.dns_resolvers, "dns_resolvers") if self.dns_resolvers.strip() else []
 
     def address(self, service: str) -> str:
         """The configured address list of one service, as given."""

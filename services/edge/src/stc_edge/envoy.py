@@ -108,11 +108,20 @@ def dns_options(s: EdgeSettings) -> dict[str, Any]:
     is one endpoint, not two; and a pod the name no longer lists (terminating, or no longer
     ready) leaves the rotation at that refresh without waiting to fail a health check."""
     refresh = f"{s.dns_refresh_seconds:g}s"
-    return {"dns_refresh_rate": refresh,
-            "dns_failure_refresh_rate": {"base_interval": f"{min(1.0, s.dns_refresh_seconds):g}s",
-                                         "max_interval": refresh},
-            "dns_lookup_family": "V4_PREFERRED",
-            "ignore_health_on_host_removal": True}
+    out: dict[str, Any] = {
+        "dns_refresh_rate": refresh,
+        "dns_failure_refresh_rate": {"base_interval": f"{min(1.0, s.dns_refresh_seconds):g}s",
+                                     "max_interval": refresh},
+        "dns_lookup_family": "V4_PREFERRED",
+        "ignore_health_on_host_removal": True}
+    if s.resolvers():
+        out["typed_dns_resolver_config"] = {
+            "name": "envoy.network.dns_resolver.cares",
+            "typed_config": {
+                "@type": f"{T}.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+                "resolvers": [{"socket_address": {"address": h, "port_value": p}}
+                              for h, p in s.resolvers()]}}
+    return out
 
 
 def retry_policy(read: bool) -> dict[str, Any]:

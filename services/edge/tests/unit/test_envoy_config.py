@@ -205,7 +205,8 @@ def test_a_malformed_address_list_is_refused_naming_the_variable(tmp_path, value
 
 def test_envoy_accepts_the_configuration(tmp_path):
     s = settings(tmp_path, cors_origins="https://a.example", screening_addr=TWO,
-                 enduser_addr="localhost:50053,localhost:50063", licensing_addr=HEADLESS)
+                 enduser_addr="localhost:50053,localhost:50063", licensing_addr=HEADLESS,
+                 dns_resolvers="127.0.0.1:5353")
     path = write_config(s, tmp_path / "envoy.json")
     argv = envoy_argv(path)
     r = subprocess.run([*argv, "--mode", "validate"], capture_output=True, text=True,
@@ -272,3 +273,29 @@ def test_a_dns_refresh_outside_its_range_is_refused_naming_the_setting(tmp_path,
     with pytest.raises(ValidationError) as exc:
         settings(tmp_path, dns_refresh_seconds=value)
     assert "dns_refresh_seconds" in str(exc.value)
+
+
+def test_dns_servers_of_its_own_when_given(tmp_path):
+    cfg = build_config(settings(tmp_path, licensing_addr=HEADLESS,
+                                dns_resolvers="10.96.0.10:53, 127.0.0.1:5353"))
+    c = clusters(cfg)
+    resolver = c["licensing"]["typed_dns_resolver_config"]
+    assert resolver["name"] == "envoy.network.dns_resolver.cares"
+    assert [r["socket_address"] for r in resolver["typed_config"]["resolvers"]] == [
+        {"address": "10.96.0.10", "port_value": 53},
+        {"address": "127.0.0.1", "port_value": 5353}]
+    assert "typed_dns_resolver_config" not in c["credit"]  # static: nothing to resolve
+    # none given: the system's resolver (/etc/resolv.conf, a pod's cluster DNS)
+    plain = clusters(build_config(settings(tmp_path, licensing_addr=HEADLESS)))
+    assert "typed_dns_resolver_config" not in plain["licensing"]
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("kube-dns:53", "not an IP address"),
+    ("10.96.0.10", "not host:port"),
+])
+def test_a_dns_server_that_is_not_ip_port_is_refused_naming_the_setting(tmp_path, value,
+                                                                        reason):
+    with pytest.raises(ValidationError) as exc:
+        settings(tmp_path, dns_resolvers=value)
+    assert "dns_resolvers" in str(exc.value) and reason in str(exc.value)
