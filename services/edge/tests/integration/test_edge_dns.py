@@ -13,6 +13,8 @@ name (the real services behind the edge: tests/e2e/test_replicas_edge.py).
 - The name changes (a pod terminates, a new one is ready): the edge stops sending to the one
   that left although it still answers and passes health checks, and sends to the new one.
 - The name lists no pod: /healthz (readiness) fails, /livez (liveness) still answers 200.
+- Without the edge: the CLI's channel on a `dns:` target (what the chart's grpc-clients
+  ConfigMap gives in-cluster clients) spreads its calls over both pods too (round_robin).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ async def edge_over_a_name(tmp_path):
                 await _wait(lambda: _has(edge.admin_port, set(PODS[:2])),
                             "the two pods never became healthy at the edge")
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as ch:
-                    yield sgrpc.ScreeningServiceStub(ch), pods, dns, edge
+                    yield sgrpc.ScreeningServiceStub(ch), pods, dns, edge, port
     finally:
         for server in servers:
             await server.stop(grace=None)
@@ -120,7 +122,7 @@ async def _round(stub, pods: dict[str, Pod], n: int) -> Counter:
 
 async def test_one_connection_is_balanced_per_call_over_every_pod_of_the_name(
         edge_over_a_name):
-    stub, pods, _, edge = edge_over_a_name
+    stub, pods, _, edge, _ = edge_over_a_name
     got = await _round(stub, pods, 60)
     a, b, c = PODS
     assert got[a] + got[b] == 60 and got[c] == 0  # C is not in the name
@@ -131,7 +133,7 @@ async def test_one_connection_is_balanced_per_call_over_every_pod_of_the_name(
 
 async def test_a_pod_that_leaves_the_name_gets_no_more_calls_and_a_new_one_does(
         edge_over_a_name):
-    stub, pods, dns, edge = edge_over_a_name
+    stub, pods, dns, edge, _ = edge_over_a_name
     a, b, c = PODS
     changed = time.monotonic()
     dns.records[NAME] = [a, c]  # B terminating (still answering and healthy), C ready
@@ -149,7 +151,7 @@ async def test_a_pod_that_leaves_the_name_gets_no_more_calls_and_a_new_one_does(
 
 
 async def test_no_pod_behind_a_name_fails_readiness_but_not_liveness(edge_over_a_name):
-    _, _, dns, edge = edge_over_a_name
+    _, _, dns, edge, _ = edge_over_a_name
     assert (await asyncio.to_thread(_get, edge.port, "/healthz"))[0] == 200
     dns.records[NAME] = []  # no ready pod: the headless Service answers no address
 
@@ -158,3 +160,18 @@ async def test_no_pod_behind_a_name_fails_readiness_but_not_liveness(edge_over_a
 
     await _wait(not_ready, "/healthz kept answering 200 with no screening pod")
     assert (await asyncio.to_thread(_get, edge.port, "/livez"))[0] == 200
+
+
+async def test_a_cli_channel_on_a_dns_target_balances_per_call_too(edge_over_a_name):
+    """What the chart's `<release>-grpc-clients` ConfigMap gives in-cluster clients:
+    `dns:///<service>-headless:<port>`, which the CLI opens with round_robin (here with the
+    stub as the DNS server, named in the target's authority)."""
+    from stc_cli.context import channel_to
+
+    _, pods, dns, _, port = edge_over_a_name
+    dns_port = dns.transport.get_extra_info("sockname")[1]
+    async with channel_to(f"dns://127.0.0.1:{dns_port}/{NAME}:{port}") as ch:
+        got = await _round(sgrpc.ScreeningServiceStub(ch), pods, 40)
+    a, b, c = PODS
+    assert got[a] + got[b] == 40 and got[c] == 0
+    assert got[a] >= 5 and got[b] >= 5, got  # round_robin over every address of the name
