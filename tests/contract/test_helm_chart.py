@@ -48,8 +48,8 @@ def _helm() -> str:
     pytest.skip("helm is not built yet (`make tools`)")
 
 
-def _render(values: Path | None, *sets: str) -> list[dict]:
-    cmd = [_helm(), "template", "stc", str(CHART), "--kube-version", K8S_VERSION]
+def _render(values: Path | None, *sets: str, release: str = "stc") -> list[dict]:
+    cmd = [_helm(), "template", release, str(CHART), "--kube-version", K8S_VERSION]
     if values is not None:
         cmd += ["-f", str(values)]
     for s in sets:
@@ -281,3 +281,14 @@ def test_an_unknown_addressing_is_refused_with_the_setting_named():
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert 'grpcAddressing must be headless or clusterIP, not "nodePort"' in out.stderr
+
+
+def test_a_long_release_name_keeps_every_service_name_a_dns_label():
+    release = "export-control-authority-production-cluster-nr-1"  # 48 of helm's 53
+    docs = _render(None, release=release)
+    names = {d["metadata"]["name"] for d in _by_kind(docs, "Service")}
+    assert len(names) == 9 and all(len(n) <= 63 for n in names), sorted(names)
+    env = _env(next(d for d in _by_kind(docs, "Deployment")
+                    if d["metadata"]["name"].endswith("-edge")))
+    for svc in SERVICES:  # the edge still names Services that exist
+        assert env[f"STC_{svc.upper()}_ADDR"].rsplit(":", 1)[0] in names

@@ -58,10 +58,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $s := include "stc.svc" . | fromYaml -}}
 {{- $base := printf "%s-%s" (include "stc.fullname" .root) .name -}}
 {{- if eq .root.Values.grpcAddressing "headless" -}}
-{{- printf "%s-headless:%v" $base $s.grpcPort -}}
+{{- printf "%s:%v" (include "stc.headlessName" .) $s.grpcPort -}}
 {{- else if eq .root.Values.grpcAddressing "clusterIP" -}}
 {{- printf "%s:%v" $base $s.grpcPort -}}
 {{- else -}}
 {{- fail (printf "grpcAddressing must be headless or clusterIP, not %q" .root.Values.grpcAddressing) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The headless Service of one service: <fullname>-<service>-headless, the release part
+     shortened so that the name stays a DNS label (63 characters at most). Call with
+     (dict "root" $ "name" "licensing"). */}}
+{{- define "stc.headlessName" -}}
+{{- $room := sub 63 (len (printf "-%s-headless" .name)) | int -}}
+{{- printf "%s-%s-headless" (include "stc.fullname" .root | trunc $room | trimSuffix "-") .name -}}
 {{- end -}}
