@@ -205,6 +205,8 @@ def test_the_edge_balances_over_the_headless_names_with_probes(values, tmp_path,
     (http,) = c["ports"]
     assert http["name"] == "http" and str(http["containerPort"]) == env["STC_EDGE_PORT"]
     assert env["STC_EDGE_HOST"] == "0.0.0.0"
+    # workers for the pod's CPU, not one per core of the node
+    assert 1 <= int(env["STC_EDGE_CONCURRENCY"]) <= 4
     headless = {d["metadata"]["name"]: d for d in _by_kind(docs, "Service")
                 if d["spec"].get("clusterIP") == "None"}
     for svc in SERVICES:

@@ -61,6 +61,8 @@ class EdgeSettings(BaseSettings):
     # Service gets calls at most this long (plus the DNS TTL) after it is ready; one that leaves
     # the name is dropped at that refresh even while it still passes health checks.
     dns_refresh_seconds: float = Field(5.0, gt=0, le=300)
+    # Envoy's worker threads; 0: one per hardware thread it sees (in a container, the node's)
+    concurrency: int = Field(0, ge=0, le=64)
     # DNS servers (ip:port, comma-separated) to resolve those names with instead of the
     # system's (/etc/resolv.conf); empty: the system's.
     dns_resolvers: str = ""

@@ -299,3 +299,12 @@ def test_a_dns_server_that_is_not_ip_port_is_refused_naming_the_setting(tmp_path
     with pytest.raises(ValidationError) as exc:
         settings(tmp_path, dns_resolvers=value)
     assert "dns_resolvers" in str(exc.value) and reason in str(exc.value)
+
+
+def test_the_worker_count_is_passed_to_envoy_when_set(tmp_path):
+    assert "--concurrency" not in envoy_argv(tmp_path / "envoy.json")  # Envoy's default
+    argv = envoy_argv(tmp_path / "envoy.json", "warn", settings(tmp_path, concurrency=2).concurrency)
+    assert argv[argv.index("--concurrency") + 1] == "2"
+    with pytest.raises(ValidationError) as exc:
+        settings(tmp_path, concurrency=-1)
+    assert "concurrency" in str(exc.value)
