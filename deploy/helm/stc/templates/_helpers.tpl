@@ -47,3 +47,29 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- fail (printf "kafka.mode must be external or strimzi, not %q" .Values.kafka.mode) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* How gRPC clients in the cluster (the edge, the CLI, back-office systems) reach one
+     service. headless: the headless Service, which resolves to every ready pod, so the client
+     balances per call (Envoy STRICT_DNS, gRPC round_robin); clusterIP: the ClusterIP Service,
+     one virtual address that kube-proxy balances per connection (for a service mesh that
+     balances per request itself). Call with (dict "root" $ "name" "licensing"); returns
+     host:port. */}}
+{{- define "stc.grpcAddress" -}}
+{{- $s := include "stc.svc" . | fromYaml -}}
+{{- $base := printf "%s-%s" (include "stc.fullname" .root) .name -}}
+{{- if eq .root.Values.grpcAddressing "headless" -}}
+{{- printf "%s:%v" (include "stc.headlessName" .) $s.grpcPort -}}
+{{- else if eq .root.Values.grpcAddressing "clusterIP" -}}
+{{- printf "%s:%v" $base $s.grpcPort -}}
+{{- else -}}
+{{- fail (printf "grpcAddressing must be headless or clusterIP, not %q" .root.Values.grpcAddressing) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The headless Service of one service: <fullname>-<service>-headless, the release part
+     shortened so that the name stays a DNS label (63 characters at most). Call with
+     (dict "root" $ "name" "licensing"). */}}
+{{- define "stc.headlessName" -}}
+{{- $room := sub 63 (len (printf "-%s-headless" .name)) | int -}}
+{{- printf "%s-%s-headless" (include "stc.fullname" .root | trunc $room | trimSuffix "-") .name -}}
+{{- end -}}

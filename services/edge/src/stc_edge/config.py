@@ -4,12 +4,15 @@ The upstream addresses default to the services' default ports and follow the sam
 STC_<SERVICE>_ADDR variables as the CLI. Each may list several replicas, comma-separated
 (`127.0.0.1:50051,127.0.0.1:50061`, issue 14 item 4): the edge balances over all of them; a
 host name (a compose service, a Kubernetes headless Service) is resolved to every address it
-has. TLS follows the services' own TLS variables
-(STC_TLS_CA_FILE towards the services, STC_EDGE_TLS_CERT_FILE/KEY_FILE towards browsers).
+has, again every `dns_refresh_seconds`, each address a replica (deploy/helm: the chart points
+the edge at the headless Services, so Envoy balances every call across the pods). TLS follows
+the services' own TLS variables (STC_TLS_CA_FILE towards the services,
+STC_EDGE_TLS_CERT_FILE/KEY_FILE towards browsers).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -54,6 +57,15 @@ class EdgeSettings(BaseSettings):
     upstream_ca_file: str = Field("", validation_alias="STC_TLS_CA_FILE")
     upstream_client_cert_file: str = Field("", validation_alias="STC_TLS_CLIENT_CERT_FILE")
     upstream_client_key_file: str = Field("", validation_alias="STC_TLS_CLIENT_KEY_FILE")
+    # How often a host name is resolved again (Envoy STRICT_DNS): a pod that joins a headless
+    # Service gets calls at most this long (plus the DNS TTL) after it is ready; one that leaves
+    # the name is dropped at that refresh even while it still passes health checks.
+    dns_refresh_seconds: float = Field(5.0, gt=0, le=300)
+    # Envoy's worker threads; 0: one per hardware thread it sees (in a container, the node's)
+    concurrency: int = Field(0, ge=0, le=64)
+    # DNS servers (ip:port, comma-separated) to resolve those names with instead of the
+    # system's (/etc/resolv.conf); empty: the system's.
+    dns_resolvers: str = ""
     descriptor_file: Path = ROOT / "services/common/src/stc/stc.binpb"
     portal_dir: Path = ROOT / "portal/dist"
     config_dir: Path = ROOT / ".state/edge"
@@ -72,6 +84,19 @@ class EdgeSettings(BaseSettings):
         split_addresses(v, info.field_name)
         return v
 
+    @field_validator("dns_resolvers")
+    @classmethod
+    def _resolvers(cls, v: str) -> str:
+        if v.strip():
+            for host, _ in split_addresses(v, "dns_resolvers"):
+                if not is_ip(host):
+                    raise ValueError(f"dns_resolvers: {host!r} is not an IP address")
+        return v
+
+    def resolvers(self) -> list[tuple[str, int]]:
+        """The DNS servers to resolve service names with (none: the system's)."""
+        return split_addresses(self.dns_resolvers, "dns_resolvers") if self.dns_resolvers.strip() else []
+
     def address(self, service: str) -> str:
         """The configured address list of one service, as given."""
         return getattr(self, f"{service}_addr")
@@ -79,6 +104,20 @@ class EdgeSettings(BaseSettings):
     def endpoints(self, service: str) -> list[tuple[str, int]]:
         """(host, port) of every replica of one service, in the order given."""
         return split_addresses(self.address(service), f"{service}_addr")
+
+    def resolved_by_dns(self, service: str) -> bool:
+        """Whether the service's address list names a host (so the replicas are whatever the
+        name resolves to, not a count known here)."""
+        return not all(is_ip(h) for h, _ in self.endpoints(service))
+
+
+def is_ip(host: str) -> bool:
+    """Whether `host` is an IPv4 or IPv6 address rather than a name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def split_addresses(value: str, field: str) -> list[tuple[str, int]]:

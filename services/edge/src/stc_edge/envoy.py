@@ -6,11 +6,14 @@ One listener serves, on one origin and port:
   `google.api.http` annotations in the protos, read from the descriptor set `make protos`
   builds; errors as JSON `google.rpc.Status` with their BadRequest details);
 - the reference portal's static files (direct responses read from `portal/dist`);
-- `/healthz`, the edge's own health (503 until every service's cluster has a healthy host).
+- `/healthz`, the edge's readiness (503 until every service's cluster has a healthy host), and
+  `/livez`, its liveness (200 while Envoy runs, whatever the services do).
 
-Each service's cluster lists every replica (issue 14 item 4): least-request balancing, gRPC
-health checks and outlier detection take a dead replica out within seconds, and a call that
-never reached a replica, or a read that failed UNAVAILABLE, is sent to another one.
+Each service's cluster lists every replica (issue 14 item 4), or resolves a name to them
+(STRICT_DNS: a Kubernetes headless Service gives every ready pod, so calls are balanced per
+call, not per connection): least-request balancing, gRPC health checks and outlier detection
+take a dead replica out within seconds, and a call that never reached a replica, or a read
+that failed UNAVAILABLE, is sent to another one.
 
 CORS only for the configured origins; request bodies above `max_request_bytes` are refused
 (413) and a token bucket limits the request rate (429) before anything reaches a service. The
@@ -28,24 +31,18 @@ from typing import Any
 
 from stc_common.grpc.retry import READ_PREFIXES
 
-from stc_edge.config import SERVICE_NAMES, SERVICES, EdgeSettings
+from stc_edge.config import SERVICE_NAMES, SERVICES, EdgeSettings, is_ip
 
 T = "type.googleapis.com/envoy.extensions"
 # what a gRPC-Web or Connect client sends and must be allowed to read back (CORS)
 ALLOW_HEADERS = ("authorization,content-type,x-grpc-web,x-user-agent,grpc-timeout,"
                  "connect-protocol-version,connect-timeout-ms")
 EXPOSE_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"
+# The edge's own health: ready (every service has a healthy replica) and alive (Envoy runs).
+READINESS_PATH = "/healthz"
+LIVENESS_PATH = "/livez"
 # A live WatchApplication stream sends nothing while nothing happens: no idle timeout on it.
 STREAM_IDLE_TIMEOUT = "3600s"
-
-
-def _is_ip(host: str) -> bool:
-    import ipaddress
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dict[str, Any]:
@@ -53,10 +50,12 @@ def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dic
     gRPC health checks and outlier detection (a dead replica leaves the rotation within
     seconds; the others take its calls)."""
     hosts = [h for h, _ in endpoints]
+    dns = not all(is_ip(h) for h in hosts)
     c: dict[str, Any] = {
         "name": name,
-        # a host name is resolved to every address it has (compose, a headless Service)
-        "type": "STATIC" if all(_is_ip(h) for h in hosts) else "STRICT_DNS",
+        # a host name is resolved to every address it has (compose, a headless Service), each
+        # address an endpoint of its own: calls are balanced per call across the pods
+        "type": "STRICT_DNS" if dns else "STATIC",
         "connect_timeout": "2s",
         # fewest calls in flight wins (of two picked at random): a replica busy with long
         # WatchApplication streams or slow calls gets fewer new ones than plain round robin
@@ -87,6 +86,8 @@ def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dic
         # healthy the dead ones get nothing
         "common_lb_config": {"healthy_panic_threshold": {"value": 1}},
     }
+    if dns:
+        c.update(dns_options(s))
     if s.upstream_ca_file:
         tls: dict[str, Any] = {"sni": hosts[0], "common_tls_context": {
             "alpn_protocols": ["h2"],
@@ -98,6 +99,29 @@ def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dic
         c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
             "@type": f"{T}.transport_sockets.tls.v3.UpstreamTlsContext", **tls}}
     return c
+
+
+def dns_options(s: EdgeSettings) -> dict[str, Any]:
+    """How a STRICT_DNS cluster follows its name (a Kubernetes headless Service lists the ready
+    pods): resolved again every `dns_refresh_seconds` (sooner, from 1 s, while resolution
+    fails, e.g. before the first pod is ready); IPv4 when the name has it, so a dual-stack pod
+    is one endpoint, not two; and a pod the name no longer lists (terminating, or no longer
+    ready) leaves the rotation at that refresh without waiting to fail a health check."""
+    refresh = f"{s.dns_refresh_seconds:g}s"
+    out: dict[str, Any] = {
+        "dns_refresh_rate": refresh,
+        "dns_failure_refresh_rate": {"base_interval": f"{min(1.0, s.dns_refresh_seconds):g}s",
+                                     "max_interval": refresh},
+        "dns_lookup_family": "V4_PREFERRED",
+        "ignore_health_on_host_removal": True}
+    if s.resolvers():
+        out["typed_dns_resolver_config"] = {
+            "name": "envoy.network.dns_resolver.cares",
+            "typed_config": {
+                "@type": f"{T}.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+                "resolvers": [{"socket_address": {"address": h, "port_value": p}}
+                              for h, p in s.resolvers()]}}
+    return out
 
 
 def retry_policy(read: bool) -> dict[str, Any]:
@@ -167,17 +191,38 @@ def min_healthy_percent(replicas: int) -> float:
     return math.floor(10000 / replicas) / 100 - 0.01 if replicas > 1 else 100.0
 
 
+# A name resolves to a number of replicas unknown here (a headless Service: the ready pods).
+# Envoy truncates the percentage to an integer and fails when 100 × healthy < total × it, so
+# 1 % means "at least one healthy" for up to 100 pods (and an empty cluster fails); 0 would
+# pass with none.
+DNS_MIN_HEALTHY_PERCENT = 1.0
+
+
+def cluster_min_healthy(s: EdgeSettings, service: str) -> float:
+    """The /healthz threshold of one service's cluster: one healthy replica is enough."""
+    if s.resolved_by_dns(service):
+        return DNS_MIN_HEALTHY_PERCENT
+    return min_healthy_percent(len(s.endpoints(service)))
+
+
 def http_filters(s: EdgeSettings) -> list[dict[str, Any]]:
-    """In order: health, rate limit, body size, CORS, gzip (portal files), gRPC-Web, JSON
-    transcoding, routing."""
+    """In order: liveness, readiness, rate limit, body size, CORS, gzip (portal files),
+    gRPC-Web, JSON transcoding, routing."""
     return [
+        # /livez: 200 while Envoy runs and is not draining, whatever the services do (a
+        # liveness probe on /healthz would restart every edge when one service is down)
         {"name": "envoy.filters.http.health_check", "typed_config": {
             "@type": f"{T}.filters.http.health_check.v3.HealthCheck",
             "pass_through_mode": False,
-            "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
-            # healthy while each service has one healthy replica (of N: 100/N %)
+            "headers": [{"name": ":path", "string_match": {"exact": LIVENESS_PATH}}]}},
+        {"name": "envoy.filters.http.health_check", "typed_config": {
+            "@type": f"{T}.filters.http.health_check.v3.HealthCheck",
+            "pass_through_mode": False,
+            "headers": [{"name": ":path", "string_match": {"exact": READINESS_PATH}}],
+            # healthy while each service has one healthy replica (of N: 100/N %; of a name:
+            # DNS_MIN_HEALTHY_PERCENT)
             "cluster_min_healthy_percentages": {
-                n: {"value": min_healthy_percent(len(s.endpoints(n)))} for n in SERVICES}}},
+                n: {"value": cluster_min_healthy(s, n)} for n in SERVICES}}},
         {"name": "envoy.filters.http.local_ratelimit", "typed_config": {
             "@type": f"{T}.filters.http.local_ratelimit.v3.LocalRateLimit",
             "stat_prefix": "edge_rate_limit",

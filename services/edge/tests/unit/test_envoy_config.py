@@ -4,7 +4,10 @@ settings are set, every service gets an HTTP/2 cluster and a gRPC route, the bui
 are served, and Envoy itself accepts the result (`envoy --mode validate`). With several replicas
 of a service (issue 14 item 4) its cluster lists every one, balanced, health-checked and with
 outlier detection; reads are retried on UNAVAILABLE, writes only when they never left the edge;
-a malformed address list is refused naming the variable."""
+a malformed address list is refused naming the variable. A host name (a Kubernetes headless
+Service, deploy/helm) becomes a STRICT_DNS cluster whose every resolved address is an endpoint,
+re-resolved on the configured interval, with /healthz passing on one healthy pod of any number
+and /livez independent of the services."""
 
 from __future__ import annotations
 
@@ -16,7 +19,14 @@ import pytest
 from pydantic import ValidationError
 from stc_edge.__main__ import envoy_argv
 from stc_edge.config import SERVICE_NAMES, EdgeSettings
-from stc_edge.envoy import build_config, min_healthy_percent, write_config
+from stc_edge.envoy import (
+    DNS_MIN_HEALTHY_PERCENT,
+    LIVENESS_PATH,
+    READINESS_PATH,
+    build_config,
+    min_healthy_percent,
+    write_config,
+)
 
 
 def hcm(cfg: dict) -> dict:
@@ -25,7 +35,26 @@ def hcm(cfg: dict) -> dict:
 
 
 def filters(cfg: dict) -> dict[str, dict]:
-    return {f["name"].rsplit(".", 1)[1]: f["typed_config"] for f in hcm(cfg)["http_filters"]}
+    """The HTTP filters by short name (of the two health_check filters, the readiness one)."""
+    return {f["name"].rsplit(".", 1)[1]: f["typed_config"] for f in hcm(cfg)["http_filters"]
+            if f["typed_config"].get("headers", [{}])[0].get("string_match", {}).get("exact")
+            != LIVENESS_PATH}
+
+
+def health_filters(cfg: dict) -> dict[str, dict]:
+    """The health_check filters by the path they answer."""
+    return {f["typed_config"]["headers"][0]["string_match"]["exact"]: f["typed_config"]
+            for f in hcm(cfg)["http_filters"] if f["name"].endswith(".health_check")}
+
+
+def envoy_healthz_passes(percent: float, healthy: int, total: int) -> bool:
+    """Envoy's health_check filter (source/extensions/filters/http/health_check): the value is
+    truncated to an integer; an empty cluster fails unless it is 0; otherwise it fails when
+    100 × healthy < total × value."""
+    value = int(percent)
+    if total == 0:
+        return value == 0
+    return 100 * healthy >= total * value
 
 
 def settings(tmp_path, **kw) -> EdgeSettings:
@@ -176,10 +205,106 @@ def test_a_malformed_address_list_is_refused_naming_the_variable(tmp_path, value
 
 def test_envoy_accepts_the_configuration(tmp_path):
     s = settings(tmp_path, cors_origins="https://a.example", screening_addr=TWO,
-                 enduser_addr="localhost:50053,localhost:50063")
+                 enduser_addr="localhost:50053,localhost:50063", licensing_addr=HEADLESS,
+                 dns_resolvers="127.0.0.1:5353")
     path = write_config(s, tmp_path / "envoy.json")
     argv = envoy_argv(path)
     r = subprocess.run([*argv, "--mode", "validate"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "OK" in r.stdout + r.stderr
+
+
+HEADLESS = "stc-licensing-headless:50051"
+
+
+def test_a_headless_service_name_is_one_strict_dns_cluster_balanced_per_pod(tmp_path):
+    cfg = build_config(settings(tmp_path, licensing_addr=HEADLESS, dns_refresh_seconds=3))
+    c = clusters(cfg)
+    lic = c["licensing"]
+    assert lic["type"] == "STRICT_DNS"  # every address the name resolves to is an endpoint
+    (ep,) = lic["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert ep["endpoint"]["address"]["socket_address"] == {
+        "address": "stc-licensing-headless", "port_value": 50051}
+    assert lic["lb_policy"] == "LEAST_REQUEST"
+    assert "grpc_health_check" in lic["health_checks"][0]
+    assert lic["dns_refresh_rate"] == "3s"
+    assert lic["dns_failure_refresh_rate"] == {"base_interval": "1s", "max_interval": "3s"}
+    # a dual-stack pod must be one endpoint, not two
+    assert lic["dns_lookup_family"] == "V4_PREFERRED"
+    # a pod the name stops listing (terminating) leaves at the next refresh, healthy or not
+    assert lic["ignore_health_on_host_removal"] is True
+    for name in ("screening", "enduser", "credit"):  # IP addresses: static, no DNS options
+        assert c[name]["type"] == "STATIC"
+        assert not {"dns_refresh_rate", "dns_lookup_family",
+                    "ignore_health_on_host_removal"} & set(c[name])
+
+
+def test_healthz_passes_on_one_healthy_pod_of_a_name_and_fails_on_none(tmp_path):
+    cfg = build_config(settings(tmp_path, licensing_addr=HEADLESS, screening_addr=TWO))
+    ready = health_filters(cfg)[READINESS_PATH]["cluster_min_healthy_percentages"]
+    assert set(ready) == set(SERVICE_NAMES)
+    assert ready["licensing"]["value"] == DNS_MIN_HEALTHY_PERCENT
+    # what Envoy does with it, for any number of pods behind the name up to 100
+    for total in range(1, 101):
+        assert envoy_healthz_passes(ready["licensing"]["value"], 1, total), total
+        assert not envoy_healthz_passes(ready["licensing"]["value"], 0, total), total
+    assert not envoy_healthz_passes(ready["licensing"]["value"], 0, 0)  # no pod resolved yet
+    # the listed replicas keep their 100/N % threshold, with the same meaning
+    assert envoy_healthz_passes(ready["screening"]["value"], 1, 2)
+    assert not envoy_healthz_passes(ready["screening"]["value"], 0, 2)
+    assert not envoy_healthz_passes(ready["credit"]["value"], 0, 1)
+
+
+def test_livez_answers_without_looking_at_the_services(tmp_path):
+    cfg = build_config(settings(tmp_path, licensing_addr=HEADLESS))
+    names = [f["name"] for f in hcm(cfg)["http_filters"]]
+    hf = health_filters(cfg)
+    assert set(hf) == {LIVENESS_PATH, READINESS_PATH}
+    assert "cluster_min_healthy_percentages" not in hf[LIVENESS_PATH]
+    assert hf[LIVENESS_PATH]["pass_through_mode"] is False  # answered by Envoy itself
+    # both before the rate limit: a probe is never refused with 429 under load
+    assert names.index("envoy.filters.http.local_ratelimit") == 2
+    assert names[:2] == ["envoy.filters.http.health_check"] * 2
+
+
+@pytest.mark.parametrize("value", [0, -1, 301])
+def test_a_dns_refresh_outside_its_range_is_refused_naming_the_setting(tmp_path, value):
+    with pytest.raises(ValidationError) as exc:
+        settings(tmp_path, dns_refresh_seconds=value)
+    assert "dns_refresh_seconds" in str(exc.value)
+
+
+def test_dns_servers_of_its_own_when_given(tmp_path):
+    cfg = build_config(settings(tmp_path, licensing_addr=HEADLESS,
+                                dns_resolvers="10.96.0.10:53, 127.0.0.1:5353"))
+    c = clusters(cfg)
+    resolver = c["licensing"]["typed_dns_resolver_config"]
+    assert resolver["name"] == "envoy.network.dns_resolver.cares"
+    assert [r["socket_address"] for r in resolver["typed_config"]["resolvers"]] == [
+        {"address": "10.96.0.10", "port_value": 53},
+        {"address": "127.0.0.1", "port_value": 5353}]
+    assert "typed_dns_resolver_config" not in c["credit"]  # static: nothing to resolve
+    # none given: the system's resolver (/etc/resolv.conf, a pod's cluster DNS)
+    plain = clusters(build_config(settings(tmp_path, licensing_addr=HEADLESS)))
+    assert "typed_dns_resolver_config" not in plain["licensing"]
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("kube-dns:53", "not an IP address"),
+    ("10.96.0.10", "not host:port"),
+])
+def test_a_dns_server_that_is_not_ip_port_is_refused_naming_the_setting(tmp_path, value,
+                                                                        reason):
+    with pytest.raises(ValidationError) as exc:
+        settings(tmp_path, dns_resolvers=value)
+    assert "dns_resolvers" in str(exc.value) and reason in str(exc.value)
+
+
+def test_the_worker_count_is_passed_to_envoy_when_set(tmp_path):
+    assert "--concurrency" not in envoy_argv(tmp_path / "envoy.json")  # Envoy's default
+    argv = envoy_argv(tmp_path / "envoy.json", "warn", settings(tmp_path, concurrency=2).concurrency)
+    assert argv[argv.index("--concurrency") + 1] == "2"
+    with pytest.raises(ValidationError) as exc:
+        settings(tmp_path, concurrency=-1)
+    assert "concurrency" in str(exc.value)
