@@ -28,7 +28,7 @@ the same request id after an exponential backoff with jitter (5 attempts, at mos
 what is still refused after that counts as an error of that status.
 
     .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20] [--replicas 2]
-                                   [--overload 2]
+                                   [--overload 2] [--capacity 25]
 
 The ladder stops after a rate where fewer than half the applications completed. To see where
 a service spends its CPU under that load, profile it by the pid printed on the first line:
@@ -496,8 +496,25 @@ def report(r: StepResult, seconds: float) -> None:
             f"{k} {v / per:.2f}" for k, v in sorted(r.work.items())))
 
 
+def _gauges(ports: list[int]) -> dict[str, float]:
+    """Licensing's admission gauges (the adaptive limit, the latency it sees), if exported."""
+    out = {}
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            m = _SAMPLE.match(line)
+            if m and m.group(1).startswith("stc_licensing_admission_"):
+                out[m.group(1).removeprefix("stc_licensing_")] = float(m.group(3))
+    return out
+
+
 async def main(rates: list[float], seconds: float, drain: float, bound: float,
-               replicas: int = 1, overload: float = 2.0, n_exporters: int = 30) -> None:
+               replicas: int = 1, overload: float = 2.0, n_exporters: int = 30,
+               capacity_given: float = 0.0) -> None:
     pg = os.environ.get("STC_TEST_DATABASE_URL", "postgresql://stc@127.0.0.1:55432/postgres")
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     rng = random.Random(14)
@@ -522,14 +539,17 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
                 await _one(story, kind, exporters[0], -1 - i, time.perf_counter(), warm, 60)
             if warm.errors:
                 print(f"warm-up errors: {dict(warm.errors)}")
-            for rate in rates:
+            for rate in rates if not capacity_given else ():
                 r = await run_step(story, exporters, procs, plumbing, rate, seconds, drain, rng)
                 results.append(r)
                 report(r, seconds)
                 if r.ok < 0.5 * r.started:
                     print("   (stopping the ladder: fewer than half completed)")
                     break
-            cap, how = capacity(results, bound)
+            if capacity_given:
+                cap, how = capacity_given, f"{capacity_given:g}/s (given, no ladder)"
+            else:
+                cap, how = capacity(results, bound)
             print(f"\ncapacity (p99 submit→assessed crosses {bound:g}s): {how}")
             if overload and cap:
                 rate = round(cap * overload, 1)
@@ -542,6 +562,10 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
                       f"capacity ({cap:.0f}/s; target ≥ 90 %); p99 from the accepting answer "
                       f"to assessed {p99_acc:.2f}s (from the first attempt, retries of "
                       f"refusals included: {p99:.2f}s)")
+                gauges = _gauges(plumbing.metrics_ports)
+                if gauges:
+                    print("   licensing's admission at the end: " + "  ".join(
+                        f"{k} {v:g}" for k, v in sorted(gauges.items())))
 
 
 if __name__ == "__main__":
@@ -562,6 +586,9 @@ if __name__ == "__main__":
                          "(0: none)")
     ap.add_argument("--exporters", type=int, default=30,
                     help="export operators (callers) the applications are spread over")
+    ap.add_argument("--capacity", type=float, default=0,
+                    help="skip the ladder and take this capacity (applications/s) for the "
+                         "overload step, e.g. to compare two builds at the same rate")
     a = ap.parse_args()
     asyncio.run(main([float(x) for x in a.rates.split(",")], a.step, a.drain, a.bound,
-                     a.replicas, a.overload, a.exporters))
+                     a.replicas, a.overload, a.exporters, a.capacity))

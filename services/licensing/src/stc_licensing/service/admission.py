@@ -46,7 +46,8 @@ LIMIT_GAUGE = Gauge(
     "Applications allowed to await assessment before submissions are refused (0: no limit)")
 LATENCY_GAUGE = Gauge(
     "stc_licensing_admission_latency_seconds",
-    "95th percentile of accepted-to-assessed over the recent assessments of this process")
+    "95th percentile of accepted-to-assessed over the recent assessments of this process, "
+    "as of the adaptive limit's last judgement")
 AWAITING_GAUGE = Gauge(
     "stc_licensing_awaiting_assessment",
     "Applications awaiting assessment over all replicas, as last read (counted up in between)")
@@ -87,6 +88,7 @@ class AdaptiveLimit:
         self._since = -math.inf  # samples of applications accepted before this are stale
         self._changed_at = -math.inf
         self._peak = 0  # the most in flight since the last change
+        self.last_p95: float | None = None  # the window's p95 at the last judgement
 
     @property
     def value(self) -> int:
@@ -109,7 +111,7 @@ class AdaptiveLimit:
         self._samples.append(latency_s)
         if len(self._samples) < self.min_samples or now - self._changed_at < self.interval_s:
             return
-        p95 = quantile(list(self._samples), QUANTILE)
+        p95 = self.last_p95 = quantile(list(self._samples), QUANTILE)
         if p95 > self.target_s:
             self.limit = max(float(self.floor), self.limit * self.decrease)
             self._samples.clear()
@@ -165,9 +167,8 @@ class Admission:
             return
         self.adaptive.observe(latency_s)
         LIMIT_GAUGE.set(self.adaptive.value)
-        p95 = self.adaptive.p95()
-        if p95 is not None:
-            LATENCY_GAUGE.set(p95)
+        if self.adaptive.last_p95 is not None:
+            LATENCY_GAUGE.set(self.adaptive.last_p95)
 
     async def check(self, count: Callable[[], Awaitable[int]]) -> None:
         """Refuse when full, from the cached count (`count` reads it when older than
@@ -207,7 +208,7 @@ class Admission:
         REFUSED.inc()
         self._meter.note(refused=1)
         self._meter.maybe_log(self._count, limit, delay,
-                              self.adaptive.p95() if self.adaptive else None)
+                              self.adaptive.last_p95 if self.adaptive else None)
         raise ResourceExhausted(
             f"{self._count} applications are awaiting assessment (limit {limit}); "
             "retry shortly with the same request_id", reason="PIPELINE_FULL",
