@@ -13,10 +13,11 @@ The limit adapts (`AdaptiveLimit`, AIMD): licensing writes both the acceptance a
 assessment, so each assessment made in this process is a latency sample (accepted →
 assessed). When the 95th percentile of the recent samples exceeds the target, the limit is
 cut by a quarter; samples of applications accepted before that cut are then ignored (they
-show the old limit's queue, not the new one's). While the samples stay under the target and
-the pipeline is used (at least half the limit in flight), the limit grows by one every
-`interval_s`. Floor and ceiling bound it; the ceiling is
-STC_MAX_APPLICATIONS_AWAITING_ASSESSMENT (0: no limit at all). With replicas each process
+show the old limit's queue, not the new one's). While the samples stay under the target, the
+limit grows by one every `interval_s`. Either happens only while the limit is used (at least
+half of it in flight): below that the queue the limit admits is not what makes the latency.
+Floor and ceiling bound it; the ceiling is STC_MAX_APPLICATIONS_AWAITING_ASSESSMENT (0: no
+limit at all). With replicas each process
 keeps its own limit from its own share of the assessments against the shared count; the
 latency is the platform's, so the limits agree.
 
@@ -67,7 +68,9 @@ def quantile(values: list[float], q: float) -> float:
 @dataclass
 class AdaptiveLimit:
     """AIMD on accepted → assessed latency: ×`decrease` when the window's p95 exceeds
-    `target_s`, +`increase` per `interval_s` while it stays under and the limit is used.
+    `target_s`, +`increase` per `interval_s` while it stays under; either only while the
+    limit is used (at least half of it in flight since the last change: a latency that the
+    admitted queue does not cause, a busy machine, is no reason to refuse more).
     `clock` is monotonic seconds (a fake in the tests)."""
 
     ceiling: int = 100
@@ -112,11 +115,13 @@ class AdaptiveLimit:
         if len(self._samples) < self.min_samples or now - self._changed_at < self.interval_s:
             return
         p95 = self.last_p95 = quantile(list(self._samples), QUANTILE)
+        if 2 * self._peak < self.limit:
+            return  # the limit does not bind: its queue is not what the latency shows
         if p95 > self.target_s:
             self.limit = max(float(self.floor), self.limit * self.decrease)
             self._samples.clear()
             self._since = now
-        elif 2 * self._peak >= self.limit and self.limit < self.ceiling:
+        elif self.limit < self.ceiling:
             self.limit = min(float(self.ceiling), self.limit + self.increase)
         else:
             return
@@ -134,8 +139,8 @@ class Admission:
 
     limit: int = 100
     ttl_s: float = 0.1
-    retry_after_s: float = 0.5
-    max_retry_after_s: float = 5.0
+    retry_after_s: float = 0.25
+    max_retry_after_s: float = 3.0
     adaptive: AdaptiveLimit | None = None
     clock: Callable[[], float] = time.monotonic
     rng: Callable[[], float] = random.random
