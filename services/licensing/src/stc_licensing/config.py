@@ -37,9 +37,11 @@ class LicensingSettings(ServiceSettings):
     # observed accepted→assessed latency (service/admission.py); this is its ceiling (or the
     # fixed limit without `admission_adaptive`). 0: no limit at all.
     max_applications_awaiting_assessment: int = 100
-    # The adaptive limit: cut by a quarter when the p95 of this process's recent assessments
-    # (accepted→assessed) exceeds the target, +1 every 0.5 s while under it and used.
+    # The adaptive limit: cut by a quarter when the percentile below of this process's last
+    # 100 assessments (accepted→assessed) exceeds the target, +1 every 0.5 s while under it
+    # (either only while at least half the limit is in flight).
     admission_adaptive: bool = True
+    admission_latency_percentile: float = 99.0
     # The target: the 1 s bound that defines the capacity (issue 14) minus a margin for the
     # answer and the watch that carry the news to the client.
     admission_target_latency_ms: int = 700

@@ -132,7 +132,8 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
             ceiling=settings.max_applications_awaiting_assessment,
             adaptive=settings.admission_adaptive,
             target_s=settings.admission_target_latency_ms / 1000,
-            floor=settings.admission_min_limit, initial=settings.admission_initial_limit)
+            floor=settings.admission_min_limit, initial=settings.admission_initial_limit,
+            percentile=settings.admission_latency_percentile)
         service.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
         # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
         # operator's file (a broken file stops the start-up rather than count wrong days)

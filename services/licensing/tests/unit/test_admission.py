@@ -20,7 +20,7 @@ class Clock:
 
 
 def limiter(clock: Clock, **kw) -> AdaptiveLimit:
-    """A limiter at 20 (ceiling 40, floor 5, target 0.7 s), judged after 5 samples."""
+    """A limiter at 20 (ceiling 40, floor 5, target 0.7 s), judged on the p99 after 5 samples."""
     args = dict(ceiling=40, floor=5, initial=20, target_s=0.7, window=20, min_samples=5,
                 interval_s=0.5, clock=clock)
     args.update(kw)
@@ -47,7 +47,7 @@ def test_the_limit_falls_multiplicatively_when_latency_is_above_the_target():
     lim = limiter(clock)
     feed(lim, clock, 0.2, 4)  # under min_samples: no judgement yet
     assert lim.value == 20
-    feed(lim, clock, 2.0, 2)  # p95 of six samples is now 2.0 s
+    feed(lim, clock, 2.0, 2)  # p99 of six samples is now 2.0 s
     assert lim.value == 15  # 20 × 0.75
 
 
@@ -93,7 +93,7 @@ def test_the_limit_does_not_move_when_it_is_not_used():
     assert lim.value == 20
     # slow for another reason (a busy machine) while the limit does not bind: no cut either
     feed(lim, clock, 3.0, 50, every=0.2, in_flight=9)
-    assert lim.value == 20 and lim.last_p95 == 3.0
+    assert lim.value == 20 and lim.last_seen == 3.0
 
 
 def test_the_limit_never_rises_above_the_ceiling():
@@ -113,7 +113,7 @@ def test_a_negative_latency_is_ignored():
     clock = Clock()
     lim = limiter(clock, min_samples=1)
     feed(lim, clock, -1.0, 5)
-    assert lim.p95() is None and lim.value == 20
+    assert lim.observed() is None and lim.value == 20
 
 
 class Counting:

@@ -11,15 +11,14 @@ indexed query per 100 ms, not one per submission, and a refusal costs no query a
 
 The limit adapts (`AdaptiveLimit`, AIMD): licensing writes both the acceptance and the
 assessment, so each assessment made in this process is a latency sample (accepted →
-assessed). When the 95th percentile of the recent samples exceeds the target, the limit is
+assessed). When the 99th percentile of the last 100 samples exceeds the target, the limit is
 cut by a quarter; samples of applications accepted before that cut are then ignored (they
 show the old limit's queue, not the new one's). While the samples stay under the target, the
 limit grows by one every `interval_s`. Either happens only while the limit is used (at least
 half of it in flight): below that the queue the limit admits is not what makes the latency.
 Floor and ceiling bound it; the ceiling is STC_MAX_APPLICATIONS_AWAITING_ASSESSMENT (0: no
-limit at all). With replicas each process
-keeps its own limit from its own share of the assessments against the shared count; the
-latency is the platform's, so the limits agree.
+limit at all). With replicas each process keeps its own limit from its own share of the
+assessments against the shared count; the latency is the platform's, so the limits agree.
 
 Refusals are cheap and quiet: no database round trip beyond the cached count, one aggregated
 log line per second while refusing (not one per call), and a RetryInfo delay that grows with
@@ -47,17 +46,14 @@ LIMIT_GAUGE = Gauge(
     "Applications allowed to await assessment before submissions are refused (0: no limit)")
 LATENCY_GAUGE = Gauge(
     "stc_licensing_admission_latency_seconds",
-    "95th percentile of accepted-to-assessed over the recent assessments of this process, "
-    "as of the adaptive limit's last judgement")
+    "The percentile (STC_ADMISSION_LATENCY_PERCENTILE) of accepted-to-assessed over the last "
+    "assessments of this process, as of the adaptive limit's last judgement")
 AWAITING_GAUGE = Gauge(
     "stc_licensing_awaiting_assessment",
     "Applications awaiting assessment over all replicas, as last read (counted up in between)")
 REFUSED = Counter(
     "stc_licensing_admission_refused_total",
     "Submissions refused with RESOURCE_EXHAUSTED PIPELINE_FULL")
-
-QUANTILE = 0.95
-
 
 def quantile(values: list[float], q: float) -> float:
     """The q-quantile (nearest rank) of `values` (not empty)."""
@@ -67,7 +63,7 @@ def quantile(values: list[float], q: float) -> float:
 
 @dataclass
 class AdaptiveLimit:
-    """AIMD on accepted → assessed latency: ×`decrease` when the window's p95 exceeds
+    """AIMD on accepted → assessed latency: ×`decrease` when the window's `percentile` exceeds
     `target_s`, +`increase` per `interval_s` while it stays under; either only while the
     limit is used (at least half of it in flight since the last change: a latency that the
     admitted queue does not cause, a busy machine, is no reason to refuse more).
@@ -77,8 +73,9 @@ class AdaptiveLimit:
     floor: int = 5
     initial: int = 20
     target_s: float = 0.7
-    window: int = 50
-    min_samples: int = 10
+    percentile: float = 99.0
+    window: int = 100
+    min_samples: int = 20
     decrease: float = 0.75
     increase: float = 1.0
     interval_s: float = 0.5
@@ -91,7 +88,7 @@ class AdaptiveLimit:
         self._since = -math.inf  # samples of applications accepted before this are stale
         self._changed_at = -math.inf
         self._peak = 0  # the most in flight since the last change
-        self.last_p95: float | None = None  # the window's p95 at the last judgement
+        self.last_seen: float | None = None  # the window's percentile at the last judgement
 
     @property
     def value(self) -> int:
@@ -102,9 +99,9 @@ class AdaptiveLimit:
         """Note how many await assessment (the limit grows only when it is used)."""
         self._peak = max(self._peak, count)
 
-    def p95(self) -> float | None:
-        """The window's 95th percentile, or None without samples."""
-        return quantile(list(self._samples), QUANTILE) if self._samples else None
+    def observed(self) -> float | None:
+        """The window's percentile, or None without samples."""
+        return quantile(list(self._samples), self.percentile / 100) if self._samples else None
 
     def observe(self, latency_s: float) -> None:
         """One application assessed `latency_s` after it was accepted; maybe adjust."""
@@ -114,10 +111,10 @@ class AdaptiveLimit:
         self._samples.append(latency_s)
         if len(self._samples) < self.min_samples or now - self._changed_at < self.interval_s:
             return
-        p95 = self.last_p95 = quantile(list(self._samples), QUANTILE)
+        seen = self.last_seen = quantile(list(self._samples), self.percentile / 100)
         if 2 * self._peak < self.limit:
             return  # the limit does not bind: its queue is not what the latency shows
-        if p95 > self.target_s:
+        if seen > self.target_s:
             self.limit = max(float(self.floor), self.limit * self.decrease)
             self._samples.clear()
             self._since = now
@@ -151,11 +148,12 @@ class Admission:
         self._meter = _Meter(self.clock)
 
     def configure(self, *, ceiling: int, adaptive: bool, target_s: float, floor: int,
-                  initial: int) -> None:
+                  initial: int, percentile: float = 99.0) -> None:
         """The settings: the ceiling (0: no limit) and the adaptive limit under it."""
         self.limit = ceiling
         self.adaptive = AdaptiveLimit(ceiling=ceiling, floor=floor, initial=initial,
-                                      target_s=target_s, clock=self.clock) \
+                                      target_s=target_s, percentile=percentile,
+                                      clock=self.clock) \
             if adaptive and ceiling > 0 else None
         LIMIT_GAUGE.set(self.current_limit())
 
@@ -172,8 +170,8 @@ class Admission:
             return
         self.adaptive.observe(latency_s)
         LIMIT_GAUGE.set(self.adaptive.value)
-        if self.adaptive.last_p95 is not None:
-            LATENCY_GAUGE.set(self.adaptive.last_p95)
+        if self.adaptive.last_seen is not None:
+            LATENCY_GAUGE.set(self.adaptive.last_seen)
 
     async def check(self, count: Callable[[], Awaitable[int]]) -> None:
         """Refuse when full, from the cached count (`count` reads it when older than
@@ -213,7 +211,7 @@ class Admission:
         REFUSED.inc()
         self._meter.note(refused=1)
         self._meter.maybe_log(self._count, limit, delay,
-                              self.adaptive.last_p95 if self.adaptive else None)
+                              self.adaptive.last_seen if self.adaptive else None)
         raise ResourceExhausted(
             f"{self._count} applications are awaiting assessment (limit {limit}); "
             "retry shortly with the same request_id", reason="PIPELINE_FULL",
@@ -253,7 +251,7 @@ class _Meter:
         admitted = self.admitted + self._prev[1]
         return refused / max(1, admitted)
 
-    def maybe_log(self, count: int, limit: int, delay: float, p95: float | None) -> None:
+    def maybe_log(self, count: int, limit: int, delay: float, seen: float | None) -> None:
         """The first refusal of each second is logged, with the previous second's totals."""
         self._roll()
         if self._logged_refused:
@@ -262,4 +260,4 @@ class _Meter:
         log.info("application.admission_refusing", awaiting_assessment=count, limit=limit,
                  retry_after_s=delay, refused_last_s=self._prev[0],
                  admitted_last_s=self._prev[1],
-                 p95_ms=None if p95 is None else round(p95 * 1000))
+                 latency_ms=None if seen is None else round(seen * 1000))
