@@ -233,6 +233,7 @@ class Plumbing:
     metrics_ports: list[int]
     databases: dict[str, str]  # database name -> service
     pg_dsn: str
+    licensing_dsn: str = ""
 
     @classmethod
     def of(cls, env: dict[str, str], pg_dsn: str) -> Plumbing:
@@ -240,7 +241,23 @@ class Plumbing:
                  if re.fullmatch(r"STC_[A-Z]+_METRICS_PORT(_[0-9]+)?", k) and v.isdigit()]
         dbs = {v.rsplit("/", 1)[1]: k.split("_")[1].lower() for k, v in env.items()
                if re.fullmatch(r"STC_(LICENSING|SCREENING|ENDUSER|CREDIT)_DATABASE_URL", k)}
-        return cls(ports, dbs, pg_dsn)
+        return cls(ports, dbs, pg_dsn, env.get("STC_LICENSING_DATABASE_URL", ""))
+
+    async def server_latencies(self, app_ids: list[str]) -> list[float]:
+        """Accepted → assessed as licensing stored them (submitted_at, the first assessment's
+        assessed_at): the pipeline alone, without the answer, the watch and the load
+        generator's own delays that the client-side figures include."""
+        if not self.licensing_dsn or not app_ids:
+            return []
+        conn = await asyncpg.connect(self.licensing_dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT extract(epoch FROM min(s.assessed_at) - a.submitted_at) AS s "
+                "FROM applications a JOIN assessments s ON s.application_id = a.id "
+                "WHERE a.id = ANY($1::text[]) GROUP BY a.id, a.submitted_at", app_ids)
+        finally:
+            await conn.close()
+        return [float(r["s"]) for r in rows]
 
     async def read(self) -> dict[str, float]:
         """Totals so far: PostgreSQL commits in the platform's databases, and the counters."""
@@ -280,6 +297,7 @@ class StepResult:
     work: dict[str, float] = field(default_factory=dict)
     retries: collections.Counter = field(default_factory=collections.Counter)
     wall: float = 0.0
+    accepted: list[str] = field(default_factory=list)  # application ids
 
 
 @functools.cache
@@ -368,6 +386,7 @@ async def _one(story: Story, kind: str, uscc: str, i: int, t0: float, res: StepR
             metadata=_exporter(uscc), timeout=timeout)
         t_sub = time.perf_counter()
         st["submit_rpc"].append(t_sub - t0)
+        res.accepted.append(app.application_id)
         assessed, _ = await _assessed(story, app.application_id, uscc, timeout, res)
         st["submit_to_assessed"].append(assessed - t0)
         # from the answer that accepted it (after any RESOURCE_EXHAUSTED retries): the bound
@@ -439,6 +458,8 @@ async def run_step(story: Story, exporters: list[str], procs: Processes, plumbin
     await asyncio.sleep(1.5)  # PostgreSQL reports a backend's commits within about a second
     work1 = await plumbing.read()
     res.work = {k: work1[k] - work0.get(k, 0.0) for k in work1}
+    if server := await plumbing.server_latencies(res.accepted):
+        res.stages["server_accepted_to_assessed"] = server
     return res
 
 
@@ -558,10 +579,11 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
                 report(r, seconds)
                 p99 = pct(r.stages.get("submit_to_assessed", []), 99)
                 p99_acc = pct(r.stages.get("accepted_to_assessed", []), 99)
+                p99_srv = pct(r.stages.get("server_accepted_to_assessed", []), 99)
                 print(f"   goodput {r.ok / seconds:.1f}/s = {r.ok / seconds / cap:.0%} of the "
                       f"capacity ({cap:.0f}/s; target ≥ 90 %); p99 from the accepting answer "
                       f"to assessed {p99_acc:.2f}s (from the first attempt, retries of "
-                      f"refusals included: {p99:.2f}s)")
+                      f"refusals included: {p99:.2f}s; as licensing stored them: {p99_srv:.2f}s)")
                 gauges = _gauges(plumbing.metrics_ports)
                 if gauges:
                     print("   licensing's admission at the end: " + "  ".join(
