@@ -22,7 +22,9 @@ pg_stat_database, events published, relay batches, consumer transactions and off
 calls refused with RESOURCE_EXHAUSTED/UNAVAILABLE, from the services' /metrics); then the
 capacity: the rate at which p99 submit→assessed crosses 1 s. Unless `--overload 0`, one more
 step runs at twice that capacity (the overload row: goodput as a share of the capacity, errors
-by status). The clients are the demo's (`stc_common.grpc.retry`): a call refused with
+by status, accepted → assessed from the client and as licensing stored it, and licensing's
+admission gauges at the end; `--capacity C` skips the ladder and overloads C, so that two
+builds meet the same rate). The clients are the demo's (`stc_common.grpc.retry`): a call refused with
 RESOURCE_EXHAUSTED, or UNAVAILABLE where the request carries a `request_id`, is sent again with
 the same request id after an exponential backoff with jitter (5 attempts, at most 2 s apart);
 what is still refused after that counts as an error of that status.
