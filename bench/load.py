@@ -26,8 +26,10 @@ by status, accepted → assessed from the client and as licensing stored it, and
 admission gauges at the end; `--capacity C` skips the ladder and overloads C, so that two
 builds meet the same rate). The clients are the demo's (`stc_common.grpc.retry`): a call refused with
 RESOURCE_EXHAUSTED, or UNAVAILABLE where the request carries a `request_id`, is sent again with
-the same request id after an exponential backoff with jitter (5 attempts, at most 2 s apart);
-what is still refused after that counts as an error of that status.
+the same request id after an exponential backoff with jitter (5 attempts, at most 2 s apart),
+or after the server's RetryInfo where it gives one (licensing's PIPELINE_FULL: 0.25–4.5 s,
+growing with the overload); what is still refused after that counts as an error of that
+status.
 
     .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20] [--replicas 2]
                                    [--overload 2] [--capacity 25]
