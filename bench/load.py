@@ -22,13 +22,17 @@ pg_stat_database, events published, relay batches, consumer transactions and off
 calls refused with RESOURCE_EXHAUSTED/UNAVAILABLE, from the services' /metrics); then the
 capacity: the rate at which p99 submit→assessed crosses 1 s. Unless `--overload 0`, one more
 step runs at twice that capacity (the overload row: goodput as a share of the capacity, errors
-by status). The clients are the demo's (`stc_common.grpc.retry`): a call refused with
+by status, accepted → assessed from the client and as licensing stored it, and licensing's
+admission gauges at the end; `--capacity C` skips the ladder and overloads C, so that two
+builds meet the same rate). The clients are the demo's (`stc_common.grpc.retry`): a call refused with
 RESOURCE_EXHAUSTED, or UNAVAILABLE where the request carries a `request_id`, is sent again with
-the same request id after an exponential backoff with jitter (5 attempts, at most 2 s apart);
-what is still refused after that counts as an error of that status.
+the same request id after an exponential backoff with jitter (5 attempts, at most 2 s apart),
+or after the server's RetryInfo where it gives one (licensing's PIPELINE_FULL: 0.25–4.5 s,
+growing with the overload); what is still refused after that counts as an error of that
+status.
 
     .venv/bin/python bench/load.py [--rates 10,25,50,100,200] [--step 20] [--drain 20] [--replicas 2]
-                                   [--overload 2]
+                                   [--overload 2] [--capacity 25]
 
 The ladder stops after a rate where fewer than half the applications completed. To see where
 a service spends its CPU under that load, profile it by the pid printed on the first line:
@@ -233,6 +237,7 @@ class Plumbing:
     metrics_ports: list[int]
     databases: dict[str, str]  # database name -> service
     pg_dsn: str
+    licensing_dsn: str = ""
 
     @classmethod
     def of(cls, env: dict[str, str], pg_dsn: str) -> Plumbing:
@@ -240,7 +245,23 @@ class Plumbing:
                  if re.fullmatch(r"STC_[A-Z]+_METRICS_PORT(_[0-9]+)?", k) and v.isdigit()]
         dbs = {v.rsplit("/", 1)[1]: k.split("_")[1].lower() for k, v in env.items()
                if re.fullmatch(r"STC_(LICENSING|SCREENING|ENDUSER|CREDIT)_DATABASE_URL", k)}
-        return cls(ports, dbs, pg_dsn)
+        return cls(ports, dbs, pg_dsn, env.get("STC_LICENSING_DATABASE_URL", ""))
+
+    async def server_latencies(self, app_ids: list[str]) -> list[float]:
+        """Accepted → assessed as licensing stored them (submitted_at, the first assessment's
+        assessed_at): the pipeline alone, without the answer, the watch and the load
+        generator's own delays that the client-side figures include."""
+        if not self.licensing_dsn or not app_ids:
+            return []
+        conn = await asyncpg.connect(self.licensing_dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT extract(epoch FROM min(s.assessed_at) - a.submitted_at) AS s "
+                "FROM applications a JOIN assessments s ON s.application_id = a.id "
+                "WHERE a.id = ANY($1::text[]) GROUP BY a.id, a.submitted_at", app_ids)
+        finally:
+            await conn.close()
+        return [float(r["s"]) for r in rows]
 
     async def read(self) -> dict[str, float]:
         """Totals so far: PostgreSQL commits in the platform's databases, and the counters."""
@@ -280,6 +301,7 @@ class StepResult:
     work: dict[str, float] = field(default_factory=dict)
     retries: collections.Counter = field(default_factory=collections.Counter)
     wall: float = 0.0
+    accepted: list[str] = field(default_factory=list)  # application ids
 
 
 @functools.cache
@@ -368,6 +390,7 @@ async def _one(story: Story, kind: str, uscc: str, i: int, t0: float, res: StepR
             metadata=_exporter(uscc), timeout=timeout)
         t_sub = time.perf_counter()
         st["submit_rpc"].append(t_sub - t0)
+        res.accepted.append(app.application_id)
         assessed, _ = await _assessed(story, app.application_id, uscc, timeout, res)
         st["submit_to_assessed"].append(assessed - t0)
         # from the answer that accepted it (after any RESOURCE_EXHAUSTED retries): the bound
@@ -439,6 +462,8 @@ async def run_step(story: Story, exporters: list[str], procs: Processes, plumbin
     await asyncio.sleep(1.5)  # PostgreSQL reports a backend's commits within about a second
     work1 = await plumbing.read()
     res.work = {k: work1[k] - work0.get(k, 0.0) for k in work1}
+    if server := await plumbing.server_latencies(res.accepted):
+        res.stages["server_accepted_to_assessed"] = server
     return res
 
 
@@ -496,8 +521,25 @@ def report(r: StepResult, seconds: float) -> None:
             f"{k} {v / per:.2f}" for k, v in sorted(r.work.items())))
 
 
+def _gauges(ports: list[int]) -> dict[str, float]:
+    """Licensing's admission gauges (the adaptive limit, the latency it sees), if exported."""
+    out = {}
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            m = _SAMPLE.match(line)
+            if m and m.group(1).startswith("stc_licensing_admission_"):
+                out[m.group(1).removeprefix("stc_licensing_")] = float(m.group(3))
+    return out
+
+
 async def main(rates: list[float], seconds: float, drain: float, bound: float,
-               replicas: int = 1, overload: float = 2.0, n_exporters: int = 30) -> None:
+               replicas: int = 1, overload: float = 2.0, n_exporters: int = 30,
+               capacity_given: float = 0.0) -> None:
     pg = os.environ.get("STC_TEST_DATABASE_URL", "postgresql://stc@127.0.0.1:55432/postgres")
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     rng = random.Random(14)
@@ -522,14 +564,17 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
                 await _one(story, kind, exporters[0], -1 - i, time.perf_counter(), warm, 60)
             if warm.errors:
                 print(f"warm-up errors: {dict(warm.errors)}")
-            for rate in rates:
+            for rate in rates if not capacity_given else ():
                 r = await run_step(story, exporters, procs, plumbing, rate, seconds, drain, rng)
                 results.append(r)
                 report(r, seconds)
                 if r.ok < 0.5 * r.started:
                     print("   (stopping the ladder: fewer than half completed)")
                     break
-            cap, how = capacity(results, bound)
+            if capacity_given:
+                cap, how = capacity_given, f"{capacity_given:g}/s (given, no ladder)"
+            else:
+                cap, how = capacity(results, bound)
             print(f"\ncapacity (p99 submit→assessed crosses {bound:g}s): {how}")
             if overload and cap:
                 rate = round(cap * overload, 1)
@@ -538,10 +583,15 @@ async def main(rates: list[float], seconds: float, drain: float, bound: float,
                 report(r, seconds)
                 p99 = pct(r.stages.get("submit_to_assessed", []), 99)
                 p99_acc = pct(r.stages.get("accepted_to_assessed", []), 99)
+                p99_srv = pct(r.stages.get("server_accepted_to_assessed", []), 99)
                 print(f"   goodput {r.ok / seconds:.1f}/s = {r.ok / seconds / cap:.0%} of the "
                       f"capacity ({cap:.0f}/s; target ≥ 90 %); p99 from the accepting answer "
                       f"to assessed {p99_acc:.2f}s (from the first attempt, retries of "
-                      f"refusals included: {p99:.2f}s)")
+                      f"refusals included: {p99:.2f}s; as licensing stored them: {p99_srv:.2f}s)")
+                gauges = _gauges(plumbing.metrics_ports)
+                if gauges:
+                    print("   licensing's admission at the end: " + "  ".join(
+                        f"{k} {v:g}" for k, v in sorted(gauges.items())))
 
 
 if __name__ == "__main__":
@@ -562,6 +612,9 @@ if __name__ == "__main__":
                          "(0: none)")
     ap.add_argument("--exporters", type=int, default=30,
                     help="export operators (callers) the applications are spread over")
+    ap.add_argument("--capacity", type=float, default=0,
+                    help="skip the ladder and take this capacity (applications/s) for the "
+                         "overload step, e.g. to compare two builds at the same rate")
     a = ap.parse_args()
     asyncio.run(main([float(x) for x in a.rates.split(",")], a.step, a.drain, a.bound,
-                     a.replicas, a.overload, a.exporters))
+                     a.replicas, a.overload, a.exporters, a.capacity))

@@ -52,6 +52,9 @@ RETRYABLE = {
     grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.CANCELLED,
     grpc.StatusCode.INTERNAL,
+    # the admission limit (issue 14 item 3) refuses submissions while a killed service's
+    # backlog awaits assessment: the call did not run, so it is always safe to send again
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 # reconnect quickly after a restart (gRPC's default backoff grows to two minutes)
 CHANNEL_OPTIONS = [

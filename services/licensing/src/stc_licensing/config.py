@@ -32,11 +32,22 @@ class LicensingSettings(ServiceSettings):
     # How often each replica looks for a schedule another replica entered.
     holiday_refresh_s: float = 10.0
     # Issue 14: submissions are refused (RESOURCE_EXHAUSTED, PIPELINE_FULL, RetryInfo) while
-    # this many applications await assessment across the replicas, so the backlog cannot grow
-    # in Kafka where the gRPC limits do not see it. Size it as the latency bound times the
-    # measured throughput (bench/load.py: 30 on the 2-core machine keeps accepted applications
-    # near 1 s); the default is a backstop of a few seconds' work. 0: no limit.
+    # the limit's number of applications await assessment across the replicas, so the backlog
+    # cannot grow in Kafka where the gRPC limits do not see it. The limit adapts to the
+    # observed accepted→assessed latency (service/admission.py); this is its ceiling (or the
+    # fixed limit without `admission_adaptive`). 0: no limit at all.
     max_applications_awaiting_assessment: int = 100
+    # The adaptive limit: cut by a quarter when the percentile below of this process's last
+    # 100 assessments (accepted→assessed) exceeds the target, +1 every 0.5 s while under it
+    # (either only while at least half the limit is in flight).
+    admission_adaptive: bool = True
+    admission_latency_percentile: float = 99.0
+    # The target: the 1 s bound that defines the capacity (issue 14) minus a margin for the
+    # answer and the watch that carry the news to the client.
+    admission_target_latency_ms: int = 700
+    # The floor and the start of the adaptive limit (both at most the ceiling).
+    admission_min_limit: int = 5
+    admission_initial_limit: int = 20
     # Issue 11 item 5: TemporaryControlExpiring this many days before a measure ends (Art. 9(2)).
     temporary_control_alert_days: int = 60
     # Issue 11 item 6: the de minimis rules (ECL Arts. 45, 44) as YAML; empty: the bundled

@@ -128,7 +128,12 @@ def build_spec(settings: LicensingSettings) -> ServiceSpec:
         # the policy with its UNSC arms embargoes (Art. 13(2)) from the settings; fails at
         # start-up, not on the first event, if the policy or the embargo table is broken
         service.configure_policies(settings.arms_embargoes_path or None)
-        applications.ADMISSION.limit = settings.max_applications_awaiting_assessment
+        applications.ADMISSION.configure(  # issue 14 item 3
+            ceiling=settings.max_applications_awaiting_assessment,
+            adaptive=settings.admission_adaptive,
+            target_s=settings.admission_target_latency_ms / 1000,
+            floor=settings.admission_min_limit, initial=settings.admission_initial_limit,
+            percentile=settings.admission_latency_percentile)
         service.configure_rules(settings.extraterritorial_rules_path or None)  # issue 11 item 6
         # the holiday calendar as data (issue 11 item 3): the stored schedules, then the
         # operator's file (a broken file stops the start-up rather than count wrong days)

@@ -414,7 +414,7 @@ async def test_submissions_beyond_the_work_in_flight_limit_are_refused_and_write
         b, monkeypatch):
     from stc_licensing.service import applications
 
-    admission = applications.Admission(limit=2, ttl_s=0.0, retry_after_s=0.5)
+    admission = applications.Admission(limit=2, ttl_s=0.0, retry_after_s=0.5, rng=lambda: 0.0)
     monkeypatch.setattr(applications, "ADMISSION", admission)
     uow = b.FakeUnitOfWork()
     await _registered(b, uow)

@@ -20,7 +20,7 @@ from stc_licensing.api import mapping
 from stc_licensing.api.access import ACCESS
 from stc_licensing.api.watch import HistoryNotifier
 from stc_licensing.config import SOURCE
-from stc_licensing.service import commands, procedures
+from stc_licensing.service import applications, commands, procedures
 from stc_licensing.storage.sql import SqlApplications, SqlUnitOfWork, unit_of_work
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
@@ -45,6 +45,10 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
         async with unit_of_work(self.pool, SOURCE) as uow:
             result = await use_case(uow=uow, caller=caller, cmd=cmd)
         return to_response(result)
+
+    async def _count_awaiting_assessment(self) -> int:
+        async with self.pool.acquire() as conn:
+            return await SqlApplications(conn).count_awaiting_assessment()
 
     async def _read(self, roles: tuple[Role, ...], use_case: Callable[..., Awaitable[Any]],
                     to_command: Callable[[Any], Any], to_response: Callable[[Any], Any]) -> Any:
@@ -82,6 +86,10 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
 
     # applications
     async def SubmitApplication(self, request, context):
+        # issue 14 item 3: while the pipeline is full, refuse before any transaction (the
+        # cached count of applications awaiting assessment; no round trip per refusal)
+        require(EXPORTER)
+        await applications.ADMISSION.check(self._count_awaiting_assessment)
         return await self._run((EXPORTER,), service.submit_application,
                                lambda c: mapping.submit_application(c, request),
                                mapping.application)

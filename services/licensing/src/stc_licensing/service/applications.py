@@ -6,10 +6,8 @@ go into the outbox of that transaction."""
 from __future__ import annotations
 
 import datetime as dt
-import math
-import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from stc_common.auth.jwt import Principal, Role
 from stc_common.errors import (
@@ -17,7 +15,6 @@ from stc_common.errors import (
     FieldViolation,
     NotFound,
     PermissionDenied,
-    ResourceExhausted,
     ValidationFailed,
 )
 from stc_common.idempotency import check_request_id, fingerprint, replay_or_refuse
@@ -34,6 +31,7 @@ from stc_licensing.domain.validation import validate_submission
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
 from stc_licensing.service import commands, common
+from stc_licensing.service.admission import Admission
 from stc_licensing.service.views import ApplicationView, Page
 from stc_licensing.storage.ports import AppRow, LicensingUnitOfWork
 from stc_licensing.wire import content_to_domain_from_json
@@ -41,42 +39,7 @@ from stc_licensing.wire import content_to_domain_from_json
 log = get_logger("stc_licensing.service.applications")
 
 
-@dataclass
-class Admission:
-    """The work in flight between a submission and its assessment, bounded (issue 14).
-
-    Beyond the platform's capacity the queue would grow in Kafka, where the gRPC concurrency
-    limits cannot see it, and every accepted application would wait seconds for screening.
-    So a submission is refused at once with RESOURCE_EXHAUSTED (reason PIPELINE_FULL, with
-    RetryInfo) while `limit` applications await assessment (SUBMITTED or SCREENING, counted
-    over all replicas in PostgreSQL); the client retries with the same request id. The count
-    is read at most every `ttl_s` per process and counted up locally in between, so the
-    check costs one indexed query per 100 ms, not one per submission. `limit` 0: no limit.
-    Set from STC_MAX_APPLICATIONS_AWAITING_ASSESSMENT (main.py).
-    """
-
-    limit: int = 100
-    ttl_s: float = 0.1
-    retry_after_s: float = 0.5
-    _count: int = 0
-    _read_at: float = -math.inf
-
-    async def admit(self, uow: LicensingUnitOfWork) -> None:
-        """Raise ResourceExhausted when the pipeline is full; count this submission in."""
-        if self.limit <= 0:
-            return
-        now = time.monotonic()
-        if now - self._read_at > self.ttl_s:
-            self._count, self._read_at = await uow.applications.count_awaiting_assessment(), now
-        if self._count >= self.limit:
-            raise ResourceExhausted(
-                f"{self._count} applications are awaiting assessment (limit {self.limit}); "
-                "retry shortly with the same request_id", reason="PIPELINE_FULL",
-                metadata={"awaiting_assessment": str(self._count), "limit": str(self.limit)},
-                retry_after_s=self.retry_after_s)
-        self._count += 1
-
-
+# the process's admission (issue 14 item 3); main.py configures it from the settings
 ADMISSION = Admission()
 
 
@@ -127,7 +90,9 @@ async def submit_application(*, uow: LicensingUnitOfWork, caller: Principal,
     content = cmd.content
     day = common.today()
     await check_content(uow, content, applicant, day)
-    await ADMISSION.admit(uow)  # a stored retry above is answered even when the pipeline is full
+    # a stored retry above is answered even when the pipeline is full (the servicer's early
+    # refusal, before any transaction, does not look for one: see service/admission.py)
+    await ADMISSION.admit(uow.applications.count_awaiting_assessment)
     authority = common.AUTHORITY_NAME[route(content).authority]
     at = common.now()
     row = AppRow(

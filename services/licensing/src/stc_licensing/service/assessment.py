@@ -22,7 +22,13 @@ from stc_licensing.domain.states import Action, transition
 from stc_licensing.events import outgoing
 from stc_licensing.events.outgoing import publish
 from stc_licensing.policy_files import bundled_embargoes_path, load_bundled_policies
-from stc_licensing.service import commands, common, procedures, temporary_controls
+from stc_licensing.service import (
+    applications,
+    commands,
+    common,
+    procedures,
+    temporary_controls,
+)
 from stc_licensing.service.review import domain_application
 from stc_licensing.storage.ports import LicensingUnitOfWork
 
@@ -106,6 +112,7 @@ async def assess_application(*, uow: LicensingUnitOfWork, cmd: commands.AssessAp
         log.debug("application.screening_ignored", application_id=cmd.application_id,
                   state=row.state.value if row else None)
         return False
+    waiting_since = row.updated_at  # accepted, or back to screening (issue 14 item 3)
     screening = cmd.outcome(row.content)
     found = await uow.operators.get(row.exporter_uscc)
     if found is None:
@@ -134,6 +141,8 @@ async def assess_application(*, uow: LicensingUnitOfWork, cmd: commands.AssessAp
         (review, "STATE_CHANGED", "screening completed; under review", None),
         (review, "ASSESSED", result.recommendation.value, assessment_id)])
     await publish(uow, outgoing.application_assessed(body, row.exporter_uscc))
+    # the admission's input: how long this application awaited its assessment
+    applications.ADMISSION.observe((at - waiting_since).total_seconds())
     log.info("application.assessed", application_id=row.id,
              recommendation=result.recommendation.value, policy=result.policy_version)
     return True
