@@ -57,11 +57,31 @@ def parties(n: int, listed: float, listed_names: list[str], rng: random.Random):
 SERVER_PID = 0  # the service's process when it runs as its own (--own-process)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (/proc)."""
+def _stat(pid: int) -> list[str]:
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the service's forked matcher processes)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                if int(_stat(int(name))[1]) == pid:
+                    out.append(int(name))
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and of its children, live (its matcher
+    processes) and collected (/proc)."""
+    fields = _stat(pid)
+    ticks = sum(int(x) for x in fields[11:15])
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            ticks += sum(int(x) for x in _stat(child)[11:13])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -126,7 +146,10 @@ async def run(target: str, args, listed_names: list[str]) -> None:
               f"{'max ms':>8} {'health max':>9} {'cpu ms':>7}"
               + (f" {'srv ms':>7} {'srv %':>5}" if SERVER_PID else ""))
         print("(cpu ms: CPU of this process per party, the service's too when in-process; "
-              "srv ms: the service process's CPU per party, srv %: of one core)")
+              "srv ms: the service's CPU per party, its matcher processes included, "
+              "srv %: of one core)")
+        if SERVER_PID:
+            print(f"(the service runs {len(_children(SERVER_PID))} matcher processes)")
 
         async def batch_call(w: int, i: int) -> int:
             start = ((w * 97 + i) * args.batch) % (len(pool) - args.batch)

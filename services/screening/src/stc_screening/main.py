@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -22,8 +24,9 @@ from stc_screening.domain.matching import Thresholds
 from stc_screening.events.consumer import ScreeningConsumer
 from stc_screening.events.handlers import subscriptions
 from stc_screening.events.index_sync import index_sync
+from stc_screening.match_pool import MatchPool, default_size
 from stc_screening.policy_files import LIST_SOURCES, load_policy
-from stc_screening.service import index
+from stc_screening.service import index, screening
 from stc_screening.service.lists import import_lists
 from stc_screening.service.state import ScreeningState
 from stc_screening.storage.lists import start_lock
@@ -60,6 +63,26 @@ async def import_if_empty(pool: asyncpg.Pool, settings: ScreeningSettings,
                  seconds=round(time.perf_counter() - t0, 3))
 
 
+def match_pool(state: ScreeningState, processes: int, settings: ScreeningSettings
+               ) -> Callable[[asyncpg.Pool, asyncio.Event], Awaitable[None]]:
+    """The background task that forks the batch matcher processes once the index is built
+    (``on_start`` ran before), keeps them on the current index and stops them with the
+    service."""
+    async def run_match_pool(_: asyncpg.Pool, stop: asyncio.Event) -> None:
+        pool = MatchPool(size=processes, matcher=state.matcher,
+                         generation=lambda: state.generation,
+                         handler=screening.pool_handler(state),
+                         max_queue=settings.matcher_max_queue,
+                         debounce_s=settings.screening_match_refork_debounce_s)
+        state.pool = pool
+        try:
+            await pool.run(stop)
+        finally:
+            if state.pool is pool:
+                state.pool = None
+    return run_match_pool
+
+
 def build_spec(settings: ScreeningSettings,
                state: ScreeningState | None = None) -> ServiceSpec:
     """The service spec: migrations, gRPC servicer, consumers, index build and sync."""
@@ -84,6 +107,11 @@ def build_spec(settings: ScreeningSettings,
 
     background = [index_sync(state, settings.kafka_bootstrap_servers,
                              settings.index_reconcile_interval_s)] if settings.index_sync else []
+    processes = settings.screening_match_processes
+    if processes is None:
+        processes = default_size()
+    if processes > 0:
+        background.append(match_pool(state, processes, settings))
     return ServiceSpec(
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register(state), public_methods=PUBLIC_METHODS, consumers=consumers,
