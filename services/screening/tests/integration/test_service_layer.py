@@ -202,3 +202,40 @@ async def test_a_bad_list_topic_record_does_not_stop_the_index_sync(stack):
     async with pool.acquire() as conn:
         await ListRepository(conn).delete_many([eid])
     await pool.close()
+
+
+async def test_batches_run_on_the_matcher_processes_and_never_on_a_stale_index(stack):
+    """ScreenParties over gRPC goes to the forked matcher processes (issue 14); a party an
+    officer lists is found by the very next batch (answered in process while the processes
+    hold the older index), and again once the processes were forked anew."""
+    pool = stack.state.pool
+    assert pool is not None and pool.size >= 1
+    for _ in range(3000):  # forked once the index was built
+        if pool.fresh:
+            break
+        await asyncio.sleep(0.01)
+    name = f"Vantorra Helical {uuid.uuid4().hex[:6]} Instruments"
+    batch = [R.Party(party_id=f"p{i}", name=f"Nordic Harbour {i} Optics GmbH")
+             for i in range(60)] + [R.Party(party_id="new", name=name)]
+    served = pool.chunks
+    before = await stack.stub.ScreenParties(pb.ScreenPartiesRequest(parties=batch),
+                                            metadata=stack.exporter())
+    assert pool.chunks > served and not before.results[-1].hits
+    added = await stack.stub.AddListEntry(pb.AddListEntryRequest(
+        entry=ev.ListEntry(list_kind=ev.LIST_KIND_CONTROL_LIST, primary_name=name),
+        reason="pool test", request_id=uuid.uuid4().hex), metadata=stack.officer())
+    served = pool.chunks
+    after = await stack.stub.ScreenParties(pb.ScreenPartiesRequest(parties=batch),
+                                           metadata=stack.exporter())
+    assert [h.entry_id for h in after.results[-1].hits] == [added.entry_id]
+    assert pool.chunks == served  # not from the processes: they predate the entry
+    assert after.lists_version != before.lists_version
+    for _ in range(3000):
+        if pool.fresh:
+            break
+        await asyncio.sleep(0.01)
+    again = await stack.stub.ScreenParties(pb.ScreenPartiesRequest(parties=batch),
+                                           metadata=stack.exporter())
+    assert pool.chunks > served
+    assert [h.entry_id for h in again.results[-1].hits] == [added.entry_id]
+    assert all(not r.hits for r in again.results[:-1])
