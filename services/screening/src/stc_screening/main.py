@@ -11,6 +11,7 @@ import asyncpg
 from stc.screening.v1 import screening_service_pb2
 from stc_common.auth.access import public_methods
 from stc_common.consumer import EventConsumer
+from stc_common.engines import sleep_or_stop
 from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 from stc_common.logging import get_logger
 from stc_common.naming import consumer_group
@@ -69,17 +70,23 @@ def match_pool(state: ScreeningState, processes: int, settings: ScreeningSetting
     (``on_start`` ran before), keeps them on the current index and stops them with the
     service."""
     async def run_match_pool(_: asyncpg.Pool, stop: asyncio.Event) -> None:
-        pool = MatchPool(size=processes, matcher=state.matcher,
-                         generation=lambda: state.generation,
-                         handler=screening.pool_handler(state),
-                         max_queue=settings.matcher_max_queue,
-                         debounce_s=settings.screening_match_refork_debounce_s)
-        state.pool = pool
-        try:
-            await pool.run(stop)
-        finally:
-            if state.pool is pool:
-                state.pool = None
+        # a pool that fails (a fork refused: out of memory) never stops the service: batches
+        # run on the matcher thread meanwhile, and a new pool is tried 30 s later
+        while not stop.is_set():
+            pool = MatchPool(size=processes, matcher=state.matcher,
+                             generation=lambda: state.generation,
+                             handler=screening.pool_handler(state),
+                             max_queue=settings.matcher_max_queue,
+                             debounce_s=settings.screening_match_refork_debounce_s)
+            state.pool = pool
+            try:
+                await pool.run(stop)
+            except Exception as exc:  # noqa: BLE001
+                log.error("match_pool.failed", error=repr(exc))
+            finally:
+                if state.pool is pool:
+                    state.pool = None
+            await sleep_or_stop(stop, 30.0)
     return run_match_pool
 
 

@@ -185,7 +185,15 @@ class MatchPool:
 
     def _fork(self, count: int) -> tuple[int, list[_Worker]]:
         generation = self.current()
-        return generation, [self._fork_one(generation) for _ in range(count)]
+        made: list[_Worker] = []
+        try:
+            for _ in range(count):
+                made.append(self._fork_one(generation))
+        except BaseException:
+            for w in made:  # a fork refused half-way: none of this batch survives
+                _stop_child(w)
+            raise
+        return generation, made
 
     def _start(self, workers: list[_Worker]) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]
