@@ -181,3 +181,55 @@ async def test_the_workers_stop_with_the_pool(all_entries):
     with pytest.raises(Exception, match="stale"):
         await pool.run_chunk(([Party("A B")], None, None, 20))
     state.matcher.close()
+
+
+_ORPHAN_SCRIPT = """
+import asyncio, sys, time
+from stc_screening.domain.matching import Thresholds
+from stc_screening.match_pool import MatchPool
+from stc_screening.service import screening
+from stc_screening.service.state import ScreeningState
+
+async def main():
+    state = ScreeningState(Thresholds())
+    pool = MatchPool(size=2, matcher=state.matcher, generation=lambda: state.generation,
+                     handler=screening.pool_handler(state))
+    task = asyncio.create_task(pool.run(asyncio.Event()))
+    while not pool.fresh:
+        await asyncio.sleep(0.01)
+    print("PIDS", *(w.pid for w in pool.workers), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever adopts it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_the_workers_exit_when_the_service_is_killed():
+    """kill -9 of the service leaves no matcher process behind (none would hold its port)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE,
+                            text=True, env=dict(os.environ))
+    try:
+        line = ""
+        while not line.startswith("PIDS"):  # (the pool's log lines go to stdout too)
+            line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+            assert line, "the service process ended"
+        pids = [int(p) for p in line.split()[1:]]
+        assert len(pids) == 2 and all(_running(p) for p in pids)
+        proc.kill()
+        proc.wait(10)
+        await _until(lambda: not any(_running(p) for p in pids), seconds=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
