@@ -215,21 +215,23 @@ def _running(pid: int) -> bool:
 
 async def test_the_workers_exit_when_the_service_is_killed():
     """kill -9 of the service leaves no matcher process behind (none would hold its port)."""
-    import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _ORPHAN_SCRIPT,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                env=dict(os.environ))
     try:
+        assert proc.stdout is not None
         line = ""
         while not line.startswith("PIDS"):  # (the pool's log lines go to stdout too)
-            line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             assert line, "the service process ended"
         pids = [int(p) for p in line.split()[1:]]
         assert len(pids) == 2 and all(_running(p) for p in pids)
         proc.kill()
-        proc.wait(10)
+        await asyncio.wait_for(proc.wait(), 10)
         await _until(lambda: not any(_running(p) for p in pids), seconds=10)
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
+            await proc.wait()
