@@ -41,8 +41,8 @@ class ScreeningSettings(ServiceSettings):
     # Screening jobs that may wait for the matcher thread before RPCs get RESOURCE_EXHAUSTED.
     matcher_max_queue: int = 256
     # Forked matcher processes for batch screening (ScreenParties; issue 14): None = one per
-    # core from two cores on (none on one core), 0 = every batch on the matcher thread. Env
-    # STC_SCREENING_MATCH_PROCESSES.
+    # usable core (affinity, container CPU quota) from two cores on, at most 8 (none on one
+    # core), 0 = every batch on the matcher thread. Env STC_SCREENING_MATCH_PROCESSES.
     screening_match_processes: int | None = Field(default=None, ge=0, le=64)
     # After a list change the processes are forked again once the index has been quiet for
     # this long (and a batch has asked); until then batches run on the matcher thread.

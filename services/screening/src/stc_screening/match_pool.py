@@ -54,11 +54,30 @@ class PoolUnavailable(Exception):
     process instead."""
 
 
-def default_size() -> int:
-    """Worker processes sized for the machine: one per core from two cores on; none on a
-    single core (a worker would only compete with the service for it)."""
-    cores = os.cpu_count() or 1
-    return cores if cores >= 2 else 0
+MAX_DEFAULT_SIZE = 8
+
+
+def usable_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """The cores this process may use: the CPUs it may run on, bounded by its cgroup's CPU
+    quota when it has one (a container limited to 2 CPUs on a 32-core node counts 2)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError):
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    return cores
+
+
+def default_size(cores: int | None = None) -> int:
+    """Worker processes sized for the machine: one per usable core from two cores on (at
+    most MAX_DEFAULT_SIZE); none on a single core (a worker would only compete with the
+    service for it)."""
+    cores = usable_cores() if cores is None else cores
+    return min(cores, MAX_DEFAULT_SIZE) if cores >= 2 else 0
 
 
 def _child_main(conn: Connection, handler: Callable[[Any], Any], parent: int) -> None:

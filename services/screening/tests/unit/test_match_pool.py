@@ -235,3 +235,14 @@ async def test_the_workers_exit_when_the_service_is_killed():
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_the_default_size_follows_the_usable_cores(tmp_path):
+    from stc_screening.match_pool import MAX_DEFAULT_SIZE, default_size, usable_cores
+
+    assert default_size(1) == 0 and default_size(2) == 2 and default_size(64) == MAX_DEFAULT_SIZE
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # a container limited to 1.5 CPUs
+    assert usable_cores(str(quota)) == min(2, len(os.sched_getaffinity(0)))
+    quota.write_text("max 100000\n")
+    assert usable_cores(str(quota)) == len(os.sched_getaffinity(0))
