@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from stc_common.config import ServiceSettings
 from stc_common.naming import event_source
 
@@ -39,6 +40,13 @@ class ScreeningSettings(ServiceSettings):
     index_reconcile_interval_s: float = 30.0
     # Screening jobs that may wait for the matcher thread before RPCs get RESOURCE_EXHAUSTED.
     matcher_max_queue: int = 256
+    # Forked matcher processes for batch screening (ScreenParties; issue 14): None = one per
+    # usable core (affinity, container CPU quota) from two cores on, at most 8 (none on one
+    # core), 0 = every batch on the matcher thread. Env STC_SCREENING_MATCH_PROCESSES.
+    screening_match_processes: int | None = Field(default=None, ge=0, le=64)
+    # After a list change the processes are forked again once the index has been quiet for
+    # this long (and a batch has asked); until then batches run on the matcher thread.
+    screening_match_refork_debounce_s: float = Field(default=1.0, ge=0.0)
 
     @property
     def data_path(self) -> Path:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 from stc.screening.v1 import screening_service_pb2
 from stc_common.auth.access import public_methods
 from stc_common.consumer import EventConsumer
+from stc_common.engines import sleep_or_stop
 from stc_common.kafka.topics import APPLICATION, ENDUSER_CHANGE, LICENCE
 from stc_common.logging import get_logger
 from stc_common.naming import consumer_group
@@ -22,8 +25,9 @@ from stc_screening.domain.matching import Thresholds
 from stc_screening.events.consumer import ScreeningConsumer
 from stc_screening.events.handlers import subscriptions
 from stc_screening.events.index_sync import index_sync
+from stc_screening.match_pool import MatchPool, default_size
 from stc_screening.policy_files import LIST_SOURCES, load_policy
-from stc_screening.service import index
+from stc_screening.service import index, screening
 from stc_screening.service.lists import import_lists
 from stc_screening.service.state import ScreeningState
 from stc_screening.storage.lists import start_lock
@@ -60,6 +64,32 @@ async def import_if_empty(pool: asyncpg.Pool, settings: ScreeningSettings,
                  seconds=round(time.perf_counter() - t0, 3))
 
 
+def match_pool(state: ScreeningState, processes: int, settings: ScreeningSettings
+               ) -> Callable[[asyncpg.Pool, asyncio.Event], Awaitable[None]]:
+    """The background task that forks the batch matcher processes once the index is built
+    (``on_start`` ran before), keeps them on the current index and stops them with the
+    service."""
+    async def run_match_pool(_: asyncpg.Pool, stop: asyncio.Event) -> None:
+        # a pool that fails (a fork refused: out of memory) never stops the service: batches
+        # run on the matcher thread meanwhile, and a new pool is tried 30 s later
+        while not stop.is_set():
+            pool = MatchPool(size=processes, matcher=state.matcher,
+                             generation=lambda: state.generation,
+                             handler=screening.pool_handler(state),
+                             max_queue=settings.matcher_max_queue,
+                             debounce_s=settings.screening_match_refork_debounce_s)
+            state.pool = pool
+            try:
+                await pool.run(stop)
+            except Exception as exc:  # noqa: BLE001
+                log.error("match_pool.failed", error=repr(exc))
+            finally:
+                if state.pool is pool:
+                    state.pool = None
+            await sleep_or_stop(stop, 30.0)
+    return run_match_pool
+
+
 def build_spec(settings: ScreeningSettings,
                state: ScreeningState | None = None) -> ServiceSpec:
     """The service spec: migrations, gRPC servicer, consumers, index build and sync."""
@@ -84,6 +114,11 @@ def build_spec(settings: ScreeningSettings,
 
     background = [index_sync(state, settings.kafka_bootstrap_servers,
                              settings.index_reconcile_interval_s)] if settings.index_sync else []
+    processes = settings.screening_match_processes
+    if processes is None:
+        processes = default_size()
+    if processes > 0:
+        background.append(match_pool(state, processes, settings))
     return ServiceSpec(
         name=settings.service_name, migrations=MIGRATIONS, service_names=[SERVICE_NAME],
         register=register(state), public_methods=PUBLIC_METHODS, consumers=consumers,

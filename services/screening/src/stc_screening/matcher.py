@@ -9,11 +9,12 @@ index half-changed and need no lock. Jobs are small (one party, a chunk of a bat
 list change or another caller waits at most one job, and the event loop only waits for the
 GIL's switch interval (5 ms) while a job runs.
 
-A thread, not a process pool: the index is ~276 MB; a process would need its own copy and
-every list change shipped to it, and on a 2-core machine two matcher processes would at best
-double a throughput the GIL-free parts of the server already share. Work in flight is
-bounded: beyond ``max_queue`` waiting jobs a caller gets RESOURCE_EXHAUSTED (retry later)
-instead of queueing for seconds.
+One thread, because the index lives in this process and changes here. Batches are the
+exception (issue 14): their chunks go to matcher processes forked from this one while those
+hold the current index (``stc_screening.match_pool``: copy-on-write, never a stale copy), and
+come back to this thread whenever they do not. Work in flight is bounded: beyond
+``max_queue`` waiting jobs a caller gets RESOURCE_EXHAUSTED (retry later) instead of
+queueing for seconds.
 """
 
 from __future__ import annotations

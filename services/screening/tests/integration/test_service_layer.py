@@ -202,3 +202,49 @@ async def test_a_bad_list_topic_record_does_not_stop_the_index_sync(stack):
     async with pool.acquire() as conn:
         await ListRepository(conn).delete_many([eid])
     await pool.close()
+
+
+async def test_batches_run_on_the_matcher_processes_and_never_on_a_stale_index(stack):
+    """ScreenParties over gRPC goes to the forked matcher processes (issue 14); a party an
+    officer lists is found by the very next batch (answered in process while the processes
+    hold the older index), and again once the processes were forked anew."""
+    state, pool = stack.state, stack.state.pool
+    assert pool is not None and pool.size >= 1
+    name = f"Vantorra Helical {uuid.uuid4().hex[:6]} Instruments"
+    batch = [R.Party(party_id=f"p{i}", name=f"Nordic Harbour {i} Optics GmbH")
+             for i in range(60)] + [R.Party(party_id="new", name=name)]
+
+    def why() -> str:
+        return (f"pool at index version {pool.generation}, service at {state.generation}, "
+                f"wanted {pool.wanted}, {len(pool.alive)} live workers, {pool.chunks} chunks")
+
+    async def on_the_pool() -> pb.ScreenPartiesResponse:
+        """The batch, answered by the processes (a batch first asks for a current pool:
+        earlier tests changed the lists; a late sync event may move the index once more)."""
+        for _ in range(5):
+            served = pool.chunks
+            got = await stack.stub.ScreenParties(pb.ScreenPartiesRequest(parties=batch),
+                                                 metadata=stack.exporter())
+            if pool.chunks > served:
+                return got
+            for _ in range(3000):
+                if pool.fresh:
+                    break
+                await asyncio.sleep(0.01)
+        raise AssertionError(f"the batch never reached the matcher processes: {why()}")
+
+    before = await on_the_pool()
+    assert not before.results[-1].hits
+    added = await stack.stub.AddListEntry(pb.AddListEntryRequest(
+        entry=ev.ListEntry(list_kind=ev.LIST_KIND_CONTROL_LIST, primary_name=name),
+        reason="pool test", request_id=uuid.uuid4().hex), metadata=stack.officer())
+    assert not pool.fresh, why()  # the processes predate the entry
+    served = pool.chunks
+    after = await stack.stub.ScreenParties(pb.ScreenPartiesRequest(parties=batch),
+                                           metadata=stack.exporter())
+    assert [h.entry_id for h in after.results[-1].hits] == [added.entry_id]
+    assert pool.chunks == served, why()  # answered in process, not by the stale processes
+    assert after.lists_version != before.lists_version
+    again = await on_the_pool()  # forked anew (lazily: the batch above asked), then used
+    assert [h.entry_id for h in again.results[-1].hits] == [added.entry_id]
+    assert all(not r.hits for r in again.results[:-1])

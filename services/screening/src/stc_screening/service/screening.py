@@ -3,13 +3,16 @@ transaction screening (parties, destination, items, end use, red flags), the scr
 submitted application (Flow 2) and of a change report's new end user (Art. 16).
 
 Matching never runs on the event loop: every screen is a job on the state's
-matcher thread (``stc_screening.matcher``), one party or one chunk at a time."""
+matcher thread (``stc_screening.matcher``), one party or one chunk at a time; the chunks of a
+batch go to the forked matcher processes instead while they hold the current index
+(``stc_screening.match_pool``)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from stc.common.v1 import common_pb2
@@ -31,6 +34,7 @@ from stc_screening.domain.lists import ListEntry, ListKind, normalise_identifier
 from stc_screening.domain.matching import Hit, Party
 from stc_screening.domain.transaction import Transaction, TransactionResult, screen_transaction
 from stc_screening.events import outgoing
+from stc_screening.match_pool import PoolUnavailable
 from stc_screening.policy_files import finding_texts
 from stc_screening.service.commands import (
     ScreenApplication,
@@ -45,6 +49,9 @@ from stc_screening.storage.uow import ScreeningUnitOfWork
 
 log = get_logger("stc_screening.service")
 BATCH_CHUNK = 25  # parties per matcher job of a batch: other callers wait at most one chunk
+POOL_CHUNK = 50  # parties per job of a forked matcher process (match_pool)
+POOL_MIN_CHUNK = 5
+POOL_MIN_BATCH = 2  # a single party stays on the matcher thread
 EXPORTER_PARTY_ID = "exporter"
 
 
@@ -84,16 +91,75 @@ def _screen_chunk(index: ScreeningIndex, parties: Sequence[Party],
             if p.name or p.identifiers else [] for p in parties]
 
 
-async def screen_parties(*, state: ScreeningState, cmd: ScreenParties) -> Screened:
-    """Screen many parties (batch screening), the hits of each in the order given, in
-    chunks of ``BATCH_CHUNK`` parties so that list changes and other callers interleave."""
-    kinds = list(cmd.kinds) if cmd.kinds is not None else None
+def pool_handler(state: ScreeningState) -> Callable[[tuple], list[list[Hit]]]:
+    """What a forked matcher process does with a chunk: screen it against its copy of the
+    index (``state.index`` as it was at the fork; nothing changes it in the child)."""
+    def handle(payload: tuple) -> list[list[Hit]]:
+        return _screen_chunk(state.index, *payload)
+    return handle
+
+
+def _distinct(parties: Sequence[Party]) -> tuple[list[Party], list[int]]:
+    """The distinct parties of a batch and, for each party given, its place among them (a
+    batch that names one customer a hundred times screens it once)."""
+    where: dict[Party, int] = {}
+    distinct: list[Party] = []
+    slots: list[int] = []
+    for p in parties:
+        i = where.get(p)
+        if i is None:
+            i = where[p] = len(distinct)
+            distinct.append(p)
+        slots.append(i)
+    return distinct, slots
+
+
+def _pool_chunk(n: int, workers: int) -> int:
+    """Parties per pool chunk: POOL_CHUNK, smaller for a batch that would not fill every
+    worker, so that a 40-party batch still spreads over both cores."""
+    return max(POOL_MIN_CHUNK, min(POOL_CHUNK, -(-n // max(1, workers))))
+
+
+async def _chunk(state: ScreeningState, parties: Sequence[Party],
+                 kinds: list[ListKind] | None, threshold: float | None,
+                 limit: int) -> list[list[Hit]]:
+    """One chunk on a forked matcher process of the current index, else on the matcher
+    thread (the pool stale after a list change, stopped, or its worker gone)."""
+    pool = state.pool
+    if pool is not None:
+        try:
+            return await pool.run_chunk((list(parties), kinds, threshold, limit))
+        except PoolUnavailable:
+            pass
     out: list[list[Hit]] = []
-    for i in range(0, len(cmd.parties), BATCH_CHUNK):
-        out += await state.matcher.run(_screen_chunk, state.index,
-                                       cmd.parties[i:i + BATCH_CHUNK], kinds, cmd.threshold,
-                                       cmd.limit)
-    return Screened(out, _entries_of(state, (h for hits in out for h in hits)),
+    for i in range(0, len(parties), BATCH_CHUNK):
+        out += await state.matcher.run(_screen_chunk, state.index, parties[i:i + BATCH_CHUNK],
+                                       kinds, threshold, limit)
+    return out
+
+
+async def screen_parties(*, state: ScreeningState, cmd: ScreenParties) -> Screened:
+    """Screen many parties (batch screening), the hits of each in the order given; each
+    distinct party once. With a pool of matcher processes on the current index the chunks
+    run there in parallel; otherwise on the matcher thread in chunks of ``BATCH_CHUNK``
+    parties, so that list changes and other callers interleave."""
+    kinds = list(cmd.kinds) if cmd.kinds is not None else None
+    distinct, slots = _distinct(cmd.parties)
+    pool = state.pool
+    if pool is not None and pool.fresh and len(distinct) >= POOL_MIN_BATCH:
+        size = _pool_chunk(len(distinct), len(pool.alive))
+    else:
+        pool = None
+        size = BATCH_CHUNK
+    chunks = [distinct[i:i + size] for i in range(0, len(distinct), size)]
+    if pool is not None:
+        done = await asyncio.gather(*(_chunk(state, c, kinds, cmd.threshold, cmd.limit)
+                                      for c in chunks))
+    else:
+        done = [await _chunk(state, c, kinds, cmd.threshold, cmd.limit) for c in chunks]
+    found = [hits for part in done for hits in part]
+    out = [found[i] for i in slots]
+    return Screened(out, _entries_of(state, (h for hits in found for h in hits)),
                     state.lists_version)
 
 

@@ -16,6 +16,7 @@ from stc_screening.domain.items import ControlItem
 from stc_screening.domain.lists import ListChange, ListEntry
 from stc_screening.domain.matching import Thresholds
 from stc_screening.domain.policy import ArmsEmbargo, CountryMeasure
+from stc_screening.match_pool import MatchPool
 from stc_screening.matcher import Matcher
 from stc_screening.policy_files import Policy
 
@@ -37,6 +38,8 @@ class ScreeningState:
         self._generation = 0  # bumped by every index change (lists_version's cache key)
         self.build_seconds = 0.0
         self.matcher = Matcher()
+        # forked matcher processes for batches (``match_pool``), when the service runs them
+        self.pool: MatchPool | None = None
         if policy is not None:
             self.set_policy(policy)
 
@@ -71,6 +74,12 @@ class ScreeningState:
     def _replace_index(self, entries: list[ListEntry]) -> None:
         self.index = ScreeningIndex(entries, thresholds=self.thresholds)
         self._changed()
+
+    @property
+    def generation(self) -> int:
+        """The index's version: bumped by every change (a forked matcher process holding an
+        older one is stale and gets no more work, ``match_pool``)."""
+        return self._generation
 
     def _changed(self) -> None:
         self._generation += 1
