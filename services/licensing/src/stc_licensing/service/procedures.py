@@ -38,7 +38,6 @@ from stc_licensing.domain.assessment import AssessmentSnapshot
 from stc_licensing.domain.canonical import from_plain
 from stc_licensing.domain.clock import PauseKind, end_pause, open_pause, start_pause
 from stc_licensing.domain.model import ApplicationContent, ApplicationState
-from stc_licensing.domain.policy import Policy
 from stc_licensing.domain.states import (
     CLOCK_STATES,
     PENDING_STATES,
@@ -111,7 +110,7 @@ async def _findings(uow: LicensingUnitOfWork, assessment_id: str,
     its own policy version; from the factor levels where it has no snapshot."""
     rec = await uow.assessments.record(assessment_id)
     if rec and rec.get("inputs") and rec.get("policy_content"):
-        policy = from_plain(Policy, json.loads(rec["policy_content"]))
+        policy = common.stored_policy(rec["policy_content"])
         again = from_plain(AssessmentSnapshot, json.loads(rec["inputs"])).replay(policy)
         return [discretion_rules.FindingView(f.code, f.level.value)
                 for fa in again.factors for f in fa.findings]
