@@ -121,7 +121,11 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
     async def WatchApplication(self, request, context):
         """Every step after `after_sequence`, then live ones (LISTEN/NOTIFY wake-ups, the
         history table read after each; see api/watch.py)."""
-        await self.GetApplication(request, context)  # visible to the caller, or NOT_FOUND
+        # visible to the caller, or NOT_FOUND: one statement outside a transaction, without
+        # the procedures GetApplication adds (every application is watched: issue 14)
+        await self._read(ANYONE, service.get_application,
+                         lambda c: commands.GetApplication(request.application_id),
+                         lambda view: None)
         app_id = request.application_id
         last = max(request.after_sequence, 0)
         woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips

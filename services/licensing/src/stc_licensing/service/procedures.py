@@ -102,6 +102,7 @@ class DecisionContext:
     recommendation: str  # the Recommendation name the officer had
     assessment_id: str
     judgements: tuple[discretion_rules.Judgement, ...]
+    procedures: procedure_rules.Procedures | None = None  # as read (locked) for the guards
 
 
 async def _findings(uow: LicensingUnitOfWork, assessment_id: str,
@@ -158,7 +159,7 @@ async def check_decision(uow: LicensingUnitOfWork, row: AppRow, approving: bool,
     return DecisionContext(latest.recommendation if latest is not None
                            else "RECOMMENDATION_UNSPECIFIED",
                            latest.assessment_id if latest is not None else "",
-                           tuple(ruling.judgements))
+                           tuple(ruling.judgements), procs)
 
 
 async def record_decision(uow: LicensingUnitOfWork, row: AppRow, officer: str, decision: str,
