@@ -13,7 +13,8 @@
   on with the rows after it; transient broker errors retry in order. Release a quarantined
   row after fixing its cause with `UPDATE outbox SET quarantined_at = NULL WHERE id = …`.
 - Cost per event (issue 14): a round publishes every pending row (up to `batch_size`) in one
-  transaction and one produce round, marking them with one UPDATE. Woken by the outbox
+  transaction and one produce round, marking them with one UPDATE statement (over arrays of
+  ids and offsets, not one execution per row). Woken by the outbox
   trigger's NOTIFY, the relay lingers `linger_s` (5 ms) first, so the rows of transactions
   that commit together go out together; the fallback poll (no NOTIFY came) first asks with
   one autocommit statement whether anything is pending, instead of opening a transaction
@@ -309,11 +310,17 @@ class OutboxRelay:
                         transient = transient or res
                 else:
                     published.append((r, res))
-            await conn.executemany(
-                """UPDATE outbox SET sent_at = now(), sent_partition = $2, sent_offset = $3
-                   WHERE id = $1""",
-                [(r["id"], m.partition, m.offset) for r, m in published],
-            )
+            if published:
+                # one statement for the round, not one per row (issue 14)
+                await conn.execute(
+                    """UPDATE outbox o SET sent_at = now(), sent_partition = m.part,
+                                          sent_offset = m.off
+                       FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS m(id, part, off)
+                       WHERE o.id = m.id""",
+                    [r["id"] for r, _ in published],
+                    [m.partition for _, m in published],
+                    [m.offset for _, m in published],
+                )
             await _save_positions(conn, ((m.topic, m.partition, m.offset) for _, m in published))
             await conn.executemany(
                 """UPDATE outbox SET quarantined_at = now(), quarantine_reason = $2
@@ -411,12 +418,15 @@ async def _save_positions(conn: asyncpg.Connection, items: Iterable[tuple[str, i
     best: dict[tuple[str, int], int] = {}
     for topic, part, off in items:
         best[(topic, part)] = max(off, best.get((topic, part), -1))
-    await conn.executemany(
-        """INSERT INTO outbox_positions (topic, partition, last_offset) VALUES ($1, $2, $3)
+    if not best:
+        return
+    await conn.execute(
+        """INSERT INTO outbox_positions (topic, partition, last_offset)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
            ON CONFLICT (topic, partition)
            DO UPDATE SET last_offset =
                GREATEST(outbox_positions.last_offset, EXCLUDED.last_offset)""",
-        [(t, p, o) for (t, p), o in best.items()],
+        [t for t, _ in best], [p for _, p in best], list(best.values()),
     )
 
 
