@@ -137,9 +137,12 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
                 for step in steps:
                     last = step["sequence"]
                     yield mapping.application_update(step)
-                if not steps:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
+                # wait even after a read that found steps: `woken` was cleared before that
+                # read, so a step committed after it has set `woken` again and nothing is
+                # missed; reading again at once only found nothing (issue 14: one history
+                # read in three per application was such an empty read)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
         finally:
             await self.notifier.unsubscribe(app_id, woken)
 
