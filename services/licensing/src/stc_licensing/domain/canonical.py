@@ -91,7 +91,8 @@ def from_plain(tp: Any, data: Any) -> Any:
         return {from_plain(args[0], k): from_plain(args[1], v) for k, v in data.items()}
     if dataclasses.is_dataclass(tp):
         return typing.cast(Any, tp)(**{name: from_plain(hint, data[name])
-                                       for name, hint in _init_fields(tp) if name in data})
+                                       for name, hint in _init_fields(typing.cast(type, tp))
+                                       if name in data})
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp(data)
     if tp is dt.datetime:
