@@ -241,7 +241,9 @@ class EventConsumer:
                 return done
             try:
                 handled, failed = await self._batch_transaction(pending, stop, savepoints)
-            except _RolledBack:
+            except _RolledBack as exc:
+                log.info("event.batch_redone", consumer=self.name, records=len(pending),
+                         error=repr(exc.__cause__)[:500])
                 savepoints = True  # the same records again, each in a savepoint of its own
                 continue
             except Exception as exc:  # noqa: BLE001 - the whole batch goes the one-record way
