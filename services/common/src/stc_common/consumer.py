@@ -18,11 +18,15 @@ handler that finds a record unacceptable (a missing field, an unknown enum value
 
 Records of one partition are handled in batches (at most `max_batch`, from one poll of at most
 100 records): one transaction holds the inbox rows and the handlers' work of the whole batch,
-each record in a savepoint of its own, so a busy consumer pays one commit (one WAL flush) per
-batch instead of one per record. A record whose handler fails ends the batch there: the
-records before it are committed, it goes through the one-record path (retries, dead letter),
-and the batch goes on after it, so the order within a partition is kept. A failure of the batch
-transaction itself (the database away) sends the whole batch through the one-record path.
+so a busy consumer pays one commit (one WAL flush) per batch instead of one per record. The
+first attempt runs the records without savepoints (a savepoint costs two round trips per
+record); a handler failure rolls it back and the batch is done again with a savepoint per
+record. There, a record whose handler fails ends the batch: the records before it are
+committed, it goes through the one-record path (retries, dead letter), and the batch goes on
+after it, so the order within a partition is kept. A failure of the batch transaction itself
+(the database away) sends the whole batch through the one-record path. Work that must wait
+for the commit (screening's in-memory index) goes through `record_scope` and `after_commit`,
+in both paths; `ends_batch` commits the batch after a record whose work the next ones must see.
 
 Offsets are committed to Kafka once per poll for every partition handled in it, and at most
 every `commit_interval` seconds while records keep coming (at once when a poll comes back
@@ -65,6 +69,10 @@ log = get_logger("stc_common.consumer")
 
 class RejectEvent(Exception):
     """Raised by a handler: this record can never be handled (dead-letter it, no retries)."""
+
+
+class _RolledBack(Exception):
+    """A handler failed in a batch without savepoints: the batch's transaction rolled back."""
 
 
 class ConsumerFailed(FailedForGood):
@@ -216,8 +224,9 @@ class EventConsumer:
 
         Every record up to the returned offset is in the database (or dead-lettered)."""
         if len(records) == 1 or type(self).handle is not EventConsumer.handle:
-            # one record, or a subclass that wraps each record's transaction (screening
-            # applies its in-memory changes after each commit): the one-record path
+            # one record, or a subclass that wraps each record's transaction itself (work
+            # after the commit goes through `record_scope`/`after_commit`, which both paths
+            # honour): the one-record path
             done = None
             for rec in records:
                 await self._process(rec, dlq, stop)
@@ -226,11 +235,17 @@ class EventConsumer:
                     break
             return done
         done, pending = None, [(rec, await self._decode(rec, dlq, stop)) for rec in records]
+        savepoints = False  # optimistic first: a failure redoes the batch with savepoints
         while pending:
             if stop.is_set():
                 return done
             try:
-                handled, failed = await self._batch_transaction(pending, stop)
+                handled, failed = await self._batch_transaction(pending, stop, savepoints)
+            except _RolledBack as exc:
+                log.info("event.batch_redone", consumer=self.name, records=len(pending),
+                         error=repr(exc.__cause__)[:500])
+                savepoints = True  # the same records again, each in a savepoint of its own
+                continue
             except Exception as exc:  # noqa: BLE001 - the whole batch goes the one-record way
                 log.warning("event.batch_fallback", consumer=self.name, error=repr(exc),
                             records=len(pending))
@@ -243,19 +258,32 @@ class EventConsumer:
                 return done
             if handled:
                 done = pending[handled - 1][0].offset
-            if failed is None:  # all handled, or stopped mid-batch (the rest after the restart)
-                return done
+            if failed is None:
+                if handled >= len(pending):
+                    return done
+                # a record asked to end the batch (`ends_batch`), or stopped mid-batch (the
+                # loop's check above returns; the rest comes after the restart)
+                pending = pending[handled:]
+                continue
             # the failing record alone, through retries and the dead-letter topic
             await self._process(pending[handled][0], dlq, stop)
             done = pending[handled][0].offset
             pending = pending[handled + 1:]
         return done
 
-    async def _batch_transaction(self, pending, stop: asyncio.Event) -> tuple[int, int | None]:
-        """Handle the decoded records in one transaction, a savepoint each; stop at the first
-        handler failure, or after the record during which `stop` was set. Return (records
-        committed, index of the failed record or None)."""
+    async def _batch_transaction(self, pending, stop: asyncio.Event,
+                                 savepoints: bool = True) -> tuple[int, int | None]:
+        """Handle the decoded records in one transaction; stop at the first handler failure,
+        after a record that `ends_batch`, or after the record during which `stop` was set.
+        Return (records committed, index of the failed record or None).
+
+        With `savepoints`, each record runs in a savepoint of its own, so a failure undoes
+        that record only and the records before it commit. Without (the first attempt), a
+        failure rolls the whole transaction back and raises `_RolledBack`: the caller redoes
+        the batch with savepoints. Records rarely fail, and a savepoint costs two round trips
+        per record (issue 14)."""
         outcomes: list[tuple[Envelope | None, str, Any]] = []
+        scopes: list[Any] = []
         failed = None
         CONSUMER_TRANSACTIONS.labels(self.name).inc()
         async with self.pool.acquire() as conn, conn.transaction():
@@ -267,17 +295,28 @@ class EventConsumer:
                 structlog.contextvars.bind_contextvars(
                     event_id=env.id, ce_type=env.type, traceparent=env.traceparent)
                 try:
-                    async with conn.transaction():  # a savepoint: a failure undoes this one
-                        outcome = await self._handle_on(conn, env, message, sub, rec.topic,
-                                                        rec.partition, rec.offset)
+                    with self.record_scope() as scope:
+                        if savepoints:
+                            async with conn.transaction():  # a failure undoes this one only
+                                outcome = await self._handle_on(
+                                    conn, env, message, sub, rec.topic, rec.partition,
+                                    rec.offset)
+                        else:
+                            outcome = await self._handle_on(conn, env, message, sub, rec.topic,
+                                                            rec.partition, rec.offset)
                 except Exception as exc:  # noqa: BLE001 - retried alone by the caller
                     if is_unavailable(exc):
                         raise  # the database is away: the whole batch goes the one-record way
+                    if not savepoints:
+                        raise _RolledBack() from exc  # leaves the block: all rolled back
                     failed = i
                     break
                 outcomes.append((env, outcome, rec))
-                if stop.is_set():
+                scopes.append(scope)
+                if stop.is_set() or self.ends_batch(scope):
                     break
+        # committed: what the handlers left to do after the commit (screening's index)
+        await self.after_commit(scopes)
         for env, outcome, rec in outcomes:
             if env is not None:
                 structlog.contextvars.bind_contextvars(
@@ -390,8 +429,27 @@ class EventConsumer:
     ) -> str:
         """Run one handler with its inbox row in one transaction: 'handled' or 'duplicate'."""
         CONSUMER_TRANSACTIONS.labels(self.name).inc()
-        async with self.pool.acquire() as conn, conn.transaction():
-            return await self._handle_on(conn, env, message, sub, topic, partition, offset)
+        with self.record_scope() as scope:
+            async with self.pool.acquire() as conn, conn.transaction():
+                outcome = await self._handle_on(conn, env, message, sub, topic, partition,
+                                                offset)
+        # reached only when the transaction committed (an exception rolled it back)
+        await self.after_commit([scope])
+        return outcome
+
+    def record_scope(self) -> contextlib.AbstractContextManager[Any]:
+        """Entered around each record's handler, in both paths; what it yields goes to
+        `after_commit` once that record's transaction committed (never when it rolled back).
+        Nothing by default; screening gathers the index changes of its handlers here."""
+        return contextlib.nullcontext()
+
+    def ends_batch(self, scope: Any) -> bool:
+        """Whether the batch commits right after the record whose scope this is, so that the
+        records after it are handled after its `after_commit` (default: never)."""
+        return False
+
+    async def after_commit(self, scopes: list[Any]) -> None:
+        """After a transaction committed: the scopes of its records, in order."""
 
     async def _handle_on(self, conn, env: Envelope, message: Message, sub: Subscription,
                          topic: str, partition: int, offset: int) -> str:

@@ -13,11 +13,12 @@
   on with the rows after it; transient broker errors retry in order. Release a quarantined
   row after fixing its cause with `UPDATE outbox SET quarantined_at = NULL WHERE id = …`.
 - Cost per event (issue 14): a round publishes every pending row (up to `batch_size`) in one
-  transaction and one produce round, marking them with one UPDATE. Woken by the outbox
+  transaction and one produce round, marking them with one UPDATE statement (over arrays of
+  ids and offsets, not one execution per row). Woken by the outbox
   trigger's NOTIFY, the relay lingers `linger_s` (5 ms) first, so the rows of transactions
   that commit together go out together; the fallback poll (no NOTIFY came) first asks with
   one autocommit statement whether anything is pending, instead of opening a transaction
-  for nothing.
+  for nothing, and backs off (up to `max_poll_interval`) while it finds nothing.
 - Losing PostgreSQL starts the relay over on new connections, with backoff and a bounded
   number of attempts (then `RelayFailed`, and the process exits non-zero).
 """
@@ -103,6 +104,7 @@ class OutboxRelay:
         service: str,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        max_poll_interval: float = 1.0,
         linger_s: float = 0.005,
         max_db_failures: int = 20,
         unknown_topic_grace_s: float = 30.0,
@@ -110,6 +112,7 @@ class OutboxRelay:
     ) -> None:
         self.dsn, self.bootstrap, self.service = dsn, bootstrap, service
         self.batch_size, self.poll_interval = batch_size, poll_interval
+        self.max_poll_interval = max(poll_interval, max_poll_interval)
         self.linger_s = linger_s
         self.max_db_failures = max_db_failures
         self.unknown_topic_grace_s = unknown_topic_grace_s
@@ -200,6 +203,7 @@ class OutboxRelay:
                 self._db_backoff.succeeded()
                 checked = loop.time()
                 woken = True  # after recovery: look at once
+                idle = 0  # fallback polls in a row that found nothing
                 while not stop.is_set():
                     if loop.time() - checked > self.lock_check_interval_s:
                         await self._check_lock(lock_conn)
@@ -212,9 +216,12 @@ class OutboxRelay:
                         # after its SELECT) sets it again, and the next round starts at once
                         self._wake.clear()
                         sent = await self.publish_batch(conn, producer)
+                        idle = 0
+                    else:
+                        idle += 1
                     woken = sent >= self.batch_size  # a full round: more may be waiting
                     if not woken:
-                        woken = await _wait(stop, self.poll_interval, self._wake)
+                        woken = await _wait(stop, self._poll_wait(idle), self._wake)
                         if woken and self.linger_s > 0:
                             await _wait(stop, self.linger_s)
             except Exception as exc:
@@ -234,6 +241,14 @@ class OutboxRelay:
             finally:
                 with contextlib.suppress(Exception):
                     await producer.stop()
+
+    def _poll_wait(self, idle: int) -> float:
+        """How long to wait for a NOTIFY before polling: `poll_interval`, doubled after each
+        poll that found nothing, up to `max_poll_interval`. Every outbox insert wakes the
+        relay at once, so the poll only catches what no NOTIFY announced (a row released
+        from quarantine, a notification lost with a connection); polling at the same pace
+        while idle cost every relay 5–20 statements a second (issue 14)."""
+        return min(self.poll_interval * (2 ** min(idle, 10)), self.max_poll_interval)
 
     async def _topic_refused(self, producer, topic: str) -> str | None:
         """Why `topic` can never take a record, None if it can; raises while unsure."""
@@ -309,11 +324,17 @@ class OutboxRelay:
                         transient = transient or res
                 else:
                     published.append((r, res))
-            await conn.executemany(
-                """UPDATE outbox SET sent_at = now(), sent_partition = $2, sent_offset = $3
-                   WHERE id = $1""",
-                [(r["id"], m.partition, m.offset) for r, m in published],
-            )
+            if published:
+                # one statement for the round, not one per row (issue 14)
+                await conn.execute(
+                    """UPDATE outbox o SET sent_at = now(), sent_partition = m.part,
+                                          sent_offset = m.off
+                       FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS m(id, part, off)
+                       WHERE o.id = m.id""",
+                    [r["id"] for r, _ in published],
+                    [m.partition for _, m in published],
+                    [m.offset for _, m in published],
+                )
             await _save_positions(conn, ((m.topic, m.partition, m.offset) for _, m in published))
             await conn.executemany(
                 """UPDATE outbox SET quarantined_at = now(), quarantine_reason = $2
@@ -411,12 +432,15 @@ async def _save_positions(conn: asyncpg.Connection, items: Iterable[tuple[str, i
     best: dict[tuple[str, int], int] = {}
     for topic, part, off in items:
         best[(topic, part)] = max(off, best.get((topic, part), -1))
-    await conn.executemany(
-        """INSERT INTO outbox_positions (topic, partition, last_offset) VALUES ($1, $2, $3)
+    if not best:
+        return
+    await conn.execute(
+        """INSERT INTO outbox_positions (topic, partition, last_offset)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
            ON CONFLICT (topic, partition)
            DO UPDATE SET last_offset =
                GREATEST(outbox_positions.last_offset, EXCLUDED.last_offset)""",
-        [(t, p, o) for (t, p), o in best.items()],
+        [t for t, _ in best], [p for _, p in best], list(best.values()),
     )
 
 

@@ -164,6 +164,11 @@ async def test_acknowledged_but_unmarked_rows_are_not_published_again(
             def __getattr__(self, name):
                 return getattr(conn, name)
 
+            async def execute(self, sql, *args, **kw):
+                if "UPDATE outbox" in sql:
+                    raise Crash()
+                return await conn.execute(sql, *args, **kw)
+
             async def executemany(self, sql, *args, **kw):
                 if "UPDATE outbox" in sql:
                     raise Crash()
@@ -190,6 +195,57 @@ async def test_acknowledged_but_unmarked_rows_are_not_published_again(
     finally:
         await pool.close()
     assert sorted(published) == sorted(ids)  # thirty, once each
+
+
+async def test_a_round_marks_each_row_with_its_partition_and_offset(
+    fresh_database, new_topic, kafka_bootstrap
+):
+    """One round marks every row with where the broker put it (one UPDATE over arrays of ids
+    and offsets, issue 14), and keeps the highest offset per partition for recovery."""
+    dsn = await fresh_database("outbox")
+    topic = await new_topic("outbox", partitions=2)
+    await migrate(dsn, [])
+    pool = await create_pool(dsn)
+    try:
+        async with unit_of_work(pool, "/test") as uow:
+            for i in range(30):
+                await uow.publish(topic, f"k{i}", wrappers_pb2.StringValue(value=str(i)))
+        from stc_common.kafka.clients import make_producer
+
+        relay = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="marks", batch_size=100)
+        producer = make_producer(kafka_bootstrap, client_id="marks")
+        await producer.start()
+        try:
+            async with pool.acquire() as conn:
+                assert await relay.publish_batch(conn, producer) == 30
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        where: dict[str, tuple[int, int]] = {}
+        try:
+            while len(where) < 30:
+                batch = await consumer.getmany(timeout_ms=2000)
+                assert batch, "the relay's records did not arrive"
+                for records in batch.values():
+                    for r in records:
+                        where[dict(r.headers)["ce_id"].decode()] = (r.partition, r.offset)
+        finally:
+            await consumer.stop()
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT event_id::text AS eid, sent_partition, sent_offset,"
+                                    " sent_at FROM outbox")
+            positions = {r["partition"]: r["last_offset"] for r in await conn.fetch(
+                "SELECT partition, last_offset FROM outbox_positions WHERE topic = $1", topic)}
+    finally:
+        await pool.close()
+    assert len(rows) == 30 and all(r["sent_at"] is not None for r in rows)
+    assert {r["eid"]: (r["sent_partition"], r["sent_offset"]) for r in rows} == where
+    highest: dict[int, int] = {}
+    for part, off in where.values():
+        highest[part] = max(off, highest.get(part, -1))
+    assert positions == highest and len(highest) == 2
 
 
 async def test_only_one_relay_is_active(fresh_database, kafka_bootstrap):

@@ -129,7 +129,11 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
     async def WatchApplication(self, request, context):
         """Every step after `after_sequence`, then live ones (LISTEN/NOTIFY wake-ups, the
         history table read after each; see api/watch.py)."""
-        await self.GetApplication(request, context)  # visible to the caller, or NOT_FOUND
+        # visible to the caller, or NOT_FOUND: one statement outside a transaction, without
+        # the procedures GetApplication adds (every application is watched: issue 14)
+        await self._read(ANYONE, service.get_application,
+                         lambda c: commands.GetApplication(request.application_id),
+                         lambda view: None)
         app_id = request.application_id
         last = max(request.after_sequence, 0)
         woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips
@@ -141,9 +145,12 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
                 for step in steps:
                     last = step["sequence"]
                     yield mapping.application_update(step)
-                if not steps:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
+                # wait even after a read that found steps: `woken` was cleared before that
+                # read, so a step committed after it has set `woken` again and nothing is
+                # missed; reading again at once only found nothing (issue 14: one history
+                # read in three per application was such an empty read)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
         finally:
             await self.notifier.unsubscribe(app_id, woken)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import types
@@ -58,6 +59,15 @@ def sha256_hex(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj)).hexdigest()
 
 
+@functools.cache
+def _init_fields(tp: type) -> tuple[tuple[str, Any], ...]:
+    """(name, resolved type) of a dataclass's init fields: resolving the string annotations
+    (`typing.get_type_hints`) took most of `from_plain`'s time when done on every call, and a
+    class's annotations do not change (issue 14)."""
+    hints = typing.get_type_hints(tp)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(tp) if f.init)
+
+
 def from_plain(tp: Any, data: Any) -> Any:
     """The value of type `tp` whose `to_plain` is `data` (dataclasses, enums, dates,
     Decimals, optional values, tuples, frozensets, lists and mappings of them)."""
@@ -80,9 +90,9 @@ def from_plain(tp: Any, data: Any) -> Any:
     if origin in (dict, collections.abc.Mapping):
         return {from_plain(args[0], k): from_plain(args[1], v) for k, v in data.items()}
     if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        return typing.cast(Any, tp)(**{f.name: from_plain(hints[f.name], data[f.name])
-                     for f in dataclasses.fields(tp) if f.init and f.name in data})
+        return typing.cast(Any, tp)(**{name: from_plain(hint, data[name])
+                                       for name, hint in _init_fields(typing.cast(type, tp))
+                                       if name in data})
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp(data)
     if tp is dt.datetime:

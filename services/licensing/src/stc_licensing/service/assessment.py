@@ -89,7 +89,7 @@ async def replay_assessment(*, uow: LicensingUnitOfWork, assessment_id: str) -> 
     if rec["inputs"] is None or rec["policy_content"] is None:
         raise FailedPrecondition("the assessment predates input snapshots (migration 0004)",
                                  reason="ASSESSMENT_NOT_REPLAYABLE")
-    policy = from_plain(Policy, json.loads(rec["policy_content"]))
+    policy = common.stored_policy(rec["policy_content"])
     if policy.content_hash != rec["policy_hash"]:
         raise FailedPrecondition("the stored policy version does not match its hash",
                                  reason="POLICY_VERSION_CORRUPT")

@@ -12,6 +12,8 @@ licence, a MOFCOM officer setting a military qualification) gets PERMISSION_DENI
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 
 from stc_common.auth.jwt import Principal, Role
 from stc_common.errors import FieldViolation, NotFound, PermissionDenied, ValidationFailed
@@ -20,8 +22,10 @@ from stc_common.prc_time import prc_date, prc_today
 from stc_common.uscc import UsccError, validate_uscc
 
 from stc_licensing import wire
+from stc_licensing.domain.canonical import from_plain
 from stc_licensing.domain.clock import Pause, PauseKind, clock_status, open_pause
 from stc_licensing.domain.model import ApplicationState
+from stc_licensing.domain.policy import Policy
 from stc_licensing.domain.routing import Authority as RoutingAuthority
 from stc_licensing.domain.states import CLOCK_STATES
 from stc_licensing.service.views import ApplicationView
@@ -88,6 +92,15 @@ def page(token: str, size: int) -> tuple[int, int]:
     if size < 0:
         raise ValidationFailed(FieldViolation("page_size", "must not be negative"))
     return offset, min(size or 50, 500)
+
+
+@functools.lru_cache(maxsize=16)
+def stored_policy(content: str) -> Policy:
+    """A policy version read back from its stored canonical JSON (assessments keep it by
+    content hash). A version never changes and a few are in use, so each is read once: the
+    decision replays the latest assessment under its own version, and reading the policy
+    back on every decision was the largest cost of DecideApplication (issue 14)."""
+    return from_plain(Policy, json.loads(content))
 
 
 def application_view(row: AppRow, as_of: dt.date | None = None) -> ApplicationView:

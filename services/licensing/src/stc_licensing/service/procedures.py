@@ -38,7 +38,6 @@ from stc_licensing.domain.assessment import AssessmentSnapshot
 from stc_licensing.domain.canonical import from_plain
 from stc_licensing.domain.clock import PauseKind, end_pause, open_pause, start_pause
 from stc_licensing.domain.model import ApplicationContent, ApplicationState
-from stc_licensing.domain.policy import Policy
 from stc_licensing.domain.states import (
     CLOCK_STATES,
     PENDING_STATES,
@@ -103,6 +102,7 @@ class DecisionContext:
     recommendation: str  # the Recommendation name the officer had
     assessment_id: str
     judgements: tuple[discretion_rules.Judgement, ...]
+    procedures: procedure_rules.Procedures | None = None  # as read (locked) for the guards
 
 
 async def _findings(uow: LicensingUnitOfWork, assessment_id: str,
@@ -111,7 +111,7 @@ async def _findings(uow: LicensingUnitOfWork, assessment_id: str,
     its own policy version; from the factor levels where it has no snapshot."""
     rec = await uow.assessments.record(assessment_id)
     if rec and rec.get("inputs") and rec.get("policy_content"):
-        policy = from_plain(Policy, json.loads(rec["policy_content"]))
+        policy = common.stored_policy(rec["policy_content"])
         again = from_plain(AssessmentSnapshot, json.loads(rec["inputs"])).replay(policy)
         return [discretion_rules.FindingView(f.code, f.level.value)
                 for fa in again.factors for f in fa.findings]
@@ -159,7 +159,7 @@ async def check_decision(uow: LicensingUnitOfWork, row: AppRow, approving: bool,
     return DecisionContext(latest.recommendation if latest is not None
                            else "RECOMMENDATION_UNSPECIFIED",
                            latest.assessment_id if latest is not None else "",
-                           tuple(ruling.judgements))
+                           tuple(ruling.judgements), procs)
 
 
 async def record_decision(uow: LicensingUnitOfWork, row: AppRow, officer: str, decision: str,

@@ -214,4 +214,8 @@ async def decide_application(*, uow: LicensingUnitOfWork, caller: Principal,
         licence_view = LicenceView(issued, row.authority, row.reference, row.content, at)
         log.info("licence.issued", licence_id=issued.id, application_id=row.id)
     log.info("application.decided", application_id=row.id, state=row.state.value)
-    return Decision(await procedures.with_procedures(uow, view), licence_view, ctx.judgements)
+    # the procedures as check_decision read them under the row lock (a decision changes none
+    # of them): not read a second time (issue 14)
+    view = replace(view, procedures=ctx.procedures) if ctx.procedures is not None \
+        else await procedures.with_procedures(uow, view)
+    return Decision(view, licence_view, ctx.judgements)
