@@ -4,6 +4,7 @@ is logged at debug (the metrics count it; issue 14), a failed or slow one at inf
 import time
 
 import pytest
+from stc_common.errors import NotFound, ResourceExhausted
 from stc_common.grpc import server
 
 
@@ -34,6 +35,7 @@ def interceptor():
     ("OK", 30.0, True, "debug"),  # a stream lasts as long as its client watches
     ("CANCELLED", 30.0, True, "debug"),  # how a watch ends
     ("CANCELLED", 0.0, False, "info"),
+    ("RESOURCE_EXHAUSTED", 0.0, False, "debug"),  # refused for load: counted, aggregated
 ])
 def test_call_line_level(interceptor, monkeypatch, code, ago, stream, level):
     rec = _Recorder()
@@ -41,3 +43,23 @@ def test_call_line_level(interceptor, monkeypatch, code, ago, stream, level):
     interceptor._leave("/stc.test.v1.T/M", code, time.perf_counter() - ago, stream=stream)
     assert [(lvl, kw["code"]) for lvl, event, kw in rec.lines if event == "grpc.call"] \
         == [(level, code)]
+
+
+@pytest.mark.parametrize(("error", "level"), [
+    (ResourceExhausted("full", reason="PIPELINE_FULL"), "debug"),
+    (NotFound("no such application"), "info"),
+])
+async def test_rejection_line_level(interceptor, monkeypatch, error, level):
+    """A refusal for load is not one info line per call; every other refusal is."""
+    rec = _Recorder()
+    monkeypatch.setattr(server, "log", rec)
+
+    class _Context:
+        async def abort_with_status(self, status):
+            self.status = status
+
+    context = _Context()
+    await interceptor._fail(context, "/stc.test.v1.T/M", error)
+    assert [(lvl, kw["code"]) for lvl, event, kw in rec.lines if event == "grpc.rejected"] \
+        == [(level, error.code)]
+    assert context.status.code.name == error.code

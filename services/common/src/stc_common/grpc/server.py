@@ -355,7 +355,10 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
     async def _fail(self, context, method: str, exc: BaseException) -> str:
         if isinstance(exc, ServiceError):
             status = to_status(exc)
-            log.info("grpc.rejected", code=exc.code, reason=exc.reason, error=exc.message)
+            # a refusal for load comes in floods under overload: the metrics count each and
+            # the refusing code logs an aggregate (licensing's admission), so debug here
+            level = log.debug if exc.code == "RESOURCE_EXHAUSTED" else log.info
+            level("grpc.rejected", code=exc.code, reason=exc.reason, error=exc.message)
         elif is_unavailable(exc):
             status = unavailable_status()
             log.warning("grpc.unavailable", error=repr(exc)[:500])
@@ -410,11 +413,13 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
         A call that went well is logged at debug: the metrics count and time every call, and
         a JSON line per call was more than half of licensing's log lines per application
         (issue 14). Failed calls, and unary calls slower than SLOW_CALL_S, stay at info; a
-        stream that its client cancelled (how a watch ends) went well."""
+        stream that its client cancelled (how a watch ends) went well, and a call refused for
+        load (RESOURCE_EXHAUSTED) is counted, not logged at info: under overload there are
+        thousands a minute, and the refusing code logs them once a second in aggregate."""
         elapsed = time.perf_counter() - start
         GRPC_REQUESTS.labels(self.service, method, code).inc()
         GRPC_LATENCY.labels(self.service, method).observe(elapsed)
-        fine = code == "OK" or (stream and code == "CANCELLED")
+        fine = code in ("OK", "RESOURCE_EXHAUSTED") or (stream and code == "CANCELLED")
         if fine and (stream or elapsed < SLOW_CALL_S):
             log.debug("grpc.call", code=code, ms=round(elapsed * 1000, 2))
         else:
