@@ -206,8 +206,9 @@ class AssessmentRepository(abc.ABC):
         """Store one assessment and (once per content hash) its policy version."""
 
     @abc.abstractmethod
-    async def latest(self, application_id: str) -> bytes | None:
-        """The body of the newest assessment of an application."""
+    async def latest(self, application_id: str, *, with_record: bool = False) -> bytes | None:
+        """The body of the newest assessment of an application (`with_record`: a hint that
+        its `record` is asked next; a repository may read both at once)."""
 
     @abc.abstractmethod
     async def record(self, assessment_id: str) -> dict | None:
