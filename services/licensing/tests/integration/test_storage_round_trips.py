@@ -320,3 +320,26 @@ async def test_the_decisions_assessment_read_brings_its_record(env, pool, h):
         assert await assessments.latest(str(uuid.uuid4()), with_record=True) is None
     finally:
         await pool.release(conn)
+
+
+async def test_a_use_cases_events_go_into_the_outbox_together_at_its_commit(env, pool):
+    """Licensing's unit of work defers its outbox rows (stc_common `defer_outbox`): a decision
+    that issues a licence writes its two events in one statement, at the end of its
+    transaction; a use case that fails writes none."""
+    from google.protobuf import wrappers_pb2
+    from stc_licensing.storage.sql import unit_of_work
+
+    topic = f"t-{uuid.uuid4().hex[:8]}"
+    async with unit_of_work(pool, "/test") as uow:
+        ids = [await uow.publish(topic, "a", wrappers_pb2.StringValue(value="decided")),
+               await uow.publish(topic, "l", wrappers_pb2.StringValue(value="issued"))]
+        assert await uow.conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1",
+                                       topic) == 0  # not yet: at the commit
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(pool, "/test") as uow:
+            await uow.publish(topic, "x", wrappers_pb2.StringValue(value="never"))
+            raise RuntimeError("refused")
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT event_id::text AS eid, key FROM outbox WHERE topic = $1"
+                                " ORDER BY id", topic)
+    assert [(r["eid"], r["key"]) for r in rows] == [(ids[0], b"a"), (ids[1], b"l")]

@@ -660,8 +660,9 @@ class SqlUnitOfWork(UnitOfWork):
     """stc_common's unit of work (one transaction, the outbox) with the licensing
     repositories over its connection (storage.ports.LicensingUnitOfWork)."""
 
-    def __init__(self, conn: asyncpg.Connection, source: str) -> None:
-        super().__init__(conn, source)
+    def __init__(self, conn: asyncpg.Connection, source: str, *,
+                 defer_outbox: bool = False) -> None:
+        super().__init__(conn, source, defer_outbox=defer_outbox)
         self.standings = SqlStandings(conn)
         self.temporary_controls = SqlTemporaryControls(conn)
         self.operators = SqlOperators(conn, standings=self.standings,
@@ -681,6 +682,11 @@ class SqlUnitOfWork(UnitOfWork):
 
 @contextlib.asynccontextmanager
 async def unit_of_work(pool: asyncpg.Pool, source: str) -> AsyncIterator[SqlUnitOfWork]:
-    """Acquire a connection and open a transaction; commit on success, roll back on error."""
+    """Acquire a connection and open a transaction; commit on success, roll back on error.
+    The events go into the outbox with one statement just before the commit (stc_common's
+    `defer_outbox`; licensing's use cases open no savepoints): a decision that issues a
+    licence writes its two events in one round trip."""
     async with pool.acquire() as conn, conn.transaction():
-        yield SqlUnitOfWork(conn, source)
+        uow = SqlUnitOfWork(conn, source, defer_outbox=True)
+        yield uow
+        await uow.flush_outbox()
