@@ -343,3 +343,33 @@ async def test_a_use_cases_events_go_into_the_outbox_together_at_its_commit(env,
         rows = await conn.fetch("SELECT event_id::text AS eid, key FROM outbox WHERE topic = $1"
                                 " ORDER BY id", topic)
     assert [(r["eid"], r["key"]) for r in rows] == [(ids[0], b"a"), (ids[1], b"l")]
+
+
+async def test_an_application_is_numbered_as_it_is_stored(env, pool, h):
+    """The reference counter and the insert in one statement; an idempotent retry stores
+    nothing (a number is used up: gaps are allowed, repeats never)."""
+    conn = await pool.acquire()
+    try:
+        uscc = await _applicant(conn, h)
+        year = 2000 + uuid.uuid4().int % 900  # a counter of this test's own
+        counting = Counting(conn)
+        apps = SqlApplications(counting)
+        first, second = _row(uscc), _row(uscc)
+        assert await apps.add_numbered(first, "MOFCOM", year)
+        assert counting.calls == 1  # was two: next_reference, add
+        assert first.reference == f"MOFCOM-{year}-000001"
+        retry = _row(uscc)
+        retry.request_id = first.request_id
+        assert not await apps.add_numbered(retry, "MOFCOM", year)
+        assert await apps.add_numbered(second, "MOFCOM", year)
+        assert second.reference == f"MOFCOM-{year}-000003"
+        stored = await SqlApplications(conn).get(first.id)
+        assert stored is not None and stored.reference == first.reference
+        assert stored.content == first.content and stored.accepted_on == first.accepted_on
+        await conn.execute("UPDATE reference_counters SET last_value = 999999 "
+                           "WHERE authority = 'MOFCOM' AND year = $1", year)
+        third = _row(uscc)
+        assert await apps.add_numbered(third, "MOFCOM", year)
+        assert third.reference == f"MOFCOM-{year}-1000000"  # as next_reference numbers it
+    finally:
+        await pool.release(conn)

@@ -96,8 +96,7 @@ async def submit_application(*, uow: LicensingUnitOfWork, caller: Principal,
     authority = common.AUTHORITY_NAME[route(content).authority]
     at = common.now()
     row = AppRow(
-        id=str(uuid.uuid4()),
-        reference=await uow.applications.next_reference(authority, day.year),
+        id=str(uuid.uuid4()), reference="",  # numbered as it is stored (add_numbered)
         exporter_uscc=content.exporter_uscc, request_id=request_id, authority=authority,
         state=ApplicationState.SUBMITTED, content=cmd.content_json, submitted_at=at,
         accepted_on=day, pauses=(), deadline=None, deadline_exact=True, flags=[],
@@ -105,7 +104,7 @@ async def submit_application(*, uow: LicensingUnitOfWork, caller: Principal,
         request_fingerprint=request_fp)
     clock = common.application_view(row, day).clock
     row.deadline, row.deadline_exact = clock.deadline, clock.exact
-    if not await uow.applications.add(row):  # a concurrent retry won
+    if not await uow.applications.add_numbered(row, authority, day.year):  # a retry won
         existing = await uow.applications.get_by_request_id(applicant, request_id)
         if existing is None:
             raise AssertionError("the insert was refused without a stored request id")

@@ -145,6 +145,12 @@ class ApplicationRepository(abc.ABC):
     async def add(self, a: AppRow) -> bool:
         """Insert; False when (exporter, request_id) exists already."""
 
+    async def add_numbered(self, a: AppRow, authority: str, year: int) -> bool:
+        """`a.reference` from `next_reference(authority, year)`, then `add` (a repository may
+        do both at once)."""
+        a.reference = await self.next_reference(authority, year)
+        return await self.add(a)
+
     @abc.abstractmethod
     async def get(self, app_id: str, *, for_update: bool = False) -> AppRow | None:
         """One application (locked for update when asked)."""

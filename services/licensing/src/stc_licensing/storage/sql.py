@@ -103,10 +103,12 @@ class SqlOperators(ports.OperatorRepository):
             uscc)
         if row is None:
             return None
-        if self.standings is not None:
+        # not after a lock: a read that waited for it may carry the others from before the
+        # wait (PostgreSQL rechecks only the locked row), and a later statement would not
+        if self.standings is not None and not for_update:
             self.standings.prefetched(uscc, _standing(uscc, row, "_s_")
                                       if row["_s_uscc"] is not None else None)
-        if self.controls is not None:
+        if self.controls is not None and not for_update:
             self.controls.note_version(row["_tc_version"])
         return (_operator(row, int(row["_exports"]), frozenset(row["_end_users"])),
                 row["registered_at"])
@@ -240,6 +242,33 @@ class SqlApplications(ports.ApplicationRepository):
             a.content, a.submitted_at, a.accepted_on, _pauses_json(a.pauses),
             a.deadline, a.deadline_exact, a.updated_at, a.request_fingerprint)
         return bool(done)
+
+    async def add_numbered(self, a: AppRow, authority: str, year: int) -> bool:
+        """`next_reference` and `add` in one statement (issue 14): `a.reference` is set from
+        the counter; False, with a number used up (a gap), when the request id exists."""
+        reference = await self.conn.fetchval(
+            """WITH n AS (
+                 INSERT INTO reference_counters (authority, year, last_value)
+                 VALUES ($14::text, $15::int, 1)
+                 ON CONFLICT (authority, year)
+                 DO UPDATE SET last_value = reference_counters.last_value + 1
+                 RETURNING last_value::text AS v)
+               INSERT INTO applications (id, reference, exporter_uscc, request_id, authority,
+                 state, content, submitted_at, accepted_on, pauses, deadline, deadline_exact,
+                 updated_at, request_fingerprint)
+               SELECT $1::text, $14::text || '-' || $15::int::text || '-'
+                        || lpad(n.v, greatest(6, length(n.v)), '0'),
+                      $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::timestamptz,
+                      $8::date, $9::jsonb, $10::date, $11::boolean, $12::timestamptz, $13::text
+               FROM n
+               ON CONFLICT (exporter_uscc, request_id) DO NOTHING RETURNING reference""",
+            a.id, a.exporter_uscc, a.request_id, a.authority, a.state.value,
+            a.content, a.submitted_at, a.accepted_on, _pauses_json(a.pauses),
+            a.deadline, a.deadline_exact, a.updated_at, a.request_fingerprint, authority, year)
+        if reference is None:
+            return False
+        a.reference = reference
+        return True
 
     async def get(self, app_id: str, *, for_update: bool = False) -> AppRow | None:
         """One application (locked for update when asked)."""
