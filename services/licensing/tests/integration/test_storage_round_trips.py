@@ -373,3 +373,32 @@ async def test_an_application_is_numbered_as_it_is_stored(env, pool, h):
         assert third.reference == f"MOFCOM-{year}-1000000"  # as next_reference numbers it
     finally:
         await pool.release(conn)
+
+
+async def test_a_watchs_first_read_brings_the_owner_with_the_steps(env, pool, h):
+    """WatchApplication's visibility check and first history read: one statement."""
+    conn = await pool.acquire()
+    try:
+        uscc = await _applicant(conn, h)
+        row = _row(uscc)
+        apps = SqlApplications(conn)
+        assert await apps.add(row)
+        row.state = model.ApplicationState.SCREENING
+        await apps.save_steps(row, [
+            HistoryStep("STATE_CHANGED", "SUBMITTED", "one", b"snap-1", None),
+            HistoryStep("STATE_CHANGED", "SCREENING", "two", b"snap-2", None)])
+        counting = Counting(conn)
+        owner, steps = await SqlApplications(counting).owner_and_history(row.id, 0)
+        assert counting.calls == 1  # was two
+        assert owner == (uscc, "MOFCOM")
+        assert [(s["sequence"], s["note"], s["snapshot"]) for s in steps] == [
+            (1, "one", b"snap-1"), (2, "two", b"snap-2")]
+        # the same columns as a later history read gives (mapping.application_update)
+        assert [{k: v for k, v in dict(s).items() if not k.startswith("_owner")}
+                for s in steps] == [dict(s) for s in
+                                    await SqlApplications(conn).history_after(row.id, 0)]
+        owner, steps = await SqlApplications(conn).owner_and_history(row.id, 2)
+        assert owner == (uscc, "MOFCOM") and steps == []  # nothing new: still its owner
+        assert await SqlApplications(conn).owner_and_history(str(uuid.uuid4()), 0) == (None, [])
+    finally:
+        await pool.release(conn)

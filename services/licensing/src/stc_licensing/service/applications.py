@@ -126,6 +126,16 @@ async def get_application(*, uow: LicensingUnitOfWork, caller: Principal,
     return common.application_view(common.visible_application(caller, row))
 
 
+async def watch_steps(*, uow: LicensingUnitOfWork, caller: Principal, application_id: str,
+                      after: int) -> list:
+    """A watch's first read: the history steps after `after` of an application the caller may
+    see (NOT_FOUND otherwise), checked and read with one statement."""
+    owner, steps = await uow.applications.owner_and_history(application_id, after)
+    if owner is None or not common.may_see_application(caller, *owner):
+        raise NotFound("no such application", reason="APPLICATION_NOT_FOUND")
+    return steps
+
+
 async def list_applications(*, uow: LicensingUnitOfWork, caller: Principal,
                             cmd: commands.ListApplications) -> Page[ApplicationView]:
     """Applications the caller may see, filtered by state and authority, paged."""

@@ -199,6 +199,16 @@ class ApplicationRepository(abc.ABC):
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[Any]:
         """History steps with a sequence above `after`, in order."""
 
+    async def owner_and_history(self, app_id: str, after: int, limit: int = 100
+                                ) -> tuple[tuple[str, str] | None, list[Any]]:
+        """Who the application belongs to (exporter USCC, authority; None: no such
+        application) and `history_after`: a watch's first read (an adapter may do it in one
+        round trip)."""
+        row = await self.get(app_id)
+        if row is None:
+            return None, []
+        return (row.exporter_uscc, row.authority), await self.history_after(app_id, after, limit)
+
 
 class AssessmentRepository(abc.ABC):
     """Art. 13 assessments with their input snapshots and policy versions."""

@@ -372,6 +372,24 @@ class SqlApplications(ports.ApplicationRepository):
             [st.kind for st in steps], [st.state for st in steps], [st.note for st in steps],
             [st.assessment_id for st in steps], [st.snapshot for st in steps])
 
+    async def owner_and_history(self, app_id: str, after: int, limit: int = 100
+                                ) -> tuple[tuple[str, str] | None, list[asyncpg.Record]]:
+        """The application's exporter and authority with its history after `after`, in one
+        statement (issue 14: a watch's visibility check and first read; was two)."""
+        rows = await self.conn.fetch(
+            """SELECT app.exporter_uscc AS _owner_uscc, app.authority AS _owner_authority,
+                      h.*, a.body AS assessment_body
+               FROM applications app
+               LEFT JOIN application_history h
+                 ON h.application_id = app.id AND h.sequence > $2
+               LEFT JOIN assessments a ON a.id = h.assessment_id
+               WHERE app.id = $1 ORDER BY h.sequence LIMIT $3""",
+            app_id, after, limit)
+        if not rows:
+            return None, []
+        owner = (rows[0]["_owner_uscc"], rows[0]["_owner_authority"])
+        return owner, [r for r in rows if r["sequence"] is not None]
+
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
         """History rows with a sequence above `after`, in order."""
         return await self.conn.fetch(
