@@ -326,3 +326,69 @@ async def test_poisoned_rows_are_quarantined_and_later_rows_go_on(
     assert "invalid topic" in quarantined[bad_topic]["quarantine_reason"]
     assert all(r["sent_at"] is None for r in quarantined.values())
     assert sorted(published) == sorted(good), "every other row is published exactly once"
+
+
+async def test_deferred_outbox_rows_go_in_with_one_statement_in_order(
+    fresh_database, new_topic, kafka_bootstrap
+):
+    """`defer_outbox` (issue 14): the events of a transaction are written with one statement
+    before its commit, in the order published, and the relay publishes them as it publishes
+    rows written one by one (same envelope); a rolled-back transaction writes none."""
+    from stc_common.db.uow import UnitOfWork
+    from stc_common.kafka.clients import make_producer
+
+    dsn = await fresh_database("outbox")
+    topic = await new_topic("outbox", partitions=1)
+    await migrate(dsn, [])
+    pool = await create_pool(dsn)
+    try:
+        statements: list[str] = []
+        async with pool.acquire() as conn, conn.transaction():
+            uow = UnitOfWork(conn, "/test", defer_outbox=True)
+            execute = conn.execute
+
+            async def counted(query, *args):
+                statements.append(query)
+                return await execute(query, *args)
+
+            uow.conn = type("C", (), {"execute": staticmethod(counted)})()
+            ids = [await uow.publish(topic, f"k{i}", wrappers_pb2.StringValue(value=str(i)))
+                   for i in range(3)]
+            ids += await uow.publish_many(topic, [("k3", wrappers_pb2.StringValue(value="3"))])
+            assert statements == []  # nothing written yet
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+            await uow.flush_outbox()
+            assert len(statements) == 1
+            assert uow.published == ids
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(pool, "/test", defer_outbox=True) as uow:
+                await uow.publish(topic, "gone", wrappers_pb2.StringValue(value="gone"))
+                raise RuntimeError("the use case failed")
+        async with pool.acquire() as conn:
+            stored = [r["eid"] for r in await conn.fetch(
+                "SELECT event_id::text AS eid FROM outbox ORDER BY id")]
+        assert stored == ids  # in the order published, the failed one absent
+        relay = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="defer", batch_size=100)
+        producer = make_producer(kafka_bootstrap, client_id="defer")
+        await producer.start()
+        try:
+            async with pool.acquire() as conn:
+                assert await relay.publish_batch(conn, producer) == 4
+        finally:
+            await producer.stop()
+    finally:
+        await pool.close()
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    got: list[tuple[str, bytes, str]] = []
+    try:
+        while len(got) < 4:
+            batch = await consumer.getmany(timeout_ms=2000)
+            assert batch, "the relay's records did not arrive"
+            for records in batch.values():
+                got += [(dict(r.headers)["ce_id"].decode(), r.key,
+                         wrappers_pb2.StringValue.FromString(r.value).value) for r in records]
+    finally:
+        await consumer.stop()
+    assert got == [(ids[i], f"k{i}".encode(), str(i)) for i in range(4)]

@@ -3,6 +3,13 @@
 Every use case runs in one `UnitOfWork`; the events it emits are written with `publish`
 into the outbox table in the same transaction as the state change, so both commit or
 neither does. The relay publishes them afterwards.
+
+With `defer_outbox` (the owner of the transaction asks for it, and then calls `flush_outbox`
+before it commits) the rows wait in memory and go in with one statement: a use case that
+emits two events costs one round trip for them, not two (issue 14). The event ids are made
+here either way, so callers see no difference; a transaction that rolls back writes nothing
+either way. Not for a transaction with savepoints: a row deferred inside a savepoint that
+rolls back would still be written.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -18,14 +26,47 @@ from google.protobuf.message import Message
 
 from stc_common import envelope
 
+_INSERT = """INSERT INTO outbox (event_id, topic, key, ce_type, headers, payload)
+             VALUES ($1, $2, $3, $4, $5, $6)"""
+_INSERT_ALL = """INSERT INTO outbox (event_id, topic, key, ce_type, headers, payload)
+                 SELECT e, t, k, c, h::jsonb, p
+                 FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[],
+                             $6::bytea[]) WITH ORDINALITY AS u(e, t, k, c, h, p, n)
+                 ORDER BY n"""  # ids in the order published: the relay sends by id
+
+_Row = tuple[str, str, bytes, str, list, bytes]
+
 
 class UnitOfWork:
     """A connection inside an open transaction, plus `publish` for outbox events."""
 
-    def __init__(self, conn: asyncpg.Connection, source: str) -> None:
+    def __init__(self, conn: asyncpg.Connection, source: str, *,
+                 defer_outbox: bool = False) -> None:
         self.conn = conn
         self.source = source
         self.published: list[str] = []
+        self._deferred: list[_Row] | None = [] if defer_outbox else None
+
+    async def _write(self, rows: list[_Row]) -> None:
+        if self._deferred is not None:
+            self._deferred.extend(rows)
+        elif len(rows) == 1:
+            await self.conn.execute(_INSERT, *rows[0])
+        elif rows:
+            await self.conn.executemany(_INSERT, rows)
+
+    async def flush_outbox(self) -> None:
+        """Write the deferred outbox rows, in the order published, with one statement (in
+        this transaction; the owner calls it before committing)."""
+        rows = self._deferred or []
+        if self._deferred is not None:
+            self._deferred = []
+        if len(rows) == 1:
+            await self.conn.execute(_INSERT, *rows[0])
+        elif rows:
+            await self.conn.execute(
+                _INSERT_ALL, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                [r[3] for r in rows], [json.dumps(r[4]) for r in rows], [r[5] for r in rows])
 
     async def publish(
         self,
@@ -46,16 +87,8 @@ class UnitOfWork:
             time=time,
             traceparent=ctx.get("traceparent"),
         )
-        await self.conn.execute(
-            """INSERT INTO outbox (event_id, topic, key, ce_type, headers, payload)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            eid,
-            topic,
-            key.encode(),
-            message.DESCRIPTOR.full_name,
-            [[k, base64.b64encode(v).decode()] for k, v in headers],
-            value,
-        )
+        await self._write([(eid, topic, key.encode(), message.DESCRIPTOR.full_name,
+                             [[k, base64.b64encode(v).decode()] for k, v in headers], value)])
         self.published.append(eid)
         structlog.get_logger().debug(
             "outbox.event_written",
@@ -77,16 +110,17 @@ class UnitOfWork:
             rows.append((eid, topic, key.encode(), message.DESCRIPTOR.full_name,
                          [[k, base64.b64encode(v).decode()] for k, v in headers], value))
             ids.append(eid)
-        if rows:
-            await self.conn.executemany(
-                """INSERT INTO outbox (event_id, topic, key, ce_type, headers, payload)
-                   VALUES ($1, $2, $3, $4, $5, $6)""", rows)
+        await self._write(rows)
         self.published.extend(ids)
         return ids
 
 
 @contextlib.asynccontextmanager
-async def unit_of_work(pool: asyncpg.Pool, source: str) -> AsyncIterator[UnitOfWork]:
-    """Acquire a connection and open a transaction; commit on success, roll back on error."""
+async def unit_of_work(pool: asyncpg.Pool, source: str, *,
+                       defer_outbox: bool = False) -> AsyncIterator[UnitOfWork]:
+    """Acquire a connection and open a transaction; commit on success, roll back on error
+    (`defer_outbox`: the events written with one statement just before the commit)."""
     async with pool.acquire() as conn, conn.transaction():
-        yield UnitOfWork(conn, source)
+        uow = UnitOfWork(conn, source, defer_outbox=defer_outbox)
+        yield uow
+        await uow.flush_outbox()

@@ -129,19 +129,23 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
     async def WatchApplication(self, request, context):
         """Every step after `after_sequence`, then live ones (LISTEN/NOTIFY wake-ups, the
         history table read after each; see api/watch.py)."""
-        # visible to the caller, or NOT_FOUND: one statement outside a transaction, without
-        # the procedures GetApplication adds (every application is watched: issue 14)
-        await self._read(ANYONE, service.get_application,
-                         lambda c: commands.GetApplication(request.application_id),
-                         lambda view: None)
+        caller = require(*ANYONE)
         app_id = request.application_id
         last = max(request.after_sequence, 0)
         woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips
         try:
+            first = True
             while True:
                 woken.clear()
                 async with self.pool.acquire() as conn:
-                    steps = await SqlApplications(conn).history_after(app_id, last)
+                    if first:  # visible to the caller (or NOT_FOUND) and the first steps:
+                        # one statement outside a transaction (issue 14; was two)
+                        steps = await applications.watch_steps(
+                            uow=SqlUnitOfWork(conn, SOURCE), caller=caller,
+                            application_id=app_id, after=last)
+                        first = False
+                    else:
+                        steps = await SqlApplications(conn).history_after(app_id, last)
                 for step in steps:
                     last = step["sequence"]
                     yield mapping.application_update(step)

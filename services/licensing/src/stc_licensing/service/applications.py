@@ -96,8 +96,7 @@ async def submit_application(*, uow: LicensingUnitOfWork, caller: Principal,
     authority = common.AUTHORITY_NAME[route(content).authority]
     at = common.now()
     row = AppRow(
-        id=str(uuid.uuid4()),
-        reference=await uow.applications.next_reference(authority, day.year),
+        id=str(uuid.uuid4()), reference="",  # numbered as it is stored (add_numbered)
         exporter_uscc=content.exporter_uscc, request_id=request_id, authority=authority,
         state=ApplicationState.SUBMITTED, content=cmd.content_json, submitted_at=at,
         accepted_on=day, pauses=(), deadline=None, deadline_exact=True, flags=[],
@@ -105,7 +104,7 @@ async def submit_application(*, uow: LicensingUnitOfWork, caller: Principal,
         request_fingerprint=request_fp)
     clock = common.application_view(row, day).clock
     row.deadline, row.deadline_exact = clock.deadline, clock.exact
-    if not await uow.applications.add(row):  # a concurrent retry won
+    if not await uow.applications.add_numbered(row, authority, day.year):  # a retry won
         existing = await uow.applications.get_by_request_id(applicant, request_id)
         if existing is None:
             raise AssertionError("the insert was refused without a stored request id")
@@ -125,6 +124,16 @@ async def get_application(*, uow: LicensingUnitOfWork, caller: Principal,
     """One application the caller may see."""
     row = await uow.applications.get(cmd.application_id)
     return common.application_view(common.visible_application(caller, row))
+
+
+async def watch_steps(*, uow: LicensingUnitOfWork, caller: Principal, application_id: str,
+                      after: int) -> list:
+    """A watch's first read: the history steps after `after` of an application the caller may
+    see (NOT_FOUND otherwise), checked and read with one statement."""
+    owner, steps = await uow.applications.owner_and_history(application_id, after)
+    if owner is None or not common.may_see_application(caller, *owner):
+        raise NotFound("no such application", reason="APPLICATION_NOT_FOUND")
+    return steps
 
 
 async def list_applications(*, uow: LicensingUnitOfWork, caller: Principal,

@@ -54,10 +54,15 @@ def authority_of(caller: Principal) -> str:
 
 def visible_application(caller: Principal, row: AppRow | None) -> AppRow:
     """The application when the caller may see it; else NOT_FOUND."""
-    if row is None or (caller.role is Role.EXPORTER and row.exporter_uscc != caller.uscc) or (
-            caller.role is Role.OFFICER and row.authority != authority_of(caller)):
+    if row is None or not may_see_application(caller, row.exporter_uscc, row.authority):
         raise NotFound("no such application", reason="APPLICATION_NOT_FOUND")
     return row
+
+
+def may_see_application(caller: Principal, exporter_uscc: str, authority: str) -> bool:
+    """An exporter sees its own applications, an officer those of its authority."""
+    return not ((caller.role is Role.EXPORTER and exporter_uscc != caller.uscc) or (
+        caller.role is Role.OFFICER and authority != authority_of(caller)))
 
 
 async def visible_licence(uow: LicensingUnitOfWork, caller: Principal, licence_id: str,

@@ -129,7 +129,7 @@ async def check_decision(uow: LicensingUnitOfWork, row: AppRow, approving: bool,
         raise FailedPrecondition(
             f"the case is referred to {procs.referral.body.value} (Reg. 17, Art. 24); end the "
             "referral with its outcome before deciding", reason="REFERRAL_OPEN")
-    raw = await uow.assessments.latest(row.id)
+    raw = await uow.assessments.latest(row.id, with_record=True)  # `_findings` reads it
     latest = wire.assessment_summary(raw) if raw else None
     findings = await _findings(uow, latest.assessment_id, latest.findings) \
         if latest is not None else []

@@ -145,6 +145,12 @@ class ApplicationRepository(abc.ABC):
     async def add(self, a: AppRow) -> bool:
         """Insert; False when (exporter, request_id) exists already."""
 
+    async def add_numbered(self, a: AppRow, authority: str, year: int) -> bool:
+        """`a.reference` from `next_reference(authority, year)`, then `add` (a repository may
+        do both at once)."""
+        a.reference = await self.next_reference(authority, year)
+        return await self.add(a)
+
     @abc.abstractmethod
     async def get(self, app_id: str, *, for_update: bool = False) -> AppRow | None:
         """One application (locked for update when asked)."""
@@ -193,6 +199,16 @@ class ApplicationRepository(abc.ABC):
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[Any]:
         """History steps with a sequence above `after`, in order."""
 
+    async def owner_and_history(self, app_id: str, after: int, limit: int = 100
+                                ) -> tuple[tuple[str, str] | None, list[Any]]:
+        """Who the application belongs to (exporter USCC, authority; None: no such
+        application) and `history_after`: a watch's first read (an adapter may do it in one
+        round trip)."""
+        row = await self.get(app_id)
+        if row is None:
+            return None, []
+        return (row.exporter_uscc, row.authority), await self.history_after(app_id, after, limit)
+
 
 class AssessmentRepository(abc.ABC):
     """Art. 13 assessments with their input snapshots and policy versions."""
@@ -206,8 +222,9 @@ class AssessmentRepository(abc.ABC):
         """Store one assessment and (once per content hash) its policy version."""
 
     @abc.abstractmethod
-    async def latest(self, application_id: str) -> bytes | None:
-        """The body of the newest assessment of an application."""
+    async def latest(self, application_id: str, *, with_record: bool = False) -> bytes | None:
+        """The body of the newest assessment of an application (`with_record`: a hint that
+        its `record` is asked next; a repository may read both at once)."""
 
     @abc.abstractmethod
     async def record(self, assessment_id: str) -> dict | None:

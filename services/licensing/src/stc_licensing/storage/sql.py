@@ -61,10 +61,17 @@ def _icp_json(icp: tuple[model.IcpElementAssessment, ...]) -> list:
 
 
 class SqlOperators(ports.OperatorRepository):
-    """Operators over the connection."""
+    """Operators over the connection. In a unit of work (`SqlUnitOfWork`) an operator read
+    also brings the operator's credit standing and the temporary controls' version, handed to
+    those repositories for the reads that follow it in the same use case (issue 14: submit and
+    assessment read operator and standing together, assessment and decision then read the
+    register; one statement instead of three)."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, standings: SqlStandings | None = None,
+                 controls: SqlTemporaryControls | None = None) -> None:
         self.conn = conn
+        self.standings = standings
+        self.controls = controls
 
     async def add(self, op: model.ExportOperator) -> bool:
         """Insert a new operator; False when the USCC is registered already."""
@@ -78,17 +85,31 @@ class SqlOperators(ports.OperatorRepository):
                            ) -> tuple[model.ExportOperator, dt.datetime] | None:
         """The operator with its export history (Art. 14) and registration time."""
         # one round trip: the row with its export count and established end users
+        # (and, in a unit of work, the standing and the register's version: see the class)
         row = await self.conn.fetchrow(
             """SELECT o.*,
                  (SELECT count(*) FROM licence_usage u JOIN licences l ON l.id = u.licence_id
                   WHERE l.holder_uscc = o.uscc) AS _exports,
                  (SELECT coalesce(array_agg(DISTINCT k), '{}') FROM licences l
                   JOIN licence_usage u ON u.licence_id = l.id,
-                  unnest(l.end_user_keys) AS k WHERE l.holder_uscc = o.uscc) AS _end_users
-               FROM operators o WHERE o.uscc = $1""" + (" FOR UPDATE OF o" if for_update else ""),
+                  unnest(l.end_user_keys) AS k WHERE l.holder_uscc = o.uscc) AS _end_users,
+                 s.uscc AS _s_uscc, s.level AS _s_level, s.active_records AS _s_active_records,
+                 s.ban_until AS _s_ban_until, s.record_ids AS _s_record_ids,
+                 s.person_bans AS _s_person_bans,
+                 (SELECT v.token::text || ':' || v.version
+                  FROM temporary_controls_version v) AS _tc_version
+               FROM operators o LEFT JOIN credit_standing s ON s.uscc = o.uscc
+               WHERE o.uscc = $1""" + (" FOR UPDATE OF o" if for_update else ""),
             uscc)
         if row is None:
             return None
+        # not after a lock: a read that waited for it may carry the others from before the
+        # wait (PostgreSQL rechecks only the locked row), and a later statement would not
+        if self.standings is not None and not for_update:
+            self.standings.prefetched(uscc, _standing(uscc, row, "_s_")
+                                      if row["_s_uscc"] is not None else None)
+        if self.controls is not None and not for_update:
+            self.controls.note_version(row["_tc_version"])
         return (_operator(row, int(row["_exports"]), frozenset(row["_end_users"])),
                 row["registered_at"])
 
@@ -111,27 +132,40 @@ class SqlOperators(ports.OperatorRepository):
 # --------------------------------------------------------------------------- credit standing
 
 
+def _standing(uscc: str, row: asyncpg.Record, prefix: str = "") -> domain_inputs.CreditStanding:
+    return domain_inputs.CreditStanding(
+        uscc=uscc, level=domain_inputs.CreditLevel(row[prefix + "level"]),
+        active_record_count=row[prefix + "active_records"], ban_until=row[prefix + "ban_until"],
+        record_refs=tuple(row[prefix + "record_ids"]),
+        person_bans=tuple(PersonBan(b["id_number_sha256"],
+                                    dt.date.fromisoformat(b["until"]) if b["until"] else None)
+                          for b in _load(row[prefix + "person_bans"])))
+
+
 class SqlStandings(ports.StandingRepository):
     """The credit-standing projection over the connection."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        # read with the operator in this unit of work (SqlOperators.get), for the next `get`
+        self._prefetched: dict[str, domain_inputs.CreditStanding] = {}
+
+    def prefetched(self, uscc: str, standing: domain_inputs.CreditStanding | None) -> None:
+        """The standing of `uscc` as a statement of this transaction just read it (None: no
+        row); the next `get` of that USCC answers with it instead of reading again."""
+        self._prefetched[uscc] = standing or domain_inputs.CreditStanding(uscc=uscc)
 
     async def get(self, uscc: str) -> domain_inputs.CreditStanding:
         """The projected credit standing; GOOD when credit never reported one."""
+        found = self._prefetched.pop(uscc, None)
+        if found is not None:
+            return found
         row = await self.conn.fetchrow("SELECT * FROM credit_standing WHERE uscc = $1", uscc)
-        if row is None:
-            return domain_inputs.CreditStanding(uscc=uscc)
-        return domain_inputs.CreditStanding(uscc=uscc, level=domain_inputs.CreditLevel(row["level"]),
-                                 active_record_count=row["active_records"],
-                                 ban_until=row["ban_until"], record_refs=tuple(row["record_ids"]),
-                                 person_bans=tuple(
-                                     PersonBan(b["id_number_sha256"],
-                                               dt.date.fromisoformat(b["until"]) if b["until"] else None)
-                                     for b in _load(row["person_bans"])))
+        return _standing(uscc, row) if row is not None else domain_inputs.CreditStanding(uscc=uscc)
 
     async def upsert(self, s: domain_inputs.CreditStanding, as_of: dt.date | None) -> None:
         """Replace the projection row of one USCC (older as_of never overwrites newer)."""
+        self._prefetched.pop(s.uscc, None)
         await self.conn.execute(
             """INSERT INTO credit_standing
                  (uscc, level, active_records, ban_until, record_ids, as_of, person_bans)
@@ -208,6 +242,33 @@ class SqlApplications(ports.ApplicationRepository):
             a.content, a.submitted_at, a.accepted_on, _pauses_json(a.pauses),
             a.deadline, a.deadline_exact, a.updated_at, a.request_fingerprint)
         return bool(done)
+
+    async def add_numbered(self, a: AppRow, authority: str, year: int) -> bool:
+        """`next_reference` and `add` in one statement (issue 14): `a.reference` is set from
+        the counter; False, with a number used up (a gap), when the request id exists."""
+        reference = await self.conn.fetchval(
+            """WITH n AS (
+                 INSERT INTO reference_counters (authority, year, last_value)
+                 VALUES ($14::text, $15::int, 1)
+                 ON CONFLICT (authority, year)
+                 DO UPDATE SET last_value = reference_counters.last_value + 1
+                 RETURNING last_value::text AS v)
+               INSERT INTO applications (id, reference, exporter_uscc, request_id, authority,
+                 state, content, submitted_at, accepted_on, pauses, deadline, deadline_exact,
+                 updated_at, request_fingerprint)
+               SELECT $1::text, $14::text || '-' || $15::int::text || '-'
+                        || lpad(n.v, greatest(6, length(n.v)), '0'),
+                      $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::timestamptz,
+                      $8::date, $9::jsonb, $10::date, $11::boolean, $12::timestamptz, $13::text
+               FROM n
+               ON CONFLICT (exporter_uscc, request_id) DO NOTHING RETURNING reference""",
+            a.id, a.exporter_uscc, a.request_id, a.authority, a.state.value,
+            a.content, a.submitted_at, a.accepted_on, _pauses_json(a.pauses),
+            a.deadline, a.deadline_exact, a.updated_at, a.request_fingerprint, authority, year)
+        if reference is None:
+            return False
+        a.reference = reference
+        return True
 
     async def get(self, app_id: str, *, for_update: bool = False) -> AppRow | None:
         """One application (locked for update when asked)."""
@@ -311,6 +372,24 @@ class SqlApplications(ports.ApplicationRepository):
             [st.kind for st in steps], [st.state for st in steps], [st.note for st in steps],
             [st.assessment_id for st in steps], [st.snapshot for st in steps])
 
+    async def owner_and_history(self, app_id: str, after: int, limit: int = 100
+                                ) -> tuple[tuple[str, str] | None, list[asyncpg.Record]]:
+        """The application's exporter and authority with its history after `after`, in one
+        statement (issue 14: a watch's visibility check and first read; was two)."""
+        rows = await self.conn.fetch(
+            """SELECT app.exporter_uscc AS _owner_uscc, app.authority AS _owner_authority,
+                      h.*, a.body AS assessment_body
+               FROM applications app
+               LEFT JOIN application_history h
+                 ON h.application_id = app.id AND h.sequence > $2
+               LEFT JOIN assessments a ON a.id = h.assessment_id
+               WHERE app.id = $1 ORDER BY h.sequence LIMIT $3""",
+            app_id, after, limit)
+        if not rows:
+            return None, []
+        owner = (rows[0]["_owner_uscc"], rows[0]["_owner_authority"])
+        return owner, [r for r in rows if r["sequence"] is not None]
+
     async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
         """History rows with a sequence above `after`, in order."""
         return await self.conn.fetch(
@@ -328,6 +407,9 @@ class SqlAssessments(ports.AssessmentRepository):
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        # records read with `latest(with_record=True)`, for the `record` call that follows
+        # (assessments are never changed once stored)
+        self._records: dict[str, dict] = {}
 
     async def add(self, *, assessment_id: str, application_id: str, screening_id: str,
                                 recommendation: str, policy_version: str, policy_hash: str,
@@ -351,6 +433,9 @@ class SqlAssessments(ports.AssessmentRepository):
     async def record(self, assessment_id: str) -> dict | None:
         """One stored assessment's reproducibility data: recommendation, policy version and
         hash, inputs hash, its inputs snapshot and the policy content (JSON text, or None)."""
+        found = self._records.pop(assessment_id, None)
+        if found is not None:
+            return found
         row = await self.conn.fetchrow(
             """SELECT a.application_id, a.recommendation, a.policy_version, a.policy_hash,
                       a.inputs_hash, a.inputs::text AS inputs, p.content::text AS policy_content
@@ -358,11 +443,27 @@ class SqlAssessments(ports.AssessmentRepository):
                WHERE a.id = $1""", assessment_id)
         return dict(row) if row else None
 
-    async def latest(self, application_id: str) -> bytes | None:
-        """The body of the newest assessment of an application."""
-        return await self.conn.fetchval(
-            """SELECT body FROM assessments WHERE application_id = $1
-               ORDER BY assessed_at DESC, id DESC LIMIT 1""", application_id)
+    async def latest(self, application_id: str, *, with_record: bool = False) -> bytes | None:
+        """The body of the newest assessment of an application; `with_record`: its `record`
+        read in the same statement, for the decision that replays it (issue 14: one round
+        trip instead of two)."""
+        if not with_record:
+            return await self.conn.fetchval(
+                """SELECT body FROM assessments WHERE application_id = $1
+                   ORDER BY assessed_at DESC, id DESC LIMIT 1""", application_id)
+        row = await self.conn.fetchrow(
+            """SELECT a.id, a.body, a.application_id, a.recommendation, a.policy_version,
+                      a.policy_hash, a.inputs_hash, a.inputs::text AS inputs,
+                      p.content::text AS policy_content
+               FROM assessments a LEFT JOIN policy_versions p ON p.hash = a.policy_hash
+               WHERE a.application_id = $1
+               ORDER BY a.assessed_at DESC, a.id DESC LIMIT 1""", application_id)
+        if row is None:
+            return None
+        rec = dict(row)
+        self._records[rec.pop("id")] = rec
+        body = rec.pop("body")
+        return body
 
 
 # --------------------------------------------------------------------------- licences
@@ -519,14 +620,35 @@ def _stored_measure(r: asyncpg.Record) -> StoredMeasure:
     return StoredMeasure(_measure(r), r["registered_by"], r["updated_at"])
 
 
+# The register as last read, per database (token) and version (migration 0023): a trigger bumps
+# the version in the same transaction as every change to temporary_controls, on any replica.
+_REGISTER: dict[str, list[StoredMeasure]] = {}
+_REGISTER_MAX = 8  # databases remembered (the tests use many; a service, one)
+
+
 class SqlTemporaryControls(ports.TemporaryControlRepository):
-    """The temporary controls register over the connection."""
+    """The temporary controls register over the connection.
+
+    `all()` answers from the process's copy of the register when a statement of this
+    transaction (SqlOperators.get) found the same version that copy was read at, so it is as
+    fresh as that statement: a measure committed on any replica before it is seen, exactly as
+    a full read at that moment would have seen it (Art. 9(2): temporary controls apply at
+    once). Otherwise, and after this unit of work changed the register itself (not yet
+    committed, never cached), it reads the register with its version in one statement.
+    """
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self._version: str | None = None  # as a statement of this transaction saw it
+        self._wrote = False
+
+    def note_version(self, version: str | None) -> None:
+        """The register's version as a statement of this transaction read it."""
+        self._version = version
 
     async def add(self, m: tc.TemporaryControl, *, request_id: str | None,
                   registered_by: str) -> bool:
+        self._wrote = True
         items = [{"control_code": i.control_code, "hs_code": i.hs_code,
                   "description": i.description} for i in m.items]
         status = await self.conn.execute(
@@ -539,6 +661,7 @@ class SqlTemporaryControls(ports.TemporaryControlRepository):
         return status.endswith(" 1")
 
     async def save(self, m: tc.TemporaryControl) -> None:
+        self._wrote = True
         await self.conn.execute(
             """UPDATE temporary_controls SET end_on = $2, status = $3, ended_on = $4,
                    alert_sent = $5, note = $6, updated_at = now() WHERE measure_id = $1""",
@@ -554,9 +677,21 @@ class SqlTemporaryControls(ports.TemporaryControlRepository):
             "SELECT measure_id FROM temporary_controls WHERE request_id = $1", request_id)
 
     async def all(self) -> list[StoredMeasure]:
+        if not self._wrote and self._version is not None:
+            cached = _REGISTER.get(self._version)
+            if cached is not None:
+                return list(cached)
         rows = await self.conn.fetch(
-            "SELECT * FROM temporary_controls ORDER BY start_on, measure_id")
-        return [_stored_measure(r) for r in rows]
+            """SELECT v.token::text || ':' || v.version AS _tc_version, t.*
+               FROM temporary_controls_version v LEFT JOIN temporary_controls t ON true
+               ORDER BY t.start_on, t.measure_id""")
+        measures = [_stored_measure(r) for r in rows if r["measure_id"] is not None]
+        if not self._wrote and rows:  # only what is committed (others' writes, read here)
+            if len(_REGISTER) >= _REGISTER_MAX:
+                _REGISTER.clear()
+            _REGISTER[rows[0]["_tc_version"]] = measures
+            self._version = rows[0]["_tc_version"]
+        return list(measures)
 
     async def active(self) -> list[tc.TemporaryControl]:
         rows = await self.conn.fetch("SELECT * FROM temporary_controls WHERE status = 'ACTIVE'")
@@ -572,15 +707,17 @@ class SqlUnitOfWork(UnitOfWork):
     """stc_common's unit of work (one transaction, the outbox) with the licensing
     repositories over its connection (storage.ports.LicensingUnitOfWork)."""
 
-    def __init__(self, conn: asyncpg.Connection, source: str) -> None:
-        super().__init__(conn, source)
-        self.operators = SqlOperators(conn)
+    def __init__(self, conn: asyncpg.Connection, source: str, *,
+                 defer_outbox: bool = False) -> None:
+        super().__init__(conn, source, defer_outbox=defer_outbox)
         self.standings = SqlStandings(conn)
+        self.temporary_controls = SqlTemporaryControls(conn)
+        self.operators = SqlOperators(conn, standings=self.standings,
+                                      controls=self.temporary_controls)
         self.applications = SqlApplications(conn)
         self.assessments = SqlAssessments(conn)
         self.licences = SqlLicences(conn)
         self.holiday_schedules = SqlHolidaySchedules(conn)
-        self.temporary_controls = SqlTemporaryControls(conn)
         self.procedures = SqlProcedures(conn)
 
     @classmethod
@@ -592,6 +729,11 @@ class SqlUnitOfWork(UnitOfWork):
 
 @contextlib.asynccontextmanager
 async def unit_of_work(pool: asyncpg.Pool, source: str) -> AsyncIterator[SqlUnitOfWork]:
-    """Acquire a connection and open a transaction; commit on success, roll back on error."""
+    """Acquire a connection and open a transaction; commit on success, roll back on error.
+    The events go into the outbox with one statement just before the commit (stc_common's
+    `defer_outbox`; licensing's use cases open no savepoints): a decision that issues a
+    licence writes its two events in one round trip."""
     async with pool.acquire() as conn, conn.transaction():
-        yield SqlUnitOfWork(conn, source)
+        uow = SqlUnitOfWork(conn, source, defer_outbox=True)
+        yield uow
+        await uow.flush_outbox()

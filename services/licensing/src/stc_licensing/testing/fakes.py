@@ -188,7 +188,7 @@ class FakeAssessments(ports.AssessmentRepository):
                                       "policy_hash", "inputs_hash", "inputs")} | {
             "policy_content": self.store.policy_versions.get(a["policy_hash"])}
 
-    async def latest(self, application_id: str) -> bytes | None:
+    async def latest(self, application_id: str, *, with_record: bool = False) -> bytes | None:
         found = [a for a in self.store.assessments.values()
                  if a["application_id"] == application_id]
         found.sort(key=lambda a: (a["assessed_at"], a["assessment_id"]))
