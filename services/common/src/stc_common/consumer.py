@@ -55,7 +55,7 @@ from stc_common import envelope
 from stc_common.db.uow import UnitOfWork
 from stc_common.engines import Backoff, FailedForGood, is_unavailable, sleep_or_stop
 from stc_common.envelope import Envelope, EnvelopeError
-from stc_common.kafka.clients import make_consumer, make_producer
+from stc_common.kafka.clients import make_consumer, make_producer, pace_fetches
 from stc_common.kafka.topics import TOPICS
 from stc_common.logging import get_logger
 from stc_common.metrics import (
@@ -168,6 +168,7 @@ class EventConsumer:
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=100)
+                pace_fetches(consumer, idle=not batch)  # long polls only while idle
                 self.assigned = set(consumer.assignment())
                 if self.assigned:
                     self.ready.set()
