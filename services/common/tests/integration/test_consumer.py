@@ -427,3 +427,43 @@ async def test_a_clean_batch_runs_without_savepoints_and_hooks_see_only_commits(
     # before v10 (which ends its batch): one transaction, no subtransaction per record
     assert len({xmin[v] for v in values[:11]}) <= 2, sorted(xmin.items())[:11]
     assert xmin["v10"] != xmin["v11"]  # v10 ended its batch: v11 is in the next transaction
+
+
+async def test_fetches_are_long_polls_only_while_the_consumer_is_idle(new_topic, kafka_bootstrap):
+    """Issue 14: an idle consumer asks the broker every 5 s, not twice a second; a poll that
+    returns records switches back to aiokafka's 0.5 s, so a busy partition left out of a
+    fetch is not held back for 5 s; and a record still ends a long poll at once."""
+    from stc_common.kafka.clients import (
+        BUSY_FETCH_WAIT_MS,
+        IDLE_FETCH_WAIT_MS,
+        make_consumer,
+        pace_fetches,
+    )
+
+    topic = await new_topic("pacing")
+    consumer = make_consumer(kafka_bootstrap, topic, group_id=f"g-{uuid.uuid4().hex[:6]}",
+                             client_id="pacing")
+    await consumer.start()
+    try:
+        fetcher = consumer._fetcher  # noqa: SLF001 - the wait aiokafka builds fetches with
+        assert fetcher._fetch_max_wait_ms == BUSY_FETCH_WAIT_MS  # noqa: SLF001
+        got = {}
+        for _ in range(20):  # until the group has assigned the partitions: nothing there
+            got = await consumer.getmany(timeout_ms=300)
+            pace_fetches(consumer, idle=not got)
+            if consumer.assignment():
+                break
+        assert not got
+        assert fetcher._fetch_max_wait_ms == IDLE_FETCH_WAIT_MS  # noqa: SLF001
+        await _produce(kafka_bootstrap, topic, [wrappers_pb2.StringValue(value="v")])
+        records = []
+        for _ in range(30):
+            got = await consumer.getmany(timeout_ms=1000)
+            pace_fetches(consumer, idle=not got)
+            records += [r for rs in got.values() for r in rs]
+            if records:
+                break
+        assert len(records) == 1
+        assert fetcher._fetch_max_wait_ms == BUSY_FETCH_WAIT_MS  # noqa: SLF001
+    finally:
+        await consumer.stop()
