@@ -28,11 +28,13 @@ after it, so the order within a partition is kept. A failure of the batch transa
 for the commit (screening's in-memory index) goes through `record_scope` and `after_commit`,
 in both paths; `ends_batch` commits the batch after a record whose work the next ones must see.
 
-Offsets are committed to Kafka once per poll for every partition handled in it, and at most
-every `commit_interval` seconds while records keep coming (at once when a poll comes back
-empty, and before the consumer stops): an offset commit is a request the broker writes to
-its offsets topic, and committing later loses nothing. What a crash or a rebalance leaves
-uncommitted is redelivered, and the inbox turns it into a no-op ('duplicate').
+Offsets are committed to Kafka in one request for every partition handled, `commit_interval`
+seconds (1 s) after the first record that is not committed yet was handled, and before the
+consumer stops: an offset commit is a request the broker writes to its offsets topic, and
+committing later loses nothing. What a crash or a rebalance leaves uncommitted (at most about
+a second of records) is redelivered, and the inbox turns it into a no-op ('duplicate'). Before
+(issue 14), a commit also went out at every poll that came back empty: at a few records a
+second, that was one OffsetCommit request per record.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from stc_common import envelope
 from stc_common.db.uow import UnitOfWork
 from stc_common.engines import Backoff, FailedForGood, is_unavailable, sleep_or_stop
 from stc_common.envelope import Envelope, EnvelopeError
-from stc_common.kafka.clients import make_consumer, make_producer
+from stc_common.kafka.clients import make_consumer, make_producer, pace_fetches
 from stc_common.kafka.topics import TOPICS
 from stc_common.logging import get_logger
 from stc_common.metrics import (
@@ -137,7 +139,7 @@ class EventConsumer:
         client_id: str | None = None,
         max_transient_attempts: int = 30,
         max_batch: int = 50,
-        commit_interval: float = 0.25,
+        commit_interval: float = 1.0,
     ) -> None:
         self.name, self.topics, self.pool, self.bootstrap = name, topics, pool, bootstrap
         self.group_id, self.source, self.max_attempts = group_id, source, max_attempts
@@ -160,12 +162,13 @@ class EventConsumer:
         await consumer.start()
         await dlq.start()
         loop = asyncio.get_running_loop()
-        # offsets handled but not yet committed, and when the last commit went out
+        # offsets handled but not yet committed, and when the first of them was handled
         to_commit: dict[TopicPartition, int] = {}
-        committed_at = loop.time()
+        pending_since = 0.0
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=100)
+                pace_fetches(consumer, idle=not batch)  # long polls only while idle
                 self.assigned = set(consumer.assignment())
                 if self.assigned:
                     self.ready.set()
@@ -180,14 +183,17 @@ class EventConsumer:
                     # record up to here is in the database; the rest of the batch (stopped
                     # mid-batch) is redelivered after the restart
                     if done is not None:
+                        if not to_commit:
+                            pending_since = loop.time()
                         to_commit[tp] = self._next[tp] = done + 1
                     if stop.is_set():
                         break
                 self._measure_lag(consumer)
-                if to_commit and (not batch or stop.is_set()
-                                  or loop.time() - committed_at >= self.commit_interval):
+                # a poll returns at least every 0.5 s, so a commit is due at most that late
+                if to_commit and (stop.is_set()
+                                  or loop.time() - pending_since >= self.commit_interval):
                     await self._commit(consumer, to_commit)
-                    to_commit, committed_at = {}, loop.time()
+                    to_commit = {}
         finally:
             if to_commit:
                 with contextlib.suppress(Exception):

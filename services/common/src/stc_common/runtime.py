@@ -137,8 +137,12 @@ class EngineMonitor:
             return False
 
     async def check_kafka(self) -> bool:
-        """One metadata round trip to the cluster (an open port is not readiness)."""
+        """One metadata round trip to the cluster (an open port is not readiness): the
+        brokers and the controller, no topics. Asking for every topic's metadata every 2 s,
+        in every process, made the broker list all of them (issue 14); an answer without
+        brokers counts as a failed check."""
         from aiokafka.client import AIOKafkaClient
+        from aiokafka.protocol.metadata import MetadataRequest
 
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -147,9 +151,15 @@ class EngineMonitor:
                         bootstrap_servers=self.bootstrap,
                         client_id="stc-engine-monitor",
                         request_timeout_ms=int(self.timeout_s * 1000),
+                        metadata_max_age_ms=3_600_000,  # nothing here reads topic metadata
                     )
                     await self._kafka.bootstrap()
-                await self._kafka.fetch_all_metadata()
+                node = self._kafka.get_random_node()
+                if node is None:
+                    raise ConnectionError("no broker known")
+                answer = await self._kafka.send(node, MetadataRequest([]))
+                if not answer.brokers:
+                    raise ConnectionError("the cluster answered without brokers")
             return True
         except Exception:  # noqa: BLE001
             await self._drop_kafka()

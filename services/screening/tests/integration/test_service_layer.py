@@ -248,3 +248,31 @@ async def test_batches_run_on_the_matcher_processes_and_never_on_a_stale_index(s
     again = await on_the_pool()  # forked anew (lazily: the batch above asked), then used
     assert [h.entry_id for h in again.results[-1].hits] == [added.entry_id]
     assert all(not r.hits for r in again.results[:-1])
+
+
+async def test_dropping_a_subject_forgets_its_hits_in_one_statement(stack):
+    """A decided application stops being re-screened: its parties and the hits reported on
+    them go (one statement since issue 14), another subject's hits stay, and a second drop
+    finds nothing."""
+    from stc_screening.storage.subjects import APPLICATION, SubjectRepository
+
+    pool = await create_pool(stack.dsn)
+    gone, kept = f"drop-{uuid.uuid4().hex[:8]}", f"keep-{uuid.uuid4().hex[:8]}"
+    try:
+        async with pool.acquire() as conn:
+            repo = SubjectRepository(conn)
+            for sid in (gone, kept):
+                await repo.upsert(APPLICATION, sid, "91310000MA1K000001", [])
+                assert await repo.claim_hit(APPLICATION, sid, "p1", "e1", "h1")
+                assert await repo.claim_hit(APPLICATION, sid, "p2", "e2", "h2")
+            assert await repo.drop(APPLICATION, gone) is True
+            assert await repo.get(APPLICATION, gone) is None
+            assert await conn.fetchval(
+                "SELECT count(*) FROM subject_hits WHERE subject_id = $1", gone) == 0
+            assert await conn.fetchval(
+                "SELECT count(*) FROM subject_hits WHERE subject_id = $1", kept) == 2
+            assert await repo.get(APPLICATION, kept) is not None
+            assert await repo.drop(APPLICATION, gone) is False
+            await repo.drop(APPLICATION, kept)
+    finally:
+        await pool.close()
