@@ -114,6 +114,31 @@ def fill(d, css: str, text: str) -> None:
         time.sleep(0.2)
 
 
+def _read(d, css: str, how):
+    """`how(element)` of the element at `css`, looking it up again while a re-render (a live
+    update arriving between the lookup and the read) leaves the driver a stale element."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            return how(wait_for(d, css))
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
+def attr(d, css: str, name: str) -> str | None:
+    """An attribute of the element at `css` (stale-safe, see `_read`)."""
+    return _read(d, css, lambda el: el.get_attribute(name))
+
+
+def text_of(d, css: str) -> str:
+    """The text of the element at `css` (stale-safe, see `_read`)."""
+    return _read(d, css, lambda el: el.text)
+
+
 def click(d, css: str) -> None:
     """Click a button, looking it up again if a re-render replaced it."""
     from selenium.common.exceptions import StaleElementReferenceException
@@ -194,7 +219,7 @@ def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grant
     fill(driver, "#f-name_en", "Browser Test Precision Machinery Co., Ltd.")
     fill(driver, "#f-address", "北京市海淀区")
     click(driver, "#register-button")
-    assert uscc in wait_for(driver, "[data-testid=registered]").text
+    assert uscc in text_of(driver, "[data-testid=registered]")
 
     driver.get(portal_url + "/#/apply")
     click(driver, "#submit-application")
@@ -202,8 +227,7 @@ def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grant
     assert "#/applications/" in driver.current_url
     app_id = driver.current_url.rsplit("/", 1)[1]
     driver.execute_script("window.__sameDocument = 42")  # gone if the page reloads
-    rec = wait_for(driver, "[data-testid=recommendation]")
-    assert "GRANT" in rec.text
+    assert "GRANT" in text_of(driver, "[data-testid=recommendation]")
     factors = driver.find_elements("css selector", "tr[data-testid=factor]")
     assert len(factors) == 8  # Art. 13's eight factors
     assert driver.find_elements("css selector", "#timeline li[data-kind=ASSESSED]")
@@ -222,10 +246,9 @@ def test_exporter_watches_it_assessed_live_and_sees_the_licence_an_officer_grant
     finally:
         officer.quit()
 
-    licence = wait_for(driver, "[data-testid=licence]")
-    assert "ACTIVE" in licence.text
+    assert "ACTIVE" in text_of(driver, "[data-testid=licence]")
     assert driver.execute_script("return window.__sameDocument") == 42  # live, no reload
-    assert wait_for(driver, "#state").get_attribute("data-state").startswith("APPROVED")
+    assert attr(driver, "#state", "data-state").startswith("APPROVED")
     shot(driver, "portal-licence")
 
 
@@ -312,14 +335,14 @@ def test_information_request_answered_live_then_a_change_report_and_a_screening(
         click(officer, "#request-info-button")
 
         fill(driver, "#f-answer", "The signed contract CT-2026-0417 is attached.")  # live
-        assert wait_for(driver, "#state").get_attribute("data-state") == "INFORMATION_REQUESTED"
+        assert attr(driver, "#state", "data-state") == "INFORMATION_REQUESTED"
         shot(driver, "portal-information-requested")
         click(driver, "#answer-button")
         for _ in range(WAIT * 2):
-            if wait_for(driver, "#state").get_attribute("data-state") == "UNDER_REVIEW":
+            if attr(driver, "#state", "data-state") == "UNDER_REVIEW":
                 break
             time.sleep(0.5)
-        assert wait_for(driver, "#state").get_attribute("data-state") == "UNDER_REVIEW"
+        assert attr(driver, "#state", "data-state") == "UNDER_REVIEW"
         assert driver.find_elements("css selector", "#timeline li[data-kind=INFORMATION_PROVIDED]")
 
         officer.get(portal_url + "/#/queue")
@@ -334,14 +357,13 @@ def test_information_request_answered_live_then_a_change_report_and_a_screening(
     click(driver, "#f-kind option[value=END_USE_MAY_CHANGE]")
     fill(driver, "#f-details", "The end user may use the bars for a military contract")
     click(driver, "#report-change-button")
-    assert "changeReports/" in wait_for(driver, "[data-testid=change-reported]").text
+    assert "changeReports/" in text_of(driver, "[data-testid=change-reported]")
 
     driver.get(portal_url + "/#/screen")
     fill(driver, "#f-party\\.name", "Korea Ryonbong General Corporation")
     fill(driver, "#f-party\\.country", "KP")
     click(driver, "#screen-button")
-    hit = wait_for(driver, "tr[data-testid=hit]")
-    assert "RYONBONG" in hit.text.upper()
+    assert "RYONBONG" in text_of(driver, "tr[data-testid=hit]").upper()
     shot(driver, "portal-screen-party")
 
 
@@ -360,7 +382,7 @@ def test_an_officer_lists_a_party_and_the_public_finds_it_by_its_chinese_name(
     fill(driver, "#f-entry\\.announcement", "商务部公告2026年第99号")
     fill(driver, "#f-reason", "diversion to a listed end user")
     click(driver, "#add-entry-button")
-    entry_id = wait_for(driver, "[data-testid=entry-added]").get_attribute("data-entry-id")
+    entry_id = attr(driver, "[data-testid=entry-added]", "data-entry-id")
     assert entry_id.startswith("prc-control-list:")
     shot(driver, "portal-list-maintenance")
 
@@ -378,4 +400,4 @@ def test_an_officer_lists_a_party_and_the_public_finds_it_by_its_chinese_name(
     fill(driver, "#f-entry_id", entry_id)
     fill(driver, "#f-remove_reason", "delisted on application (Reg. 29)")
     click(driver, "#remove-entry-button")
-    assert entry_id in wait_for(driver, "[data-testid=entry-removed]").text
+    assert entry_id in text_of(driver, "[data-testid=entry-removed]")
