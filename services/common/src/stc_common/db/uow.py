@@ -50,23 +50,24 @@ class UnitOfWork:
     async def _write(self, rows: list[_Row]) -> None:
         if self._deferred is not None:
             self._deferred.extend(rows)
-        elif len(rows) == 1:
+        else:
+            await self._insert(rows)
+
+    async def _insert(self, rows: list[_Row]) -> None:
+        """One statement for any number of rows, in the order given."""
+        if len(rows) == 1:
             await self.conn.execute(_INSERT, *rows[0])
         elif rows:
-            await self.conn.executemany(_INSERT, rows)
+            columns = list(zip(*rows, strict=True))
+            await self.conn.execute(_INSERT_ALL, *columns[:4],
+                                    [json.dumps(h) for h in columns[4]], columns[5])
 
     async def flush_outbox(self) -> None:
         """Write the deferred outbox rows, in the order published, with one statement (in
         this transaction; the owner calls it before committing)."""
-        rows = self._deferred or []
-        if self._deferred is not None:
-            self._deferred = []
-        if len(rows) == 1:
-            await self.conn.execute(_INSERT, *rows[0])
-        elif rows:
-            await self.conn.execute(
-                _INSERT_ALL, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
-                [r[3] for r in rows], [json.dumps(r[4]) for r in rows], [r[5] for r in rows])
+        if self._deferred:
+            rows, self._deferred = self._deferred, []
+            await self._insert(rows)
 
     async def publish(
         self,
