@@ -19,8 +19,9 @@ from stc_common.outbox import OutboxRelay
 pytestmark = pytest.mark.integration
 
 
-async def _read_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[str]:
-    """Every ce_id on `topic`, read from the beginning until `expected` or the timeout."""
+async def _read_records(bootstrap: str, topic: str, expected: int,
+                        timeout: float = 60) -> list:
+    """Every record on `topic`, read from the beginning until `expected` or the timeout."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -29,23 +30,43 @@ async def _read_all(bootstrap: str, topic: str, expected: int, timeout: float = 
         enable_auto_commit=False,
     )
     await consumer.start()
-    ids: list[str] = []
+    got: list = []
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
-                ids += [dict(r.headers)["ce_id"].decode() for r in records]
-            if len(ids) >= expected:
+                got += records
+            if len(got) >= expected:
                 # read a little longer: duplicates would arrive after the expected count
                 extra = await consumer.getmany(timeout_ms=1500)
                 for records in extra.values():
-                    ids += [dict(r.headers)["ce_id"].decode() for r in records]
+                    got += records
                 break
     finally:
         await consumer.stop()
-    return ids
+    return got
+
+
+async def _read_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[str]:
+    """Every ce_id on `topic` (see `_read_records`)."""
+    return [dict(r.headers)["ce_id"].decode()
+            for r in await _read_records(bootstrap, topic, expected, timeout)]
+
+
+async def _relay_round(pool, bootstrap: str, service: str) -> int:
+    """One relay round over the pool's database (`publish_batch`): the rows it published."""
+    from stc_common.kafka.clients import make_producer
+
+    relay = OutboxRelay(dsn="unused", bootstrap=bootstrap, service=service, batch_size=100)
+    producer = make_producer(bootstrap, client_id=service)
+    await producer.start()
+    try:
+        async with pool.acquire() as conn:
+            return await relay.publish_batch(conn, producer)
+    finally:
+        await producer.stop()
 
 
 def _relay_cmd(dsn: str, bootstrap: str, service: str) -> list[str]:
@@ -210,29 +231,10 @@ async def test_a_round_marks_each_row_with_its_partition_and_offset(
         async with unit_of_work(pool, "/test") as uow:
             for i in range(30):
                 await uow.publish(topic, f"k{i}", wrappers_pb2.StringValue(value=str(i)))
-        from stc_common.kafka.clients import make_producer
-
-        relay = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="marks", batch_size=100)
-        producer = make_producer(kafka_bootstrap, client_id="marks")
-        await producer.start()
-        try:
-            async with pool.acquire() as conn:
-                assert await relay.publish_batch(conn, producer) == 30
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        where: dict[str, tuple[int, int]] = {}
-        try:
-            while len(where) < 30:
-                batch = await consumer.getmany(timeout_ms=2000)
-                assert batch, "the relay's records did not arrive"
-                for records in batch.values():
-                    for r in records:
-                        where[dict(r.headers)["ce_id"].decode()] = (r.partition, r.offset)
-        finally:
-            await consumer.stop()
+        assert await _relay_round(pool, kafka_bootstrap, "marks") == 30
+        records = await _read_records(kafka_bootstrap, topic, 30)
+        where = {dict(r.headers)["ce_id"].decode(): (r.partition, r.offset) for r in records}
+        assert len(records) == len(where) == 30  # each once
         async with pool.acquire() as conn:
             rows = await conn.fetch("SELECT event_id::text AS eid, sent_partition, sent_offset,"
                                     " sent_at FROM outbox")
@@ -335,7 +337,6 @@ async def test_deferred_outbox_rows_go_in_with_one_statement_in_order(
     before its commit, in the order published, and the relay publishes them as it publishes
     rows written one by one (same envelope); a rolled-back transaction writes none."""
     from stc_common.db.uow import UnitOfWork
-    from stc_common.kafka.clients import make_producer
 
     dsn = await fresh_database("outbox")
     topic = await new_topic("outbox", partitions=1)
@@ -368,27 +369,10 @@ async def test_deferred_outbox_rows_go_in_with_one_statement_in_order(
             stored = [r["eid"] for r in await conn.fetch(
                 "SELECT event_id::text AS eid FROM outbox ORDER BY id")]
         assert stored == ids  # in the order published, the failed one absent
-        relay = OutboxRelay(dsn=dsn, bootstrap=kafka_bootstrap, service="defer", batch_size=100)
-        producer = make_producer(kafka_bootstrap, client_id="defer")
-        await producer.start()
-        try:
-            async with pool.acquire() as conn:
-                assert await relay.publish_batch(conn, producer) == 4
-        finally:
-            await producer.stop()
+        assert await _relay_round(pool, kafka_bootstrap, "defer") == 4
     finally:
         await pool.close()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    got: list[tuple[str, bytes, str]] = []
-    try:
-        while len(got) < 4:
-            batch = await consumer.getmany(timeout_ms=2000)
-            assert batch, "the relay's records did not arrive"
-            for records in batch.values():
-                got += [(dict(r.headers)["ce_id"].decode(), r.key,
-                         wrappers_pb2.StringValue.FromString(r.value).value) for r in records]
-    finally:
-        await consumer.stop()
+    got = [(dict(r.headers)["ce_id"].decode(), r.key,
+            wrappers_pb2.StringValue.FromString(r.value).value)
+           for r in await _read_records(kafka_bootstrap, topic, 4)]
     assert got == [(ids[i], f"k{i}".encode(), str(i)) for i in range(4)]
