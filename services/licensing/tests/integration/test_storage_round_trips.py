@@ -148,6 +148,18 @@ async def test_an_operator_read_carries_its_export_history_in_one_round_trip(env
         await pool.release(conn)
 
 
+async def _assess(assessments: SqlAssessments, assessment_id: str, application_id: str,
+                  policy_hash: str, *, recommendation: str = "GRANT", body: bytes = b"b",
+                  inputs: str | None = '{"a": 1}',
+                  policy_content: str | None = '{"version": "2026.1"}') -> None:
+    """Store one assessment under policy version 2026.1 (`policy_hash`)."""
+    await assessments.add(
+        assessment_id=assessment_id, application_id=application_id, screening_id="s",
+        recommendation=recommendation, policy_version="2026.1", policy_hash=policy_hash,
+        inputs_hash="i", assessed_on=dt.date.today(), assessed_at=dt.datetime.now(dt.UTC),
+        body=body, inputs=inputs, policy_content=policy_content)
+
+
 async def test_an_assessment_and_its_policy_version_are_one_round_trip(env, pool, h):
     conn = await pool.acquire()
     try:
@@ -157,17 +169,10 @@ async def test_an_assessment_and_its_policy_version_are_one_round_trip(env, pool
         counting = Counting(conn)
         assessments = SqlAssessments(counting)
         for n in range(2):  # the second assessment under the same policy version
-            await assessments.add(
-                assessment_id=f"{policy_hash}-{n}", application_id=row.id, screening_id="s",
-                recommendation="GRANT", policy_version="2026.1", policy_hash=policy_hash,
-                inputs_hash="i", assessed_on=dt.date.today(),
-                assessed_at=dt.datetime.now(dt.UTC), body=b"b", inputs='{"a": 1}',
-                policy_content='{"version": "2026.1"}')
-        await assessments.add(
-            assessment_id=f"{policy_hash}-old", application_id=row.id, screening_id="s",
-            recommendation="DENY", policy_version="2026.1", policy_hash=uuid.uuid4().hex,
-            inputs_hash="i", assessed_on=dt.date.today(), assessed_at=dt.datetime.now(dt.UTC),
-            body=b"b")  # no policy content given: none stored
+            await _assess(assessments, f"{policy_hash}-{n}", row.id, policy_hash)
+        await _assess(assessments, f"{policy_hash}-old", row.id, uuid.uuid4().hex,
+                      recommendation="DENY", inputs=None,
+                      policy_content=None)  # no policy content given: none stored
         assert counting.calls == 3  # was five
         rec = await SqlAssessments(conn).record(f"{policy_hash}-1")
         assert rec is not None and rec["policy_content"] == '{"version": "2026.1"}'
@@ -301,12 +306,8 @@ async def test_the_decisions_assessment_read_brings_its_record(env, pool, h):
         await SqlApplications(conn).add(row)
         policy_hash = uuid.uuid4().hex
         for n, rec in enumerate(("DENY", "GRANT")):
-            await SqlAssessments(conn).add(
-                assessment_id=f"{policy_hash}-{n}", application_id=row.id, screening_id="s",
-                recommendation=rec, policy_version="2026.1", policy_hash=policy_hash,
-                inputs_hash=f"i{n}", assessed_on=dt.date.today(),
-                assessed_at=dt.datetime.now(dt.UTC), body=f"b{n}".encode(),
-                inputs='{"a": 1}', policy_content='{"version": "2026.1"}')
+            await _assess(SqlAssessments(conn), f"{policy_hash}-{n}", row.id, policy_hash,
+                          recommendation=rec, body=f"b{n}".encode())
         counting = Counting(conn)
         assessments = SqlAssessments(counting)
         assert await assessments.latest(row.id, with_record=True) == b"b1"
@@ -402,3 +403,48 @@ async def test_a_watchs_first_read_brings_the_owner_with_the_steps(env, pool, h)
         assert await SqlApplications(conn).owner_and_history(str(uuid.uuid4()), 0) == (None, [])
     finally:
         await pool.release(conn)
+
+
+async def test_a_watch_reads_a_long_history_page_after_page_without_waiting(env, pool, h):
+    """A watch that starts behind a history longer than one read (HISTORY_PAGE steps) gets
+    every step at once: it reads the next page right after a full one, and waits for a
+    wake-up (or `fallback_s`, an hour here) only after a read that was not full."""
+    from stc.licensing.v1 import application_pb2 as apb
+    from stc.licensing.v1 import licensing_service_pb2 as spb
+    from stc_common.auth.jwt import Principal, Role, set_principal
+    from stc_licensing.api.servicer import LicensingServicer
+    from stc_licensing.storage.ports import HISTORY_PAGE
+
+    conn = await pool.acquire()
+    try:
+        uscc = await _applicant(conn, h)
+        row = _row(uscc)
+        assert await SqlApplications(conn).add(row)
+        snapshot = apb.Application(application_id=row.id).SerializeToString()
+        steps = [HistoryStep("STATE_CHANGED", "SUBMITTED", f"step {i}", snapshot, None)
+                 for i in range(2 * HISTORY_PAGE + 5)]
+        await SqlApplications(conn).save_steps(row, steps)
+    finally:
+        await pool.release(conn)
+    servicer = LicensingServicer(pool, env.dsn, fallback_s=3600)
+    servicer.notifier.linger_s = 0  # its listener closes as soon as the stream ends
+    set_principal(Principal(subject="t", role=Role.EXPORTER, uscc=uscc))
+    stream = servicer.WatchApplication(
+        spb.WatchApplicationRequest(application_id=row.id, after_sequence=0), None)
+    got = []
+
+    async def read() -> None:
+        async for update in stream:
+            got.append(update.sequence)
+            if len(got) == len(steps):
+                return
+
+    try:
+        await asyncio.wait_for(read(), 60)  # without the page rule: an hour per page
+    finally:
+        await stream.aclose()
+        for _ in range(100):
+            if servicer.notifier.conn is None:
+                break
+            await asyncio.sleep(0.05)
+    assert got == list(range(1, len(steps) + 1))

@@ -21,6 +21,7 @@ from stc_licensing.api.access import ACCESS
 from stc_licensing.api.watch import HistoryNotifier
 from stc_licensing.config import SOURCE
 from stc_licensing.service import applications, commands, procedures
+from stc_licensing.storage.ports import HISTORY_PAGE
 from stc_licensing.storage.sql import SqlApplications, SqlUnitOfWork, unit_of_work
 
 SERVICE_NAME = "stc.licensing.v1.LicensingService"
@@ -149,6 +150,8 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
                 for step in steps:
                     last = step["sequence"]
                     yield mapping.application_update(step)
+                if len(steps) >= HISTORY_PAGE:
+                    continue  # a full page: more history waits, read it at once
                 # wait even after a read that found steps: `woken` was cleared before that
                 # read, so a step committed after it has set `woken` again and nothing is
                 # missed; reading again at once only found nothing (issue 14: one history

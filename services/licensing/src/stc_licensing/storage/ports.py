@@ -26,6 +26,9 @@ from stc_licensing.domain.clock import Pause
 from stc_licensing.domain.discretion import Judgement
 from stc_licensing.domain.procedures import Procedures
 
+# history steps a read returns at most (a watch reads again at once after a full page)
+HISTORY_PAGE = 100
+
 
 @dataclass
 class AppRow:
@@ -196,10 +199,10 @@ class ApplicationRepository(abc.ABC):
         return seq
 
     @abc.abstractmethod
-    async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[Any]:
+    async def history_after(self, app_id: str, after: int, limit: int = HISTORY_PAGE) -> list[Any]:
         """History steps with a sequence above `after`, in order."""
 
-    async def owner_and_history(self, app_id: str, after: int, limit: int = 100
+    async def owner_and_history(self, app_id: str, after: int, limit: int = HISTORY_PAGE
                                 ) -> tuple[tuple[str, str] | None, list[Any]]:
         """Who the application belongs to (exporter USCC, authority; None: no such
         application) and `history_after`: a watch's first read (an adapter may do it in one

@@ -372,7 +372,7 @@ class SqlApplications(ports.ApplicationRepository):
             [st.kind for st in steps], [st.state for st in steps], [st.note for st in steps],
             [st.assessment_id for st in steps], [st.snapshot for st in steps])
 
-    async def owner_and_history(self, app_id: str, after: int, limit: int = 100
+    async def owner_and_history(self, app_id: str, after: int, limit: int = ports.HISTORY_PAGE
                                 ) -> tuple[tuple[str, str] | None, list[asyncpg.Record]]:
         """The application's exporter and authority with its history after `after`, in one
         statement (issue 14: a watch's visibility check and first read; was two)."""
@@ -390,7 +390,8 @@ class SqlApplications(ports.ApplicationRepository):
         owner = (rows[0]["_owner_uscc"], rows[0]["_owner_authority"])
         return owner, [r for r in rows if r["sequence"] is not None]
 
-    async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[asyncpg.Record]:
+    async def history_after(self, app_id: str, after: int, limit: int = ports.HISTORY_PAGE
+                            ) -> list[asyncpg.Record]:
         """History rows with a sequence above `after`, in order."""
         return await self.conn.fetch(
             """SELECT h.*, a.body AS assessment_body FROM application_history h

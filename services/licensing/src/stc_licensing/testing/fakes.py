@@ -163,7 +163,7 @@ class FakeApplications(ports.ApplicationRepository):
                       "snapshot": snapshot})
         return len(steps)
 
-    async def history_after(self, app_id: str, after: int, limit: int = 100) -> list[Any]:
+    async def history_after(self, app_id: str, after: int, limit: int = ports.HISTORY_PAGE) -> list[Any]:
         return [{**s, "assessment_body": self.store.assessments[s["assessment_id"]]["body"]
                  if s["assessment_id"] else None}
                 for s in self.store.history.get(app_id, []) if s["sequence"] > after][:limit]
