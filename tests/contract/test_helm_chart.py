@@ -207,6 +207,9 @@ def test_the_edge_balances_over_the_headless_names_with_probes(values, tmp_path,
     assert env["STC_EDGE_HOST"] == "0.0.0.0"
     # workers for the pod's CPU, not one per core of the node
     assert 1 <= int(env["STC_EDGE_CONCURRENCY"]) <= 4
+    limit = str(c["resources"]["limits"]["cpu"])  # no more workers than cores to run on
+    cores = int(limit[:-1]) / 1000 if limit.endswith("m") else float(limit)
+    assert int(env["STC_EDGE_CONCURRENCY"]) <= cores
     headless = {d["metadata"]["name"]: d for d in _by_kind(docs, "Service")
                 if d["spec"].get("clusterIP") == "None"}
     for svc in SERVICES:

@@ -60,7 +60,7 @@ class EdgeSettings(BaseSettings):
     # How often a host name is resolved again (Envoy STRICT_DNS): a pod that joins a headless
     # Service gets calls at most this long (plus the DNS TTL) after it is ready; one that leaves
     # the name is dropped at that refresh even while it still passes health checks.
-    dns_refresh_seconds: float = Field(5.0, gt=0, le=300)
+    dns_refresh_seconds: float = Field(5.0, ge=0.1, le=300)  # 0.1 s at least
     # Envoy's worker threads; 0: one per hardware thread it sees (in a container, the node's)
     concurrency: int = Field(0, ge=0, le=64)
     # DNS servers (ip:port, comma-separated) to resolve those names with instead of the

@@ -62,7 +62,6 @@ class StubDns(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self.records: dict[str, list[str]] = {}
-        self.queries = 0
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport) -> None:  # noqa: D102 - asyncio protocol
@@ -89,7 +88,6 @@ class StubDns(asyncio.DatagramProtocol):
             return None
         qtype = struct.unpack("!H", query[i + 1:i + 3])[0]
         question = query[12:i + 5]
-        self.queries += 1
         ips = self.records.get(".".join(labels))
         answers = (ips or []) if qtype == 1 else []
         rcode = 3 if ips is None else 0
