@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from stc_common.config import ServiceSettings
 from stc_common.naming import event_source
 
@@ -36,18 +37,19 @@ class LicensingSettings(ServiceSettings):
     # cannot grow in Kafka where the gRPC limits do not see it. The limit adapts to the
     # observed accepted→assessed latency (service/admission.py); this is its ceiling (or the
     # fixed limit without `admission_adaptive`). 0: no limit at all.
-    max_applications_awaiting_assessment: int = 100
+    max_applications_awaiting_assessment: int = Field(default=100, ge=0)
     # The adaptive limit: cut by a quarter when the percentile below of this process's last
     # 100 assessments (accepted→assessed) exceeds the target, +1 every 0.5 s while under it
     # (either only while at least half the limit is in flight).
     admission_adaptive: bool = True
-    admission_latency_percentile: float = 99.0
+    admission_latency_percentile: float = Field(default=99.0, gt=0, le=100)
     # The target: the 1 s bound that defines the capacity (issue 14) minus a margin for the
     # answer and the watch that carry the news to the client.
-    admission_target_latency_ms: int = 700
-    # The floor and the start of the adaptive limit (both at most the ceiling).
-    admission_min_limit: int = 5
-    admission_initial_limit: int = 20
+    admission_target_latency_ms: int = Field(default=700, gt=0)
+    # The floor and the start of the adaptive limit (both at most the ceiling: a larger value
+    # is taken as the ceiling).
+    admission_min_limit: int = Field(default=5, ge=1)
+    admission_initial_limit: int = Field(default=20, ge=1)
     # Issue 11 item 5: TemporaryControlExpiring this many days before a measure ends (Art. 9(2)).
     temporary_control_alert_days: int = 60
     # Issue 11 item 6: the de minimis rules (ECL Arts. 45, 44) as YAML; empty: the bundled

@@ -166,7 +166,7 @@ class Admission:
     def observe(self, latency_s: float) -> None:
         """An application assessed `latency_s` after it was accepted (the adaptive limit's
         input; nothing when the limit is fixed)."""
-        if self.adaptive is None or self.limit <= 0:
+        if self.adaptive is None:  # a fixed limit, or none (configure leaves it None then)
             return
         self.adaptive.observe(latency_s)
         LIMIT_GAUGE.set(self.adaptive.value)
@@ -228,14 +228,14 @@ class _Meter:
         self.refused = self.admitted = 0
         self._prev = (0, 0)
         self._bucket = clock()
-        self._logged_refused = 0
+        self._logged = False  # this second's first refusal was logged
 
     def _roll(self) -> None:
         now = self.clock()
         if now - self._bucket >= 1.0:
             self._prev = (self.refused, self.admitted) if now - self._bucket < 2.0 else (0, 0)
             self.refused = self.admitted = 0
-            self._logged_refused = 0
+            self._logged = False
             self._bucket = now
 
     def note(self, *, refused: int = 0, admitted: int = 0) -> None:
@@ -254,9 +254,9 @@ class _Meter:
     def maybe_log(self, count: int, limit: int, delay: float, seen: float | None) -> None:
         """The first refusal of each second is logged, with the previous second's totals."""
         self._roll()
-        if self._logged_refused:
+        if self._logged:
             return
-        self._logged_refused = 1
+        self._logged = True
         log.info("application.admission_refusing", awaiting_assessment=count, limit=limit,
                  retry_after_s=delay, refused_last_s=self._prev[0],
                  admitted_last_s=self._prev[1],

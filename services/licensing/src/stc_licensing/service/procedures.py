@@ -102,7 +102,7 @@ class DecisionContext:
     recommendation: str  # the Recommendation name the officer had
     assessment_id: str
     judgements: tuple[discretion_rules.Judgement, ...]
-    procedures: procedure_rules.Procedures | None = None  # as read (locked) for the guards
+    procedures: procedure_rules.Procedures  # as read (locked) for the guards
 
 
 async def _findings(uow: LicensingUnitOfWork, assessment_id: str,

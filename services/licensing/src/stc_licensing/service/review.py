@@ -216,6 +216,5 @@ async def decide_application(*, uow: LicensingUnitOfWork, caller: Principal,
     log.info("application.decided", application_id=row.id, state=row.state.value)
     # the procedures as check_decision read them under the row lock (a decision changes none
     # of them): not read a second time (issue 14)
-    view = replace(view, procedures=ctx.procedures) if ctx.procedures is not None \
-        else await procedures.with_procedures(uow, view)
+    view = replace(view, procedures=ctx.procedures)
     return Decision(view, licence_view, ctx.judgements)
