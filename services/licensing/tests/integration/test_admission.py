@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from stc.licensing.v1 import application_pb2 as apb
 from stc_common.grpc.retry import retry_advice
 from stc_licensing.service import applications
-from stc_licensing.service.admission import AdaptiveLimit
+from stc_licensing.service.admission import LIMIT_GAUGE, AdaptiveLimit
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +24,7 @@ def admission():
     a.ttl_s = 0.0  # read the count on every submission: the test sees each change at once
     yield a
     a.limit, a.adaptive, a.ttl_s = saved
+    LIMIT_GAUGE.set(a.current_limit())
 
 
 async def test_a_full_pipeline_refuses_submissions_until_an_assessment_frees_a_place(
@@ -39,10 +40,18 @@ async def test_a_full_pipeline_refuses_submissions_until_an_assessment_frees_a_p
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "PIPELINE_FULL" in str(err.value.trailing_metadata())
     assert 0.25 <= retry_advice(err.value) <= 0.375  # the base delay, jittered upwards
+    # refused before anything else: a malformed request too (its content is never parsed;
+    # the use case alone would have answered INVALID_ARGUMENT, see below)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await env.submit(uscc, c=apb.ApplicationContent(), request_id="malformed-1")
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     rows = await env.sql("SELECT id FROM applications WHERE exporter_uscc = $1", uscc)
     assert [r["id"] for r in rows] == [first.application_id]  # the refused one wrote nothing
     await env.screen(first)
     await env.wait_state(first.application_id, uscc, apb.APPLICATION_STATE_UNDER_REVIEW)
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # a place free: now its own answer
+        await env.submit(uscc, c=apb.ApplicationContent(), request_id="malformed-1")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     again = await env.submit(uscc, request_id="refused-1")  # the same request id, now in
     assert again.state == apb.APPLICATION_STATE_SCREENING
 
