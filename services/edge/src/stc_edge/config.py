@@ -108,7 +108,12 @@ class EdgeSettings(BaseSettings):
     def resolved_by_dns(self, service: str) -> bool:
         """Whether the service's address list names a host (so the replicas are whatever the
         name resolves to, not a count known here)."""
-        return not all(is_ip(h) for h, _ in self.endpoints(service))
+        return names_a_host(self.endpoints(service))
+
+
+def names_a_host(endpoints: list[tuple[str, int]]) -> bool:
+    """Whether any of the (host, port) endpoints is a host name rather than an address."""
+    return not all(is_ip(h) for h, _ in endpoints)
 
 
 def is_ip(host: str) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 
 from stc_common.grpc.retry import READ_PREFIXES
 
-from stc_edge.config import SERVICE_NAMES, SERVICES, EdgeSettings, is_ip
+from stc_edge.config import SERVICE_NAMES, SERVICES, EdgeSettings, names_a_host
 
 T = "type.googleapis.com/envoy.extensions"
 # what a gRPC-Web or Connect client sends and must be allowed to read back (CORS)
@@ -49,8 +49,7 @@ def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dic
     """An HTTP/2 cluster for one service over every replica: least-request balancing, active
     gRPC health checks and outlier detection (a dead replica leaves the rotation within
     seconds; the others take its calls)."""
-    hosts = [h for h, _ in endpoints]
-    dns = not all(is_ip(h) for h in hosts)
+    dns = names_a_host(endpoints)
     c: dict[str, Any] = {
         "name": name,
         # a host name is resolved to every address it has (compose, a headless Service), each
@@ -89,7 +88,7 @@ def cluster(name: str, endpoints: list[tuple[str, int]], s: EdgeSettings) -> dic
     if dns:
         c.update(dns_options(s))
     if s.upstream_ca_file:
-        tls: dict[str, Any] = {"sni": hosts[0], "common_tls_context": {
+        tls: dict[str, Any] = {"sni": endpoints[0][0], "common_tls_context": {
             "alpn_protocols": ["h2"],
             "validation_context": {"trusted_ca": {"filename": s.upstream_ca_file}}}}
         if s.upstream_client_cert_file:

@@ -12,6 +12,7 @@ name (the real services behind the edge: tests/e2e/test_replicas_edge.py).
   Service would have pinned that connection, and all its calls, to one pod).
 - The name changes (a pod terminates, a new one is ready): the edge stops sending to the one
   that left although it still answers and passes health checks, and sends to the new one.
+- One pod of the name NOT_SERVING: it leaves the rotation and /healthz still answers 200.
 - The name lists no pod: /healthz (readiness) fails, /livez (liveness) still answers 200.
 - Without the edge: the CLI's channel on a `dns:` target (what the chart's grpc-clients
   ConfigMap gives in-cluster clients) spreads its calls over both pods too (round_robin).
@@ -28,7 +29,7 @@ from collections import Counter
 
 import grpc
 import pytest
-from grpc_health.v1 import health, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from stc.screening.v1 import screening_service_pb2 as spb
 from stc.screening.v1 import screening_service_pb2_grpc as sgrpc
 from stc_common.testing.service import free_port
@@ -41,10 +42,11 @@ PODS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
 
 class Pod(sgrpc.ScreeningServiceServicer):
-    """Counts the searches it answers."""
+    """Counts the searches it answers; `health` is what it tells the edge's health checks."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.health = health.aio.HealthServicer()
 
     async def SearchListEntries(self, request, context):  # noqa: N802 - the gRPC name
         self.calls += 1
@@ -82,7 +84,7 @@ async def edge_over_a_name(tmp_path):
     for ip, pod in pods.items():
         server = grpc.aio.server()
         sgrpc.add_ScreeningServiceServicer_to_server(pod, server)
-        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+        health_pb2_grpc.add_HealthServicer_to_server(pod.health, server)
         server.add_insecure_port(f"{ip}:{port}")
         await server.start()
         servers.append(server)
@@ -151,7 +153,12 @@ async def test_a_pod_that_leaves_the_name_gets_no_more_calls_and_a_new_one_does(
 
 
 async def test_no_pod_behind_a_name_fails_readiness_but_not_liveness(edge_over_a_name):
-    _, _, dns, edge, _ = edge_over_a_name
+    _, pods, dns, edge, _ = edge_over_a_name
+    a, b, _ = PODS
+    assert (await asyncio.to_thread(_get, edge.port, "/healthz"))[0] == 200
+    # one of the two pods NOT_SERVING: out of the rotation, but the edge stays ready
+    await pods[b].health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    await _wait(lambda: _has(edge.admin_port, {a}), "the edge kept the NOT_SERVING pod")
     assert (await asyncio.to_thread(_get, edge.port, "/healthz"))[0] == 200
     dns.records[NAME] = []  # no ready pod: the headless Service answers no address
 
