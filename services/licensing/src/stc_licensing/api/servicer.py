@@ -135,29 +135,26 @@ class LicensingServicer(grpc_pb.LicensingServiceServicer):
         last = max(request.after_sequence, 0)
         woken = await self.notifier.subscribe(app_id)  # before the first read: nothing slips
         try:
-            first = True
+            async with self.pool.acquire() as conn:
+                # visible to the caller (or NOT_FOUND) and the first steps: one statement
+                # outside a transaction (issue 14; was two)
+                steps = await applications.watch_steps(
+                    uow=SqlUnitOfWork(conn, SOURCE), caller=caller, application_id=app_id,
+                    after=last)
             while True:
-                woken.clear()
-                async with self.pool.acquire() as conn:
-                    if first:  # visible to the caller (or NOT_FOUND) and the first steps:
-                        # one statement outside a transaction (issue 14; was two)
-                        steps = await applications.watch_steps(
-                            uow=SqlUnitOfWork(conn, SOURCE), caller=caller,
-                            application_id=app_id, after=last)
-                        first = False
-                    else:
-                        steps = await SqlApplications(conn).history_after(app_id, last)
                 for step in steps:
                     last = step["sequence"]
                     yield mapping.application_update(step)
-                if len(steps) >= HISTORY_PAGE:
-                    continue  # a full page: more history waits, read it at once
-                # wait even after a read that found steps: `woken` was cleared before that
-                # read, so a step committed after it has set `woken` again and nothing is
-                # missed; reading again at once only found nothing (issue 14: one history
-                # read in three per application was such an empty read)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
+                if len(steps) < HISTORY_PAGE:  # after a full page, read the next at once
+                    # wait even after a read that found steps: `woken` was cleared before
+                    # that read, so a step committed after it has set `woken` again and
+                    # nothing is missed; reading again at once only found nothing (issue 14:
+                    # one history read in three per application was such an empty read)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
+                woken.clear()
+                async with self.pool.acquire() as conn:
+                    steps = await SqlApplications(conn).history_after(app_id, last)
         finally:
             await self.notifier.unsubscribe(app_id, woken)
 
