@@ -56,11 +56,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
      host:port. */}}
 {{- define "stc.grpcAddress" -}}
 {{- $s := include "stc.svc" . | fromYaml -}}
-{{- $base := printf "%s-%s" (include "stc.fullname" .root) .name -}}
 {{- if eq .root.Values.grpcAddressing "headless" -}}
 {{- printf "%s:%v" (include "stc.headlessName" .) $s.grpcPort -}}
 {{- else if eq .root.Values.grpcAddressing "clusterIP" -}}
-{{- printf "%s:%v" $base $s.grpcPort -}}
+{{- printf "%s-%s:%v" (include "stc.fullname" .root) .name $s.grpcPort -}}
 {{- else -}}
 {{- fail (printf "grpcAddressing must be headless or clusterIP, not %q" .root.Values.grpcAddressing) -}}
 {{- end -}}
@@ -72,4 +71,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "stc.headlessName" -}}
 {{- $room := sub 63 (len (printf "-%s-headless" .name)) | int -}}
 {{- printf "%s-%s-headless" (include "stc.fullname" .root | trunc $room | trimSuffix "-") .name -}}
+{{- end -}}
+
+{{/* The four services, in the order the chart renders them (space-separated: use with
+     `include "stc.serviceNames" $ | splitList " "`). */}}
+{{- define "stc.serviceNames" -}}
+licensing screening enduser credit
 {{- end -}}
